@@ -1,0 +1,51 @@
+# chargebus: `make run` starts the station with the simulator, `make test` runs the suite.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := mosquitto mosquitto-clients python3-venv
+
+.PHONY: run test bench lint proto deps test-deps clean
+
+deps: $(VENV)/.installed
+
+system-packages:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+	@# the packaged broker starts a system-wide instance on 1883; the station runs its own
+	@if command -v systemctl >/dev/null && systemctl is-active -q mosquitto 2>/dev/null; then \
+	  $(SUDO) systemctl disable --now mosquitto; fi
+
+$(VENV)/.installed: pyproject.toml | system-packages
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.test-installed: $(VENV)/.installed
+	$(PIP) install -q -e '.[test]'
+	touch $@
+
+test-deps: $(VENV)/.test-installed
+
+run: deps
+	$(VENV)/bin/chargebus run
+
+test: test-deps
+	$(VENV)/bin/ruff check services tests bench
+	$(VENV)/bin/mypy
+	$(PY) -m pytest -n auto -q
+
+bench: test-deps
+	$(PY) -m bench
+
+proto: deps
+	$(PY) -m services.common.proto_gen
+
+lint: test-deps
+	$(VENV)/bin/ruff check services tests bench
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) data

@@ -1,0 +1,73 @@
+"""Authorization topics: the decision for an idTag, the cache and the local list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import Field
+
+from .base import Empty, Kind, Model, Topic
+
+
+class AuthorizationStatus(StrEnum):
+    """OCPP 1.6 AuthorizationStatus."""
+
+    ACCEPTED = "Accepted"
+    BLOCKED = "Blocked"
+    EXPIRED = "Expired"
+    INVALID = "Invalid"
+    CONCURRENT_TX = "ConcurrentTx"
+
+
+class AuthSource(StrEnum):
+    CSMS = "csms"  # Authorize.req answered by the Central System
+    LOCAL_LIST = "local_list"
+    CACHE = "cache"
+    OFFLINE_POLICY = "offline_policy"  # offline and unknown: AllowOfflineTxForUnknownId decided
+
+
+class IdTagInfo(Model):
+    """OCPP IdTagInfo, snake_case."""
+
+    status: AuthorizationStatus
+    parent_id_tag: str | None = Field(None, max_length=20)
+    expiry_date: datetime | None = None
+
+
+class AuthorizeRequest(Model):
+    id_tag: str = Field(min_length=1, max_length=20)
+    connector_id: int = Field(0, ge=0)
+
+
+class AuthorizeDecision(Model):
+    id_tag: str
+    info: IdTagInfo
+    source: AuthSource
+
+
+class CacheCleared(Model):
+    accepted: bool = Field(description="False when the cache is disabled (ClearCache answers Rejected).")
+
+
+class LocalListState(Model):
+    version: int
+    size: int
+
+
+AUTHORIZE = Topic(
+    "chargebus/auth/cmd/authorize", Kind.CMD, AuthorizeRequest, reply=AuthorizeDecision, owner="auth",
+    subscribers=("ocpp_gateway",),
+    doc="Decide for an idTag. Online: local list (LocalPreAuthorize), cache, else Authorize.req through the "
+    "gateway. Offline: local list/cache (LocalAuthorizeOffline), unknown tags by AllowOfflineTxForUnknownId.",
+    example={"id_tag": "04A2B3C4", "connector_id": 1},
+)
+CLEAR_CACHE = Topic(
+    "chargebus/auth/cmd/clear_cache", Kind.CMD, Empty, reply=CacheCleared, owner="auth",
+    subscribers=("ocpp_gateway",), doc="ClearCache.req.", example={},
+)
+LOCAL_LIST = Topic(
+    "chargebus/auth/state/local_list", Kind.STATE, LocalListState, owner="auth", retain=True,
+    subscribers=("api",), doc="Version and size of the local authorization list.",
+    example={"version": 3, "size": 120},
+)

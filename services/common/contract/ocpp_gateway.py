@@ -1,0 +1,91 @@
+"""Gateway topics: the CSMS link, transactions, and what the CSMS says about idTags."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import Field
+
+from .auth import IdTagInfo
+from .base import Kind, Model, Topic
+
+
+class Registration(StrEnum):
+    """BootNotification outcome."""
+
+    NONE = "None"  # not booted on this connection yet
+    ACCEPTED = "Accepted"
+    PENDING = "Pending"
+    REJECTED = "Rejected"
+
+
+class ConnectionState(Model):
+    connected: bool
+    registration: Registration
+    url: str
+    since: datetime
+    outbox_pending: int = Field(ge=0, description="Transaction messages not yet confirmed by the CSMS.")
+
+
+class TransactionState(Model):
+    connector_id: int = Field(ge=1)
+    active: bool
+    session_id: str | None = Field(None, description="The station's own id, known before the CSMS's.")
+    transaction_id: int | None = Field(None, description="The CSMS transactionId once StartTransaction is confirmed.")
+    id_tag: str | None = None
+    started_at: datetime | None = None
+    meter_start_wh: int | None = None
+
+
+class TransactionStopped(Model):
+    connector_id: int
+    session_id: str
+    transaction_id: int | None
+    id_tag: str
+    reason: str = Field(description="OCPP Reason: Local, Remote, EVDisconnected, PowerLoss, DeAuthorized...")
+    meter_stop_wh: int
+    stopped_at: datetime
+
+
+class CsmsAuthorizeRequest(Model):
+    id_tag: str = Field(min_length=1, max_length=20)
+
+
+class IdTagInfoSeen(Model):
+    id_tag: str
+    info: IdTagInfo
+
+
+CONNECTION = Topic(
+    "chargebus/ocpp_gateway/state/connection", Kind.STATE, ConnectionState, owner="ocpp_gateway",
+    retain=True, subscribers=("auth", "api", "cli"),
+    doc="The CSMS link and registration; auth decides online/offline from it.",
+    example={"connected": True, "registration": "Accepted", "url": "ws://csms/ocpp/CB0000001",
+             "since": "2026-11-24T22:00:00Z", "outbox_pending": 0},
+)
+TRANSACTION = Topic(
+    "chargebus/ocpp_gateway/state/transaction/{connector_id}", Kind.STATE, TransactionState,
+    owner="ocpp_gateway", retain=True, subscribers=("metering", "api", "cli"),
+    doc="The transaction on a connector; metering samples while `active`.",
+    example={"connector_id": 1, "active": True, "session_id": "s-1", "transaction_id": 17,
+             "id_tag": "04A2B3C4", "started_at": "2026-11-24T22:00:00Z", "meter_start_wh": 1000},
+)
+TRANSACTION_STOPPED = Topic(
+    "chargebus/ocpp_gateway/event/transaction_stopped", Kind.EVENT, TransactionStopped, owner="ocpp_gateway",
+    subscribers=("api",), doc="A transaction ended (its StopTransaction is in the outbox).",
+    example={"connector_id": 1, "session_id": "s-1", "transaction_id": 17, "id_tag": "04A2B3C4",
+             "reason": "Local", "meter_stop_wh": 5000, "stopped_at": "2026-11-24T23:00:00Z"},
+)
+CSMS_AUTHORIZE = Topic(
+    "chargebus/ocpp_gateway/cmd/authorize", Kind.CMD, CsmsAuthorizeRequest, reply=IdTagInfo,
+    owner="ocpp_gateway", subscribers=("auth",),
+    doc="Authorize.req to the CSMS. `unavailable` when offline or not accepted.",
+    example={"id_tag": "04A2B3C4"},
+)
+ID_TAG_INFO = Topic(
+    "chargebus/ocpp_gateway/event/id_tag_info", Kind.EVENT, IdTagInfoSeen, owner="ocpp_gateway",
+    subscribers=("auth",),
+    doc="Every IdTagInfo the CSMS returned (Authorize, StartTransaction, StopTransaction): feeds the cache.",
+    example={"id_tag": "04A2B3C4", "info": {"status": "Accepted", "parent_id_tag": None, "expiry_date": None}},
+)

@@ -1,0 +1,72 @@
+"""Simulator topics: the bench hardware driven from the CLI and tests."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+
+from .base import Kind, Model, Topic
+
+
+class SimFault(StrEnum):
+    """Faults the simulated hardware can raise; power maps each to an OCPP error code."""
+
+    GROUND_FAILURE = "ground_failure"
+    HIGH_TEMPERATURE = "high_temperature"
+    OVER_CURRENT = "over_current"
+    OVER_VOLTAGE = "over_voltage"
+    UNDER_VOLTAGE = "under_voltage"
+    POWER_METER = "power_meter"
+    POWER_SWITCH = "power_switch"
+    CONNECTOR_LOCK = "connector_lock"
+    EV_COMMUNICATION = "ev_communication"
+    READER = "reader"
+    INTERNAL = "internal"
+    MODULE_SILENT = "module_silent"  # the power module stops its CAN heartbeat
+
+
+class PlugRequest(Model):
+    connector_id: int = Field(1, ge=1, le=1)
+
+
+class SwipeRequest(Model):
+    id_tag: str = Field(min_length=1, max_length=20)
+
+
+class FaultRequest(Model):
+    code: SimFault | None = Field(description="Fault to raise; null clears every fault.")
+
+
+class EvRequest(Model):
+    connector_id: int = Field(1, ge=1, le=1)
+    soc_pct: float | None = Field(None, ge=0, le=100)
+    max_current_a: float | None = Field(None, ge=0, le=1000)
+
+
+class SimState(Model):
+    connector_id: int
+    plugged: bool
+    soc_pct: float
+    max_current_a: float
+    faults: list[SimFault]
+
+
+_EXAMPLE = {"connector_id": 1, "plugged": True, "soc_pct": 40.0, "max_current_a": 200.0, "faults": []}
+
+SIM_STATE = Topic(
+    "chargebus/sim/state/ev/{connector_id}", Kind.STATE, SimState, owner="sim", retain=True,
+    subscribers=("cli", "api"), doc="What the simulated EV and hardware are doing.", example=_EXAMPLE,
+)
+PLUG = Topic("chargebus/sim/cmd/plug", Kind.CMD, PlugRequest, reply=SimState, owner="sim",
+             subscribers=("cli",), doc="Plug the EV in.", example={"connector_id": 1})
+UNPLUG = Topic("chargebus/sim/cmd/unplug", Kind.CMD, PlugRequest, reply=SimState, owner="sim",
+               subscribers=("cli",), doc="Unplug the EV.", example={"connector_id": 1})
+SWIPE = Topic("chargebus/sim/cmd/swipe", Kind.CMD, SwipeRequest, reply=SimState, owner="sim",
+              subscribers=("cli",), doc="Present a card at the RFID reader.", example={"id_tag": "04A2B3C4"})
+FAULT = Topic("chargebus/sim/cmd/fault", Kind.CMD, FaultRequest, reply=SimState, owner="sim",
+              subscribers=("cli",), doc="Raise a hardware fault, or clear all with null.",
+              example={"code": "ground_failure"})
+EV = Topic("chargebus/sim/cmd/ev", Kind.CMD, EvRequest, reply=SimState, owner="sim", subscribers=("cli",),
+           doc="Set the EV's state of charge and the most current it will draw.",
+           example={"connector_id": 1, "soc_pct": 20.0, "max_current_a": 300.0})

@@ -1,0 +1,71 @@
+"""SQLite through SQLAlchemy: one file per owning service, WAL, numbered SQL migrations.
+
+Migrations are files `NNN_<what>.sql` in the service's `migrations/` folder, applied in order
+inside one transaction each; `PRAGMA user_version` records the last one applied, so a firmware
+update that adds a migration upgrades the file in place and loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+
+log = logging.getLogger(__name__)
+
+_MIGRATION = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+
+
+def open_engine(path: Path, migrations: Path) -> Engine:
+    """Open (creating if needed) a service database and bring its schema up to date."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: object, _record: object) -> None:
+        cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit is on disk before we tell anyone; a power cut loses nothing acknowledged.
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+    migrate(engine, migrations)
+    return engine
+
+
+def migration_files(folder: Path) -> list[tuple[int, Path]]:
+    found = []
+    for file in sorted(folder.glob("*.sql")):
+        match = _MIGRATION.match(file.name)
+        if not match:
+            raise ValueError(f"migration file name {file.name} is not NNN_name.sql")
+        found.append((int(match.group(1)), file))
+    numbers = [n for n, _ in found]
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise ValueError(f"migrations in {folder} are not numbered 001.. without gaps: {numbers}")
+    return found
+
+
+def schema_version(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("PRAGMA user_version")).scalar_one())
+
+
+def migrate(engine: Engine, folder: Path) -> int:
+    """Apply the migrations not yet applied; returns the schema version."""
+    current = schema_version(engine)
+    for number, file in migration_files(folder):
+        if number <= current:
+            continue
+        statements = [s.strip() for s in file.read_text(encoding="utf-8").split(";") if s.strip()]
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.exec_driver_sql(statement)
+            conn.exec_driver_sql(f"PRAGMA user_version = {number}")
+        log.info("migrated db=%s to version=%d (%s)", engine.url.database, number, file.name)
+        current = number
+    return current

@@ -1,0 +1,56 @@
+"""Fixtures shared by every test: a real broker, isolated settings (ports, CAN channel, data dir)."""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.common.settings import Settings
+from tests.broker import Broker, free_port
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    broker = Broker(tmp_path / "broker")
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+def _can_channel() -> tuple[str, int]:
+    # interface-local IPv6 multicast: never leaves this host; a group and a port of its own per test
+    suffix = random.randrange(1, 0xFFFF)
+    return f"ff11:7079:7468:6f6e:6465:6d6f:{os.getpid() & 0xFFFF:x}:{suffix:x}", free_port()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, broker: Broker) -> Settings:
+    channel, port = _can_channel()
+    return Settings(
+        mqtt_url=broker.url,
+        data_dir=tmp_path / "data",
+        can_channel=channel,
+        can_port=port,
+        api_port=free_port(),
+        csms_url=f"ws://127.0.0.1:{free_port()}/ocpp",
+    )
+
+
+@pytest.fixture
+def env(settings: Settings) -> dict[str, str]:
+    """The environment that makes a child process use `settings`."""
+    out = dict(os.environ)
+    out.update(
+        CHARGEBUS_MQTT_URL=settings.mqtt_url,
+        CHARGEBUS_DATA_DIR=str(settings.data_dir),
+        CHARGEBUS_CAN_CHANNEL=settings.can_channel,
+        CHARGEBUS_CAN_PORT=str(settings.can_port),
+        CHARGEBUS_API_PORT=str(settings.api_port),
+        CHARGEBUS_CSMS_URL=settings.csms_url,
+        CHARGEBUS_CONFIG_FILE=str(Path(__file__).parent / "empty.toml"),
+    )
+    return out

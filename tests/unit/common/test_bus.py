@@ -1,0 +1,133 @@
+"""The bus client against a real broker: contract enforcement, request/response, persistence."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from services.common.bus import Bus, BusError
+from services.common.contract import ErrorCode, Kind, Topic
+from services.common.contract.power import ENERGIZE, RFID_SWIPED, ConnectorRequest, ConnectorState, RfidSwiped
+from services.common.contract.sim import SWIPE, SimState, SwipeRequest
+from services.common.settings import Settings
+
+def _state() -> ConnectorState:
+    from services.common.contract.power import CONNECTOR
+
+    assert CONNECTOR.example is not None
+    return ConnectorState.model_validate(CONNECTOR.example)
+
+
+async def test_request_reply_round_trip(settings: Settings) -> None:
+    server = Bus(settings, "power")
+    calls: list[int] = []
+
+    async def energize(req: ConnectorRequest, _p: dict[str, str]) -> ConnectorState:
+        calls.append(req.connector_id)
+        return _state()
+
+    server.handle(ENERGIZE, energize)
+    await server.start(5)
+    client = Bus(settings, "caller", persistent=False, health=False)
+    await client.start(5)
+    try:
+        reply = await client.request(ENERGIZE, ConnectorRequest(connector_id=1), timeout=3)
+        assert isinstance(reply, ConnectorState) and reply.status == "Charging"
+        assert calls == [1]
+    finally:
+        await client.stop()
+        await server.stop()
+
+
+async def test_handler_error_and_timeout(settings: Settings) -> None:
+    server = Bus(settings, "sim")
+
+    async def swipe(req: SwipeRequest, _p: dict[str, str]) -> SimState:
+        raise BusError(ErrorCode.REJECTED, f"reader off for {req.id_tag}")
+
+    server.handle(SWIPE, swipe)
+    await server.start(5)
+    client = Bus(settings, "caller", persistent=False, health=False)
+    await client.start(5)
+    try:
+        with pytest.raises(BusError) as err:
+            await client.request(SWIPE, SwipeRequest(id_tag="ABC"), timeout=3)
+        assert err.value.code is ErrorCode.REJECTED and "ABC" in err.value.message
+        with pytest.raises(BusError) as late:
+            await client.request(ENERGIZE, ConnectorRequest(), timeout=0.3)
+        assert late.value.code is ErrorCode.TIMEOUT
+    finally:
+        await client.stop()
+        await server.stop()
+
+
+async def test_invalid_payloads_are_dropped_and_answered(settings: Settings) -> None:
+    server = Bus(settings, "power")
+    seen: list[RfidSwiped] = []
+
+    async def on_swipe(msg: RfidSwiped, _p: dict[str, str]) -> None:
+        seen.append(msg)
+
+    server.on(RFID_SWIPED, on_swipe)
+    async def energize(_req: ConnectorRequest, _p: dict[str, str]) -> ConnectorState:
+        return _state()
+
+    server.handle(ENERGIZE, energize)
+    await server.start(5)
+    raw = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    raw.connect("127.0.0.1", settings.mqtt_port)
+    raw.loop_start()
+    try:
+        for bad in (b"not json", b'{"id_tag": 5}', b'{"id_tag": "A", "extra": 1}', b"x" * 100_000, b"[]"):
+            raw.publish(RFID_SWIPED.path, bad, qos=1).wait_for_publish(2)
+        raw.publish(RFID_SWIPED.path, json.dumps({"id_tag": "GOOD"}), qos=1).wait_for_publish(2)
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.02)
+        assert [s.id_tag for s in seen] == ["GOOD"]
+        assert server.dropped == 5
+        client = Bus(settings, "caller", persistent=False, health=False)
+        await client.start(5)
+        # a command with a wrong payload gets a bad_request reply from the service
+        wrong = Topic(ENERGIZE.path, Kind.CMD, SwipeRequest, owner="test", doc="", reply=ConnectorState)
+        with pytest.raises(BusError) as err:
+            await client.request(wrong, SwipeRequest(id_tag="X"), timeout=3)
+        assert err.value.code is ErrorCode.BAD_REQUEST
+        await client.stop()
+    finally:
+        raw.loop_stop()
+        await server.stop()
+
+
+async def test_persistent_session_gets_commands_sent_while_down(settings: Settings) -> None:
+    client = Bus(settings, "caller", persistent=False, health=False)
+    await client.start(5)
+    first = Bus(settings, "power")
+    first.handle(ENERGIZE, _unreachable)
+    await first.start(5)
+    await first.stop()  # the session stays in the broker
+    pending = asyncio.create_task(client.request(ENERGIZE, ConnectorRequest(connector_id=1), timeout=5))
+    await asyncio.sleep(0.3)
+    second = Bus(settings, "power")
+    got: list[int] = []
+
+    async def energize(req: ConnectorRequest, _p: dict[str, str]) -> ConnectorState:
+        got.append(req.connector_id)
+        return _state()
+
+    second.handle(ENERGIZE, energize)
+    await second.start(5)
+    try:
+        reply = await pending
+        assert isinstance(reply, ConnectorState) and got == [1]
+    finally:
+        await second.stop()
+        await client.stop()
+
+
+async def _unreachable(_req: ConnectorRequest, _p: dict[str, str]) -> ConnectorState:
+    raise AssertionError("the first instance was stopped before the request")
