@@ -147,3 +147,11 @@ PREPARE = Topic(
     subscribers=("ocpp_gateway",), doc="Show Preparing while an authorised session waits for the cable.",
     example={"connector_id": 1, "active": True},
 )
+GET_STATE = Topic(
+    "chargebus/power/cmd/get_state", Kind.CMD, ConnectorRequest, reply=ConnectorState, owner="power",
+    subscribers=("ocpp_gateway",),
+    doc="The connector state as the running power process sees it now (never a stale retained copy): "
+    "after its own restart the gateway uses it to tell a power loss (not energized) from a crash of "
+    "its own (the charge went on).",
+    example={"connector_id": 1},
+)
