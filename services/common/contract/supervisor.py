@@ -43,7 +43,7 @@ RESTART = Topic(
     RestartRequest,
     reply=RestartReply,
     owner="supervisor",
-    subscribers=(),
+    subscribers=("ocpp_gateway", "firmware", "api", "cli"),
     doc="Restart one service, or all of them (the broker stays up). Answered before the restart begins.",
     example={"service": "metering", "reason": "maintenance"},
 )

@@ -1,0 +1,76 @@
+"""Settings: env prefix, TOML file, and one clear line for a bad value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from services.common.settings import SettingsError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    monkeypatch.setenv("CHARGEBUS_CONFIG_FILE", str(empty))
+
+
+@pytest.mark.parametrize(
+    ("env", "value", "attribute", "expected"),
+    [
+        ("CHARGEBUS_MQTT_URL", "mqtt://127.0.0.1:1999", "mqtt_port", 1999),
+        ("CHARGEBUS_CSMS_URL", "ws://csms.example:9000/ocpp/", "ocpp_url", "ws://csms.example:9000/ocpp/CB0000001"),
+        ("CHARGEBUS_CAN_INTERFACE", "socketcan", "can_interface", "socketcan"),
+        ("CHARGEBUS_SERVICES", '["power","sim"]', "services", ("power", "sim")),
+    ],
+)
+def test_environment_overrides(monkeypatch: pytest.MonkeyPatch, env: str, value: str, attribute: str,
+                               expected: object) -> None:
+    monkeypatch.setenv(env, value)
+    assert getattr(load_settings(), attribute) == expected
+
+
+@pytest.mark.parametrize(
+    ("env", "value"),
+    [
+        ("CHARGEBUS_MQTT_URL", "http://x:1"),
+        ("CHARGEBUS_MQTT_URL", "mqtt://127.0.0.1:99999"),
+        ("CHARGEBUS_CSMS_URL", "http://csms/ocpp"),
+        ("CHARGEBUS_API_PORT", "0"),
+        ("CHARGEBUS_CAN_INTERFACE", "pcan"),
+        ("CHARGEBUS_CHARGE_POINT_ID", "has space"),
+        ("CHARGEBUS_SERVICES", '["power","nope"]'),
+    ],
+)
+def test_bad_setting_is_one_line_naming_it(monkeypatch: pytest.MonkeyPatch, env: str, value: str) -> None:
+    monkeypatch.setenv(env, value)
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    message = str(err.value)
+    assert env in message and "\n" not in message
+
+
+def test_toml_file_is_read_and_env_wins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    toml = tmp_path / "station.toml"
+    toml.write_text('charge_point_id = "FROMTOML"\napi_port = 9001\n')
+    monkeypatch.setenv("CHARGEBUS_CONFIG_FILE", str(toml))
+    monkeypatch.setenv("CHARGEBUS_API_PORT", "9002")
+    settings = load_settings()
+    assert settings.charge_point_id == "FROMTOML" and settings.api_port == 9002
+
+
+def test_missing_config_file_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CHARGEBUS_CONFIG_FILE", str(tmp_path / "nope.toml"))
+    with pytest.raises(SettingsError, match="CHARGEBUS_CONFIG_FILE"):
+        load_settings()
+
+
+def test_cli_reports_bad_setting_without_traceback(monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from services.cli.main import main
+
+    monkeypatch.setenv("CHARGEBUS_MQTT_URL", "nonsense")
+    assert main(["status"]) == 2
+    err = capsys.readouterr().err
+    assert "CHARGEBUS_MQTT_URL" in err and "Traceback" not in err
