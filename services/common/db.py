@@ -11,7 +11,7 @@ import logging
 import re
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,12 @@ def open_engine(path: Path, migrations: Path) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
+        # pysqlite would commit DDL implicitly; we issue BEGIN ourselves so a migration is all or nothing
+        dbapi_conn.isolation_level = None  # type: ignore[attr-defined]
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     migrate(engine, migrations)
     return engine
