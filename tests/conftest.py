@@ -27,11 +27,11 @@ def _can_channel() -> tuple[str, int]:
     return f"ff11:7079:7468:6f6e:6465:6d6f:{os.getpid() & 0xFFFF:x}:{suffix:x}", free_port()
 
 
-@pytest.fixture
-def settings(tmp_path: Path, broker: Broker) -> Settings:
+def isolated_settings(tmp_path: Path, mqtt_url: str | None = None) -> Settings:
+    """Settings no other test shares: broker port, data dir, CAN channel and port, API port, CSMS URL."""
     channel, port = _can_channel()
     return Settings(
-        mqtt_url=broker.url,
+        mqtt_url=mqtt_url or f"mqtt://127.0.0.1:{free_port()}",
         data_dir=tmp_path / "data",
         can_channel=channel,
         can_port=port,
@@ -41,8 +41,17 @@ def settings(tmp_path: Path, broker: Broker) -> Settings:
 
 
 @pytest.fixture
+def settings(tmp_path: Path, broker: Broker) -> Settings:
+    return isolated_settings(tmp_path, broker.url)
+
+
+@pytest.fixture
 def env(settings: Settings) -> dict[str, str]:
     """The environment that makes a child process use `settings`."""
+    return env_for(settings)
+
+
+def env_for(settings: Settings) -> dict[str, str]:
     out = dict(os.environ)
     out.update(
         CHARGEBUS_MQTT_URL=settings.mqtt_url,

@@ -1,0 +1,142 @@
+"""The whole station as a user runs it: `chargebus run` in its own process group, watched on the bus."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from services.common.bus import Bus
+from services.common.contract import Topic
+from services.common.contract.common import Health, HealthState
+from services.common.settings import Settings
+
+ALL = ("supervisor", "ocpp_gateway", "power", "auth", "metering", "smart_charging", "firmware", "api", "sim")
+
+
+class Observer:
+    """Keeps the latest message of every declared topic and lets a test wait for a condition."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.bus = Bus(settings, "observer", client_id=f"observer-{uuid.uuid4().hex[:8]}", persistent=False,
+                       health=False)
+        self.latest: dict[str, BaseModel | None] = {}
+        self.history: list[tuple[float, str, BaseModel | None]] = []
+        self._changed = asyncio.Event()
+        self.bus.watch("chargebus/#", self._seen)
+
+    async def _seen(self, topic: str, _declared: Topic, payload: BaseModel | None, _p: dict[str, str]) -> None:
+        self.latest[topic] = payload
+        self.history.append((time.monotonic(), topic, payload))
+        self._changed.set()
+
+    async def __aenter__(self) -> Observer:
+        await self.bus.start(10)
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.bus.stop()
+
+    async def wait(self, predicate: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
+        """Wait until `predicate()` returns something truthy; returns it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = predicate()
+            if found:
+                return found
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"not seen within {timeout} s: {what or predicate}")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.2))
+
+    def get(self, topic: str) -> Any:
+        return self.latest.get(topic)
+
+    def health(self, service: str) -> Health | None:
+        value = self.latest.get(f"chargebus/{service}/health")
+        return value if isinstance(value, Health) else None
+
+    def online(self, services: tuple[str, ...] = ALL, not_pids: dict[str, int] | None = None) -> dict[str, int]:
+        pids = {}
+        for name in services:
+            health = self.health(name)
+            if health is None or health.state is not HealthState.ONLINE:
+                return {}
+            if not_pids and not_pids.get(name) == health.pid:
+                return {}
+            pids[name] = health.pid
+        return pids
+
+    async def wait_online(self, services: tuple[str, ...] = ALL, timeout: float = 30.0,
+                          not_pids: dict[str, int] | None = None) -> dict[str, int]:
+        pids: dict[str, int] = await self.wait(lambda: self.online(services, not_pids), timeout,
+                                               f"{services} online")
+        return pids
+
+
+class Stack:
+    """`chargebus run` as a child in its own session, so a test can cut its power (kill -9 the group)."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env = env
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        out = self.log.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "services.cli.main", "run"],
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        out.close()
+
+    @property
+    def pgid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def power_cut(self) -> None:
+        """kill -9 of the whole process group: broker, supervisor and every service at once."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pgid, signal.SIGKILL)
+        assert self.proc is not None
+        self.proc.wait(10)
+
+    def stop(self, timeout: float = 10.0) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.pgid, signal.SIGKILL)
+                self.proc.wait(5)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pgid, signal.SIGKILL)  # nothing may outlive the test
+        return self.proc.returncode
+
+    def tail(self, lines: int = 60) -> str:
+        if not self.log.exists():
+            return ""
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def kill9(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
