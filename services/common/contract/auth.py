@@ -64,7 +64,8 @@ AUTHORIZE = Topic(
 )
 CLEAR_CACHE = Topic(
     "chargebus/auth/cmd/clear_cache", Kind.CMD, Empty, reply=CacheCleared, owner="auth",
-    subscribers=("ocpp_gateway",), doc="ClearCache.req: empty the authorization cache (the local list stays).", example={},
+    subscribers=("ocpp_gateway",), doc="ClearCache.req: empty the authorization cache (the local list stays).",
+    example={},
 )
 LOCAL_LIST = Topic(
     "chargebus/auth/state/local_list", Kind.STATE, LocalListState, owner="auth", retain=True,

@@ -59,9 +59,11 @@ SIM_STATE = Topic(
     subscribers=("cli", "api"), doc="What the simulated EV and hardware are doing.", example=_EXAMPLE,
 )
 PLUG = Topic("chargebus/sim/cmd/plug", Kind.CMD, PlugRequest, reply=SimState, owner="sim",
-             subscribers=("cli",), doc="Plug the EV in (control pilot state B); replies once applied on CAN.", example={"connector_id": 1})
+             subscribers=("cli",), doc="Plug the EV in (control pilot state B); replies once applied on CAN.",
+             example={"connector_id": 1})
 UNPLUG = Topic("chargebus/sim/cmd/unplug", Kind.CMD, PlugRequest, reply=SimState, owner="sim",
-               subscribers=("cli",), doc="Unplug the EV (control pilot state A); replies once applied on CAN.", example={"connector_id": 1})
+               subscribers=("cli",), doc="Unplug the EV (control pilot state A); replies once applied on CAN.",
+             example={"connector_id": 1})
 SWIPE = Topic("chargebus/sim/cmd/swipe", Kind.CMD, SwipeRequest, reply=SimState, owner="sim",
               subscribers=("cli",), doc="Present a card at the RFID reader.", example={"id_tag": "04A2B3C4"})
 FAULT = Topic("chargebus/sim/cmd/fault", Kind.CMD, FaultRequest, reply=SimState, owner="sim",

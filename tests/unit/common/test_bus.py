@@ -14,6 +14,7 @@ from services.common.contract.power import ENERGIZE, RFID_SWIPED, ConnectorReque
 from services.common.contract.sim import SWIPE, SimState, SwipeRequest
 from services.common.settings import Settings
 
+
 def _state() -> ConnectorState:
     from services.common.contract.power import CONNECTOR
 

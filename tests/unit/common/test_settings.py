@@ -71,6 +71,6 @@ def test_cli_reports_bad_setting_without_traceback(monkeypatch: pytest.MonkeyPat
     from services.cli.main import main
 
     monkeypatch.setenv("CHARGEBUS_MQTT_URL", "nonsense")
-    assert main(["status"]) == 2
+    assert main(["sim", "unplug"]) == 2
     err = capsys.readouterr().err
     assert "CHARGEBUS_MQTT_URL" in err and "Traceback" not in err

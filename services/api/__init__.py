@@ -1,0 +1,1 @@
+"""api service (life cycle only until its features land)."""

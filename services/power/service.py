@@ -1,0 +1,139 @@
+"""Wiring: CAN driver + controller + bus. Sends the module command every 100 ms and on every change."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import UTC, datetime
+
+import can
+
+from services.common.contract import power, smart_charging
+from services.common.contract.power import ConnectorState, Measurement, RfidSwiped
+from services.common.lifecycle import Service
+
+from . import handlers
+from .can_codec import CanCodec, EvStatus, MeterReading, ModuleStatus, RfidAssembler, RfidChunk
+from .controller import Controller, same_state, significant
+from .driver import CanDriver
+
+log = logging.getLogger(__name__)
+
+CYCLE_S = 0.1
+STARTUP_WAIT_S = 1.0  # wait this long for the module and EV frames before adopting and publishing
+MEASUREMENT_EVERY_S = 1.0
+HOLD_RELEASE_S = 1.0  # after the bus connects, retained limits have arrived: stop holding the adopted current
+
+
+class PowerService(Service):
+    name = "power"
+
+    async def setup(self) -> None:
+        self.codec = CanCodec()
+        self.ctl = Controller(started_at=time.monotonic())
+        self.driver = CanDriver(self.settings, accept=(self.codec.status_id, self.codec.meter_id,
+                                                       self.codec.ev_id, self.codec.rfid_id))
+        self.driver.open()
+        self.rfid = RfidAssembler()
+        self.ready = asyncio.Event()
+        self._heard = asyncio.Event()
+        self._alive = 0
+        self._state: ConnectorState | None = None
+        self._measurement: Measurement | None = None
+        self._measured_at = 0.0
+        self._connected_at: float | None = None
+        h = handlers.Handlers(self.ctl, self.apply, self.ready)
+        self.bus.handle(power.ENERGIZE, h.on_energize)
+        self.bus.handle(power.DEENERGIZE, h.on_deenergize)
+        self.bus.handle(power.SET_LIMIT, h.on_set_limit)
+        self.bus.handle(power.SET_AVAILABILITY, h.on_set_availability)
+        self.bus.handle(power.PREPARE, h.on_prepare)
+        self.bus.handle(power.GET_STATE, h.on_get_state)
+        self.bus.watch(smart_charging.LIMIT.filter, h.on_limit)
+
+    async def run(self) -> None:
+        self.driver.start(self.on_frame)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._heard.wait(), STARTUP_WAIT_S)
+        adopted = self.ctl.adopt(time.monotonic())
+        log.info("started connector=%d module_seen=%s adopted_charge=%s hold_a=%s", self.ctl.connector_id,
+                 self.ctl.module is not None, adopted, self.ctl.hold_a)
+        self.ready.set()
+        while True:
+            self.tick()
+            await asyncio.sleep(CYCLE_S)
+
+    async def shutdown(self) -> None:
+        self.driver.close()
+
+    # -- frames ---------------------------------------------------------------------------------
+
+    def on_frame(self, msg: can.Message) -> None:
+        frame = self.codec.decode(msg)
+        now = time.monotonic()
+        if isinstance(frame, ModuleStatus):
+            self.ctl.on_module(frame, now)
+        elif isinstance(frame, EvStatus):
+            self.ctl.on_ev(frame, now)
+        elif isinstance(frame, MeterReading):
+            self.ctl.on_meter(frame)
+        elif isinstance(frame, RfidChunk):
+            self._on_rfid(frame, now)
+            return
+        else:
+            return
+        if self.ctl.module is not None and self.ctl.ev is not None:
+            self._heard.set()
+        if self.ready.is_set():
+            self.publish_state(now)
+            if isinstance(frame, ModuleStatus):
+                self.publish_measurement(now, force=False)
+
+    def _on_rfid(self, chunk: RfidChunk, now: float) -> None:
+        tag = self.rfid.feed(chunk, now)
+        if tag is not None:
+            log.info("rfid swiped id_tag=%s", tag)
+            self.bus.publish(power.RFID_SWIPED, RfidSwiped(id_tag=tag))
+
+    # -- outputs --------------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        if self._connected_at is None and self.bus.connected:
+            self._connected_at = now
+        if self.ctl.hold_a is not None and self._connected_at is not None and now - self._connected_at > HOLD_RELEASE_S:
+            self.ctl.release_hold()
+        self.send_command(now)
+        self.publish_state(now)
+        self.publish_measurement(now, force=now - self._measured_at >= MEASUREMENT_EVERY_S)
+
+    def send_command(self, now: float) -> None:
+        self._alive = (self._alive + 1) % 256
+        self.driver.send(self.codec.encode_command(self.ctl.command(now, self._alive)))
+
+    def apply(self) -> ConnectorState:
+        """After a command: the module hears it now, not at the next cycle; the new state is published."""
+        now = time.monotonic()
+        self.send_command(now)
+        self.publish_measurement(now, force=False)
+        return self.publish_state(now)
+
+    def publish_state(self, now: float) -> ConnectorState:
+        state = self.ctl.snapshot(now, datetime.now(UTC))
+        if not same_state(self._state, state):
+            old = self._state.status if self._state is not None else None
+            if old != state.status:
+                log.info("connector=%d status=%s from=%s error=%s vendor=%s", state.connector_id, state.status, old,
+                         state.error_code, state.vendor_error_code)
+            self._state = state
+            self.bus.publish(power.CONNECTOR, state, connector_id=state.connector_id)
+        return state
+
+    def publish_measurement(self, now: float, force: bool) -> None:
+        new = self.ctl.measurement(now, datetime.now(UTC))
+        if new is None or not (force or significant(self._measurement, new)):
+            return
+        self._measurement, self._measured_at = new, now
+        self.bus.publish(power.MEASUREMENT, new, connector_id=new.connector_id)

@@ -1,0 +1,110 @@
+"""Every frame of the DBC round-trips through cantools; the RFID tag through its multiplexed chunks."""
+
+from __future__ import annotations
+
+import can
+import pytest
+
+from services.power.can_codec import (
+    CanCodec,
+    EvStatus,
+    HardwareFault,
+    MeterReading,
+    ModuleCommand,
+    ModuleStatus,
+    Pilot,
+    RfidAssembler,
+    RfidChunk,
+    find_dbc,
+)
+
+
+@pytest.fixture(scope="module")
+def codec() -> CanCodec:
+    return CanCodec()
+
+
+def test_dbc_declares_11_bit_ids_and_100_ms_cycles(codec: CanCodec) -> None:
+    for msg in codec.db.messages:
+        assert not msg.is_extended_frame and msg.frame_id < 0x800 and msg.length == 8
+    cyclic = {m.name: m.cycle_time for m in codec.db.messages if m.name != "RfidTag"}
+    assert cyclic == {"ControllerCommand": 100, "ModuleStatus": 100, "DcMeter": 100, "EvStatus": 100}
+    assert codec.db.get_message_by_name("RfidTag").is_multiplexed()
+
+
+def test_dbc_is_found_from_any_working_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir("/")
+    assert find_dbc().name == "chargebus.dbc"
+
+
+@pytest.mark.parametrize("cmd", [ModuleCommand(True, 450.0, 200.0, 1), ModuleCommand(False, 0.0, 0.0, 255),
+                                 ModuleCommand(True, 1000.0, 600.0, 0)])
+def test_command_round_trip(codec: CanCodec, cmd: ModuleCommand) -> None:
+    msg = codec.encode_command(cmd)
+    assert msg.arbitration_id == codec.command_id and not msg.is_extended_id
+    assert codec.decode(msg) == cmd
+
+
+@pytest.mark.parametrize("faults", [frozenset(), frozenset(HardwareFault), frozenset({HardwareFault.READER})])
+def test_status_round_trip_with_fault_bits(codec: CanCodec, faults: frozenset[HardwareFault]) -> None:
+    status = ModuleStatus(True, 412.3, 499.9, -12.0, faults, 42)
+    assert codec.decode(codec.encode_status(status)) == status
+
+
+def test_meter_round_trip_keeps_a_large_counter(codec: CanCodec) -> None:
+    meter = MeterReading(12_345_678.9, 3)
+    assert codec.decode(codec.encode_meter(meter)) == meter
+
+
+@pytest.mark.parametrize("pilot", list(Pilot))
+def test_ev_round_trip_through_the_value_table(codec: CanCodec, pilot: Pilot) -> None:
+    ev = EvStatus(pilot, True, 200.5, 450.0, 99.9, 9)
+    decoded = codec.decode(codec.encode_ev(ev))
+    assert decoded == ev and isinstance(decoded, EvStatus)
+    assert decoded.plugged is (pilot in (Pilot.B, Pilot.C, Pilot.D))
+
+
+def test_out_of_range_values_are_refused_by_the_dbc(codec: CanCodec) -> None:
+    with pytest.raises(Exception, match="CurrentSetpoint"):
+        codec.encode_command(ModuleCommand(True, 400.0, 601.0))
+
+
+@pytest.mark.parametrize("tag", ["A", "04A2B3", "04A2B3C4", "ABCDEFGHIJKL", "ABCDEFGHIJKLMNOPQRST", "tag with space"])
+def test_rfid_tag_round_trip(codec: CanCodec, tag: str) -> None:
+    frames = codec.encode_rfid(tag, counter=5)
+    assert len(frames) == -(-len(tag) // 6)
+    assembler = RfidAssembler()
+    results = []
+    for i, frame in enumerate(frames):
+        chunk = codec.decode(frame)
+        assert isinstance(chunk, RfidChunk) and chunk.index == i and chunk.length == len(tag)
+        results.append(assembler.feed(chunk, now=1.0))
+    assert results[-1] == tag and all(r is None for r in results[:-1])
+
+
+def test_rfid_chunks_of_two_swipes_never_mix(codec: CanCodec) -> None:
+    assembler = RfidAssembler()
+    first = [codec.decode(f) for f in codec.encode_rfid("AAAAAAAAAAAA", counter=1)]
+    second = [codec.decode(f) for f in codec.encode_rfid("BBBBBBBBBBBB", counter=2)]
+    assert isinstance(first[0], RfidChunk) and isinstance(second[0], RfidChunk) and isinstance(second[1], RfidChunk)
+    assert assembler.feed(first[0], 1.0) is None  # the rest of the first swipe is lost
+    assert assembler.feed(second[0], 1.1) is None
+    assert assembler.feed(second[1], 1.1) == "BBBBBBBBBBBB"
+    assert assembler.feed(second[1], 1.2) is None  # a repeated frame is not a new swipe
+    again = codec.decode(codec.encode_rfid("BBBBBB", counter=2)[0])
+    assert isinstance(again, RfidChunk) and assembler.feed(again, 5.0) == "BBBBBB"  # later: a new swipe
+
+
+@pytest.mark.parametrize("tag", ["", "X" * 21])
+def test_rfid_tag_length_is_checked(codec: CanCodec, tag: str) -> None:
+    with pytest.raises(ValueError):
+        codec.encode_rfid(tag, 0)
+
+
+def test_unknown_and_short_frames_decode_to_none(codec: CanCodec) -> None:
+    assert codec.decode(can.Message(arbitration_id=0x7FF, data=b"\0" * 8, is_extended_id=False)) is None
+    assert codec.decode(can.Message(arbitration_id=codec.status_id, data=b"\1", is_extended_id=False)) is None
+    bad_pilot = codec.db.get_message_by_name("EvStatus").encode(
+        {"PilotState": 7, "EvReady": 0, "EvRequestCurrent": 0, "EvTargetVoltage": 0, "SoC": 0, "AliveCounter": 0},
+        strict=False)
+    assert codec.decode(can.Message(arbitration_id=codec.ev_id, data=bad_pilot, is_extended_id=False)) is None
