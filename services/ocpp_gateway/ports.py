@@ -1,0 +1,100 @@
+"""The seams inside the gateway: the CSMS link, the configuration key store and the transactions.
+
+The link (WebSocket, boot, CSMS calls) and the transaction engine (sessions, outbox, replay) are
+separate modules that only know each other through these protocols, so each can be tested with
+the other side real but small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+
+class CsmsUnavailable(Exception):
+    """The call could not be made or answered: not connected, not Accepted, or no answer in time.
+
+    For transaction messages this means "retry later", never "drop".
+    """
+
+
+class CsmsCallError(Exception):
+    """The CSMS answered with a CALLERROR."""
+
+    def __init__(self, code: str, description: str = "") -> None:
+        super().__init__(f"{code}: {description}")
+        self.code = code
+        self.description = description
+
+
+class CsmsLink(Protocol):
+    """The station's side of the OCPP connection."""
+
+    @property
+    def accepted(self) -> bool:
+        """Connected and BootNotification Accepted: only then may anything but Boot be sent."""
+        ...
+
+    async def wait_accepted(self) -> None: ...
+
+    async def call(self, payload: Any, timeout: float | None = None) -> Any:
+        """Send an `ocpp.v16.call.*` payload; returns its `ocpp.v16.call_result.*`.
+
+        Raises CsmsUnavailable (offline, not Accepted, timeout) or CsmsCallError.
+        """
+        ...
+
+
+class ConfigReader(Protocol):
+    """Live view of the OCPP configuration keys (the store is the gateway's)."""
+
+    def get(self, key: str) -> str: ...
+
+    def get_int(self, key: str) -> int: ...
+
+    def get_bool(self, key: str) -> bool: ...
+
+    def get_csv(self, key: str) -> list[str]: ...
+
+    def on_change(self, key: str, callback: Callable[[str], Awaitable[None]]) -> None:
+        """Call `callback(new_value)` after the key changed (ChangeConfiguration accepted)."""
+        ...
+
+
+class Transactions(Protocol):
+    """What the link side needs from the transaction engine."""
+
+    async def recover(self) -> None:
+        """At start, before the link: resynchronise from the database and the bus.
+
+        A transaction left open while power is no longer energized is closed with reason
+        PowerLoss (its last meter value and time); one still energized goes on.
+        """
+        ...
+
+    async def on_accepted(self) -> None:
+        """The link is up and Accepted: resume replaying the outbox (returns at once)."""
+        ...
+
+    def has_transaction(self, connector_id: int) -> bool: ...
+
+    def transaction_connectors(self) -> set[int]: ...
+
+    async def remote_start(self, id_tag: str, connector_id: int | None, charging_profile: dict[str, Any] | None
+                           ) -> bool:
+        """RemoteStartTransaction: True = Accepted."""
+        ...
+
+    async def remote_stop(self, transaction_id: int) -> bool:
+        """RemoteStopTransaction: True = Accepted (the transaction exists and will stop, reason Remote)."""
+        ...
+
+    async def stop_all(self, reason: str) -> None:
+        """Stop every transaction (Reset): returns when each StopTransaction is in the outbox."""
+        ...
+
+    def add_end_listener(self, callback: Callable[[int], Awaitable[None]]) -> None:
+        """`callback(connector_id)` after a transaction ended (e.g. apply a Scheduled availability)."""
+        ...
+
+    def outbox_pending(self) -> int: ...
