@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import shutil
 import socket
 import subprocess
@@ -37,6 +38,7 @@ class Broker:
         self.conf = data_dir / "mosquitto.conf"
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\n"
+            f"user {getpass.getuser()}\n"
             "allow_anonymous true\n"
             "set_tcp_nodelay true\n"
             "persistence true\n"

@@ -176,7 +176,10 @@ class Bus:
             info = self._client.publish(
                 HEALTH.render(service=self.name), self._health_payload(HealthState.STOPPED), qos=1, retain=True
             )
-            await asyncio.to_thread(info.wait_for_publish, 2.0)
+            try:
+                await asyncio.to_thread(info.wait_for_publish, 2.0)
+            except (RuntimeError, ValueError) as exc:  # the broker went first (e.g. a station-wide stop)
+                log.info("health not published on stop client=%s: %s", self.client_id, exc)
         self._client.disconnect()
         self._client.loop_stop()
         for task in list(self._tasks):

@@ -1,0 +1,124 @@
+"""`chargebus run`: the broker first, then every service; restarts on death and on command; clean stop.
+
+The supervisor is itself a bus client named `supervisor` (health, the restart command, the
+process table), so a technician sees and drives it with the same tools as every service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import time
+
+from services.common.bus import Bus, BusError
+from services.common.contract import ErrorCode
+from services.common.contract.supervisor import PROCESSES, RESTART, ProcessTable, RestartReply, RestartRequest
+from services.common.settings import Settings
+
+from .broker_conf import write_conf
+from .children import Child, service_argv
+
+log = logging.getLogger(__name__)
+
+BROKER = "mosquitto"
+STOP_GRACE_S = 3.0  # SIGTERM → SIGKILL per child; the whole stop stays within 5 s
+BROKER_WAIT_S = 10.0
+
+
+class Supervisor:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.logs = settings.data_dir / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        names = list(self.service_names())
+        width = max(len(n) for n in [*names, BROKER, "supervisor"])
+        self.broker = Child(BROKER, [self._mosquitto(), "-c", str(write_conf(settings))], self.logs, width,
+                            self._changed)
+        self.children = {n: Child(n, service_argv(n), self.logs, width, self._changed) for n in names}
+        self.bus = Bus(settings, "supervisor")
+        self.bus.handle(RESTART, self.on_restart)
+        self._publish_soon = False
+
+    def service_names(self) -> tuple[str, ...]:
+        return tuple(s for s in self.settings.services if s != "sim" or self.settings.with_sim)
+
+    def _mosquitto(self) -> str:
+        found = shutil.which(self.settings.mosquitto_bin)
+        if found is None:
+            raise SystemExit(f"chargebus: the broker `{self.settings.mosquitto_bin}` is not installed "
+                             "(apt-get install mosquitto, or run `make run`)")
+        return found
+
+    async def run(self, stop: asyncio.Event) -> None:
+        started = time.monotonic()
+        self.broker.start()
+        await self._wait_broker()
+        await self.bus.start(timeout=BROKER_WAIT_S)
+        for child in self.children.values():
+            child.start()
+        log.info("station started services=%d broker_port=%d in=%.2fs", len(self.children), self.settings.mqtt_port,
+                 time.monotonic() - started)
+        self._publish()
+        await stop.wait()
+
+    async def shutdown(self) -> None:
+        for child in (self.broker, *self.children.values()):
+            child.hold()  # from now on a child that exits stays down
+        await asyncio.gather(*(c.stop(STOP_GRACE_S) for c in self.children.values()))
+        self._publish()
+        await self.bus.stop()
+        await self.broker.stop(1.0)
+
+    async def _wait_broker(self) -> None:
+        deadline = time.monotonic() + BROKER_WAIT_S
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                _, writer = await asyncio.open_connection(self.settings.mqtt_host, self.settings.mqtt_port)
+                writer.close()
+                return
+            await asyncio.sleep(0.02)
+        raise SystemExit(f"chargebus: the broker did not listen on port {self.settings.mqtt_port} within "
+                         f"{BROKER_WAIT_S:.0f} s; see {self.logs / 'mosquitto.log'}")
+
+    async def on_restart(self, request: RestartRequest, _params: dict[str, str]) -> RestartReply:
+        if request.service is not None and request.service not in self.children:
+            raise BusError(ErrorCode.NOT_FOUND, f"no service {request.service!r}; known: {sorted(self.children)}")
+        names = [request.service] if request.service else list(self.children)
+        log.warning("restart services=%s reason=%r", names, request.reason)
+        # the reply goes out first: the caller may be one of the services being restarted
+        asyncio.get_running_loop().call_later(0.05, self._restart, names)
+        return RestartReply(restarting=names)
+
+    def _restart(self, names: list[str]) -> None:
+        for name in names:
+            self.children[name].restart()
+
+    def _changed(self) -> None:
+        if not self._publish_soon:
+            self._publish_soon = True
+            asyncio.get_running_loop().call_soon(self._publish)
+
+    def _publish(self) -> None:
+        self._publish_soon = False
+        if self.bus.connected:
+            table = ProcessTable(processes=[c.status() for c in (self.broker, *self.children.values())])
+            self.bus.publish(PROCESSES, table)
+
+
+async def supervise(settings: Settings) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    supervisor = Supervisor(settings)
+    log.info("chargebus run pid=%d pgid=%d data_dir=%s", os.getpid(), os.getpgid(0), settings.data_dir)
+    try:
+        await supervisor.run(stop)
+    finally:
+        await supervisor.shutdown()
+    log.info("station stopped")
+    return 0
