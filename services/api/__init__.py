@@ -1,1 +1,1 @@
-"""api service (life cycle only until its features land)."""
+"""api: the local maintenance API and status page (FastAPI + uvicorn), read-only from the bus."""
