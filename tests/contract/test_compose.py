@@ -1,0 +1,57 @@
+"""docker-compose.yml and deploy/ agree with the supervisor: same services, same commands, same broker rules.
+
+There is no Docker engine on the build machines, so the file is checked by parsing it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from services.common.settings import SERVICES, Settings
+from services.supervisor.children import service_argv
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return loaded
+
+
+def test_one_container_per_supervised_service_running_the_same_command() -> None:
+    services = _compose()["services"]
+    assert set(services) - {"mosquitto"} == set(SERVICES)
+    for name in SERVICES:
+        spec = services[name]
+        assert spec["command"] == ["python", *service_argv(name)[1:]], name
+        assert spec["restart"] == "unless-stopped" and spec["network_mode"] == "host", name
+        assert any(v.endswith(":/data") for v in spec["volumes"]), name
+        assert spec["environment"]["CHARGEBUS_DATA_DIR"] == "/data"
+        assert ("sim" in spec.get("profiles", [])) == (name == "sim"), "only the simulator is optional"
+    assert services["power"]["environment"]["CHARGEBUS_CAN_INTERFACE"] == "socketcan"
+    assert services["power"]["environment"]["CHARGEBUS_CAN_CHANNEL"] == "can0"
+
+
+def test_broker_container_uses_the_deploy_config_with_nodelay_and_persistence() -> None:
+    broker = _compose()["services"]["mosquitto"]
+    assert broker["image"].startswith("eclipse-mosquitto:2") and broker["restart"] == "unless-stopped"
+    source = next(v.split(":")[0] for v in broker["volumes"] if v.endswith("mosquitto.conf:ro"))
+    conf = (ROOT / source).read_text().splitlines()
+    assert "set_tcp_nodelay true" in conf and "persistence true" in conf
+    assert any(line.startswith("listener 1883 127.0.0.1") for line in conf)
+
+
+def test_station_toml_holds_the_defaults() -> None:
+    values = tomllib.loads((ROOT / "deploy" / "chargebus.toml").read_text())
+    fields = Settings.model_fields
+    assert set(values) == set(fields) - {"services"}
+    for key, value in values.items():
+        default = fields[key].default
+        if isinstance(default, Path):
+            assert Path(value) == default, key
+        else:
+            assert value == default, key
