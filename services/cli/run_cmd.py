@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from typing import Any
 
-import setproctitle
-
-from services.common.logs import setup_logging
 from services.common.settings import Settings
-from services.supervisor.supervisor import supervise
+from services.supervisor.main import run
 
 
 def register(sub: Any) -> None:
@@ -20,7 +16,4 @@ def register(sub: Any) -> None:
 
 
 def _run(_args: argparse.Namespace, settings: Settings) -> int:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    setup_logging("supervisor", settings.log_level, settings.data_dir)
-    setproctitle.setproctitle("chargebus-supervisor")
-    return asyncio.run(supervise(settings))
+    return run(settings)

@@ -1,5 +1,14 @@
 """`python -m services.supervisor` is `chargebus run`."""
 
-from services.cli.main import main
+import sys
 
-raise SystemExit(main(["run"]))
+from services.common.settings import SettingsError, load_settings
+
+from .main import run
+
+try:
+    settings = load_settings()
+except SettingsError as exc:
+    print(exc, file=sys.stderr)
+    raise SystemExit(2) from None
+raise SystemExit(run(settings))

@@ -1,0 +1,191 @@
+"""The WebSocket to the Central System: connect, boot, heartbeat, reconnect forever.
+
+BootNotification goes first on every connection. Until it is Accepted nothing else is sent
+(Pending: CSMS calls are still answered; Rejected: they are not). A dead link is noticed by the
+WebSocket ping (WebSocketPingInterval) with a pong deadline, then the link reconnects with a
+jittered back-off that starts under a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import websockets
+from ocpp.exceptions import OCPPError
+from ocpp.v16 import call
+from ocpp.v16.enums import RegistrationStatus
+
+from services.common.bus import Bus
+from services.common.contract.ocpp_gateway import CONNECTION, ConnectionState, Registration
+from services.common.settings import Settings
+from services.common.version import VERSION
+
+from .config_store import ConfigStore
+from .ports import CsmsCallError, CsmsUnavailable
+from .protocol import StationProtocol
+
+log = logging.getLogger(__name__)
+
+FIRST_RETRY_S = 0.5
+MAX_RETRY_S = 30.0
+RESPONSE_TIMEOUT_S = 30.0
+DEFAULT_RETRY_INTERVAL_S = 30  # Pending/Rejected with interval 0
+
+
+class LinkClosed(CsmsUnavailable):
+    """The WebSocket is gone: the session ends and the link reconnects."""
+
+
+class Link:
+    """Implements ports.CsmsLink."""
+
+    def __init__(self, settings: Settings, bus: Bus, config: ConfigStore,
+                 make_protocol: Callable[[Any], StationProtocol]) -> None:
+        self.settings = settings
+        self.bus = bus
+        self.config = config
+        self.make_protocol = make_protocol
+        self.registration = Registration.NONE
+        self.connected = False
+        self.protocol: StationProtocol | None = None
+        self._accepted = asyncio.Event()
+        self._on_accepted: list[Callable[[], Awaitable[None]]] = []
+        self.outbox_pending: Callable[[], int] = lambda: 0
+        self.last_traffic = 0.0
+
+    @property
+    def accepted(self) -> bool:
+        return self._accepted.is_set()
+
+    async def wait_accepted(self) -> None:
+        await self._accepted.wait()
+
+    def when_accepted(self, callback: Callable[[], Awaitable[None]]) -> None:
+        self._on_accepted.append(callback)
+
+    async def call(self, payload: Any, timeout: float | None = None) -> Any:
+        if not self.accepted or self.protocol is None:
+            raise CsmsUnavailable("not connected and accepted")
+        return await self._call(self.protocol, payload, timeout)
+
+    async def _call(self, protocol: StationProtocol, payload: Any, timeout: float | None = None) -> Any:
+        try:
+            result = await asyncio.wait_for(protocol.call(payload, suppress=False), timeout or RESPONSE_TIMEOUT_S)
+        except TimeoutError as exc:
+            raise CsmsUnavailable(f"no answer to {type(payload).__name__}") from exc
+        except websockets.ConnectionClosed as exc:
+            raise LinkClosed("connection closed") from exc
+        except OCPPError as exc:
+            raise CsmsCallError(exc.code, str(exc.description or "")) from exc
+        self.last_traffic = time.monotonic()
+        return result
+
+    def publish_state(self) -> None:
+        self.bus.publish(CONNECTION, ConnectionState(
+            connected=self.connected, registration=self.registration, url=self.settings.ocpp_url,
+            since=datetime.now(UTC), outbox_pending=self.outbox_pending()))
+
+    async def run(self) -> None:
+        retry = FIRST_RETRY_S
+        self.publish_state()
+        while True:
+            started = time.monotonic()
+            try:
+                await self._session()
+            except (OSError, websockets.InvalidHandshake, websockets.ConnectionClosed, TimeoutError) as exc:
+                log.info("csms link down url=%s: %s", self.settings.ocpp_url, exc)
+            finally:
+                self._down()
+            if time.monotonic() - started > 60:
+                retry = FIRST_RETRY_S
+            delay = retry * random.uniform(0.5, 1.0)
+            await asyncio.sleep(delay)
+            retry = min(MAX_RETRY_S, retry * 2)
+
+    def _down(self) -> None:
+        was = self.connected
+        self.connected = False
+        self.protocol = None
+        self._accepted.clear()
+        self.registration = Registration.NONE
+        if was:
+            self.publish_state()
+
+    async def _session(self) -> None:
+        ping = self.config.get_int("WebSocketPingInterval")
+        async with websockets.connect(
+            self.settings.ocpp_url, subprotocols=[websockets.Subprotocol("ocpp1.6")], open_timeout=10,
+            ping_interval=ping or None, ping_timeout=min(max(ping, 5), 60) if ping else None, close_timeout=2,
+            max_size=2**20,
+        ) as ws:
+            if ws.subprotocol != "ocpp1.6":
+                log.warning("csms did not agree on subprotocol ocpp1.6 (got %r)", ws.subprotocol)
+            protocol = self.make_protocol(ws)
+            self.protocol = protocol
+            self.connected = True
+            log.info("csms connected url=%s", self.settings.ocpp_url)
+            self.publish_state()
+            reader = asyncio.create_task(protocol.start(), name="ocpp-reader")
+            booter = asyncio.create_task(self._boot(protocol), name="ocpp-boot")
+            try:
+                done, _ = await asyncio.wait({reader, booter}, return_when=asyncio.FIRST_COMPLETED)
+                if booter in done and not isinstance(booter.exception(), LinkClosed | None):
+                    log.error("boot/heartbeat failed: %r", booter.exception(), exc_info=booter.exception())
+                if reader in done:
+                    reader.result()  # the reason the link went down
+            finally:
+                for task in (reader, booter):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+
+    async def _boot(self, protocol: StationProtocol) -> None:
+        request = call.BootNotification(
+            charge_point_vendor="chargebus", charge_point_model=self.config.get("CP_MODEL"),
+            charge_point_serial_number=self.settings.charge_point_id, firmware_version=VERSION,
+        )
+        while True:
+            try:
+                conf = await self._call(protocol, request)
+            except LinkClosed:
+                raise
+            except (CsmsUnavailable, CsmsCallError) as exc:
+                log.warning("boot notification failed: %s", exc)
+                await asyncio.sleep(DEFAULT_RETRY_INTERVAL_S)
+                continue
+            self.registration = Registration(conf.status)
+            interval = int(conf.interval)
+            self.publish_state()
+            log.info("boot registration=%s interval=%d", conf.status, interval)
+            if conf.status == RegistrationStatus.accepted:
+                break
+            await asyncio.sleep(interval if interval > 0 else DEFAULT_RETRY_INTERVAL_S)
+        if interval > 0 and str(interval) != self.config.get("HeartbeatInterval"):
+            await self.config.change("HeartbeatInterval", str(interval))
+        self._accepted.set()
+        for callback in self._on_accepted:
+            await callback()
+        await self._heartbeat(protocol)
+
+    async def _heartbeat(self, protocol: StationProtocol) -> None:
+        while True:
+            interval = self.config.get_int("HeartbeatInterval")
+            idle = time.monotonic() - self.last_traffic
+            if idle < interval:
+                # other traffic tells the CSMS we are alive: the heartbeat may wait (OCPP 1.6 §4.6)
+                await asyncio.sleep(min(interval - idle, interval))
+                continue
+            try:
+                await self._call(protocol, call.Heartbeat())
+            except LinkClosed:
+                raise
+            except (CsmsUnavailable, CsmsCallError) as exc:
+                log.warning("heartbeat failed: %s", exc)
+                await asyncio.sleep(min(interval, 10))

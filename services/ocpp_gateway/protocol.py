@@ -1,0 +1,136 @@
+"""OCPP-J 1.6 framing and errors on top of the `ocpp` library's ChargePoint.
+
+The library answers some cases in ways OCPP-J 1.6 does not (checked against ocpp 2.1.0):
+- a 1.6 action without a handler gets `NotImplemented`, an unknown action `NotSupported`:
+  OCPP-J 1.6 says the opposite (NotImplemented: unknown action; NotSupported: recognised, not supported);
+- a missing required field is `ProtocolError`, an unknown field or a bad enum `FormatViolation`
+  (not a 1.6 code: 1.6 spells it FormationViolation, and OccurenceConstraintViolation with one r);
+- a frame that is not JSON or not an OCPP array is only logged, never answered.
+So calls are classified and validated here, with the library's own 1.6 schemas, before the
+library's router runs the handler; everything else (payload classes, serialisation, the call
+lock and response matching) is the library's.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from jsonschema.exceptions import ValidationError as SchemaError
+from ocpp.exceptions import OCPPError
+from ocpp.messages import Call, CallError, MessageType, get_validator, unpack
+from ocpp.v16 import ChargePoint
+from ocpp.v16.enums import Action
+
+log = logging.getLogger(__name__)
+
+ACTIONS = frozenset(a.value for a in Action)
+
+# jsonschema keyword → OCPP-J 1.6 error code
+_BY_KEYWORD = {
+    "required": "OccurenceConstraintViolation",
+    "type": "TypeConstraintViolation",
+    "additionalProperties": "FormationViolation",
+    "enum": "PropertyConstraintViolation",
+    "maxLength": "PropertyConstraintViolation",
+    "minLength": "PropertyConstraintViolation",
+    "minimum": "PropertyConstraintViolation",
+    "maximum": "PropertyConstraintViolation",
+    "format": "PropertyConstraintViolation",
+    "pattern": "PropertyConstraintViolation",
+    "multipleOf": "PropertyConstraintViolation",
+    "minItems": "OccurenceConstraintViolation",
+    "maxItems": "OccurenceConstraintViolation",
+}
+
+
+class CallRefused(Exception):
+    """Answer the call with this CALLERROR (code in the 1.6 spelling)."""
+
+    def __init__(self, code: str, description: str) -> None:
+        super().__init__(f"{code}: {description}")
+        self.code = code
+        self.description = description[:255]
+
+
+def classify(action: str, payload: Any, handled: bool) -> None:
+    """Raise CallRefused when a CALL cannot be handled; return when its payload is a valid 1.6 request."""
+    if action not in ACTIONS:
+        raise CallRefused("NotImplemented", f"unknown action {action!r}")
+    if not handled:
+        raise CallRefused("NotSupported", f"{action} is not supported by this charge point")
+    if not isinstance(payload, dict):
+        raise CallRefused("FormationViolation", "the payload is not a JSON object")
+    validator = get_validator(MessageType.Call, action, "1.6")
+    errors = sorted(validator.iter_errors(payload), key=_rank)
+    if errors:
+        first = errors[0]
+        where = "/".join(str(p) for p in first.absolute_path) or "payload"
+        raise CallRefused(_BY_KEYWORD.get(str(first.validator), "FormationViolation"), f"{where}: {first.message}")
+
+
+def _rank(error: SchemaError) -> int:
+    # report the structural problem first: a missing field explains more than a wrong type elsewhere
+    order = ("additionalProperties", "required", "type")
+    return order.index(str(error.validator)) if error.validator in order else len(order)
+
+
+def message_id(raw: str | bytes) -> str | None:
+    """The message id of a frame that failed to parse, when one can be found, to answer it."""
+    try:
+        frame = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if isinstance(frame, list) and len(frame) >= 2 and isinstance(frame[1], str) and 0 < len(frame[1]) <= 36:
+        return frame[1]
+    return None
+
+
+def call_error(unique_id: str, code: str, description: str) -> str:
+    return json.dumps([MessageType.CallError, unique_id, code, description, {}])
+
+
+class StationProtocol(ChargePoint):
+    """The library's ChargePoint with 1.6 classification of every incoming frame."""
+
+    def answering(self) -> bool:
+        """False while the CSMS has Rejected our BootNotification: its calls are not answered (OCPP 1.6 §4.2)."""
+        return True
+
+    async def route_message(self, raw_msg: str | bytes) -> None:
+        try:
+            msg = unpack(raw_msg)
+        except OCPPError as exc:
+            unique_id = message_id(raw_msg)
+            log.warning("bad frame id=%s: %s frame=%.200r", unique_id, exc, raw_msg)
+            if unique_id is not None:
+                code = "FormationViolation" if exc.code == "FormatViolation" else "ProtocolError"
+                await self._send(call_error(unique_id, code, str(exc.description or "not an OCPP message")))
+            return
+        except Exception as exc:
+            log.warning("unreadable frame: %s frame=%.200r", exc, raw_msg)
+            return
+        if isinstance(msg, Call):
+            if not self.answering():
+                log.info("registration rejected: call %s not answered", msg.action)
+                return
+            try:
+                classify(msg.action, msg.payload, msg.action in self.route_map)
+            except CallRefused as refused:
+                log.info("call refused action=%s id=%s %s: %s", msg.action, msg.unique_id, refused.code,
+                         refused.description)
+                await self._send(call_error(msg.unique_id, refused.code, refused.description))
+                return
+            try:
+                await self._handle_call(msg)
+            except OCPPError as exc:
+                log.exception("call failed action=%s", msg.action)
+                await self._send(call_error(msg.unique_id, _v16_code(exc.code), str(exc.description or "")))
+        elif isinstance(msg, CallError) or msg.message_type_id == MessageType.CallResult:
+            self._response_queue.put_nowait(msg)
+
+
+def _v16_code(code: str) -> str:
+    return {"FormatViolation": "FormationViolation", "OccurrenceConstraintViolation":
+            "OccurenceConstraintViolation"}.get(code, code)

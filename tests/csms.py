@@ -1,0 +1,190 @@
+"""A real Central System for tests: a WebSocket server speaking OCPP 1.6J through the `ocpp` library.
+
+It records every call the station makes (action, payload, time), answers them as a test
+scripts it (boot Accepted/Pending/Rejected, transaction ids, CALLERRORs), lets the test send
+calls to the station, and can drop the connection or refuse new ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import websockets
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint, call_result
+from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus
+
+from tests.broker import free_port
+
+
+@dataclass
+class Seen:
+    action: str
+    payload: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+
+
+class _StationSide(ChargePoint):
+    """The CSMS's view of one connected charge point."""
+
+    csms: CentralSystem
+
+    @on(Action.boot_notification)
+    async def on_boot(self, **payload: Any) -> call_result.BootNotification:
+        self.csms.record("BootNotification", payload)
+        return call_result.BootNotification(current_time=_now(), interval=self.csms.boot_interval,
+                                            status=self.csms.boot_status)
+
+    @on(Action.heartbeat)
+    async def on_heartbeat(self, **payload: Any) -> call_result.Heartbeat:
+        self.csms.record("Heartbeat", payload)
+        return call_result.Heartbeat(current_time=_now())
+
+    @on(Action.status_notification)
+    async def on_status(self, **payload: Any) -> call_result.StatusNotification:
+        self.csms.record("StatusNotification", payload)
+        return call_result.StatusNotification()
+
+    @on(Action.authorize)
+    async def on_authorize(self, **payload: Any) -> call_result.Authorize:
+        self.csms.record("Authorize", payload)
+        return call_result.Authorize(id_tag_info=self.csms.id_tag_info(payload["id_tag"]))
+
+    @on(Action.start_transaction)
+    async def on_start(self, **payload: Any) -> call_result.StartTransaction:
+        self.csms.record("StartTransaction", payload)
+        return call_result.StartTransaction(transaction_id=next(self.csms.transaction_ids),
+                                            id_tag_info=self.csms.id_tag_info(payload["id_tag"]))
+
+    @on(Action.stop_transaction)
+    async def on_stop(self, **payload: Any) -> call_result.StopTransaction:
+        self.csms.record("StopTransaction", payload)
+        return call_result.StopTransaction()
+
+    @on(Action.meter_values)
+    async def on_meter_values(self, **payload: Any) -> call_result.MeterValues:
+        self.csms.record("MeterValues", payload)
+        return call_result.MeterValues()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class CentralSystem:
+    """Serve on a free port; `url` is what the station's CHARGEBUS_CSMS_URL should be."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"ws://127.0.0.1:{self.port}/ocpp"
+        self.boot_status = RegistrationStatus.accepted
+        self.boot_interval = 300
+        self.tags: dict[str, AuthorizationStatus] = {}  # unknown tags are Accepted
+        self.seen: list[Seen] = []
+        self.transaction_ids = itertools.count(1000)
+        self.refuse = False
+        self.connections = 0
+        self.station: _StationSide | None = None
+        self._server: Any = None
+        self._changed = asyncio.Event()
+        self._ws: Any = None
+
+    def id_tag_info(self, id_tag: str) -> dict[str, str]:
+        return {"status": self.tags.get(id_tag, AuthorizationStatus.accepted).value}
+
+    def record(self, action: str, payload: dict[str, Any]) -> None:
+        self.seen.append(Seen(action, payload))
+        self._changed.set()
+
+    def calls(self, action: str) -> list[dict[str, Any]]:
+        return [s.payload for s in self.seen if s.action == action]
+
+    async def start(self) -> None:
+        self._server = await websockets.serve(self._connected, "127.0.0.1", self.port, subprotocols=["ocpp1.6"],
+                                              ping_interval=None)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _connected(self, ws: Any) -> None:
+        if self.refuse:
+            await ws.close(1013, "refused by test")
+            return
+        self.connections += 1
+        station = _StationSide(ws.request.path.rsplit("/", 1)[-1], ws, response_timeout=10)
+        station.csms = self
+        self.station, self._ws = station, ws
+        self._changed.set()
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await station.start()
+
+    async def drop(self) -> None:
+        """Close the current connection (the station should reconnect)."""
+        if self._ws is not None:
+            await self._ws.close()
+
+    async def send_raw(self, frame: str) -> None:
+        assert self._ws is not None
+        await self._ws.send(frame)
+
+    async def wait(self, action: str, count: int = 1, timeout: float = 20.0,
+                   where: Any = None) -> list[dict[str, Any]]:
+        """Wait until `count` calls of `action` (matching `where(payload)`) have been seen."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [p for p in self.calls(action) if where is None or where(p)]
+            if len(found) >= count:
+                return found
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"{count} x {action} not seen within {timeout} s; seen: "
+                                   f"{[s.action for s in self.seen][-20:]}")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.2))
+
+    async def wait_connected(self, timeout: float = 20.0) -> _StationSide:
+        deadline = time.monotonic() + timeout
+        while self.station is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the station never connected")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), 0.2)
+        return self.station
+
+    async def call(self, payload: Any) -> Any:
+        """Send a call to the station; returns its result (raises on CALLERROR)."""
+        station = await self.wait_connected()
+        return await station.call(payload, suppress=False)
+
+    async def raw_call(self, frame: list[Any], timeout: float = 10.0) -> list[Any]:
+        """Send any frame with a message id and return the station's raw answer to that id."""
+        unique_id = frame[1]
+        answers: asyncio.Queue[list[Any]] = asyncio.Queue()
+        station = await self.wait_connected()
+        original = station.route_message
+
+        async def spy(raw: str) -> None:
+            with contextlib.suppress(ValueError, TypeError):
+                msg = json.loads(raw)
+                if isinstance(msg, list) and len(msg) > 1 and msg[1] == unique_id:
+                    answers.put_nowait(msg)
+                    return
+            await original(raw)
+
+        station.route_message = spy  # type: ignore[method-assign]
+        try:
+            await self.send_raw(json.dumps(frame) if not isinstance(frame, str) else frame)
+            return await asyncio.wait_for(answers.get(), timeout)
+        finally:
+            station.route_message = original  # type: ignore[method-assign]

@@ -1,0 +1,195 @@
+"""OCPP 1.6J Core against the whole station (`chargebus run`: broker, every service, the simulator)
+and a real Central System. Tests are named after OCA's OCTT 1.6 charge-point test cases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from ocpp.v16 import call
+from ocpp.v16.enums import RegistrationStatus
+
+from services.common.bus import Bus
+from services.common.contract import sim
+from services.common.contract.sim import PlugRequest, SwipeRequest
+from services.common.settings import Settings
+from tests.conftest import env_for, isolated_settings
+from tests.csms import CentralSystem
+from tests.system.stack import ALL, Observer, Stack, kill9
+
+
+@dataclass
+class Station:
+    csms: CentralSystem
+    stack: Stack
+    settings: Settings
+    observer: Observer
+    bus: Bus
+
+    async def plug(self) -> None:
+        await self.bus.request(sim.PLUG, PlugRequest())
+
+    async def unplug(self) -> None:
+        await self.bus.request(sim.UNPLUG, PlugRequest())
+
+    async def swipe(self, tag: str) -> None:
+        await self.bus.request(sim.SWIPE, SwipeRequest(id_tag=tag))
+
+    async def status(self, status: str, connector: int = 1, count: int = 1) -> None:
+        await self.csms.wait("StatusNotification", count, where=lambda p: p["connector_id"] == connector
+                             and p["status"] == status)
+
+    async def restart_stack(self) -> None:
+        self.stack = Stack(self.stack.env, self.stack.log.with_name("run2.log"))
+        self.stack.start()
+
+
+@pytest.fixture
+async def station(tmp_path: Path) -> AsyncIterator[Station]:
+    csms = CentralSystem()
+    csms.boot_interval = 300
+    await csms.start()
+    base = isolated_settings(tmp_path)
+    settings = base.model_copy(update={"csms_url": csms.url})
+    stack = Stack(env_for(settings), tmp_path / "run.log")
+    stack.start()
+    try:
+        async with Observer(settings) as observer:
+            await observer.wait_online(ALL, timeout=30)
+            bus = Bus(settings, "cli", client_id="test-core", persistent=False, health=False)
+            await bus.start(5)
+            try:
+                yield Station(csms, stack, settings, observer, bus)
+            finally:
+                await bus.stop()
+    finally:
+        stack.stop()
+        await csms.stop()
+
+
+async def _charging(station: Station, tag: str = "TAG1") -> dict[str, object]:
+    await station.plug()
+    await station.status("Preparing")
+    await station.swipe(tag)
+    start = (await station.csms.wait("StartTransaction"))[0]
+    await station.status("Charging")
+    return start
+
+
+async def test_tc_001_cold_boot(station: Station) -> None:
+    boot = (await station.csms.wait("BootNotification"))[0]
+    assert boot["charge_point_model"] == "MIC-200-ELT" and boot["charge_point_vendor"] == "chargebus"
+    await station.status("Available", connector=0)
+    await station.status("Available", connector=1)
+    first = station.csms.seen[0]
+    assert first.action == "BootNotification"
+
+
+async def test_tc_003_regular_charging_session_plugin_first(station: Station) -> None:
+    start = await _charging(station, "TAG1")
+    assert start["connector_id"] == 1 and start["id_tag"] == "TAG1" and start["meter_start"] >= 0
+    assert station.csms.calls("Authorize")[0]["id_tag"] == "TAG1"
+    await station.swipe("TAG1")
+    stop = (await station.csms.wait("StopTransaction"))[0]
+    assert stop["transaction_id"] == 1000 and stop["reason"] == "Local" and stop["meter_stop"] >= start["meter_start"]
+    await station.status("Finishing")
+    before = len([p for p in station.csms.calls("StatusNotification")
+                  if p["connector_id"] == 1 and p["status"] == "Available"])
+    await station.unplug()
+    await station.status("Available", count=before + 1)
+
+
+async def test_tc_004_1_regular_charging_session_identification_first(station: Station) -> None:
+    await station.status("Available")
+    await station.swipe("TAG2")
+    await station.status("Preparing")
+    await station.plug()
+    start = (await station.csms.wait("StartTransaction"))[0]
+    assert start["id_tag"] == "TAG2"
+    await station.status("Charging")
+    await station.unplug()
+    stop = (await station.csms.wait("StopTransaction"))[0]
+    assert stop["reason"] == "EVDisconnected" and stop["transaction_id"] == 1000
+
+
+async def test_tc_010_remote_start_cable_plugged_first_and_tc_012_remote_stop(station: Station) -> None:
+    await station.plug()
+    await station.status("Preparing")
+    result = await station.csms.call(call.RemoteStartTransaction(id_tag="REMOTE1"))
+    assert result.status == "Accepted"
+    start = (await station.csms.wait("StartTransaction"))[0]
+    assert start["id_tag"] == "REMOTE1" and start["connector_id"] == 1
+    await station.status("Charging")
+    stopped = await station.csms.call(call.RemoteStopTransaction(transaction_id=1000))
+    assert stopped.status == "Accepted"
+    stop = (await station.csms.wait("StopTransaction"))[0]
+    assert stop["reason"] == "Remote" and stop["transaction_id"] == 1000
+
+
+async def test_tc_028_remote_stop_unknown_transaction_rejected(station: Station) -> None:
+    await station.status("Available")
+    result = await station.csms.call(call.RemoteStopTransaction(transaction_id=4242))
+    assert result.status == "Rejected"
+
+
+async def test_tc_032_1_power_failure_stop_transaction(station: Station) -> None:
+    await _charging(station)
+    await station.csms.wait("MeterValues", 0)
+    station.stack.power_cut()
+    await station.restart_stack()
+    stop = (await station.csms.wait("StopTransaction", timeout=40))[0]
+    assert stop["reason"] == "PowerLoss" and stop["transaction_id"] == 1000
+    boots = station.csms.calls("BootNotification")
+    assert len(boots) == 2
+    # the StopTransaction came after the second boot, never before it
+    order = [s.action for s in station.csms.seen]
+    assert order.index("StopTransaction") > [i for i, a in enumerate(order) if a == "BootNotification"][1]
+
+
+async def test_tc_036_connection_loss_during_transaction(station: Station) -> None:
+    await _charging(station)
+    station.csms.refuse = True
+    await station.csms.drop()
+    await asyncio.sleep(1.0)
+    await station.swipe("TAG1")  # stopped while offline: queued
+    await asyncio.sleep(0.5)
+    assert station.csms.calls("StopTransaction") == []
+    station.csms.refuse = False
+    stop = (await station.csms.wait("StopTransaction", timeout=40))[0]
+    assert stop["reason"] == "Local" and stop["transaction_id"] == 1000
+
+
+async def test_pending_boot_answers_calls_but_refuses_remote_start(tmp_path: Path) -> None:
+    csms = CentralSystem()
+    csms.boot_status = RegistrationStatus.pending
+    csms.boot_interval = 1
+    await csms.start()
+    settings = isolated_settings(tmp_path).model_copy(update={"csms_url": csms.url})
+    stack = Stack(env_for(settings), tmp_path / "run.log")
+    stack.start()
+    try:
+        await csms.wait("BootNotification", 2, timeout=30)
+        config = await csms.call(call.GetConfiguration(key=["HeartbeatInterval"]))
+        assert config.configuration_key[0]["key"] == "HeartbeatInterval"
+        refused = await csms.call(call.RemoteStartTransaction(id_tag="X"))
+        assert refused.status == "Rejected"
+        assert {s.action for s in csms.seen} == {"BootNotification"}
+    finally:
+        stack.stop()
+        await csms.stop()
+
+
+async def test_kill_9_of_the_gateway_mid_charge_loses_nothing(station: Station) -> None:
+    await _charging(station)
+    pids = station.observer.online(ALL)
+    kill9(pids["ocpp_gateway"])
+    await station.observer.wait_online(("ocpp_gateway",), not_pids={"ocpp_gateway": pids["ocpp_gateway"]})
+    await station.csms.wait("BootNotification", 2)
+    await station.swipe("TAG1")
+    stop = (await station.csms.wait("StopTransaction"))[0]
+    assert stop["reason"] == "Local" and stop["transaction_id"] == 1000
+    assert len(station.csms.calls("StartTransaction")) == 1

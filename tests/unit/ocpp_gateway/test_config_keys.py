@@ -1,0 +1,52 @@
+"""Configuration keys: PICS defaults and limits, ChangeConfiguration answers, persistence in SQLite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.common.bus import Bus
+from services.common.db import open_engine
+from services.common.settings import Settings
+from services.ocpp_gateway.config_keys import BY_NAME
+from services.ocpp_gateway.config_store import Change, ConfigStore
+
+MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "ocpp_gateway" / "migrations"
+
+
+def test_pics_defaults() -> None:
+    expected = {"GetConfigurationMaxKeys": "6", "LocalAuthListMaxLength": "9999", "ChargeProfileMaxStackLevel": "10",
+                "ChargingScheduleMaxPeriods": "24", "WebSocketPingInterval": "300",
+                "StopTransactionMaxMeterValues": "1",
+                "CP_MODEL": "MIC-200-ELT", "AllowOfflineTxForUnknownId": "false", "LocalAuthorizeOffline": "true",
+                "SupportedFileTransferProtocols": "FTP", "MemberPrice": "312.5,kWh Won"}
+    assert {k: BY_NAME[k].default for k in expected} == expected
+    assert BY_NAME["GetConfigurationMaxKeys"].readonly and BY_NAME["CP_MODEL"].readonly
+
+
+async def test_change_answers_and_persistence(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    engine = open_engine(tmp_path / "gw.sqlite", MIGRATIONS)
+    bus = Bus(settings, "ocpp_gateway", persistent=False)  # never started: publishing is queued locally
+    store = ConfigStore(engine, bus)
+    assert await store.change("MeterValueSampleInterval", "0") is Change.REJECTED
+    assert await store.change("MeterValueSampleInterval", "65536") is Change.REJECTED
+    assert await store.change("MeterValueSampleInterval", "abc") is Change.REJECTED
+    assert await store.change("MeterValueSampleInterval", "15") is Change.ACCEPTED
+    assert await store.change("GetConfigurationMaxKeys", "10") is Change.REJECTED
+    assert await store.change("NoSuchKey", "1") is Change.NOT_SUPPORTED
+    assert await store.change("MeterValuesSampledData", "Energy.Active.Import.Register,Bogus") is Change.REJECTED
+    assert await store.change("MeterValuesSampledData", "SoC, Voltage") is Change.ACCEPTED
+    assert await store.change("ServerURL", "wss://x/ocpp") is Change.REBOOT_REQUIRED
+    seen: list[str] = []
+
+    async def listener(value: str) -> None:
+        seen.append(value)
+
+    store.on_change("HeartbeatInterval", listener)
+    assert await store.change("HeartbeatInterval", "30") is Change.ACCEPTED and seen == ["30"]
+    again = ConfigStore(open_engine(tmp_path / "gw.sqlite", MIGRATIONS), bus)
+    assert again.get_int("MeterValueSampleInterval") == 15 and again.get_csv("MeterValuesSampledData") == [
+        "SoC", "Voltage"]
+    known, unknown = again.items(["HeartbeatInterval", "Nope"])
+    assert known == [("HeartbeatInterval", "30", False)] and unknown == ["Nope"]
+    assert len(again.items(None)[0]) == len(BY_NAME)
