@@ -133,7 +133,7 @@ class CentralSystem:
             await self._ws.close()
 
     async def send_raw(self, frame: str) -> None:
-        assert self._ws is not None
+        await self.wait_connected()
         await self._ws.send(frame)
 
     async def wait(self, action: str, count: int = 1, timeout: float = 20.0,
