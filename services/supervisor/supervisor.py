@@ -42,6 +42,7 @@ class Supervisor:
         self.bus = Bus(settings, "supervisor")
         self.bus.handle(RESTART, self.on_restart)
         self._publish_soon = False
+        self._dirty = False
 
     def service_names(self) -> tuple[str, ...]:
         return tuple(s for s in self.settings.services if s != "sim" or self.settings.with_sim)
@@ -63,7 +64,9 @@ class Supervisor:
         log.info("station started services=%d broker_port=%d in=%.2fs", len(self.children), self.settings.mqtt_port,
                  time.monotonic() - started)
         self._publish()
+        republisher = asyncio.create_task(self._republish())
         await stop.wait()
+        republisher.cancel()
 
     async def shutdown(self) -> None:
         for child in (self.broker, *self.children.values()):
@@ -104,9 +107,18 @@ class Supervisor:
 
     def _publish(self) -> None:
         self._publish_soon = False
+        self._dirty = True
         if self.bus.connected:
             table = ProcessTable(processes=[c.status() for c in (self.broker, *self.children.values())])
             self.bus.publish(PROCESSES, table)
+            self._dirty = False
+
+    async def _republish(self) -> None:
+        """A change seen while the broker was down (e.g. its own restart) is published once it is back."""
+        while True:
+            await asyncio.sleep(0.2)
+            if self._dirty and self.bus.connected:
+                self._publish()
 
 
 async def supervise(settings: Settings) -> int:

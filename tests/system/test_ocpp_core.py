@@ -183,13 +183,65 @@ async def test_pending_boot_answers_calls_but_refuses_remote_start(tmp_path: Pat
         await csms.stop()
 
 
-async def test_kill_9_of_the_gateway_mid_charge_loses_nothing(station: Station) -> None:
+async def test_tc_011_1_remote_start_first(station: Station) -> None:
+    await station.status("Available")
+    result = await station.csms.call(call.RemoteStartTransaction(id_tag="REMOTE2", connector_id=1))
+    assert result.status == "Accepted"
+    await station.status("Preparing")
+    await station.plug()
+    start = (await station.csms.wait("StartTransaction"))[0]
+    assert start["id_tag"] == "REMOTE2"
+
+
+async def test_tc_011_2_remote_start_connection_timeout(station: Station) -> None:
+    await station.status("Available")
+    assert (await station.csms.call(call.ChangeConfiguration(key="ConnectionTimeOut", value="2"))).status == "Accepted"
+    assert (await station.csms.call(call.RemoteStartTransaction(id_tag="REMOTE3"))).status == "Accepted"
+    await station.status("Preparing")
+    await station.status("Available", count=2)  # nobody plugged in within ConnectionTimeOut
+    await station.plug()
+    await station.status("Preparing", count=2)
+    assert station.csms.calls("StartTransaction") == []
+
+
+@pytest.mark.parametrize("service", ["power", "auth", "metering", "smart_charging", "ocpp_gateway"])
+async def test_kill_9_of_a_service_mid_charge_the_charge_goes_on(station: Station, service: str) -> None:
+    assert (await station.csms.call(call.ChangeConfiguration(key="MeterValueSampleInterval", value="1"))
+            ).status == "Accepted"
     await _charging(station)
+    await station.csms.wait("MeterValues", 2)
     pids = station.observer.online(ALL)
-    kill9(pids["ocpp_gateway"])
-    await station.observer.wait_online(("ocpp_gateway",), not_pids={"ocpp_gateway": pids["ocpp_gateway"]})
-    await station.csms.wait("BootNotification", 2)
+    kill9(pids[service])
+    await station.observer.wait_online((service,), not_pids={service: pids[service]})
+    seen = len(station.csms.calls("MeterValues"))
+    await station.csms.wait("MeterValues", seen + 2)  # meter values resume
+    state = station.observer.get("chargebus/power/state/connector/1")
+    assert state.energized and state.status == "Charging"
     await station.swipe("TAG1")
     stop = (await station.csms.wait("StopTransaction"))[0]
+    assert stop["reason"] == "Local" and stop["transaction_id"] == 1000
+    assert len(station.csms.calls("StartTransaction")) == 1 and len(station.csms.calls("StopTransaction")) == 1
+    values = [int(float(s["value"])) for mv in station.csms.calls("MeterValues") for v in mv["meter_value"]
+              for s in v["sampled_value"] if s.get("measurand", "Energy.Active.Import.Register") ==
+              "Energy.Active.Import.Register"]
+    assert values == sorted(values), "the energy register went backwards"
+    assert stop["meter_stop"] >= values[-1]
+
+
+async def test_broker_restart_mid_charge_loses_nothing(station: Station) -> None:
+    await _charging(station)
+    table = station.observer.get("chargebus/supervisor/state/processes")
+    broker = next(p.pid for p in table.processes if p.name == "mosquitto")
+    kill9(broker)
+
+    def restarted() -> bool:
+        now = station.observer.get("chargebus/supervisor/state/processes")
+        return any(p.name == "mosquitto" and p.pid not in (None, broker) and p.state == "running"
+                   for p in now.processes)
+
+    await station.observer.wait(restarted, 20, "broker restarted")
+    await station.observer.wait_online(ALL, timeout=20)
+    await station.swipe("TAG1")
+    stop = (await station.csms.wait("StopTransaction", timeout=30))[0]
     assert stop["reason"] == "Local" and stop["transaction_id"] == 1000
     assert len(station.csms.calls("StartTransaction")) == 1
