@@ -34,6 +34,8 @@ class OcppGatewayService(Service):
     name = "ocpp_gateway"
 
     async def setup(self) -> None:
+        # the library logs every frame at INFO: the OCPP trace is there with CHARGEBUS_LOG_LEVEL=DEBUG
+        logging.getLogger("ocpp").setLevel(logging.INFO if self.settings.log_level == "DEBUG" else logging.WARNING)
         self.engine = open_engine(self.settings.db_path(self.name), MIGRATIONS)
         self.config = ConfigStore(self.engine, self.bus)
         self.availability = Availability(self.engine, self.bus, CONNECTORS)

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 CONNECTORS = (1,)
 RECOVER_WAIT_S = 10.0  # power restarting with us answers within a few seconds; silence after this = power loss
 SEND_TIMEOUT_S = 30.0
+OUTBOX_BATCH = 200  # rows read at once; each is still deleted on its own confirmation
 
 
 @dataclass
@@ -70,6 +71,7 @@ class TransactionEngine:
         self.parents: dict[int, str | None] = {}
         self.waiting: dict[int, Waiting] = {}
         self.starting: set[int] = set()
+        self._ids: dict[str, int] = {}
         self.unsent_stops: dict[int, str] = {}  # connector → session whose StopTransaction is not sent yet
         self.connectors: dict[int, ConnectorState] = {}
         self.recovered = asyncio.Event()
@@ -384,35 +386,39 @@ class TransactionEngine:
     async def _sender(self) -> None:
         while True:
             await self.link.wait_accepted()
-            heads = self.store.head()
+            heads = self.store.head(OUTBOX_BATCH)
             if not heads:
                 self._kick.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._kick.wait(), 1.0)
                 continue
-            await self._send(heads[0])
+            for msg in heads:  # new messages are appended behind these: the order holds
+                if not self.link.accepted or not await self._send(msg):
+                    break
 
-    async def _send(self, msg: OutboxMessage) -> None:
+    async def _send(self, msg: OutboxMessage) -> bool:
+        """Send one message; False when it must be retried (or the link went down)."""
         payload = dict(msg.payload)
         if msg.action != "StartTransaction":
-            transaction_id = self.store.transaction_id(msg.session_id)
+            transaction_id = self._ids.get(msg.session_id) or self.store.transaction_id(msg.session_id)
             if transaction_id is None:  # only when its StartTransaction was never confirmed: cannot happen in order
                 log.error("outbox seq=%d %s without a confirmed transaction id: dropped", msg.seq, msg.action)
                 self.store.done(msg.seq)
-                return
+                return True
             payload["transaction_id"] = transaction_id
         try:
             conf = await self.link.call(getattr(call, msg.action)(**payload), timeout=SEND_TIMEOUT_S)
         except CsmsUnavailable as exc:
             if not self.link.accepted:
-                return  # offline: not an attempt; the sender waits for the link
+                return False  # offline: not an attempt; the sender waits for the link
             await self._failed(msg, str(exc))
-            return
+            return False
         except CsmsCallError as exc:
             await self._failed(msg, f"{exc.code}: {exc.description}")
-            return
+            return False
         if msg.action == "StartTransaction":
             self.store.confirm_start(msg.seq, msg.session_id, conf.transaction_id)
+            self._ids = {msg.session_id: conf.transaction_id}  # the sessions the outbox works on now
             self._confirmed(msg.session_id, conf.transaction_id)
         else:
             self._sent(msg)
@@ -423,6 +429,7 @@ class TransactionEngine:
                 self._seen(tag, info)
             if msg.action == "StartTransaction" and info.get("status") != AuthorizationStatus.ACCEPTED:
                 self._invalid(msg.session_id, str(info.get("status")))
+        return True
 
     def _sent(self, msg: OutboxMessage) -> None:
         self.store.done(msg.seq)
