@@ -59,6 +59,14 @@ class Link:
         self._on_accepted: list[Callable[[], Awaitable[None]]] = []
         self.outbox_pending: Callable[[], int] = lambda: 0
         self.last_traffic = 0.0
+        config.on_change("WebSocketPingInterval", self._ping_changed)
+
+    async def _ping_changed(self, _value: str) -> None:
+        """The ping interval is a property of the connection: reconnect so that it applies at once."""
+        protocol = self.protocol
+        if protocol is not None:
+            log.info("WebSocketPingInterval changed: reconnecting to apply it")
+            asyncio.get_running_loop().call_later(0.5, lambda: asyncio.ensure_future(protocol._connection.close()))
 
     @property
     def accepted(self) -> bool:

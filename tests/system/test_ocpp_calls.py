@@ -90,3 +90,13 @@ async def test_bad_frames_never_break_the_link(station: Station, frame: str) -> 
     result = await station.csms.call(call.GetConfiguration(key=["GetConfigurationMaxKeys"]))
     assert result.configuration_key[0]["value"] == "6"
     assert station.csms.connections == 1
+
+
+async def test_websocket_ping_interval_applies_at_once(station: Station) -> None:  # noqa: F811
+    await station.csms.wait("BootNotification")
+    assert (await station.csms.call(call.ChangeConfiguration(key="WebSocketPingInterval", value="10"))
+            ).status == "Accepted"
+    await station.csms.wait("BootNotification", 2)  # reconnected with the new interval
+    assert station.csms.connections == 2
+    assert (await station.csms.call(call.GetConfiguration(key=["WebSocketPingInterval"]))
+            ).configuration_key[0]["value"] == "10"

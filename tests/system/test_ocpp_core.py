@@ -150,7 +150,7 @@ async def test_tc_032_1_power_failure_stop_transaction(station: Station) -> None
     assert order.index("StopTransaction") > [i for i, a in enumerate(order) if a == "BootNotification"][1]
 
 
-async def test_tc_036_connection_loss_during_transaction(station: Station) -> None:
+async def test_tc_036_tc_038_connection_loss_and_offline_stop_transaction(station: Station) -> None:
     await _charging(station)
     station.csms.refuse = True
     await station.csms.drop()
