@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -113,3 +115,21 @@ async def test_power_cut_leaves_nothing_and_the_station_comes_back_on_the_same_d
             assert kept.value == "kept"
     finally:
         again.stop()
+
+
+async def test_last_will_turns_health_offline_after_kill_9(settings: Settings, broker: object) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "services.smart_charging"], env=env_for(settings),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        async with Observer(settings) as observer:
+            pids = await observer.wait_online(("smart_charging",), timeout=20)
+            assert pids["smart_charging"] == proc.pid
+            proc.kill()
+            proc.wait(5)
+            health = await observer.wait(
+                lambda: (h := observer.health("smart_charging")) is not None and h.state == "offline" and h,
+                timeout=30, what="health offline through the Last Will")
+            assert health.pid == proc.pid
+    finally:
+        if proc.poll() is None:
+            proc.kill()
