@@ -103,6 +103,7 @@ class Bus:
         self._connected = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._dispatcher: asyncio.Task[None] | None = None
+        self._subscribe_mid: int | None = -1
         self._client = self._make_client()
 
     # -- registration (before start) ------------------------------------------------------------
@@ -139,6 +140,7 @@ class Bus:
         client.reconnect_delay_set(min_delay=0.1, max_delay=2)  # type: ignore[arg-type]
         client.on_socket_open = _nodelay
         client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         if self._health:
@@ -206,13 +208,18 @@ class Bus:
             return
         filters = {sub.topic.filter for sub in self._subs} | {f for f, _ in self._watches}
         topics = [(f, 1) for f in sorted(filters)] + [(self._reply_topic, 1)]
-        client.subscribe(topics)
+        _rc, self._subscribe_mid = client.subscribe(topics)
         if self._health:
+            # after the SUBSCRIBE on the same connection: whoever sees `online` can already reach our handlers
             client.publish(
                 HEALTH.render(service=self.name), self._health_payload(HealthState.ONLINE), qos=1, retain=True
             )
         log.info("bus connected client=%s", self.client_id)
-        self._call_soon(self._connected.set)
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: object, mid: int, _codes: object, _p: object) -> None:
+        # connected means subscribed: a message published by anyone after start() returns reaches us
+        if mid == self._subscribe_mid:
+            self._call_soon(self._connected.set)
 
     def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, reason: ReasonCode, _p: object) -> None:
         log.info("bus disconnected client=%s reason=%s", self.client_id, reason)
