@@ -245,3 +245,18 @@ async def test_broker_restart_mid_charge_loses_nothing(station: Station) -> None
     stop = (await station.csms.wait("StopTransaction", timeout=30))[0]
     assert stop["reason"] == "Local" and stop["transaction_id"] == 1000
     assert len(station.csms.calls("StartTransaction")) == 1
+
+
+@pytest.mark.parametrize(("kind", "reason"), [("Soft", "SoftReset"), ("Hard", "HardReset")])
+async def test_reset_stops_the_transaction_and_restarts_the_services(station: Station, kind: str,
+                                                                     reason: str) -> None:
+    await _charging(station)
+    before = station.observer.online(ALL)
+    assert (await station.csms.call(call.Reset(type=kind))).status == "Accepted"
+    stop = (await station.csms.wait("StopTransaction"))[0]
+    assert stop["reason"] == reason and stop["transaction_id"] == 1000
+    services = tuple(s for s in ALL if s != "supervisor")
+    after = await station.observer.wait_online(services, timeout=30, not_pids={s: before[s] for s in services})
+    assert all(after[s] != before[s] for s in services)
+    await station.csms.wait("BootNotification", 2)
+    assert len(station.csms.calls("StopTransaction")) == 1
