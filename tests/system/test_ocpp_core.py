@@ -62,10 +62,12 @@ async def station(tmp_path: Path) -> AsyncIterator[Station]:
             await observer.wait_online(ALL, timeout=30)
             bus = Bus(settings, "cli", client_id="test-core", persistent=False, health=False)
             await bus.start(5)
+            running = Station(csms, stack, settings, observer, bus)
             try:
-                yield Station(csms, stack, settings, observer, bus)
+                yield running
             finally:
                 await bus.stop()
+                stack = running.stack  # a test may have restarted the station
     finally:
         stack.stop()
         await csms.stop()
