@@ -262,3 +262,13 @@ async def test_reset_stops_the_transaction_and_restarts_the_services(station: St
     assert all(after[s] != before[s] for s in services)
     await station.csms.wait("BootNotification", 2)
     assert len(station.csms.calls("StopTransaction")) == 1
+
+
+async def test_tc_004_2_regular_charging_session_identification_first_connection_timeout(station: Station) -> None:
+    await station.status("Available")
+    assert (await station.csms.call(call.ChangeConfiguration(key="ConnectionTimeOut", value="2"))).status == "Accepted"
+    await station.swipe("TAG3")
+    await station.status("Preparing")
+    await station.status("Available", count=2)  # no cable within ConnectionTimeOut
+    assert station.csms.calls("StartTransaction") == []
+    assert [a["id_tag"] for a in station.csms.calls("Authorize")] == ["TAG3"]

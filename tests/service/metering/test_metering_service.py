@@ -1,0 +1,89 @@
+"""metering over a real broker: periodic values during a transaction, reads, a register that survives kill -9."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from services.common.bus import Bus, BusError
+from services.common.contract import Topic, metering, ocpp_gateway, power
+from services.common.contract.base import ErrorCode
+from services.common.contract.common import CONFIG, ConfigValue
+from services.common.contract.metering import MeterReading, MeterValuesTaken, ReadingContext, ReadRequest
+from services.common.contract.ocpp_gateway import TransactionState
+from services.common.contract.power import Measurement
+from services.common.settings import Settings
+from tests.conftest import env_for
+
+
+def _measurement(counter_wh: float) -> Measurement:
+    return Measurement(connector_id=1, timestamp=datetime.now(UTC), voltage_v=400.0, current_a=100.0, power_w=40000.0,
+                       energy_wh=counter_wh, temperature_c=30.0, soc_pct=50.0, ev_request_a=100.0,
+                       offered_current_a=120.0, offered_power_w=48000.0)
+
+
+async def _read(bus: Bus) -> MeterReading:
+    for _ in range(50):
+        try:
+            reading: MeterReading = await bus.request(metering.READ, ReadRequest(
+                connector_id=1, context=ReadingContext.TRANSACTION_END,
+                measurands=["Energy.Active.Import.Register", "SoC", "Current.Import", "Temperature"]), timeout=2)
+            return reading
+        except BusError as exc:
+            if exc.code is not ErrorCode.TIMEOUT:
+                raise
+    raise AssertionError("metering never answered")
+
+
+async def test_periodic_values_reads_and_the_register_survives_kill_9(settings: Settings) -> None:
+    taken: list[MeterValuesTaken] = []
+
+    async def seen(_t: str, _d: Topic, payload: BaseModel | None, _p: dict[str, Any]) -> None:
+        if isinstance(payload, MeterValuesTaken):
+            taken.append(payload)
+
+    bus = Bus(settings, "ocpp_gateway", client_id="test-metering", persistent=False, health=False)
+    bus.watch(metering.METER_VALUES.filter, seen)
+    await bus.start(5)
+    bus.publish(CONFIG, ConfigValue(key="MeterValueSampleInterval", value="1", readonly=False),
+                key="MeterValueSampleInterval")
+    proc = subprocess.Popen([sys.executable, "-m", "services.metering"], env=env_for(settings))
+    try:
+        bus.publish(power.MEASUREMENT, _measurement(1000.0), connector_id=1)  # baseline
+        await _read(bus)
+        bus.publish(power.MEASUREMENT, _measurement(1600.0), connector_id=1)
+        bus.publish(ocpp_gateway.TRANSACTION, TransactionState(connector_id=1, active=True, session_id="s-1"),
+                    connector_id=1)
+        for _ in range(100):
+            if len(taken) >= 2:
+                break
+            await asyncio.sleep(0.05)
+        assert len(taken) >= 2 and all(t.session_id == "s-1" for t in taken)
+        sampled = taken[0].meter_value.sampled_value[0]
+        assert (sampled.measurand, sampled.value, sampled.context) == (
+            "Energy.Active.Import.Register", "600", ReadingContext.SAMPLE_PERIODIC)
+
+        proc.kill()
+        proc.wait(5)
+        proc = subprocess.Popen([sys.executable, "-m", "services.metering"], env=env_for(settings))
+        reading = await _read(bus)
+        assert reading.energy_wh == 600  # nothing lost, nothing counted twice
+        bus.publish(power.MEASUREMENT, _measurement(50.0), connector_id=1)  # the meter restarted from 0
+        for _ in range(100):
+            reading = await _read(bus)
+            if reading.energy_wh == 650:
+                break
+            await asyncio.sleep(0.05)
+        assert reading.energy_wh == 650
+        units = {s.measurand: (s.unit, s.location) for s in reading.meter_value.sampled_value}
+        assert units == {"Energy.Active.Import.Register": ("Wh", "Outlet"), "SoC": ("Percent", "EV"),
+                         "Current.Import": ("A", "Outlet"), "Temperature": ("Celsius", "Body")}
+    finally:
+        proc.kill()
+        proc.wait(5)
+        await bus.stop()
