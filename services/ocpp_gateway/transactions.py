@@ -72,6 +72,7 @@ class TransactionEngine:
         self.waiting: dict[int, Waiting] = {}
         self.starting: set[int] = set()
         self._ids: dict[str, int] = {}
+        self.energy_limit: dict[int, tuple[str, int]] = {}  # connector → (session, register Wh to stop at)
         self.unsent_stops: dict[int, str] = {}  # connector → session whose StopTransaction is not sent yet
         self.connectors: dict[int, ConnectorState] = {}
         self.recovered = asyncio.Event()
@@ -217,6 +218,11 @@ class TransactionEngine:
         if isinstance(register, EnergyRegister) and register.connector_id in self.sessions:
             tx = self.sessions[register.connector_id]
             self.store.meter(tx.session_id, int(register.energy_wh), register.timestamp, None)
+            limit = self.energy_limit.get(register.connector_id)
+            if limit is not None and limit[0] == tx.session_id and register.energy_wh >= limit[1]:
+                del self.energy_limit[register.connector_id]
+                log.warning("MaxEnergyOnInvalidId reached: stopping session=%s (DeAuthorized)", tx.session_id)
+                self._background(self.stop(register.connector_id, "DeAuthorized"))
 
     # -- sessions --------------------------------------------------------------------------------
 
@@ -447,9 +453,18 @@ class TransactionEngine:
 
     def _invalid(self, session_id: str, status: str) -> None:
         for connector, tx in self.sessions.items():
-            if tx.session_id == session_id and self.config.get_bool("StopTransactionOnInvalidId"):
+            if tx.session_id != session_id:
+                continue
+            if self.config.get_bool("StopTransactionOnInvalidId"):
                 log.warning("StartTransaction.conf %s: stopping session=%s (DeAuthorized)", status, session_id)
                 self._background(self.stop(connector, "DeAuthorized"))
+            else:
+                # PICS C-03: the EV may still take MaxEnergyOnInvalidId Wh (0: no limit), then it stops
+                allowance = self.config.get_int("MaxEnergyOnInvalidId")
+                if allowance > 0:
+                    self.energy_limit[connector] = (session_id, tx.meter_start + allowance)
+                    log.warning("StartTransaction.conf %s: session=%s may go on for %d Wh", status, session_id,
+                                allowance)
 
     def _seen(self, id_tag: str, info: dict[str, Any]) -> None:
         try:

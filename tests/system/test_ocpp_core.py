@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from ocpp.v16 import call
-from ocpp.v16.enums import RegistrationStatus
+from ocpp.v16.enums import AuthorizationStatus, RegistrationStatus
 
 from services.common.bus import Bus
 from services.common.contract import sim
@@ -272,3 +272,25 @@ async def test_tc_004_2_regular_charging_session_identification_first_connection
     await station.status("Available", count=2)  # no cable within ConnectionTimeOut
     assert station.csms.calls("StartTransaction") == []
     assert [a["id_tag"] for a in station.csms.calls("Authorize")] == ["TAG3"]
+
+
+async def test_start_transaction_not_accepted_stops_deauthorized(station: Station) -> None:
+    station.csms.tags["STOLEN"] = AuthorizationStatus.invalid
+    await station.plug()
+    await station.status("Preparing")
+    assert (await station.csms.call(call.RemoteStartTransaction(id_tag="STOLEN"))).status == "Accepted"
+    stop = (await station.csms.wait("StopTransaction"))[0]
+    assert stop["reason"] == "DeAuthorized" and stop["transaction_id"] == 1000
+
+
+async def test_max_energy_on_invalid_id(station: Station) -> None:
+    station.csms.tags["STOLEN"] = AuthorizationStatus.invalid
+    for key, value in (("StopTransactionOnInvalidId", "false"), ("MaxEnergyOnInvalidId", "20")):
+        assert (await station.csms.call(call.ChangeConfiguration(key=key, value=value))).status == "Accepted"
+    await station.plug()
+    await station.status("Preparing")
+    assert (await station.csms.call(call.RemoteStartTransaction(id_tag="STOLEN"))).status == "Accepted"
+    start = (await station.csms.wait("StartTransaction"))[0]
+    await station.status("Charging")
+    stop = (await station.csms.wait("StopTransaction", timeout=60))[0]
+    assert stop["reason"] == "DeAuthorized" and stop["meter_stop"] >= start["meter_start"] + 20
