@@ -87,6 +87,7 @@ class CentralSystem:
         self.boot_status = RegistrationStatus.accepted
         self.boot_interval = 300
         self.tags: dict[str, AuthorizationStatus] = {}  # unknown tags are Accepted
+        self.parents: dict[str, str] = {}  # idTag → parentIdTag
         self.seen: list[Seen] = []
         self.transaction_ids = itertools.count(1000)
         self.refuse = False
@@ -97,7 +98,10 @@ class CentralSystem:
         self._ws: Any = None
 
     def id_tag_info(self, id_tag: str) -> dict[str, str]:
-        return {"status": self.tags.get(id_tag, AuthorizationStatus.accepted).value}
+        info = {"status": self.tags.get(id_tag, AuthorizationStatus.accepted).value}
+        if id_tag in self.parents:
+            info["parent_id_tag"] = self.parents[id_tag]
+        return info
 
     def record(self, action: str, payload: dict[str, Any]) -> None:
         self.seen.append(Seen(action, payload))

@@ -294,3 +294,33 @@ async def test_max_energy_on_invalid_id(station: Station) -> None:
     await station.status("Charging")
     stop = (await station.csms.wait("StopTransaction", timeout=60))[0]
     assert stop["reason"] == "DeAuthorized" and stop["meter_stop"] >= start["meter_start"] + 20
+
+
+async def test_a_card_with_the_same_parent_id_tag_stops_the_transaction(station: Station) -> None:
+    station.csms.parents.update({"CARD_A": "FLEET1", "CARD_B": "FLEET1", "CARD_C": "FLEET2"})
+    await _charging(station, "CARD_A")
+    await station.swipe("CARD_C")  # another fleet: nothing happens
+    await station.csms.wait("Authorize", 2)
+    await station.swipe("CARD_B")
+    stop = (await station.csms.wait("StopTransaction"))[0]
+    assert stop["reason"] == "Local" and stop["id_tag"] == "CARD_B"
+    assert [a["id_tag"] for a in station.csms.calls("Authorize")] == ["CARD_A", "CARD_C", "CARD_B"]
+
+
+async def test_rejected_boot_sends_nothing_else_and_answers_nothing(tmp_path: Path) -> None:
+    csms = CentralSystem()
+    csms.boot_status = RegistrationStatus.rejected
+    csms.boot_interval = 1
+    await csms.start()
+    settings = isolated_settings(tmp_path).model_copy(update={"csms_url": csms.url})
+    stack = Stack(env_for(settings), tmp_path / "run.log")
+    stack.start()
+    try:
+        await csms.wait("BootNotification", 2, timeout=30)
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(csms.call(call.GetConfiguration(key=["HeartbeatInterval"])), 2)
+        await csms.wait("BootNotification", 3, timeout=30)
+        assert {s.action for s in csms.seen} == {"BootNotification"}
+    finally:
+        stack.stop()
+        await csms.stop()
