@@ -165,7 +165,7 @@ async def test_tc_036_tc_038_connection_loss_and_offline_stop_transaction(statio
     assert stop["reason"] == "Local" and stop["transaction_id"] == 1000
 
 
-async def test_pending_boot_answers_calls_but_refuses_remote_start(tmp_path: Path) -> None:
+async def test_tc_002_cold_boot_pending_answers_calls_refuses_remote_start(tmp_path: Path) -> None:
     csms = CentralSystem()
     csms.boot_status = RegistrationStatus.pending
     csms.boot_interval = 1
