@@ -24,14 +24,24 @@ class Register:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         with engine.connect() as conn:
-            rows = conn.execute(text("SELECT connector_id, energy_wh, last_counter_wh FROM register")).tuples().all()
-        self.energy = {c: e for c, e, _ in rows}
-        self.last_counter: dict[int, float | None] = {c: last for c, _, last in rows}
+            rows = conn.execute(text(
+                "SELECT connector_id, energy_wh, last_counter_wh, updated_at FROM register")).tuples().all()
+        self.energy = {c: e for c, e, _, _ in rows}
+        self.last_counter: dict[int, float | None] = {c: last for c, _, last, _ in rows}
+        self.last_at = {c: datetime.fromisoformat(at) for c, _, _, at in rows}
 
     def update(self, connector_id: int, counter_wh: float, at: datetime) -> float:
-        """Advance and persist (before anyone is told); returns the register."""
+        """Advance and persist (before anyone is told); returns the register.
+
+        A reading not newer than the last one counted is ignored: after a broker crash the retained
+        measurement it restores can be older than what we counted, and must not look like a meter restart.
+        """
+        last_at = self.last_at.get(connector_id)
+        if last_at is not None and at <= last_at:
+            return self.energy.get(connector_id, 0.0)
         energy = advance(self.energy.get(connector_id, 0.0), self.last_counter.get(connector_id), counter_wh)
         if energy == self.energy.get(connector_id) and counter_wh == self.last_counter.get(connector_id):
+            self.last_at[connector_id] = at
             return energy
         with self.engine.begin() as conn:
             conn.execute(text(
@@ -41,4 +51,5 @@ class Register:
                 {"c": connector_id, "e": energy, "l": counter_wh, "t": at.isoformat()})
         self.energy[connector_id] = energy
         self.last_counter[connector_id] = counter_wh
+        self.last_at[connector_id] = at
         return energy

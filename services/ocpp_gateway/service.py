@@ -45,6 +45,7 @@ class OcppGatewayService(Service):
         self.transactions.add_end_listener(self.availability.transaction_ended)
         self.status = StatusReporter(self.bus, self.link, self.availability)
         self.status.hold = self.transactions.start_unconfirmed
+        self.status.minimum_s = lambda: self.config.get_int("MinimumStatusDuration")
         self.availability.on_change = self._availability_changed
         self.link.outbox_pending = self.transactions.outbox_pending
         self.link.when_accepted(self.status.on_accepted)

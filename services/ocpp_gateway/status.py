@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -35,11 +36,17 @@ class StatusReporter:
         # a connector's status waits while its StartTransaction is unconfirmed: the CSMS must learn of
         # the transaction before it sees the connector Charging
         self.hold: Callable[[int], bool] = lambda _connector: False
+        # MinimumStatusDuration (PICS C-05): a status is reported once it has been stable this long
+        self.minimum_s: Callable[[], int] = lambda: 0
+        self.changed_at: dict[int, float] = {}
         bus.watch(power.CONNECTOR.filter, self.on_connector)
 
     async def on_connector(self, _topic: str, _d: Any, state: Any, _p: dict[str, str]) -> None:
         if isinstance(state, ConnectorState):
-            self.current[state.connector_id] = (state.status.value, state.error_code.value, state.vendor_error_code)
+            value = (state.status.value, state.error_code.value, state.vendor_error_code)
+            if self.current.get(state.connector_id) != value:
+                self.changed_at[state.connector_id] = time.monotonic()
+            self.current[state.connector_id] = value
             self.station_changed()
 
     def station_changed(self) -> None:
@@ -56,7 +63,8 @@ class StatusReporter:
         while True:
             await self.link.wait_accepted()
             pending = [c for c in sorted(self.current) if self.sent.get(c) != self.current[c]]
-            ready = [c for c in pending if not self.hold(c)]
+            stable_since = time.monotonic() - self.minimum_s()
+            ready = [c for c in pending if not self.hold(c) and self.changed_at.get(c, 0.0) <= stable_since]
             if not ready:
                 self._changed.clear()
                 with contextlib.suppress(TimeoutError):

@@ -195,6 +195,17 @@ class TransactionEngine:
     async def _connector_changed(self, state: ConnectorState) -> None:
         connector = state.connector_id
         if connector in self.sessions:
+            ends = (not state.plugged and self.config.get_bool("StopTransactionOnEVSideDisconnect")) or (
+                state.status is ConnectorStatus.FAULTED)
+            if not ends:
+                return
+            # a retained copy may be stale (a broker that crashed restores what it last saved): before
+            # ending a charge, ask power what is true now
+            try:
+                state = await self.bus.request(power.GET_STATE, ConnectorRequest(connector_id=connector), timeout=3)
+            except BusError as exc:
+                log.warning("connector state not confirmed by power (%s): the transaction goes on", exc)
+                return
             if not state.plugged and self.config.get_bool("StopTransactionOnEVSideDisconnect"):
                 await self.stop(connector, "EVDisconnected")
             elif state.status is ConnectorStatus.FAULTED:

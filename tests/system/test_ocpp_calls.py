@@ -100,3 +100,15 @@ async def test_websocket_ping_interval_applies_at_once(station: Station) -> None
     assert station.csms.connections == 2
     assert (await station.csms.call(call.GetConfiguration(key=["WebSocketPingInterval"]))
             ).configuration_key[0]["value"] == "10"
+
+
+async def test_minimum_status_duration_hides_short_lived_statuses(station: Station) -> None:  # noqa: F811
+    await station.status("Available")
+    assert (await station.csms.call(call.ChangeConfiguration(key="MinimumStatusDuration", value="2"))
+            ).status == "Accepted"
+    await station.plug()
+    await station.unplug()  # Preparing lasted far less than 2 s
+    await station.plug()
+    await station.status("Preparing")  # this one stays: reported once stable
+    statuses = [p["status"] for p in station.csms.calls("StatusNotification") if p["connector_id"] == 1]
+    assert statuses == ["Available", "Preparing"]

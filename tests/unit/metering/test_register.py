@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from hypothesis import given
@@ -34,12 +34,24 @@ def test_register_survives_a_restart(tmp_path: Path) -> None:
     at = datetime.now(UTC)
     register = Register(open_engine(tmp_path / "m.sqlite", MIGRATIONS))
     register.update(1, 1000.0, at)
-    register.update(1, 1500.0, at)
+    register.update(1, 1500.0, at + timedelta(seconds=1))
     again = Register(open_engine(tmp_path / "m.sqlite", MIGRATIONS))
     assert again.energy[1] == 500.0
-    assert again.update(1, 1600.0, at) == 600.0
+    assert again.update(1, 1600.0, at + timedelta(seconds=2)) == 600.0
 
 
 def test_clock_alignment() -> None:
     assert next_aligned(899.0, 900) == 900
     assert next_aligned(900.0, 900) == 1800
+
+
+def test_an_older_reading_is_not_a_meter_restart(tmp_path: Path) -> None:
+    t0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    register = Register(open_engine(tmp_path / "m.sqlite", MIGRATIONS))
+    register.update(1, 1000.0, t0)
+    register.update(1, 1500.0, t0 + timedelta(seconds=2))
+    # a stale retained copy restored by a crashed broker: older and lower
+    assert register.update(1, 1200.0, t0 + timedelta(seconds=1)) == 500.0
+    again = Register(open_engine(tmp_path / "m.sqlite", MIGRATIONS))
+    assert again.update(1, 1200.0, t0 + timedelta(seconds=1)) == 500.0
+    assert again.update(1, 1600.0, t0 + timedelta(seconds=3)) == 600.0
