@@ -6,8 +6,10 @@ COPY pyproject.toml README.md ./
 COPY services ./services
 COPY proto ./proto
 COPY deploy ./deploy
-RUN pip install . && useradd --system --uid 1000 chargebus && mkdir -p /data && chown chargebus /data
+# mosquitto only for the stand-alone `chargebus run` below; under compose the broker has its own container
+RUN apt-get update && apt-get install -y --no-install-recommends mosquitto && rm -rf /var/lib/apt/lists/* \
+    && pip install . && useradd --system --uid 1000 chargebus && mkdir -p /data && chown chargebus /data
 USER chargebus
 VOLUME ["/data"]
-# without compose the image runs the whole station (it then needs mosquitto in the image: use compose)
+# without compose the image runs the whole station under the supervisor (broker included)
 CMD ["chargebus", "run"]

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -20,10 +21,14 @@ from pydantic import BaseModel
 from services.common.bus import Bus
 from services.common.contract import Topic
 from services.common.contract.common import Health
+from services.common.contract.ocpp_gateway import ConnectionState, TransactionState
 from services.common.contract.power import ConnectorState, Measurement
+from services.common.contract.supervisor import PROCESSES, ProcessTable
 from services.common.settings import SERVICES, Settings
 
-COLLECT_S = 0.5
+COLLECT_S = 1.0  # upper bound: retained states arrive in a burst right after the subscription
+MIN_S = 0.3  # the broker sends them right after SUBACK; this covers a loaded machine
+QUIET_S = 0.2  # the burst is over once nothing new came for this long
 
 
 def register(sub: Any) -> None:
@@ -36,8 +41,10 @@ def register(sub: Any) -> None:
 async def collect(settings: Settings, timeout: float) -> dict[str, BaseModel]:
     """Every retained state currently on the bus, by topic."""
     found: dict[str, BaseModel] = {}
+    last_seen = [0.0]
 
     async def seen(topic: str, _declared: Topic, payload: BaseModel | None, _p: dict[str, str]) -> None:
+        last_seen[0] = time.monotonic()
         if payload is not None:
             found[topic] = payload
 
@@ -45,7 +52,12 @@ async def collect(settings: Settings, timeout: float) -> dict[str, BaseModel]:
     bus.watch("chargebus/#", seen)
     try:
         await bus.start(timeout)
-        await asyncio.sleep(COLLECT_S)
+        started = last_seen[0] = time.monotonic()
+        while True:
+            now = time.monotonic()
+            if now - started >= COLLECT_S or (now - started >= MIN_S and now - last_seen[0] >= QUIET_S):
+                break
+            await asyncio.sleep(0.05)
     finally:
         await bus.stop()
     return found
@@ -58,13 +70,21 @@ def _uptime(since: datetime) -> str:
 
 
 def render(found: dict[str, BaseModel]) -> str:
-    lines = ["SERVICE          STATE     PID      UPTIME      VERSION"]
+    table = found.get(PROCESSES.path)
+    processes = {p.name: p for p in table.processes} if isinstance(table, ProcessTable) else {}
+    lines = ["SERVICE          STATE     PID      UPTIME      VERSION  RESTARTS"]
     for name in ("supervisor", *SERVICES):
         health = found.get(f"chargebus/{name}/health")
+        restarts = str(processes[name].restarts) if name in processes else "-"
         if isinstance(health, Health):
-            lines.append(f"{name:<16} {health.state:<9} {health.pid:<8} {_uptime(health.since):<11} {health.version}")
+            lines.append(f"{name:<16} {health.state:<9} {health.pid:<8} {_uptime(health.since):<11} "
+                         f"{health.version:<8} {restarts}")
         else:
             lines.append(f"{name:<16} {'unknown':<9}")
+    broker = processes.get("mosquitto")
+    if broker is not None:  # the broker has no health topic: the supervisor's table speaks for it
+        lines.append(f"{'(broker)':<16} {broker.state:<9} {broker.pid or '-':<8} {_uptime(broker.since):<11} "
+                     f"{'':<8} {broker.restarts}")
     for _topic, value in sorted(found.items()):
         if isinstance(value, ConnectorState):
             lines += ["", f"CONNECTOR {value.connector_id}: {value.status} ({value.error_code}"
@@ -76,12 +96,34 @@ def render(found: dict[str, BaseModel]) -> str:
             soc = f"{value.soc_pct:.0f} %" if value.soc_pct is not None else "-"
             lines.append(f"  measured {value.voltage_v:.1f} V {value.current_a:.1f} A {value.power_w / 1000:.1f} kW "
                          f"meter={value.energy_wh:.0f} Wh temp={value.temperature_c:.1f} C soc={soc}")
-    others = [t for t, v in sorted(found.items())
-              if not isinstance(v, Health | ConnectorState | Measurement) and "/state/" in t]
+    for _topic, value in sorted(found.items()):
+        if isinstance(value, TransactionState):
+            lines.append(_transaction(value))
+    connection = next((v for v in found.values() if isinstance(v, ConnectionState)), None)
+    lines += ["", _connection(connection)]
+    shown = Health | ConnectorState | Measurement | TransactionState | ConnectionState | ProcessTable
+    others = [t for t, v in sorted(found.items()) if not isinstance(v, shown) and "/state/" in t]
     if others:
         lines += ["", "OTHER STATES"]
         lines += [f"  {t}: {found[t].model_dump_json()}" for t in others]
     return "\n".join(lines)
+
+
+def _transaction(value: TransactionState) -> str:
+    if not value.active:
+        return f"  transaction: none on connector {value.connector_id}"
+    csms_id = value.transaction_id if value.transaction_id is not None else "not yet confirmed"
+    return (f"  transaction: {csms_id} tag={value.id_tag} since "
+            f"{value.started_at.isoformat(timespec='seconds') if value.started_at else '-'} "
+            f"meter_start={value.meter_start_wh} Wh")
+
+
+def _connection(value: ConnectionState | None) -> str:
+    if value is None:
+        return "CSMS: not published (is ocpp_gateway running?)"
+    link = "connected" if value.connected else "disconnected"
+    return (f"CSMS: {link} registration={value.registration} {value.url} for {_uptime(value.since)} "
+            f"outbox_pending={value.outbox_pending}")
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from services.common.settings import Settings
 
+# the same rules as deploy/mosquitto/acl: every client is anonymous on loopback, confined to our namespace
+ACL = "topic readwrite chargebus/#\ntopic read $SYS/#\n"
+
 
 def broker_dir(settings: Settings) -> Path:
     return settings.data_dir / "mosquitto"
@@ -23,6 +26,9 @@ def write_conf(settings: Settings) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    acl = folder / "acl"
+    acl.write_text(ACL, encoding="utf-8")
+    acl.chmod(0o600)  # mosquitto ≥ 2.0.16 warns about (later ones refuse) an ACL others may read
     conf = folder / "mosquitto.conf"
     conf.write_text(
         "# written by `chargebus run` at every start: edit deploy/ or the settings, not this file\n"
@@ -30,6 +36,7 @@ def write_conf(settings: Settings) -> Path:
         # as root, mosquitto would switch to its own user and could not write our data dir
         f"user {getpass.getuser()}\n"
         "allow_anonymous true\n"
+        f"acl_file {acl.resolve()}\n"
         "set_tcp_nodelay true\n"
         "persistence true\n"
         f"persistence_location {folder.resolve()}/\n"

@@ -28,6 +28,7 @@ FIRST_BACKOFF_S = 0.3
 MAX_BACKOFF_S = 10.0
 STABLE_AFTER_S = 30.0  # a child up this long is healthy again: the next death restarts fast
 PR_SET_PDEATHSIG = 1
+RESTART_GRACE_S = 3.0  # SIGTERM → SIGKILL for a restart on command, like a stop
 
 
 def _die_with_parent() -> None:
@@ -83,8 +84,17 @@ class Child:
         """Stop the running process; the keeper starts it again at once (no back-off)."""
         self._backoff = 0.0
         self._restart_now.set()
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.terminate()
+        proc = self.proc
+        if proc is not None and proc.returncode is None:
+            proc.terminate()
+            # a service stuck in its shutdown must not block a Reset: it gets what a stop gives it
+            asyncio.get_running_loop().call_later(RESTART_GRACE_S, self._kill_stuck, proc)
+
+    def _kill_stuck(self, proc: asyncio.subprocess.Process) -> None:
+        if proc.returncode is None:
+            log.warning("child=%s pid=%d ignored SIGTERM for %.1f s: SIGKILL", self.name, proc.pid, RESTART_GRACE_S)
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
 
     def hold(self) -> None:
         """Do not restart the process when it exits (the station is stopping)."""

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 BROKER = "mosquitto"
 STOP_GRACE_S = 3.0  # SIGTERM → SIGKILL per child; the whole stop stays within 5 s
 BROKER_WAIT_S = 10.0
+BUSY_PORT_WAIT_S = 2.0
 
 
 class Supervisor:
@@ -56,6 +57,7 @@ class Supervisor:
 
     async def run(self, stop: asyncio.Event) -> None:
         started = time.monotonic()
+        await self._refuse_busy_port()
         self.broker.start()
         await self._wait_broker()
         await self.bus.start(timeout=BROKER_WAIT_S)
@@ -75,6 +77,24 @@ class Supervisor:
         self._publish()
         await self.bus.stop()
         await self.broker.stop(1.0)
+
+    async def _refuse_busy_port(self) -> None:
+        """Refuse to start on a port someone else listens on: our broker could not bind, and we would find theirs.
+
+        Our services would then join a foreign bus with the same client ids and take over its sessions.
+        A broker of ours that is still dying (power cut, then an immediate restart) gets a moment to go.
+        """
+        deadline = time.monotonic() + BUSY_PORT_WAIT_S
+        while True:
+            try:
+                _, writer = await asyncio.open_connection(self.settings.mqtt_host, self.settings.mqtt_port)
+            except OSError:
+                return
+            writer.close()
+            if time.monotonic() > deadline:
+                raise SystemExit(f"chargebus: port {self.settings.mqtt_port} is already in use (another station or a "
+                                 "system mosquitto?); stop it or set CHARGEBUS_MQTT_URL")
+            await asyncio.sleep(0.1)
 
     async def _wait_broker(self) -> None:
         deadline = time.monotonic() + BROKER_WAIT_S

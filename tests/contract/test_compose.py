@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from services.common.settings import SERVICES, Settings
+from services.supervisor.broker_conf import ACL
 from services.supervisor.children import service_argv
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +44,14 @@ def test_broker_container_uses_the_deploy_config_with_nodelay_and_persistence() 
     conf = (ROOT / source).read_text().splitlines()
     assert "set_tcp_nodelay true" in conf and "persistence true" in conf
     assert any(line.startswith("listener 1883 127.0.0.1") for line in conf)
+    acl = next(v.split(":") for v in broker["volumes"] if v.endswith(":/mosquitto/config/acl:ro"))
+    assert f"acl_file {acl[1]}" in conf
+
+
+def test_broker_acl_is_the_one_chargebus_run_writes() -> None:
+    rules = [line for line in (ROOT / "deploy" / "mosquitto" / "acl").read_text().splitlines()
+             if line and not line.startswith("#")]
+    assert rules == ACL.splitlines()
 
 
 def test_station_toml_holds_the_defaults() -> None:
@@ -55,3 +64,11 @@ def test_station_toml_holds_the_defaults() -> None:
             assert Path(value) == default, key
         else:
             assert value == default, key
+
+
+def test_one_image_whose_default_command_is_the_whole_station() -> None:
+    lines = (ROOT / "Dockerfile").read_text().splitlines()
+    assert "FROM python:3.11-slim" in lines and 'CMD ["chargebus", "run"]' in lines
+    # `chargebus run` needs the broker binary it starts, and the project installed
+    assert any("install" in line and "mosquitto" in line for line in lines)
+    assert any("pip install ." in line for line in lines)

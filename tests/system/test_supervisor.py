@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -12,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from services.common.bus import Bus
+from services.common.bus import Bus, BusError
+from services.common.contract import ErrorCode
 from services.common.contract.common import CONFIG, ConfigValue
-from services.common.contract.supervisor import PROCESSES, RESTART, ProcessTable, RestartRequest
+from services.common.contract.supervisor import PROCESSES, RESTART, ProcessState, ProcessTable, RestartRequest
 from services.common.settings import Settings
+from services.supervisor.children import Child
 from tests.conftest import env_for, isolated_settings
 from tests.system.stack import ALL, Observer, Stack, kill9
 
@@ -84,6 +87,43 @@ async def test_every_service_online_then_killed_child_restarts_and_sigterm_stops
     assert "power          | " in log and "station stopped" in log
 
 
+async def test_restart_all_keeps_the_broker_and_a_killed_supervisor_takes_its_children_along(
+        station: tuple[Stack, Settings]) -> None:
+    stack, settings = station
+    services = tuple(n for n in ALL if n != "supervisor")
+    async with Observer(settings) as observer:
+        before = await observer.wait_online(ALL, timeout=30)
+        broker = _broker_pid(observer)
+        client = Bus(settings, "cli", client_id="test-restart-all", persistent=False, health=False)
+        await client.start(5)
+        try:
+            with pytest.raises(BusError) as unknown:
+                await client.request(RESTART, RestartRequest(service="nope"))
+            assert unknown.value.code == ErrorCode.NOT_FOUND
+            reply = await client.request(RESTART, RestartRequest(reason="test all"))
+            assert sorted(reply.restarting) == sorted(services)
+            after = await observer.wait_online(services, timeout=20, not_pids={n: before[n] for n in services})
+        finally:
+            await client.stop()
+        assert _broker_pid(observer) == broker and alive(broker)
+        assert observer.online(("supervisor",))["supervisor"] == before["supervisor"]
+        table = await observer.wait(
+            lambda: (t := observer.get(PROCESSES.path)) and all(p.restarts >= 1 for p in t.processes
+                                                                 if p.name != "mosquitto") and t,
+            10, "restarts counted in the process table")
+        assert {p.name: p.pid for p in table.processes if p.name != "mosquitto"} == after
+
+    # kill -9 of the supervisor alone: PR_SET_PDEATHSIG takes the broker and every service with it
+    every = [*after.values(), broker]
+    kill9(stack.pgid)
+    assert stack.proc is not None
+    stack.proc.wait(10)
+    deadline = time.monotonic() + 10
+    while [pid for pid in every if alive(pid)] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in every if alive(pid)], stack.tail()
+
+
 async def test_power_cut_leaves_nothing_and_the_station_comes_back_on_the_same_data(
         station: tuple[Stack, Settings], tmp_path: Path) -> None:
     stack, settings = station
@@ -133,3 +173,44 @@ async def test_last_will_turns_health_offline_after_kill_9(settings: Settings, b
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+async def test_a_child_that_ignores_sigterm_is_still_restarted_on_command(tmp_path: Path) -> None:
+    stubborn = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
+    child = Child(f"stubborn{os.getpid()}", [sys.executable, "-c", stubborn], tmp_path, 12, lambda: None)
+    child.start()
+    try:
+        for _ in range(200):
+            if child.pid is not None and child.state is ProcessState.RUNNING:
+                break
+            await asyncio.sleep(0.05)
+        first = child.pid
+        assert first is not None
+        await asyncio.sleep(0.5)  # let it install its SIGTERM handler
+        child.restart()
+        for _ in range(400):
+            if child.pid not in (None, first):
+                break
+            await asyncio.sleep(0.05)
+        assert child.pid not in (None, first) and not alive(first)
+        assert child.restarts == 1
+    finally:
+        await child.stop(0.5)
+    assert child.pid is None and child.state is ProcessState.STOPPED
+
+
+async def test_a_second_station_on_the_same_data_or_port_refuses_to_start_and_the_first_goes_on(
+        station: tuple[Stack, Settings], tmp_path: Path) -> None:
+    _stack, settings = station
+    async with Observer(settings) as observer:
+        before = await observer.wait_online(ALL, timeout=30)
+        same_data = env_for(settings)
+        same_port = {**same_data, "CHARGEBUS_DATA_DIR": str(tmp_path / "other")}
+        for env, says in ((same_data, f"another `chargebus run` uses {settings.data_dir}"),
+                          (same_port, f"port {settings.mqtt_port} is already in use")):
+            second = subprocess.run([sys.executable, "-m", "services.cli.main", "run"], env=env,
+                                    capture_output=True, text=True, timeout=30)
+            assert second.returncode != 0 and says in second.stderr, second.stderr
+            assert "Traceback" not in second.stderr, second.stderr
+        await asyncio.sleep(1)  # a second station that had started services would have taken over their sessions
+        assert observer.online(ALL) == before
