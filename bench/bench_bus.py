@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from services.common.bus import Bus
-from services.common.contract.power import CONNECTOR, ENERGIZE, ConnectorRequest, ConnectorState
+from services.common.contract.power import CONNECTOR, GET_STATE, ConnectorRequest, ConnectorState
 from services.common.settings import Settings
 from tests.broker import Broker
 
@@ -21,20 +21,20 @@ async def _round_trips(settings: Settings, rounds: int) -> list[float]:
     assert CONNECTOR.example is not None
     state = ConnectorState.model_validate(CONNECTOR.example)
 
-    async def energize(_req: ConnectorRequest, _p: dict[str, str]) -> ConnectorState:
+    async def get_state(_req: ConnectorRequest, _p: dict[str, str]) -> ConnectorState:
         return state
 
-    server.handle(ENERGIZE, energize)
+    server.handle(GET_STATE, get_state)
     await server.start(5)
     client = Bus(settings, "bench", persistent=False, health=False)
     await client.start(5)
     samples = []
     try:
         for _ in range(20):
-            await client.request(ENERGIZE, ConnectorRequest())
+            await client.request(GET_STATE, ConnectorRequest())
         for _ in range(rounds):
             start = time.perf_counter()
-            await client.request(ENERGIZE, ConnectorRequest())
+            await client.request(GET_STATE, ConnectorRequest())
             samples.append((time.perf_counter() - start) * 1000)
     finally:
         await client.stop()

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from services.common.bus import Bus
 from services.common.contract import Topic, power, sim
-from services.common.contract.power import ConnectorRequest, Measurement, SetLimitRequest
+from services.common.contract.power import EnergizeRequest, Measurement, SetLimitRequest
 from services.common.contract.sim import PlugRequest
 from services.common.lifecycle import Service, serve
 from services.common.settings import Settings
@@ -62,7 +62,7 @@ async def _measure(settings: Settings) -> list[float]:
         await asyncio.sleep(1.5)  # power waits for the module's first frames
         await bus.request(sim.PLUG, PlugRequest())
         await asyncio.sleep(0.3)
-        await bus.request(power.ENERGIZE, ConnectorRequest())
+        await bus.request(power.ENERGIZE, EnergizeRequest(session_id="bench-session"))
         await current.until(200.0)
         for i in range(CHANGES):
             target = 100.0 if i % 2 == 0 else 150.0

@@ -1,8 +1,9 @@
 """A real Central System for tests: a WebSocket server speaking OCPP 1.6J through the `ocpp` library.
 
-It records every call the station makes (action, payload, time), answers them as a test
-scripts it (boot Accepted/Pending/Rejected, transaction ids, CALLERRORs), lets the test send
-calls to the station, and can drop the connection or refuse new ones.
+It records every call the station makes (action, payload, time), every raw frame and every
+WebSocket ping it receives, answers them as a test scripts it (boot Accepted/Pending/Rejected,
+transaction ids, idTagInfo, CALLERRORs with any code, no answer at all), lets the test send calls
+to the station, and can drop the connection or refuse new ones.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +26,18 @@ from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus
 from tests.broker import free_port
 
 
+class _PingLog(logging.Handler):
+    """websockets logs every frame it receives at DEBUG: keep the time of each PING."""
+
+    def __init__(self, pings: list[float]) -> None:
+        super().__init__(logging.DEBUG)
+        self.pings = pings
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg == "< %s" and record.args and str(record.args[0]).startswith("PING"):
+            self.pings.append(time.monotonic())
+
+
 @dataclass
 class Seen:
     action: str
@@ -35,6 +49,24 @@ class _StationSide(ChargePoint):
     """The CSMS's view of one connected charge point."""
 
     csms: CentralSystem
+
+    async def route_message(self, raw_msg: Any) -> None:
+        self.csms.frames.append((time.monotonic(), str(raw_msg)))
+        self.csms._changed.set()
+        with contextlib.suppress(ValueError, TypeError, IndexError):
+            frame = json.loads(raw_msg)
+            if isinstance(frame, list) and frame[0] == 2:
+                action = frame[2]
+                if self.csms.silent.get(action, 0) > 0:  # no answer at all: the station's timeout runs out
+                    self.csms.silent[action] -= 1
+                    self.csms.record(f"{action}(unanswered)", frame[3])
+                    return
+                codes = self.csms.fail.get(action)
+                if codes:
+                    self.csms.record(f"{action}(refused)", frame[3])
+                    await self._send(json.dumps([4, frame[1], codes.pop(0), "refused by the test", {}]))
+                    return
+        await super().route_message(raw_msg)
 
     @on(Action.boot_notification)
     async def on_boot(self, **payload: Any) -> call_result.BootNotification:
@@ -88,7 +120,12 @@ class CentralSystem:
         self.boot_interval = 300
         self.tags: dict[str, AuthorizationStatus] = {}  # unknown tags are Accepted
         self.parents: dict[str, str] = {}  # idTag → parentIdTag
+        self.infos: dict[str, dict[str, str]] = {}  # idTag → the whole idTagInfo to answer (wins over tags)
+        self.fail: dict[str, list[str]] = {}  # action → CALLERROR codes to answer with, one per call, in order
+        self.silent: dict[str, int] = {}  # action → how many of its calls to leave unanswered
         self.seen: list[Seen] = []
+        self.frames: list[tuple[float, str]] = []  # every raw frame the station sent
+        self.pings: list[float] = []
         self.transaction_ids = itertools.count(1000)
         self.refuse = False
         self.connections = 0
@@ -98,6 +135,8 @@ class CentralSystem:
         self._ws: Any = None
 
     def id_tag_info(self, id_tag: str) -> dict[str, str]:
+        if id_tag in self.infos:
+            return dict(self.infos[id_tag])
         info = {"status": self.tags.get(id_tag, AuthorizationStatus.accepted).value}
         if id_tag in self.parents:
             info["parent_id_tag"] = self.parents[id_tag]
@@ -111,8 +150,12 @@ class CentralSystem:
         return [s.payload for s in self.seen if s.action == action]
 
     async def start(self) -> None:
+        frames = logging.getLogger(f"tests.csms.{self.port}")
+        frames.setLevel(logging.DEBUG)
+        frames.propagate = False
+        frames.addHandler(_PingLog(self.pings))
         self._server = await websockets.serve(self._connected, "127.0.0.1", self.port, subprotocols=["ocpp1.6"],
-                                              ping_interval=None)
+                                              ping_interval=None, logger=frames, max_size=4 * 2**20)
 
     async def stop(self) -> None:
         if self._server is not None:

@@ -30,7 +30,8 @@ def fill_outbox(db: Path, count: int) -> None:
     with engine.begin() as conn:
         conn.execute(text(
             "INSERT INTO transactions (session_id, connector_id, id_tag, started_at, meter_start, transaction_id, "
-            "active, last_meter_wh, last_meter_at, stop_reason, stopped_at, meter_stop) VALUES ('offline', 1, "
-            "'OFFLINE1', :t, 0, NULL, 0, :n, :e, 'Local', :e, :n)"), {"t": t0.isoformat(), "e": end, "n": count})
+            "phase, last_meter_wh, last_meter_at, stop_reason, stopped_at, meter_stop) VALUES ('offline', 1, "
+            "'OFFLINE1', :t, 0, NULL, 'stopped', :n, :e, 'Local', :e, :n)"),
+            {"t": t0.isoformat(), "e": end, "n": count})
         conn.execute(text("INSERT INTO outbox (session_id, action, payload) VALUES ('offline', :a, :p)"), rows)
     engine.dispose()

@@ -28,13 +28,8 @@ from .store import AuthStore
 
 log = logging.getLogger(__name__)
 
-DEFAULTS = {
-    "AuthorizationCacheEnabled": "true",
-    "LocalAuthListEnabled": "true",
-    "LocalPreAuthorize": "true",
-    "LocalAuthorizeOffline": "true",
-    "AllowOfflineTxForUnknownId": "false",  # PICS C-02: No
-}
+KEYS = ("AuthorizationCacheEnabled", "LocalAuthListEnabled", "LocalPreAuthorize", "LocalAuthorizeOffline",
+        "AllowOfflineTxForUnknownId")
 CSMS_TIMEOUT_S = 30.0
 
 
@@ -44,7 +39,7 @@ class AuthService(Service):
     async def setup(self) -> None:
         self.engine = open_engine(self.settings.db_path(self.name), Path(__file__).parent / "migrations")
         self.store = AuthStore(self.engine)
-        self.config = ConfigView(self.bus, DEFAULTS)
+        self.config = ConfigView(self.bus, *KEYS)
         self.online = False
         self.bus.handle(auth.AUTHORIZE, self.on_authorize)
         self.bus.handle(auth.CLEAR_CACHE, self.on_clear_cache)

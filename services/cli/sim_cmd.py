@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from services.common.bus import Bus, BusError
 from services.common.contract import ErrorCode, Topic
 from services.common.contract import sim as contract
-from services.common.contract.sim import SimFault, SimState
+from services.common.contract.sim import SIM_FAULTS, SimState
 from services.common.settings import Settings
 
 TIMEOUT_S = 5.0
@@ -42,9 +42,13 @@ def register(sub: Any) -> None:
     swipe.add_argument("tag", help="the card's idTag (1-20 characters)")
     swipe.set_defaults(func=_run, topic=contract.SWIPE)
     fault = cmds.add_parser("fault", parents=[common], help="raise a hardware fault, or `clear` them all")
-    fault.add_argument("code", choices=[CLEAR, *(f.value for f in SimFault)], metavar="CODE",
-                       help=f"one of: {', '.join(f.value for f in SimFault)}; or {CLEAR}")
+    fault.add_argument("code", choices=[CLEAR, *(f.value for f in SIM_FAULTS)], metavar="CODE",
+                       help=f"one of: {', '.join(f.value for f in SIM_FAULTS)}; or {CLEAR}")
     fault.set_defaults(func=_run, topic=contract.FAULT)
+    estop = cmds.add_parser("estop", parents=[common], help="press the emergency-stop button, or `clear` it")
+    estop.add_argument("action", nargs="?", choices=["press", CLEAR], default="press",
+                       help="press (default) or clear (release the button)")
+    estop.set_defaults(func=_run, topic=contract.ESTOP)
     ev = cmds.add_parser("ev", parents=[common], help="set the EV's state of charge and current")
     ev.add_argument("--soc", type=float, help="state of charge, percent (0-100)")
     ev.add_argument("--max-current", type=float, help="most current the EV draws, A")
@@ -60,15 +64,19 @@ def _request(args: argparse.Namespace) -> BaseModel:
     if topic is contract.SWIPE:
         return contract.SwipeRequest(id_tag=args.tag)
     if topic is contract.FAULT:
-        return contract.FaultRequest(code=None if args.code == CLEAR else SimFault(args.code))
+        code = next((f for f in SIM_FAULTS if f.value == args.code), None)
+        return contract.FaultRequest(code=code)
+    if topic is contract.ESTOP:
+        return contract.EstopRequest(pressed=args.action != CLEAR)
     return contract.EvRequest(connector_id=args.connector, soc_pct=args.soc, max_current_a=args.max_current)
 
 
 def _line(state: SimState) -> str:
     faults = ", ".join(state.faults) if state.faults else "none"
     plug = "plugged" if state.plugged else "unplugged"
+    estop = ", EMERGENCY STOP pressed" if state.estop else ""
     return (f"connector {state.connector_id}: {plug}, soc {state.soc_pct:.1f} %, "
-            f"max current {state.max_current_a:g} A, faults: {faults}")
+            f"max current {state.max_current_a:g} A, faults: {faults}{estop}")
 
 
 async def _send(settings: Settings, topic: Topic, request: BaseModel, timeout: float) -> SimState:

@@ -1,6 +1,6 @@
 """A service's live view of the OCPP configuration keys it reads (published by the gateway).
 
-Until the gateway's retained value arrives, the OCPP/PICS default given by the service applies.
+Until the gateway's retained value arrives, the default declared in `contract.config_keys` applies.
 """
 
 from __future__ import annotations
@@ -9,11 +9,12 @@ from typing import Any
 
 from .bus import Bus
 from .contract.common import CONFIG, ConfigValue
+from .contract.config_keys import defaults
 
 
 class ConfigView:
-    def __init__(self, bus: Bus, defaults: dict[str, str]) -> None:
-        self.values = dict(defaults)
+    def __init__(self, bus: Bus, *keys: str) -> None:
+        self.values = defaults(*keys)
         bus.watch(CONFIG.filter, self._seen)
 
     async def _seen(self, _topic: str, _declared: Any, value: Any, params: dict[str, str]) -> None:

@@ -67,7 +67,10 @@ def migrate(engine: Engine, folder: Path) -> int:
     for number, file in migration_files(folder):
         if number <= current:
             continue
-        statements = [s.strip() for s in file.read_text(encoding="utf-8").split(";") if s.strip()]
+        # whole-line comments go first: a `;` in a comment must not split a statement
+        body = "\n".join(line for line in file.read_text(encoding="utf-8").splitlines()
+                         if not line.lstrip().startswith("--"))
+        statements = [s.strip() for s in body.split(";") if s.strip()]
         with engine.begin() as conn:
             for statement in statements:
                 conn.exec_driver_sql(statement)

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     mosquitto_bin: str = Field("mosquitto", description="Broker binary the supervisor starts.")
     services: tuple[str, ...] = Field(SERVICES, description="Services the supervisor starts, in order.")
     with_sim: bool = Field(True, description="Start the hardware simulator (bench and tests).")
+    ocpp_response_timeout_s: float = Field(
+        30.0, gt=0, le=300,
+        description="How long the gateway waits for the CSMS to answer a CALL before it counts as unanswered "
+        "(an unanswered transaction message is sent again, never dropped).",
+    )
 
     @field_validator("csms_url")
     @classmethod

@@ -17,8 +17,9 @@ from services.common.contract.metering import (
     MeterValuesTaken,
     ReadingContext,
     ReadRequest,
+    TransactionData,
 )
-from services.common.contract.ocpp_gateway import TransactionState
+from services.common.contract.ocpp_gateway import SessionPhase, TransactionState
 from services.common.contract.power import Measurement
 from services.common.db import open_engine
 from services.common.lifecycle import Service
@@ -28,14 +29,8 @@ from .sampling import meter_value, next_aligned
 
 log = logging.getLogger(__name__)
 
-DEFAULTS = {
-    "MeterValueSampleInterval": "60",
-    "ClockAlignedDataInterval": "0",
-    "MeterValuesSampledData": "Energy.Active.Import.Register",
-    "MeterValuesAlignedData": "Energy.Active.Import.Register",
-    "StopTxnSampledData": "Energy.Active.Import.Register",
-    "StopTxnAlignedData": "",
-}
+KEYS = ("MeterValueSampleInterval", "ClockAlignedDataInterval", "MeterValuesSampledData", "MeterValuesAlignedData",
+        "StopTxnSampledData", "StopTxnAlignedData")
 
 
 class MeteringService(Service):
@@ -44,7 +39,7 @@ class MeteringService(Service):
     async def setup(self) -> None:
         self.engine = open_engine(self.settings.db_path(self.name), Path(__file__).parent / "migrations")
         self.register = Register(self.engine)
-        self.config = ConfigView(self.bus, DEFAULTS)
+        self.config = ConfigView(self.bus, *KEYS)
         self.measurements: dict[int, Measurement] = {}
         self.sessions: dict[int, str] = {}
         self.bus.watch(power.MEASUREMENT.filter, self.on_measurement)
@@ -66,7 +61,8 @@ class MeteringService(Service):
 
     async def on_transaction(self, _t: str, _d: Any, state: Any, _p: dict[str, str]) -> None:
         if isinstance(state, TransactionState):
-            if state.active and state.session_id:
+            # sampling starts with the transaction (StartTransaction queued), not with its preparation
+            if state.phase in (SessionPhase.ACTIVE, SessionPhase.SUSPENDED) and state.session_id:
                 self.sessions[state.connector_id] = state.session_id
             else:
                 self.sessions.pop(state.connector_id, None)
@@ -87,6 +83,16 @@ class MeteringService(Service):
             connector_id=connector_id, session_id=self.sessions.get(connector_id), meter_value=reading.meter_value),
             connector_id=connector_id)
 
+    def _transaction_data(self, connector_id: int, context: ReadingContext, key: str) -> None:
+        """StopTxnSampledData / StopTxnAlignedData during a transaction; an empty key means none."""
+        session_id, measurands = self.sessions.get(connector_id), self.config.get_csv(key)
+        if session_id is None or not measurands:
+            return
+        reading = self._reading(connector_id, context, measurands)
+        self.bus.publish(metering.TRANSACTION_DATA, TransactionData(
+            connector_id=connector_id, session_id=session_id, meter_value=reading.meter_value),
+            connector_id=connector_id)
+
     async def run(self) -> None:
         await asyncio.gather(self._periodic(), self._aligned())
 
@@ -104,6 +110,7 @@ class MeteringService(Service):
                 if now - started >= interval:
                     last[session_id] = now
                     self._publish(connector_id, ReadingContext.SAMPLE_PERIODIC, "MeterValuesSampledData")
+                    self._transaction_data(connector_id, ReadingContext.SAMPLE_PERIODIC, "StopTxnSampledData")
             for gone in set(last) - set(self.sessions.values()):
                 del last[gone]
 
@@ -119,3 +126,4 @@ class MeteringService(Service):
             if time.time() >= wake and self.config.get_int("ClockAlignedDataInterval", 0) == interval:
                 for connector_id in sorted(self.measurements):
                     self._publish(connector_id, ReadingContext.SAMPLE_CLOCK, "MeterValuesAlignedData")
+                    self._transaction_data(connector_id, ReadingContext.SAMPLE_CLOCK, "StopTxnAlignedData")

@@ -12,18 +12,17 @@ from services.common.bus import Bus, BusError
 from services.common.contract import power
 from services.common.contract.power import SetAvailabilityRequest
 
-from .ports import Transactions
-
 log = logging.getLogger(__name__)
 
 
 class Availability:
-    def __init__(self, engine: Engine, bus: Bus, connectors: tuple[int, ...]) -> None:
+    def __init__(self, engine: Engine, bus: Bus, connectors: tuple[int, ...], *, busy: Callable[[int], bool],
+                 on_change: Callable[[int], Awaitable[None]]) -> None:
         self._engine = engine
         self._bus = bus
         self._connectors = connectors
-        self.transactions: Transactions | None = None
-        self.on_change: Callable[[int], Awaitable[None]] | None = None
+        self._busy = busy  # a session is open on the connector
+        self.on_change = on_change
         with engine.connect() as conn:
             rows = conn.execute(text("SELECT connector_id, operative, scheduled FROM availability")).tuples().all()
         self.operative = {c: True for c in (0, *connectors)}
@@ -41,8 +40,7 @@ class Availability:
         return self.operative[0] and self.operative[connector_id]
 
     async def change(self, connector_id: int, operative: bool) -> str:
-        busy = self.transactions is not None and any(
-            self.transactions.has_transaction(c) for c in self._targets(connector_id))
+        busy = any(self._busy(c) for c in self._targets(connector_id))
         if busy and self.operative[connector_id] != operative:
             self.scheduled[connector_id] = operative
             self._save(connector_id)
@@ -52,14 +50,12 @@ class Availability:
         self.operative[connector_id] = operative
         self._save(connector_id)
         await self.apply()
-        if self.on_change is not None:
-            await self.on_change(connector_id)
+        await self.on_change(connector_id)
         return AvailabilityStatus.accepted
 
     async def transaction_ended(self, connector_id: int) -> None:
         for target in (connector_id, 0):
-            if target in self.scheduled and not (self.transactions and any(
-                    self.transactions.has_transaction(c) for c in self._targets(target))):
+            if target in self.scheduled and not any(self._busy(c) for c in self._targets(target)):
                 await self.change(target, self.scheduled[target])
 
     def _save(self, connector_id: int) -> None:

@@ -14,8 +14,7 @@ from sqlalchemy import Engine, text
 
 from services.common.bus import Bus
 from services.common.contract.common import CONFIG, ConfigValue
-
-from .config_keys import BY_NAME, KEYS, BadValue
+from services.common.contract.config_keys import BY_NAME, KEYS, BadValue
 
 log = logging.getLogger(__name__)
 

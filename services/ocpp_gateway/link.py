@@ -1,9 +1,12 @@
 """The WebSocket to the Central System: connect, boot, heartbeat, reconnect forever.
 
-BootNotification goes first on every connection. Until it is Accepted nothing else is sent
-(Pending: CSMS calls are still answered; Rejected: they are not). A dead link is noticed by the
-WebSocket ping (WebSocketPingInterval) with a pong deadline, then the link reconnects with a
-jittered back-off that starts under a second.
+A BootNotification is sent when the station (re)starts, not on every reconnect (OCPP 1.6 §4.2;
+some CSMSs close open transactions on a Boot): the registration Accepted under the current boot
+id is remembered in SQLite, and a reconnect under the same boot id goes straight back to work,
+reporting what changed while offline. Until a boot is Accepted nothing else is sent (Pending: CSMS
+calls are still answered; Rejected: they are not). A dead link is noticed by the WebSocket ping
+(WebSocketPingInterval) with a pong deadline, then the link reconnects with a jittered back-off
+that starts under a second.
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import websockets
-from ocpp.exceptions import OCPPError
+from ocpp.exceptions import OCPPError, UnknownCallErrorCodeError
 from ocpp.v16 import call
 from ocpp.v16.enums import RegistrationStatus
 
 from services.common.bus import Bus
+from services.common.contract.config_keys import HEARTBEAT_RANGE_S
 from services.common.contract.ocpp_gateway import CONNECTION, ConnectionState, Registration
 from services.common.settings import Settings
 from services.common.version import VERSION
@@ -30,12 +34,12 @@ from services.common.version import VERSION
 from .config_store import ConfigStore
 from .ports import CsmsCallError, CsmsUnavailable
 from .protocol import StationProtocol
+from .registration import RegistrationMemory
 
 log = logging.getLogger(__name__)
 
 FIRST_RETRY_S = 0.5
 MAX_RETRY_S = 30.0
-RESPONSE_TIMEOUT_S = 30.0
 DEFAULT_RETRY_INTERVAL_S = 30  # Pending/Rejected with interval 0
 
 
@@ -46,20 +50,28 @@ class LinkClosed(CsmsUnavailable):
 class Link:
     """Implements ports.CsmsLink."""
 
-    def __init__(self, settings: Settings, bus: Bus, config: ConfigStore,
-                 make_protocol: Callable[[Any], StationProtocol]) -> None:
+    def __init__(self, settings: Settings, bus: Bus, config: ConfigStore, memory: RegistrationMemory,
+                 make_protocol: Callable[[Any], StationProtocol], outbox_pending: Callable[[], int]) -> None:
         self.settings = settings
         self.bus = bus
         self.config = config
+        self.memory = memory
         self.make_protocol = make_protocol
+        self.outbox_pending = outbox_pending
         self.registration = Registration.NONE
         self.connected = False
         self.protocol: StationProtocol | None = None
         self._accepted = asyncio.Event()
         self._on_accepted: list[Callable[[], Awaitable[None]]] = []
-        self.outbox_pending: Callable[[], int] = lambda: 0
+        self._on_booted: list[Callable[[], Awaitable[None]]] = []
+        self._on_reconnected: list[Callable[[], Awaitable[None]]] = []
+        self._heartbeat_changed = asyncio.Event()
         self.last_traffic = 0.0
         config.on_change("WebSocketPingInterval", self._ping_changed)
+        config.on_change("HeartbeatInterval", self._interval_changed)
+
+    async def _interval_changed(self, _value: str) -> None:
+        self._heartbeat_changed.set()  # the heartbeat loop sleeps out the new interval, not the old one
 
     async def _ping_changed(self, _value: str) -> None:
         """The ping interval is a property of the connection: reconnect so that it applies at once."""
@@ -76,7 +88,16 @@ class Link:
         await self._accepted.wait()
 
     def when_accepted(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """After every Accepted registration, booted or reconnected."""
         self._on_accepted.append(callback)
+
+    def when_booted(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """After a BootNotification was Accepted."""
+        self._on_booted.append(callback)
+
+    def when_reconnected(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """After a reconnect that needed no BootNotification (same station boot)."""
+        self._on_reconnected.append(callback)
 
     async def call(self, payload: Any, timeout: float | None = None) -> Any:
         if not self.accepted or self.protocol is None:
@@ -85,13 +106,16 @@ class Link:
 
     async def _call(self, protocol: StationProtocol, payload: Any, timeout: float | None = None) -> Any:
         try:
-            result = await asyncio.wait_for(protocol.call(payload, suppress=False), timeout or RESPONSE_TIMEOUT_S)
+            result = await asyncio.wait_for(protocol.call(payload, suppress=False),
+                                            timeout or self.settings.ocpp_response_timeout_s)
         except TimeoutError as exc:
             raise CsmsUnavailable(f"no answer to {type(payload).__name__}") from exc
         except websockets.ConnectionClosed as exc:
             raise LinkClosed("connection closed") from exc
         except OCPPError as exc:
             raise CsmsCallError(exc.code, str(exc.description or "")) from exc
+        except UnknownCallErrorCodeError as exc:  # the protocol layer maps these; this is the last guard
+            raise CsmsCallError("GenericError", str(exc)) from exc
         self.last_traffic = time.monotonic()
         return result
 
@@ -141,7 +165,7 @@ class Link:
             log.info("csms connected url=%s", self.settings.ocpp_url)
             self.publish_state()
             reader = asyncio.create_task(protocol.start(), name="ocpp-reader")
-            booter = asyncio.create_task(self._boot(protocol), name="ocpp-boot")
+            booter = asyncio.create_task(self._register(protocol), name="ocpp-boot")
             try:
                 done, _ = await asyncio.wait({reader, booter}, return_when=asyncio.FIRST_COMPLETED)
                 if booter in done and not isinstance(booter.exception(), LinkClosed | None):
@@ -153,6 +177,26 @@ class Link:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await task
+
+    async def _register(self, protocol: StationProtocol) -> None:
+        if self.memory.accepted_this_boot():
+            self.registration = Registration.ACCEPTED
+            self.publish_state()
+            log.info("reconnected: registration of this boot still Accepted, no BootNotification")
+            await self._accepted_now(self._on_reconnected)
+        else:
+            await self._boot(protocol)
+            await self._accepted_now(self._on_booted)
+        await self._heartbeat(protocol)
+
+    async def _accepted_now(self, extra: list[Callable[[], Awaitable[None]]]) -> None:
+        self._accepted.set()
+        for callback in (*self._on_accepted, *extra):
+            await callback()
+
+    def forget_registration(self) -> None:
+        """The station is about to restart on purpose (Reset): the next connection boots."""
+        self.memory.forget()
 
     async def _boot(self, protocol: StationProtocol) -> None:
         request = call.BootNotification(
@@ -175,20 +219,28 @@ class Link:
             if conf.status == RegistrationStatus.accepted:
                 break
             await asyncio.sleep(interval if interval > 0 else DEFAULT_RETRY_INTERVAL_S)
-        if interval > 0 and str(interval) != self.config.get("HeartbeatInterval"):
-            await self.config.change("HeartbeatInterval", str(interval))
-        self._accepted.set()
-        for callback in self._on_accepted:
-            await callback()
-        await self._heartbeat(protocol)
+        self.memory.remember_accepted()
+        if interval > 0:
+            await self._take_interval(interval)
+
+    async def _take_interval(self, interval: int) -> None:
+        low, high = HEARTBEAT_RANGE_S
+        used = min(max(interval, low), high)
+        if used != interval:
+            log.warning("boot interval %d s is outside the supported %d..%d s: heartbeat every %d s", interval, low,
+                        high, used)
+        if str(used) != self.config.get("HeartbeatInterval"):
+            await self.config.change("HeartbeatInterval", str(used))
 
     async def _heartbeat(self, protocol: StationProtocol) -> None:
         while True:
+            self._heartbeat_changed.clear()
             interval = self.config.get_int("HeartbeatInterval")
             idle = time.monotonic() - self.last_traffic
             if idle < interval:
                 # other traffic tells the CSMS we are alive: the heartbeat may wait (OCPP 1.6 §4.6)
-                await asyncio.sleep(min(interval - idle, interval))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._heartbeat_changed.wait(), min(interval - idle, interval))
                 continue
             try:
                 await self._call(protocol, call.Heartbeat())

@@ -62,13 +62,14 @@ class ConfigReader(Protocol):
 
 
 class Transactions(Protocol):
-    """What the link side needs from the transaction engine."""
+    """What the CSMS's calls and the availability need from the transaction engine."""
 
     async def recover(self) -> None:
-        """At start, before the link: resynchronise from the database and the bus.
+        """At start, before anything else: resynchronise from the database and power.
 
-        A transaction left open while power is no longer energized is closed with reason
-        PowerLoss (its last meter value and time); one still energized goes on.
+        A session left open while power is no longer energized is closed with reason PowerLoss (or
+        the reason of a restart the station decided itself), with its last meter value and time; one
+        still energized goes on; one that never energized is discarded.
         """
         ...
 

@@ -5,18 +5,24 @@ The library answers some cases in ways OCPP-J 1.6 does not (checked against ocpp
   OCPP-J 1.6 says the opposite (NotImplemented: unknown action; NotSupported: recognised, not supported);
 - a missing required field is `ProtocolError`, an unknown field or a bad enum `FormatViolation`
   (not a 1.6 code: 1.6 spells it FormationViolation, and OccurenceConstraintViolation with one r);
-- a frame that is not JSON or not an OCPP array is only logged, never answered.
-So calls are classified and validated here, with the library's own 1.6 schemas, before the
-library's router runs the handler; everything else (payload classes, serialisation, the call
-lock and response matching) is the library's.
+- a frame that is not JSON or not an OCPP array is only logged, never answered;
+- a CALLERROR whose code 1.6 does not define (e.g. `RpcFrameworkError` from a CSMS built for 2.x)
+  raises a plain exception in `call()` that is no OCPPError.
+So calls are classified and validated here, with the library's own 1.6 schemas (and its Decimal
+parsing for the actions that carry charging profiles: 21.4 is a valid limit, 21.399999 is not),
+before the library's router runs the handler; only a CALL is ever answered, a broken CALLRESULT or
+CALLERROR is logged and dropped; an unknown CALLERROR code is read as GenericError. Everything else
+(payload classes, serialisation, the call lock and response matching) is the library's.
 """
 
 from __future__ import annotations
 
+import decimal
 import json
 import logging
 from typing import Any
 
+import ocpp.messages
 from jsonschema.exceptions import ValidationError as SchemaError
 from ocpp.exceptions import OCPPError
 from ocpp.messages import Call, CallError, MessageType, get_validator, unpack
@@ -25,7 +31,15 @@ from ocpp.v16.enums import Action
 
 log = logging.getLogger(__name__)
 
+# validation is a few hundred microseconds: a hop to the executor thread per message costs more
+ocpp.messages.ASYNC_VALIDATION = False
+
 ACTIONS = frozenset(a.value for a in Action)
+DECIMAL_ACTIONS = frozenset({"SetChargingProfile", "RemoteStartTransaction"})  # as the library validates them
+CALL_ERROR_CODES = frozenset({
+    "NotImplemented", "NotSupported", "InternalError", "ProtocolError", "SecurityError", "FormationViolation",
+    "PropertyConstraintViolation", "OccurenceConstraintViolation", "TypeConstraintViolation", "GenericError",
+})
 
 # jsonschema keyword → OCPP-J 1.6 error code
 _BY_KEYWORD = {
@@ -62,7 +76,11 @@ def classify(action: str, payload: Any, handled: bool) -> None:
         raise CallRefused("NotSupported", f"{action} is not supported by this charge point")
     if not isinstance(payload, dict):
         raise CallRefused("FormationViolation", "the payload is not a JSON object")
-    validator = get_validator(MessageType.Call, action, "1.6")
+    if action in DECIMAL_ACTIONS:
+        validator = get_validator(MessageType.Call, action, "1.6", parse_float=decimal.Decimal)
+        payload = json.loads(json.dumps(payload), parse_float=decimal.Decimal)
+    else:
+        validator = get_validator(MessageType.Call, action, "1.6")
     errors = sorted(validator.iter_errors(payload), key=_rank)
     if errors:
         first = errors[0]
@@ -77,12 +95,16 @@ def _rank(error: SchemaError) -> int:
 
 
 def message_id(raw: str | bytes) -> str | None:
-    """The message id of a frame that failed to parse, when one can be found, to answer it."""
+    """The message id of a CALL that failed to parse, when one can be found, to answer it.
+
+    Only a CALL (message type 2) is ever answered: a broken CALLRESULT or CALLERROR gets no reply.
+    """
     try:
         frame = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         return None
-    if isinstance(frame, list) and len(frame) >= 2 and isinstance(frame[1], str) and 0 < len(frame[1]) <= 36:
+    if (isinstance(frame, list) and len(frame) >= 2 and frame[0] == MessageType.Call and type(frame[0]) is int
+            and isinstance(frame[1], str) and 0 < len(frame[1]) <= 36):
         return frame[1]
     return None
 
@@ -127,7 +149,13 @@ class StationProtocol(ChargePoint):
             except OCPPError as exc:
                 log.exception("call failed action=%s", msg.action)
                 await self._send(call_error(msg.unique_id, _v16_code(exc.code), str(exc.description or "")))
-        elif isinstance(msg, CallError) or msg.message_type_id == MessageType.CallResult:
+        elif isinstance(msg, CallError):
+            if msg.error_code not in CALL_ERROR_CODES:
+                log.warning("CALLERROR id=%s with code %r, which OCPP 1.6 does not define: read as GenericError",
+                            msg.unique_id, msg.error_code)
+                msg.error_code = "GenericError"
+            self._response_queue.put_nowait(msg)
+        elif msg.message_type_id == MessageType.CallResult:
             self._response_queue.put_nowait(msg)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -18,60 +17,13 @@ import can
 import cantools
 from cantools.database.can import Database
 
+from services.common.can_dbc import FAULT_SIGNALS, find_dbc
+from services.common.contract.hardware import HardwareFault
+
 log = logging.getLogger(__name__)
 
-DBC_NAME = "chargebus.dbc"
-DBC_ENV = "CHARGEBUS_DBC"
 CHUNK_CHARS = 6  # characters per RfidTag frame
 MAX_TAG_CHARS = 20
-
-
-def find_dbc() -> Path:
-    """The DBC next to the source tree: works from a checkout, an editable install and the Docker image.
-
-    Order: `$CHARGEBUS_DBC`, `<repo>/proto/can/` relative to this file, then `proto/can/` in the
-    working directory or any of its parents.
-    """
-    named = os.environ.get(DBC_ENV)
-    candidates = [Path(named)] if named else []
-    candidates.append(Path(__file__).resolve().parents[2] / "proto" / "can" / DBC_NAME)
-    cwd = Path.cwd().resolve()
-    candidates += [parent / "proto" / "can" / DBC_NAME for parent in (cwd, *cwd.parents)]
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise FileNotFoundError(f"{DBC_NAME} not found; looked in {[str(p) for p in candidates[:3]]} (set {DBC_ENV})")
-
-
-class HardwareFault(StrEnum):
-    """Fault bits of the ModuleStatus frame; the value is the vendor error code shown to the CSMS."""
-
-    GROUND_FAILURE = "ground_failure"
-    HIGH_TEMPERATURE = "high_temperature"
-    OVER_CURRENT = "over_current"
-    OVER_VOLTAGE = "over_voltage"
-    UNDER_VOLTAGE = "under_voltage"
-    POWER_METER = "power_meter"
-    POWER_SWITCH = "power_switch"
-    CONNECTOR_LOCK = "connector_lock"
-    EV_COMMUNICATION = "ev_communication"
-    READER = "reader"
-    INTERNAL = "internal"
-
-
-FAULT_SIGNALS: dict[HardwareFault, str] = {
-    HardwareFault.GROUND_FAILURE: "FaultGround",
-    HardwareFault.HIGH_TEMPERATURE: "FaultHighTemperature",
-    HardwareFault.OVER_CURRENT: "FaultOverCurrent",
-    HardwareFault.OVER_VOLTAGE: "FaultOverVoltage",
-    HardwareFault.UNDER_VOLTAGE: "FaultUnderVoltage",
-    HardwareFault.POWER_METER: "FaultPowerMeter",
-    HardwareFault.POWER_SWITCH: "FaultPowerSwitch",
-    HardwareFault.CONNECTOR_LOCK: "FaultConnectorLock",
-    HardwareFault.EV_COMMUNICATION: "FaultEvCommunication",
-    HardwareFault.READER: "FaultReader",
-    HardwareFault.INTERNAL: "FaultInternal",
-}
 
 
 class Pilot(StrEnum):
@@ -128,6 +80,12 @@ class EvStatus:
 
 
 @dataclass(frozen=True)
+class StationInputs:
+    emergency_stop: bool
+    alive: int = 0
+
+
+@dataclass(frozen=True)
 class RfidChunk:
     index: int
     counter: int
@@ -135,7 +93,7 @@ class RfidChunk:
     chars: bytes
 
 
-Frame = ModuleCommand | ModuleStatus | MeterReading | EvStatus | RfidChunk
+Frame = ModuleCommand | ModuleStatus | MeterReading | EvStatus | RfidChunk | StationInputs
 
 
 class CanCodec:
@@ -149,6 +107,7 @@ class CanCodec:
         self.meter_id = self._id("DcMeter")
         self.ev_id = self._id("EvStatus")
         self.rfid_id = self._id("RfidTag")
+        self.inputs_id = self._id("StationInputs")
 
     def _id(self, name: str) -> int:
         return int(self.db.get_message_by_name(name).frame_id)
@@ -181,6 +140,10 @@ class CanCodec:
             "PilotState": ev.pilot.value, "EvReady": int(ev.ready), "EvRequestCurrent": ev.request_a,
             "EvTargetVoltage": ev.target_voltage_v, "SoC": ev.soc_pct, "AliveCounter": ev.alive % 256,
         })
+
+    def encode_inputs(self, inputs: StationInputs) -> can.Message:
+        return self._msg("StationInputs", {"EmergencyStop": int(inputs.emergency_stop),
+                                           "AliveCounter": inputs.alive % 256})
 
     def encode_rfid(self, tag: str, counter: int) -> list[can.Message]:
         """One frame per chunk of six ASCII characters (cantools multiplexing on ChunkIndex)."""
@@ -233,6 +196,8 @@ class CanCodec:
         if name == "EvStatus":
             return EvStatus(Pilot(str(s["PilotState"])), bool(s["EvReady"]), num("EvRequestCurrent"),
                             num("EvTargetVoltage"), num("SoC"), int(num("AliveCounter")))
+        if name == "StationInputs":
+            return StationInputs(bool(s["EmergencyStop"]), int(num("AliveCounter")))
         if name == "RfidTag":
             index = int(num("ChunkIndex"))
             chars = bytes(int(num(f"Chunk{index}Char{i}")) for i in range(CHUNK_CHARS))

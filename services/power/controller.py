@@ -11,9 +11,10 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from services.common.contract.hardware import EMERGENCY_STOP, HardwareFault
 from services.common.contract.power import ConnectorErrorCode, ConnectorState, ConnectorStatus, Measurement
 
-from .can_codec import EvStatus, HardwareFault, MeterReading, ModuleCommand, ModuleStatus
+from .can_codec import EvStatus, MeterReading, ModuleCommand, ModuleStatus, StationInputs
 
 RATED_CURRENT_A = 500.0  # the 200 kW module: 500 A, 1000 V (it limits its own power above 400 V)
 RATED_VOLTAGE_V = 1000.0
@@ -37,6 +38,7 @@ FAULT_CODES: dict[HardwareFault, ConnectorErrorCode] = {
 
 MODULE_SILENT = "module_silent"
 EV_SILENT = "ev_silent"
+IO_SILENT = "io_silent"  # the safety inputs went quiet: an emergency stop could not be seen
 MODULE_STARTING = "module_starting"
 
 
@@ -61,10 +63,14 @@ class Controller:
     ev: EvStatus | None = None
     ev_seen_at: float | None = None
     meter: MeterReading | None = None
+    inputs: StationInputs | None = None
+    inputs_seen_at: float | None = None
     smart_limit_a: float | None = None  # from smart_charging; None = no profile in force
     cap_a: float | None = None  # maintenance cap (cmd/set_limit)
     hold_a: float | None = None  # after adopting a running charge: never raise above it until limits are known
     energized: bool = False
+    session_id: str | None = None  # the gateway's session the output is energized for
+    suspended: bool = False  # the session goes on without current (SuspendedEVSE)
     operative: bool = True
     preparing: bool = False
     finishing: bool = False
@@ -82,6 +88,9 @@ class Controller:
 
     def on_meter(self, meter: MeterReading) -> None:
         self.meter = meter
+
+    def on_inputs(self, inputs: StationInputs, now: float) -> None:
+        self.inputs, self.inputs_seen_at = inputs, now
 
     def on_smart_limit(self, limit_a: float | None) -> None:
         self.smart_limit_a = limit_a
@@ -104,7 +113,7 @@ class Controller:
 
     # -- commands -------------------------------------------------------------------------------
 
-    def energize(self, now: float) -> None:
+    def energize(self, now: float, session_id: str | None = None) -> None:
         self.settle(now)
         fault = self.fault(now)
         if fault is not None:
@@ -114,11 +123,17 @@ class Controller:
         if not self.plugged(now):
             raise Rejected("no EV plugged in")
         self.energized, self.preparing, self.finishing = True, False, False
+        self.session_id, self.suspended = session_id, False
 
     def deenergize(self, now: float) -> None:
         if self.energized:
             self.energized = False
             self.finishing = self.plugged(now)
+        self.session_id, self.suspended = None, False
+
+    def suspend(self, suspended: bool) -> None:
+        if self.energized:
+            self.suspended = suspended
 
     def set_cap(self, current_a: float) -> None:
         self.cap_a = current_a
@@ -138,7 +153,10 @@ class Controller:
         return self.ev is not None and self._fresh(self.ev_seen_at, now) and self.ev.plugged
 
     def fault(self, now: float) -> Fault | None:
-        """The fault in force (module silence first, then the fault bits by precedence, then EV silence)."""
+        """The fault in force: the emergency stop first, then module silence, the fault bits by precedence,
+        EV silence, and silence of the safety inputs."""
+        if self.inputs is not None and self._fresh(self.inputs_seen_at, now) and self.inputs.emergency_stop:
+            return Fault(ConnectorErrorCode.OTHER_ERROR, EMERGENCY_STOP)
         if self.module_seen_at is None:
             if now - self.started_at < BOOT_GRACE_S:
                 return Fault(ConnectorErrorCode.NO_ERROR, MODULE_STARTING)
@@ -151,6 +169,8 @@ class Controller:
                 return Fault(code, bit.value)
         if not self._fresh(self.ev_seen_at, now):
             return Fault(ConnectorErrorCode.EV_COMMUNICATION_ERROR, EV_SILENT)
+        if not self._fresh(self.inputs_seen_at, now) and now - self.started_at >= BOOT_GRACE_S:
+            return Fault(ConnectorErrorCode.INTERNAL_ERROR, IO_SILENT)
         return None
 
     def limit_a(self) -> float:
@@ -159,7 +179,7 @@ class Controller:
         return max(0.0, min(limits))
 
     def setpoint_a(self, now: float) -> float:
-        if not self.energized or self.ev is None or self.fault(now) is not None:
+        if not self.energized or self.suspended or self.ev is None or self.fault(now) is not None:
             return 0.0
         limits = [self.limit_a(), self.ev.request_a]
         if self.hold_a is not None:
@@ -178,7 +198,7 @@ class Controller:
         """Apply the safety rules: no output without an EV or with a fault; Finishing ends at unplug."""
         plugged = self.plugged(now)
         if self.energized and (self.fault(now) is not None or (self.ev_seen_at is not None and not plugged)):
-            self.energized = False
+            self.energized, self.session_id, self.suspended = False, None, False
             self.finishing = plugged
         if not plugged:
             self.finishing = False
@@ -199,7 +219,7 @@ class Controller:
             request = self.ev.request_a if self.ev is not None else 0.0
             if self.setpoint_a(now) > 0 and request > 0:
                 return ConnectorStatus.CHARGING, None
-            if self.limit_a() <= 0:
+            if self.limit_a() <= 0 or self.suspended:
                 return ConnectorStatus.SUSPENDED_EVSE, None
             return ConnectorStatus.SUSPENDED_EV, None
         if self.finishing:
@@ -221,6 +241,7 @@ class Controller:
             energized=self.energized,
             operative=self.operative,
             preparing=self.preparing,
+            suspended=self.suspended,
             limit_a=self.limit_a(),
             setpoint_a=self.setpoint_a(now),
             since=self._since,

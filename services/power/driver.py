@@ -13,16 +13,10 @@ from collections.abc import Callable, Iterable
 
 import can
 
+from services.common.can_dbc import open_bus
 from services.common.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-def open_bus(settings: Settings) -> can.BusABC:
-    """A python-can bus as the settings name it (port only for udp_multicast)."""
-    if settings.can_interface == "udp_multicast":
-        return can.Bus(interface="udp_multicast", channel=settings.can_channel, port=settings.can_port, fd=False)
-    return can.Bus(interface=settings.can_interface, channel=settings.can_channel)
 
 
 class _Forward(can.Listener):

@@ -18,9 +18,11 @@ from services.common.contract import ErrorCode, Topic
 from services.common.contract.power import (
     ConnectorRequest,
     ConnectorState,
+    EnergizeRequest,
     PrepareRequest,
     SetAvailabilityRequest,
     SetLimitRequest,
+    SuspendRequest,
 )
 from services.common.contract.smart_charging import ChargingLimit
 
@@ -46,14 +48,22 @@ class Handlers:
         except TimeoutError:
             raise BusError(ErrorCode.UNAVAILABLE, "power controller is still starting") from None
 
-    async def on_energize(self, req: ConnectorRequest, _p: dict[str, str]) -> ConnectorState:
+    async def on_energize(self, req: EnergizeRequest, _p: dict[str, str]) -> ConnectorState:
         await self._begin(req.connector_id)
         try:
-            self._ctl.energize(time.monotonic())
+            self._ctl.energize(time.monotonic(), req.session_id)
         except Rejected as exc:
             log.info("energize rejected connector=%d reason=%s", req.connector_id, exc)
             raise BusError(ErrorCode.REJECTED, str(exc)) from None
-        log.info("energized connector=%d", req.connector_id)
+        log.info("energized connector=%d session=%s", req.connector_id, req.session_id)
+        return self._apply()
+
+    async def on_suspend(self, req: SuspendRequest, _p: dict[str, str]) -> ConnectorState:
+        await self._begin(req.connector_id)
+        if not self._ctl.energized:
+            raise BusError(ErrorCode.REJECTED, "no session is energized")
+        self._ctl.suspend(req.suspended)
+        log.info("suspended=%s connector=%d", req.suspended, req.connector_id)
         return self._apply()
 
     async def on_deenergize(self, req: ConnectorRequest, _p: dict[str, str]) -> ConnectorState:

@@ -15,7 +15,7 @@ from services.common.contract.power import ConnectorState, Measurement, RfidSwip
 from services.common.lifecycle import Service
 
 from . import handlers
-from .can_codec import CanCodec, EvStatus, MeterReading, ModuleStatus, RfidAssembler, RfidChunk
+from .can_codec import CanCodec, EvStatus, MeterReading, ModuleStatus, RfidAssembler, RfidChunk, StationInputs
 from .controller import Controller, same_state, significant
 from .driver import CanDriver
 
@@ -34,7 +34,7 @@ class PowerService(Service):
         self.codec = CanCodec()
         self.ctl = Controller(started_at=time.monotonic())
         self.driver = CanDriver(self.settings, accept=(self.codec.status_id, self.codec.meter_id,
-                                                       self.codec.ev_id, self.codec.rfid_id))
+                                                       self.codec.ev_id, self.codec.rfid_id, self.codec.inputs_id))
         self.driver.open()
         self.rfid = RfidAssembler()
         self.ready = asyncio.Event()
@@ -46,6 +46,7 @@ class PowerService(Service):
         self._connected_at: float | None = None
         h = handlers.Handlers(self.ctl, self.apply, self.ready)
         self.bus.handle(power.ENERGIZE, h.on_energize)
+        self.bus.handle(power.SUSPEND, h.on_suspend)
         self.bus.handle(power.DEENERGIZE, h.on_deenergize)
         self.bus.handle(power.SET_LIMIT, h.on_set_limit)
         self.bus.handle(power.SET_AVAILABILITY, h.on_set_availability)
@@ -82,6 +83,13 @@ class PowerService(Service):
         elif isinstance(frame, RfidChunk):
             self._on_rfid(frame, now)
             return
+        elif isinstance(frame, StationInputs):
+            pressed = frame.emergency_stop and not (self.ctl.inputs is not None and self.ctl.inputs.emergency_stop)
+            self.ctl.on_inputs(frame, now)
+            if pressed and self.ready.is_set():
+                log.warning("emergency stop pressed connector=%d: output off", self.ctl.connector_id)
+                self.apply()  # the module hears enable=0 now, within the cycle the button was seen
+                return
         else:
             return
         if self.ctl.module is not None and self.ctl.ev is not None:

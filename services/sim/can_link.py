@@ -1,7 +1,8 @@
 """The simulator's side of the wire: the same DBC, encoded with cantools, through python-can.
 
 Written apart from `services.power` on purpose: the simulator stands in for hardware made by
-others, and services never import each other. Only the DBC is shared, as the contract.
+others, and services never import each other. Only the DBC is shared, as the contract (found and
+opened through `services.common.can_dbc`).
 """
 
 from __future__ import annotations
@@ -9,16 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import can
 import cantools
 from cantools.database.can import Database
 
-from services.common.contract.sim import SimFault
+from services.common.can_dbc import FAULT_SIGNALS, find_dbc, open_bus
 from services.common.settings import Settings
 
 from .model import SimModel
@@ -26,33 +25,6 @@ from .model import SimModel
 log = logging.getLogger(__name__)
 
 CHUNK_CHARS = 6
-
-FAULT_SIGNALS: dict[SimFault, str] = {
-    SimFault.GROUND_FAILURE: "FaultGround",
-    SimFault.HIGH_TEMPERATURE: "FaultHighTemperature",
-    SimFault.OVER_CURRENT: "FaultOverCurrent",
-    SimFault.OVER_VOLTAGE: "FaultOverVoltage",
-    SimFault.UNDER_VOLTAGE: "FaultUnderVoltage",
-    SimFault.POWER_METER: "FaultPowerMeter",
-    SimFault.POWER_SWITCH: "FaultPowerSwitch",
-    SimFault.CONNECTOR_LOCK: "FaultConnectorLock",
-    SimFault.EV_COMMUNICATION: "FaultEvCommunication",
-    SimFault.READER: "FaultReader",
-    SimFault.INTERNAL: "FaultInternal",
-}
-
-
-def dbc_path() -> Path:
-    """`$CHARGEBUS_DBC`, else `proto/can/chargebus.dbc` of the source tree or of the working directory."""
-    named = os.environ.get("CHARGEBUS_DBC")
-    cwd = Path.cwd().resolve()
-    candidates = [Path(named)] if named else []
-    candidates += [p / "proto" / "can" / "chargebus.dbc" for p in (Path(__file__).resolve().parents[2], cwd,
-                                                                   *cwd.parents)]
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise FileNotFoundError("chargebus.dbc not found (set CHARGEBUS_DBC)")
 
 
 def _num(value: object) -> float:
@@ -73,18 +45,14 @@ class CanLink:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self.db: Database = cantools.database.load_file(str(dbc_path()), database_format="dbc", strict=True)  # type: ignore[assignment]
+        self.db: Database = cantools.database.load_file(str(find_dbc()), database_format="dbc", strict=True)  # type: ignore[assignment]
         self.command_id = int(self.db.get_message_by_name("ControllerCommand").frame_id)
-        self._alive = {"ModuleStatus": 0, "DcMeter": 0, "EvStatus": 0}
+        self._alive = {"ModuleStatus": 0, "DcMeter": 0, "EvStatus": 0, "StationInputs": 0}
         self._bus: can.BusABC | None = None
         self._notifier: can.Notifier | None = None
 
     def open(self) -> None:
-        s = self._settings
-        if s.can_interface == "udp_multicast":
-            self._bus = can.Bus(interface="udp_multicast", channel=s.can_channel, port=s.can_port, fd=False)
-        else:
-            self._bus = can.Bus(interface=s.can_interface, channel=s.can_channel)
+        self._bus = open_bus(self._settings)
 
     def start(self, on_command: Callable[[Command], None]) -> None:
         """Deliver each ControllerCommand to `on_command` on the running loop (our own frames are ignored)."""
@@ -143,6 +111,9 @@ class CanLink:
             "PilotState": m.pilot, "EvReady": int(m.plugged), "EvRequestCurrent": m.ev_request_a,
             "EvTargetVoltage": m.target_voltage_v, "SoC": round(m.soc_pct, 1),
         })
+
+    def send_inputs(self, m: SimModel) -> None:
+        self._send("StationInputs", {"EmergencyStop": int(m.estop)})
 
     def send_rfid(self, tag: str, counter: int) -> None:
         raw = tag.encode("ascii")

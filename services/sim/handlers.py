@@ -7,7 +7,16 @@ from collections.abc import Callable
 
 from services.common.bus import BusError
 from services.common.contract import ErrorCode
-from services.common.contract.sim import EvRequest, FaultRequest, PlugRequest, SimFault, SimState, SwipeRequest
+from services.common.contract.hardware import HardwareFault
+from services.common.contract.sim import (
+    EstopRequest,
+    EvRequest,
+    FaultRequest,
+    PlugRequest,
+    SimCondition,
+    SimState,
+    SwipeRequest,
+)
 
 from .can_link import CanLink
 from .model import SimModel
@@ -23,9 +32,10 @@ class Handlers:
 
     def _applied(self) -> SimState:
         """Send the frames that carry the change now (not at the next cycle), then publish and reply."""
-        if SimFault.MODULE_SILENT not in self._m.faults:
+        if SimCondition.MODULE_SILENT not in self._m.faults:
             self._link.send_status(self._m)
         self._link.send_ev(self._m)
+        self._link.send_inputs(self._m)
         return self._publish(True)
 
     async def on_plug(self, req: PlugRequest, _p: dict[str, str]) -> SimState:
@@ -39,7 +49,7 @@ class Handlers:
         return self._applied()
 
     async def on_swipe(self, req: SwipeRequest, _p: dict[str, str]) -> SimState:
-        if SimFault.READER in self._m.faults:
+        if HardwareFault.READER in self._m.faults:
             raise BusError(ErrorCode.REJECTED, "the RFID reader is faulted")
         if not (req.id_tag.isascii() and req.id_tag.isprintable()):
             raise BusError(ErrorCode.BAD_REQUEST, "an idTag is printable ASCII")
@@ -62,4 +72,9 @@ class Handlers:
         if req.max_current_a is not None:
             self._m.max_current_a = req.max_current_a
         log.info("ev soc_pct=%.1f max_current_a=%.1f", self._m.soc_pct, self._m.max_current_a)
+        return self._applied()
+
+    async def on_estop(self, req: EstopRequest, _p: dict[str, str]) -> SimState:
+        self._m.estop = req.pressed
+        log.warning("emergency stop %s", "pressed" if req.pressed else "released")
         return self._applied()

@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from services.common.contract.sim import SimFault, SimState
+from services.common.contract.hardware import HardwareFault
+from services.common.contract.sim import SimCondition, SimFault, SimState
 
 MODULE_MAX_CURRENT_A = 500.0
 MODULE_MAX_VOLTAGE_V = 1000.0
@@ -19,7 +20,7 @@ MODULE_MAX_POWER_W = 200_000.0
 AMBIENT_C = 25.0
 
 # faults that do not stop the output on their own (the controller decides); every other fault opens it
-NON_BLOCKING = frozenset({SimFault.READER, SimFault.MODULE_SILENT})
+NON_BLOCKING: frozenset[SimFault] = frozenset({HardwareFault.READER, SimCondition.MODULE_SILENT})
 
 
 @dataclass
@@ -33,6 +34,7 @@ class SimModel:
     connector_id: int = 1
     plugged: bool = False
     faults: set[SimFault] = field(default_factory=set)
+    estop: bool = False  # the emergency-stop button, latched until released
     energy_wh: float = 0.0  # the DC meter: since the simulator (the meter) powered up
     cmd_enable: bool = False
     cmd_voltage_v: float = 0.0
@@ -64,11 +66,12 @@ class SimModel:
 
     @property
     def enabled(self) -> bool:
-        return self.cmd_enable and self.plugged and not (self.faults - NON_BLOCKING)
+        # the emergency stop opens the output through the safety chain, whatever the controller says
+        return self.cmd_enable and self.plugged and not self.estop and not (self.faults - NON_BLOCKING)
 
     @property
     def ev_request_a(self) -> float:
-        if not self.plugged or self.soc_pct >= 100.0 or SimFault.EV_COMMUNICATION in self.faults:
+        if not self.plugged or self.soc_pct >= 100.0 or HardwareFault.EV_COMMUNICATION in self.faults:
             return 0.0
         return self.max_current_a
 
@@ -91,7 +94,7 @@ class SimModel:
 
     @property
     def temperature_c(self) -> float:
-        if SimFault.HIGH_TEMPERATURE in self.faults:
+        if HardwareFault.HIGH_TEMPERATURE in self.faults:
             return 95.0
         return AMBIENT_C + 20.0 * self.current_a / MODULE_MAX_CURRENT_A
 
@@ -103,4 +106,4 @@ class SimModel:
 
     def state(self) -> SimState:
         return SimState(connector_id=self.connector_id, plugged=self.plugged, soc_pct=round(self.soc_pct, 1),
-                        max_current_a=self.max_current_a, faults=sorted(self.faults))
+                        max_current_a=self.max_current_a, faults=sorted(self.faults), estop=self.estop)

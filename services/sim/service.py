@@ -7,7 +7,7 @@ import logging
 import time
 
 from services.common.contract import sim
-from services.common.contract.sim import SimFault, SimState
+from services.common.contract.sim import SimCondition, SimState
 from services.common.lifecycle import Service
 
 from .can_link import CanLink, Command
@@ -41,6 +41,7 @@ class SimService(Service):
         self.bus.handle(sim.SWIPE, h.on_swipe)
         self.bus.handle(sim.FAULT, h.on_fault)
         self.bus.handle(sim.EV, h.on_ev)
+        self.bus.handle(sim.ESTOP, h.on_estop)
 
     async def run(self) -> None:
         self.link.start(self.on_command)
@@ -59,14 +60,15 @@ class SimService(Service):
         changed = (cmd.enable, cmd.current_a) != (m.cmd_enable, m.cmd_current_a)
         m.step(time.monotonic())  # integrate at the old current up to now
         m.on_command(cmd.enable, cmd.voltage_v, cmd.current_a, time.monotonic())
-        if changed and SimFault.MODULE_SILENT not in m.faults:
+        if changed and SimCondition.MODULE_SILENT not in m.faults:
             self.link.send_status(m)  # the new current shows at once rather than at the next cycle
 
     def send_cyclic(self) -> None:
-        if SimFault.MODULE_SILENT not in self.model.faults:
+        if SimCondition.MODULE_SILENT not in self.model.faults:
             self.link.send_status(self.model)
         self.link.send_meter(self.model)
         self.link.send_ev(self.model)
+        self.link.send_inputs(self.model)
 
     def publish(self, force: bool) -> SimState:
         """Retained state on every change; a SoC that merely creeps up at most once a second."""

@@ -47,9 +47,10 @@ class Child:
     """A child the supervisor keeps running until told to stop."""
 
     def __init__(self, name: str, argv: list[str], logs: Path, width: int,
-                 on_change: Callable[[], None]) -> None:
+                 on_change: Callable[[], None], env: Callable[[], dict[str, str]] | None = None) -> None:
         self.name = name
         self.argv = argv
+        self._env = env  # read at every start: a restart may bring a new boot id
         self.proc: asyncio.subprocess.Process | None = None
         self.state = ProcessState.STOPPED
         self.restarts = 0
@@ -146,6 +147,7 @@ class Child:
             self.proc = await asyncio.create_subprocess_exec(
                 *self.argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
                 stdin=asyncio.subprocess.DEVNULL, preexec_fn=_die_with_parent,
+                env={**os.environ, **self._env()} if self._env is not None else None,
             )
         except OSError as exc:
             log.error("child=%s cannot start: %s", self.name, exc)

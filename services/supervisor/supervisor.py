@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import time
+import uuid
 
 from services.common.bus import Bus, BusError
 from services.common.contract import ErrorCode
@@ -39,11 +40,18 @@ class Supervisor:
         width = max(len(n) for n in [*names, BROKER, "supervisor"])
         self.broker = Child(BROKER, [self._mosquitto(), "-c", str(write_conf(settings))], self.logs, width,
                             self._changed)
-        self.children = {n: Child(n, service_argv(n), self.logs, width, self._changed) for n in names}
+        # one boot of the station: every child gets it; restarting them all (Reset, firmware) is a new boot,
+        # restarting one is not (the gateway sends a BootNotification only for a new boot)
+        self.boot_id = uuid.uuid4().hex
+        self.children = {n: Child(n, service_argv(n), self.logs, width, self._changed, env=self._child_env)
+                         for n in names}
         self.bus = Bus(settings, "supervisor")
         self.bus.handle(RESTART, self.on_restart)
         self._publish_soon = False
         self._dirty = False
+
+    def _child_env(self) -> dict[str, str]:
+        return {"CHARGEBUS_BOOT_ID": self.boot_id}
 
     def service_names(self) -> tuple[str, ...]:
         return tuple(s for s in self.settings.services if s != "sim" or self.settings.with_sim)
@@ -111,6 +119,8 @@ class Supervisor:
         if request.service is not None and request.service not in self.children:
             raise BusError(ErrorCode.NOT_FOUND, f"no service {request.service!r}; known: {sorted(self.children)}")
         names = [request.service] if request.service else list(self.children)
+        if request.service is None:
+            self.boot_id = uuid.uuid4().hex
         log.warning("restart services=%s reason=%r", names, request.reason)
         # the reply goes out first: the caller may be one of the services being restarted
         asyncio.get_running_loop().call_later(0.05, self._restart, names)

@@ -11,10 +11,10 @@ from ocpp.exceptions import OCPPError
 from ocpp.v16 import call
 
 from services.common.contract.common import ConfigValue
-from tests.system.test_ocpp_core import Station, _charging, station  # noqa: F401 - the fixture
+from tests.system.station import Station, charging
 
 
-async def test_get_and_change_configuration(station: Station) -> None:  # noqa: F811
+async def test_get_and_change_configuration(station: Station) -> None:
     everything = await station.csms.call(call.GetConfiguration())
     keys = {k["key"]: k for k in everything.configuration_key}
     assert keys["GetConfigurationMaxKeys"] == {"key": "GetConfigurationMaxKeys", "readonly": True, "value": "6"}
@@ -38,8 +38,8 @@ async def test_get_and_change_configuration(station: Station) -> None:  # noqa: 
     assert isinstance(published, ConfigValue) and not published.readonly
 
 
-async def test_change_availability_scheduled_during_a_transaction(station: Station) -> None:  # noqa: F811
-    start = await _charging(station)
+async def test_change_availability_scheduled_during_a_transaction(station: Station) -> None:
+    start = await charging(station)
     assert start["connector_id"] == 1
     result = await station.csms.call(call.ChangeAvailability(connector_id=1, type="Inoperative"))
     assert result.status == "Scheduled"
@@ -51,14 +51,14 @@ async def test_change_availability_scheduled_during_a_transaction(station: Stati
     assert (await station.csms.call(call.ChangeAvailability(connector_id=7, type="Operative"))).status == "Rejected"
 
 
-async def test_other_core_calls(station: Station) -> None:  # noqa: F811
+async def test_other_core_calls(station: Station) -> None:
     assert (await station.csms.call(call.DataTransfer(vendor_id="someone"))).status == "UnknownVendorId"
     assert (await station.csms.call(call.DataTransfer(vendor_id="chargebus"))).status == "UnknownMessageId"
     assert (await station.csms.call(call.UnlockConnector(connector_id=1))).status == "NotSupported"
     assert (await station.csms.call(call.ClearCache())).status == "Accepted"
 
 
-async def test_error_codes_of_ocpp_j_16(station: Station) -> None:  # noqa: F811
+async def test_error_codes_of_ocpp_j_16(station: Station) -> None:
     await station.csms.wait("BootNotification")
     cases: list[tuple[list[Any], str]] = [
         ([2, "u1", "FlyToTheMoon", {}], "NotImplemented"),
@@ -84,7 +84,7 @@ async def test_error_codes_of_ocpp_j_16(station: Station) -> None:  # noqa: F811
                            "value": st.one_of(st.text(max_size=600), st.none())}).map(
         lambda p: json.dumps([2, "h1", "ChangeConfiguration", p])),
 ))
-async def test_bad_frames_never_break_the_link(station: Station, frame: str) -> None:  # noqa: F811
+async def test_bad_frames_never_break_the_link(station: Station, frame: str) -> None:
     await station.csms.wait("BootNotification")
     await station.csms.send_raw(frame)
     result = await station.csms.call(call.GetConfiguration(key=["GetConfigurationMaxKeys"]))
@@ -92,17 +92,7 @@ async def test_bad_frames_never_break_the_link(station: Station, frame: str) -> 
     assert station.csms.connections == 1
 
 
-async def test_websocket_ping_interval_applies_at_once(station: Station) -> None:  # noqa: F811
-    await station.csms.wait("BootNotification")
-    assert (await station.csms.call(call.ChangeConfiguration(key="WebSocketPingInterval", value="10"))
-            ).status == "Accepted"
-    await station.csms.wait("BootNotification", 2)  # reconnected with the new interval
-    assert station.csms.connections == 2
-    assert (await station.csms.call(call.GetConfiguration(key=["WebSocketPingInterval"]))
-            ).configuration_key[0]["value"] == "10"
-
-
-async def test_minimum_status_duration_hides_short_lived_statuses(station: Station) -> None:  # noqa: F811
+async def test_minimum_status_duration_hides_short_lived_statuses(station: Station) -> None:
     await station.status("Available")
     assert (await station.csms.call(call.ChangeConfiguration(key="MinimumStatusDuration", value="2"))
             ).status == "Accepted"

@@ -5,81 +5,20 @@ and a real Central System. Tests are named after OCA's OCTT 1.6 charge-point tes
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ocpp.v16 import call
 from ocpp.v16.enums import AuthorizationStatus, RegistrationStatus
 
-from services.common.bus import Bus
-from services.common.contract import sim
-from services.common.contract.sim import PlugRequest, SwipeRequest
-from services.common.settings import Settings
+from services.common.contract import power
+from services.common.contract.power import ConnectorRequest
 from tests.conftest import env_for, isolated_settings
 from tests.csms import CentralSystem
-from tests.system.stack import ALL, Observer, Stack, kill9
-
-
-@dataclass
-class Station:
-    csms: CentralSystem
-    stack: Stack
-    settings: Settings
-    observer: Observer
-    bus: Bus
-
-    async def plug(self) -> None:
-        await self.bus.request(sim.PLUG, PlugRequest())
-
-    async def unplug(self) -> None:
-        await self.bus.request(sim.UNPLUG, PlugRequest())
-
-    async def swipe(self, tag: str) -> None:
-        await self.bus.request(sim.SWIPE, SwipeRequest(id_tag=tag))
-
-    async def status(self, status: str, connector: int = 1, count: int = 1) -> None:
-        await self.csms.wait("StatusNotification", count, where=lambda p: p["connector_id"] == connector
-                             and p["status"] == status)
-
-    async def restart_stack(self) -> None:
-        self.stack = Stack(self.stack.env, self.stack.log.with_name("run2.log"))
-        self.stack.start()
-
-
-@pytest.fixture
-async def station(tmp_path: Path) -> AsyncIterator[Station]:
-    csms = CentralSystem()
-    csms.boot_interval = 300
-    await csms.start()
-    base = isolated_settings(tmp_path)
-    settings = base.model_copy(update={"csms_url": csms.url})
-    stack = Stack(env_for(settings), tmp_path / "run.log")
-    stack.start()
-    try:
-        async with Observer(settings) as observer:
-            await observer.wait_online(ALL, timeout=30)
-            bus = Bus(settings, "cli", client_id="test-core", persistent=False, health=False)
-            await bus.start(5)
-            running = Station(csms, stack, settings, observer, bus)
-            try:
-                yield running
-            finally:
-                await bus.stop()
-                stack = running.stack  # a test may have restarted the station
-    finally:
-        stack.stop()
-        await csms.stop()
-
-
-async def _charging(station: Station, tag: str = "TAG1") -> dict[str, object]:
-    await station.plug()
-    await station.status("Preparing")
-    await station.swipe(tag)
-    start = (await station.csms.wait("StartTransaction"))[0]
-    await station.status("Charging")
-    return start
+from tests.system.stack import ALL, Stack, kill9
+from tests.system.station import Station, charging
 
 
 async def test_tc_001_cold_boot(station: Station) -> None:
@@ -92,7 +31,7 @@ async def test_tc_001_cold_boot(station: Station) -> None:
 
 
 async def test_tc_003_regular_charging_session_plugin_first(station: Station) -> None:
-    start = await _charging(station, "TAG1")
+    start = await charging(station, "TAG1")
     assert start["connector_id"] == 1 and start["id_tag"] == "TAG1" and start["meter_start"] >= 0
     assert station.csms.calls("Authorize")[0]["id_tag"] == "TAG1"
     await station.swipe("TAG1")
@@ -139,12 +78,16 @@ async def test_tc_028_remote_stop_unknown_transaction_rejected(station: Station)
 
 
 async def test_tc_032_1_power_failure_stop_transaction(station: Station) -> None:
-    await _charging(station)
-    await station.csms.wait("MeterValues", 0)
+    await station.configure(MeterValueSampleInterval="1")
+    start = await charging(station)
+    values = await station.csms.wait("MeterValues", 2)
+    last_sent = _energy(values[-1])
     station.stack.power_cut()
     await station.restart_stack()
     stop = (await station.csms.wait("StopTransaction", timeout=40))[0]
     assert stop["reason"] == "PowerLoss" and stop["transaction_id"] == 1000
+    # the last reading recorded before the cut, never less than what the CSMS already saw
+    assert stop["meter_stop"] >= last_sent >= start["meter_start"]
     boots = station.csms.calls("BootNotification")
     assert len(boots) == 2
     # the StopTransaction came after the second boot, never before it
@@ -152,17 +95,43 @@ async def test_tc_032_1_power_failure_stop_transaction(station: Station) -> None
     assert order.index("StopTransaction") > [i for i, a in enumerate(order) if a == "BootNotification"][1]
 
 
+def _energy(meter_values: dict[str, Any]) -> int:
+    return max(int(float(s["value"])) for v in meter_values["meter_value"] for s in v["sampled_value"]
+               if s.get("measurand", "Energy.Active.Import.Register") == "Energy.Active.Import.Register")
+
+
 async def test_tc_036_tc_038_connection_loss_and_offline_stop_transaction(station: Station) -> None:
-    await _charging(station)
+    await station.configure(MeterValueSampleInterval="1")
+    await charging(station)
+    await station.csms.wait("MeterValues", 1)
     station.csms.refuse = True
     await station.csms.drop()
-    await asyncio.sleep(1.0)
+    await station.observer.wait(lambda: (c := station.observer.get("chargebus/ocpp_gateway/state/connection"))
+                                and not c.connected, what="the gateway sees the link down")
+    offline_from = datetime.now(UTC)
+    register = "chargebus/metering/state/register/1"
+    first = station.observer.get(register).energy_wh
+    await station.observer.wait(lambda: station.observer.get(register).energy_wh > first + 10, 10,
+                                "energy delivered while offline")
+    await asyncio.sleep(2.5)  # a few periodic meter values are taken and queued offline
     await station.swipe("TAG1")  # stopped while offline: queued
-    await asyncio.sleep(0.5)
-    assert station.csms.calls("StopTransaction") == []
+    stopped = await station.observer.wait(
+        lambda: [p for _t, topic, p in station.observer.history if topic.endswith("/event/transaction_stopped")],
+        what="the stop decided offline")
+    offline_until = datetime.now(UTC)
+    assert stopped[0].reason == "Local" and station.csms.calls("StopTransaction") == []
+    online_values = len(station.csms.calls("MeterValues"))
     station.csms.refuse = False
     stop = (await station.csms.wait("StopTransaction", timeout=40))[0]
     assert stop["reason"] == "Local" and stop["transaction_id"] == 1000
+    # charging went on while offline: values stamped inside the offline window, rising, delivered after reconnect
+    replayed = station.csms.calls("MeterValues")[online_values:]
+    stamps = [(datetime.fromisoformat(mv["meter_value"][0]["timestamp"]), _energy(mv)) for mv in replayed]
+    offline = [(at, wh) for at, wh in stamps if offline_from <= at <= offline_until]
+    assert len(offline) >= 2, stamps
+    assert [wh for _at, wh in offline] == sorted(wh for _at, wh in offline) and offline[-1][1] > offline[0][1]
+    order = [s.action for s in station.csms.seen]
+    assert order.index("StopTransaction") > max(i for i, a in enumerate(order) if a == "MeterValues")
 
 
 async def test_tc_002_cold_boot_pending_answers_calls_refuses_remote_start(tmp_path: Path) -> None:
@@ -210,7 +179,7 @@ async def test_tc_011_2_remote_start_connection_timeout(station: Station) -> Non
 async def test_kill_9_of_a_service_mid_charge_the_charge_goes_on(station: Station, service: str) -> None:
     assert (await station.csms.call(call.ChangeConfiguration(key="MeterValueSampleInterval", value="1"))
             ).status == "Accepted"
-    await _charging(station)
+    await charging(station)
     await station.csms.wait("MeterValues", 2)
     pids = station.observer.online(ALL)
     kill9(pids[service])
@@ -231,7 +200,7 @@ async def test_kill_9_of_a_service_mid_charge_the_charge_goes_on(station: Statio
 
 
 async def test_broker_restart_mid_charge_loses_nothing(station: Station) -> None:
-    await _charging(station)
+    await charging(station)
     table = station.observer.get("chargebus/supervisor/state/processes")
     broker = next(p.pid for p in table.processes if p.name == "mosquitto")
     kill9(broker)
@@ -252,7 +221,7 @@ async def test_broker_restart_mid_charge_loses_nothing(station: Station) -> None
 @pytest.mark.parametrize(("kind", "reason"), [("Soft", "SoftReset"), ("Hard", "HardReset")])
 async def test_reset_stops_the_transaction_and_restarts_the_services(station: Station, kind: str,
                                                                      reason: str) -> None:
-    await _charging(station)
+    await charging(station)
     before = station.observer.online(ALL)
     assert (await station.csms.call(call.Reset(type=kind))).status == "Accepted"
     stop = (await station.csms.wait("StopTransaction"))[0]
@@ -283,22 +252,49 @@ async def test_start_transaction_not_accepted_stops_deauthorized(station: Statio
     assert stop["reason"] == "DeAuthorized" and stop["transaction_id"] == 1000
 
 
-async def test_max_energy_on_invalid_id(station: Station) -> None:
+async def test_max_energy_on_invalid_id_then_deauthorized_and_the_budget_survives_a_gateway_restart(
+        station: Station) -> None:
+    """Item 5: StopTransactionOnInvalidId true with MaxEnergyOnInvalidId: the invalidated session takes the
+    allowance, then stops DeAuthorized; the allowance is persisted, so a gateway killed meanwhile keeps it."""
     station.csms.tags["STOLEN"] = AuthorizationStatus.invalid
-    for key, value in (("StopTransactionOnInvalidId", "false"), ("MaxEnergyOnInvalidId", "20")):
-        assert (await station.csms.call(call.ChangeConfiguration(key=key, value=value))).status == "Accepted"
+    await station.configure(MaxEnergyOnInvalidId="250")
     await station.plug()
     await station.status("Preparing")
     assert (await station.csms.call(call.RemoteStartTransaction(id_tag="STOLEN"))).status == "Accepted"
     start = (await station.csms.wait("StartTransaction"))[0]
     await station.status("Charging")
+    gateway = station.pid("ocpp_gateway")
+    kill9(gateway)
+    await station.observer.wait_online(("ocpp_gateway",), not_pids={"ocpp_gateway": gateway})
     stop = (await station.csms.wait("StopTransaction", timeout=60))[0]
-    assert stop["reason"] == "DeAuthorized" and stop["meter_stop"] >= start["meter_start"] + 20
+    assert stop["reason"] == "DeAuthorized" and stop["meter_stop"] >= start["meter_start"] + 250
+    assert len(station.csms.calls("StartTransaction")) == 1
+
+
+async def test_stop_transaction_on_invalid_id_false_only_stops_the_energy(station: Station) -> None:
+    """Item 5: with false, a refused idTag ends the energy (SuspendedEVSE), the transaction stays open."""
+    station.csms.tags["STOLEN"] = AuthorizationStatus.blocked
+    await station.configure(StopTransactionOnInvalidId="false")
+    await station.plug()
+    await station.status("Preparing")
+    assert (await station.csms.call(call.RemoteStartTransaction(id_tag="STOLEN"))).status == "Accepted"
+    await station.csms.wait("StartTransaction")
+    await station.status("SuspendedEVSE")
+    state = await station.observer.wait(
+        lambda: (c := station.observer.get("chargebus/power/state/connector/1")) and c.suspended and c,
+        what="power suspended")
+    assert state.energized and state.setpoint_a == 0.0
+    assert (await station.bus.request(power.GET_STATE, ConnectorRequest())).suspended
+    transaction = station.observer.get("chargebus/ocpp_gateway/state/transaction/1")
+    assert transaction.active and transaction.phase == "suspended" and station.csms.calls("StopTransaction") == []
+    await station.swipe("STOLEN")  # stopped normally by its own card
+    stop = (await station.csms.wait("StopTransaction"))[0]
+    assert stop["reason"] == "Local" and stop["transaction_id"] == 1000
 
 
 async def test_a_card_with_the_same_parent_id_tag_stops_the_transaction(station: Station) -> None:
     station.csms.parents.update({"CARD_A": "FLEET1", "CARD_B": "FLEET1", "CARD_C": "FLEET2"})
-    await _charging(station, "CARD_A")
+    await charging(station, "CARD_A")
     await station.swipe("CARD_C")  # another fleet: nothing happens
     await station.csms.wait("Authorize", 2)
     await station.swipe("CARD_B")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from .base import Empty, Kind, Model, Topic
 
@@ -27,12 +27,30 @@ class AuthSource(StrEnum):
     OFFLINE_POLICY = "offline_policy"  # offline and unknown: AllowOfflineTxForUnknownId decided
 
 
+def id_tag_key(id_tag: str) -> str:
+    """The form two idTags are compared in: IdToken is CiString20, so `abcd1234` and `ABCD1234` are one card."""
+    return id_tag.casefold()
+
+
+def same_id_tag(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and id_tag_key(a) == id_tag_key(b)
+
+
 class IdTagInfo(Model):
     """OCPP IdTagInfo, snake_case."""
 
     status: AuthorizationStatus
     parent_id_tag: str | None = Field(None, max_length=20)
-    expiry_date: datetime | None = None
+    expiry_date: datetime | None = Field(None, description="UTC; a date the CSMS sent without a time zone is "
+                                         "read as UTC.")
+
+    @field_validator("expiry_date")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        # the OCPP schema's date-time allows no offset; comparing naive with aware would fail for good
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
 
 class AuthorizeRequest(Model):

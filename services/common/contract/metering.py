@@ -45,6 +45,12 @@ class MeterValuesTaken(Model):
     meter_value: MeterValue
 
 
+class TransactionData(Model):
+    connector_id: int = Field(ge=1)
+    session_id: str = Field(description="The gateway's session the values belong to.")
+    meter_value: MeterValue
+
+
 class ReadRequest(Model):
     connector_id: int = Field(1, ge=0)
     context: ReadingContext = ReadingContext.SAMPLE_PERIODIC
@@ -70,6 +76,17 @@ METER_VALUES = Topic(
     "(ClockAlignedDataInterval) meter values, ready for MeterValues.req.",
     example={"connector_id": 1, "session_id": "s-1", "meter_value": {"timestamp": "2026-11-24T22:00:00Z",
              "sampled_value": [{"value": "1234", "context": "Sample.Periodic",
+                                "measurand": "Energy.Active.Import.Register", "unit": "Wh",
+                                "location": "Outlet", "format": "Raw"}]}},
+)
+TRANSACTION_DATA = Topic(
+    "chargebus/metering/event/transaction_data/{connector_id}", Kind.EVENT, TransactionData, owner="metering",
+    subscribers=("ocpp_gateway",),
+    doc="Values for StopTransaction.transactionData during a transaction: StopTxnSampledData every "
+    "MeterValueSampleInterval (Sample.Periodic) and StopTxnAlignedData every ClockAlignedDataInterval "
+    "(Sample.Clock). An empty key means none.",
+    example={"connector_id": 1, "session_id": "s-1", "meter_value": {"timestamp": "2026-11-24T22:15:00Z",
+             "sampled_value": [{"value": "2345", "context": "Sample.Clock",
                                 "measurand": "Energy.Active.Import.Register", "unit": "Wh",
                                 "location": "Outlet", "format": "Raw"}]}},
 )

@@ -28,9 +28,19 @@ class ConnectionState(Model):
     outbox_pending: int = Field(ge=0, description="Transaction messages not yet confirmed by the CSMS.")
 
 
+class SessionPhase(StrEnum):
+    """Where a connector's session stands, as the gateway has persisted it."""
+
+    NONE = "none"
+    STARTING = "starting"  # persisted, energize asked, StartTransaction not queued yet
+    ACTIVE = "active"  # StartTransaction queued (or confirmed): energy may flow
+    SUSPENDED = "suspended"  # the CSMS refused the idTag and StopTransactionOnInvalidId is false: no energy
+
+
 class TransactionState(Model):
     connector_id: int = Field(ge=1)
-    active: bool
+    active: bool = Field(description="A session is open on the connector (starting, active or suspended).")
+    phase: SessionPhase = SessionPhase.NONE
     session_id: str | None = Field(None, description="The station's own id, known before the CSMS's.")
     transaction_id: int | None = Field(None, description="The CSMS transactionId once StartTransaction is confirmed.")
     id_tag: str | None = None
@@ -68,7 +78,7 @@ TRANSACTION = Topic(
     "chargebus/ocpp_gateway/state/transaction/{connector_id}", Kind.STATE, TransactionState,
     owner="ocpp_gateway", retain=True, subscribers=("metering", "api", "cli"),
     doc="The transaction on a connector; metering samples while `active`.",
-    example={"connector_id": 1, "active": True, "session_id": "s-1", "transaction_id": 17,
+    example={"connector_id": 1, "active": True, "phase": "active", "session_id": "s-1", "transaction_id": 17,
              "id_tag": "04A2B3C4", "started_at": "2026-11-24T22:00:00Z", "meter_start_wh": 1000},
 )
 TRANSACTION_STOPPED = Topic(

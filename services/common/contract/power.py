@@ -54,6 +54,7 @@ class ConnectorState(Model):
     energized: bool = Field(description="The DC output is enabled for a transaction.")
     operative: bool = Field(description="Availability set by the CSMS/maintenance.")
     preparing: bool = Field(False, description="A session is being prepared (authorised, waiting for the EV).")
+    suspended: bool = Field(False, description="The session is kept but no current is delivered (SuspendedEVSE).")
     limit_a: float = Field(ge=0, description="Current limit in force (smart charging and maintenance caps).")
     setpoint_a: float = Field(ge=0, description="Current set-point sent to the DC module.")
     since: datetime = Field(description="When the status last changed, UTC.")
@@ -81,6 +82,17 @@ class ConnectorRequest(Model):
     connector_id: int = Field(1, ge=1)
 
 
+class EnergizeRequest(Model):
+    connector_id: int = Field(1, ge=1)
+    session_id: str = Field(min_length=1, max_length=64,
+                            description="The gateway's persisted session the output is energized for.")
+
+
+class SuspendRequest(Model):
+    connector_id: int = Field(1, ge=1)
+    suspended: bool = Field(description="True: keep the session but deliver no current (status SuspendedEVSE).")
+
+
 class SetLimitRequest(Model):
     connector_id: int = Field(1, ge=1)
     current_a: float = Field(ge=0, le=10000, description="Maintenance cap; the smart charging limit also applies.")
@@ -98,7 +110,7 @@ class PrepareRequest(Model):
 
 _STATE_EXAMPLE = {
     "connector_id": 1, "status": "Charging", "error_code": "NoError", "vendor_error_code": None,
-    "plugged": True, "energized": True, "operative": True, "preparing": False,
+    "plugged": True, "energized": True, "operative": True, "preparing": False, "suspended": False,
     "limit_a": 500.0, "setpoint_a": 200.0, "since": "2026-11-24T22:00:00Z",
 }
 
@@ -120,10 +132,18 @@ RFID_SWIPED = Topic(
     subscribers=("ocpp_gateway",), doc="A card was presented at the reader.", example={"id_tag": "04A2B3C4"},
 )
 ENERGIZE = Topic(
-    "chargebus/power/cmd/energize", Kind.CMD, ConnectorRequest, reply=ConnectorState, owner="power",
+    "chargebus/power/cmd/energize", Kind.CMD, EnergizeRequest, reply=ConnectorState, owner="power",
     subscribers=("ocpp_gateway",),
-    doc="Enable the DC output for a transaction. `rejected` when unplugged, faulted or inoperative.",
-    example={"connector_id": 1},
+    doc="Enable the DC output for the gateway's persisted session `session_id`. `rejected` when unplugged, "
+    "faulted or inoperative.",
+    example={"connector_id": 1, "session_id": "s-1"},
+)
+SUSPEND = Topic(
+    "chargebus/power/cmd/suspend", Kind.CMD, SuspendRequest, reply=ConnectorState, owner="power",
+    subscribers=("ocpp_gateway",),
+    doc="Keep the session and the contactors but deliver no current (SuspendedEVSE), or resume. Used when the "
+    "CSMS refuses the idTag of a running transaction and StopTransactionOnInvalidId is false.",
+    example={"connector_id": 1, "suspended": True},
 )
 DEENERGIZE = Topic(
     "chargebus/power/cmd/deenergize", Kind.CMD, ConnectorRequest, reply=ConnectorState, owner="power",

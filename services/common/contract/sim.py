@@ -7,23 +7,17 @@ from enum import StrEnum
 from pydantic import Field
 
 from .base import Kind, Model, Topic
+from .hardware import HardwareFault
 
 
-class SimFault(StrEnum):
-    """Faults the simulated hardware can raise; power maps each to an OCPP error code."""
+class SimCondition(StrEnum):
+    """Failures the bench can stage besides the module's fault bits."""
 
-    GROUND_FAILURE = "ground_failure"
-    HIGH_TEMPERATURE = "high_temperature"
-    OVER_CURRENT = "over_current"
-    OVER_VOLTAGE = "over_voltage"
-    UNDER_VOLTAGE = "under_voltage"
-    POWER_METER = "power_meter"
-    POWER_SWITCH = "power_switch"
-    CONNECTOR_LOCK = "connector_lock"
-    EV_COMMUNICATION = "ev_communication"
-    READER = "reader"
-    INTERNAL = "internal"
     MODULE_SILENT = "module_silent"  # the power module stops its CAN heartbeat
+
+
+SimFault = HardwareFault | SimCondition
+SIM_FAULTS: tuple[SimFault, ...] = (*HardwareFault, *SimCondition)
 
 
 class PlugRequest(Model):
@@ -50,9 +44,15 @@ class SimState(Model):
     soc_pct: float
     max_current_a: float
     faults: list[SimFault]
+    estop: bool = Field(False, description="The emergency-stop button is pressed.")
 
 
-_EXAMPLE = {"connector_id": 1, "plugged": True, "soc_pct": 40.0, "max_current_a": 200.0, "faults": []}
+class EstopRequest(Model):
+    pressed: bool = Field(description="True presses the emergency-stop button, false releases it.")
+
+
+_EXAMPLE = {"connector_id": 1, "plugged": True, "soc_pct": 40.0, "max_current_a": 200.0, "faults": [],
+            "estop": False}
 
 SIM_STATE = Topic(
     "chargebus/sim/state/ev/{connector_id}", Kind.STATE, SimState, owner="sim", retain=True,
@@ -72,3 +72,6 @@ FAULT = Topic("chargebus/sim/cmd/fault", Kind.CMD, FaultRequest, reply=SimState,
 EV = Topic("chargebus/sim/cmd/ev", Kind.CMD, EvRequest, reply=SimState, owner="sim", subscribers=("cli",),
            doc="Set the EV's state of charge and the most current it will draw.",
            example={"connector_id": 1, "soc_pct": 20.0, "max_current_a": 300.0})
+ESTOP = Topic("chargebus/sim/cmd/estop", Kind.CMD, EstopRequest, reply=SimState, owner="sim", subscribers=("cli",),
+              doc="Press or release the emergency-stop button: the module opens its output at once and the "
+              "StationInputs frame reports it.", example={"pressed": True})

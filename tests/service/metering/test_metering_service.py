@@ -15,7 +15,7 @@ from services.common.contract import Topic, metering, ocpp_gateway, power
 from services.common.contract.base import ErrorCode
 from services.common.contract.common import CONFIG, ConfigValue
 from services.common.contract.metering import MeterReading, MeterValuesTaken, ReadingContext, ReadRequest
-from services.common.contract.ocpp_gateway import TransactionState
+from services.common.contract.ocpp_gateway import SessionPhase, TransactionState
 from services.common.contract.power import Measurement
 from services.common.settings import Settings
 from tests.conftest import env_for
@@ -57,8 +57,8 @@ async def test_periodic_values_reads_and_the_register_survives_kill_9(settings: 
         bus.publish(power.MEASUREMENT, _measurement(1000.0), connector_id=1)  # baseline
         await _read(bus)
         bus.publish(power.MEASUREMENT, _measurement(1600.0), connector_id=1)
-        bus.publish(ocpp_gateway.TRANSACTION, TransactionState(connector_id=1, active=True, session_id="s-1"),
-                    connector_id=1)
+        bus.publish(ocpp_gateway.TRANSACTION, TransactionState(connector_id=1, active=True, phase=SessionPhase.ACTIVE,
+                                                               session_id="s-1"), connector_id=1)
         for _ in range(100):
             if len(taken) >= 2:
                 break

@@ -16,7 +16,7 @@ import pytest
 from services.common.bus import Bus
 from services.common.contract import power, sim
 from services.common.contract.common import HEALTH, Health
-from services.common.contract.power import ConnectorRequest
+from services.common.contract.power import ConnectorRequest, EnergizeRequest
 from services.common.contract.sim import PlugRequest
 from services.common.settings import Settings
 from services.power.can_codec import CanCodec, ModuleStatus
@@ -91,7 +91,7 @@ async def test_power_restart_adopts_a_running_charge(settings: Settings, sim_ser
     await rec.status("Available")
     await bus.request(sim.PLUG, PlugRequest())
     await rec.status("Preparing")
-    await bus.request(power.ENERGIZE, ConnectorRequest())
+    await bus.request(power.ENERGIZE, EnergizeRequest(session_id="test-session"))
     await rec.until(lambda: (m := rec.measurement()) is not None and m.current_a == 200.0, "charging at 200 A")
 
     watch = ModuleWatch(settings)
@@ -122,7 +122,7 @@ async def test_after_a_whole_stack_restart_the_module_is_off(settings: Settings,
     await _online_pid(rec, power_proc.start())
     await bus.request(sim.PLUG, PlugRequest())
     await rec.status("Preparing")
-    await bus.request(power.ENERGIZE, ConnectorRequest())
+    await bus.request(power.ENERGIZE, EnergizeRequest(session_id="test-session"))
     await rec.status("Charging")
 
     # power cut: everything stops; the module (sim) comes back off, with no EV plugged
@@ -150,7 +150,7 @@ async def test_the_module_opens_when_the_controller_stays_away(settings: Setting
         await rec.status("Available")
         await bus.request(sim.PLUG, PlugRequest())
         await rec.status("Preparing")
-        await bus.request(power.ENERGIZE, ConnectorRequest())
+        await bus.request(power.ENERGIZE, EnergizeRequest(session_id="test-session"))
         await rec.until(lambda: bool(watch.frames) and watch.frames[-1].current_a == 200.0, "module delivering")
         await controller.stop()  # no command frames any more
         await rec.until(lambda: not watch.frames[-1].enabled and watch.frames[-1].current_a == 0.0,

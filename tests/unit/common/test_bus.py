@@ -10,7 +10,7 @@ import pytest
 
 from services.common.bus import Bus, BusError
 from services.common.contract import ErrorCode, Kind, Topic
-from services.common.contract.power import ENERGIZE, RFID_SWIPED, ConnectorRequest, ConnectorState, RfidSwiped
+from services.common.contract.power import GET_STATE, RFID_SWIPED, ConnectorRequest, ConnectorState, RfidSwiped
 from services.common.contract.sim import SWIPE, SimState, SwipeRequest
 from services.common.settings import Settings
 
@@ -26,16 +26,16 @@ async def test_request_reply_round_trip(settings: Settings) -> None:
     server = Bus(settings, "power")
     calls: list[int] = []
 
-    async def energize(req: ConnectorRequest, _p: dict[str, str]) -> ConnectorState:
+    async def get_state(req: ConnectorRequest, _p: dict[str, str]) -> ConnectorState:
         calls.append(req.connector_id)
         return _state()
 
-    server.handle(ENERGIZE, energize)
+    server.handle(GET_STATE, get_state)
     await server.start(5)
     client = Bus(settings, "caller", persistent=False, health=False)
     await client.start(5)
     try:
-        reply = await client.request(ENERGIZE, ConnectorRequest(connector_id=1), timeout=3)
+        reply = await client.request(GET_STATE, ConnectorRequest(connector_id=1), timeout=3)
         assert isinstance(reply, ConnectorState) and reply.status == "Charging"
         assert calls == [1]
     finally:
@@ -58,7 +58,7 @@ async def test_handler_error_and_timeout(settings: Settings) -> None:
             await client.request(SWIPE, SwipeRequest(id_tag="ABC"), timeout=3)
         assert err.value.code is ErrorCode.REJECTED and "ABC" in err.value.message
         with pytest.raises(BusError) as late:
-            await client.request(ENERGIZE, ConnectorRequest(), timeout=0.3)
+            await client.request(GET_STATE, ConnectorRequest(), timeout=0.3)
         assert late.value.code is ErrorCode.TIMEOUT
     finally:
         await client.stop()
@@ -73,10 +73,10 @@ async def test_invalid_payloads_are_dropped_and_answered(settings: Settings) -> 
         seen.append(msg)
 
     server.on(RFID_SWIPED, on_swipe)
-    async def energize(_req: ConnectorRequest, _p: dict[str, str]) -> ConnectorState:
+    async def get_state(_req: ConnectorRequest, _p: dict[str, str]) -> ConnectorState:
         return _state()
 
-    server.handle(ENERGIZE, energize)
+    server.handle(GET_STATE, get_state)
     await server.start(5)
     raw = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
     raw.connect("127.0.0.1", settings.mqtt_port)
@@ -94,7 +94,7 @@ async def test_invalid_payloads_are_dropped_and_answered(settings: Settings) -> 
         client = Bus(settings, "caller", persistent=False, health=False)
         await client.start(5)
         # a command with a wrong payload gets a bad_request reply from the service
-        wrong = Topic(ENERGIZE.path, Kind.CMD, SwipeRequest, owner="test", doc="", reply=ConnectorState)
+        wrong = Topic(GET_STATE.path, Kind.CMD, SwipeRequest, owner="test", doc="", reply=ConnectorState)
         with pytest.raises(BusError) as err:
             await client.request(wrong, SwipeRequest(id_tag="X"), timeout=3)
         assert err.value.code is ErrorCode.BAD_REQUEST
@@ -108,19 +108,19 @@ async def test_persistent_session_gets_commands_sent_while_down(settings: Settin
     client = Bus(settings, "caller", persistent=False, health=False)
     await client.start(5)
     first = Bus(settings, "power")
-    first.handle(ENERGIZE, _unreachable)
+    first.handle(GET_STATE, _unreachable)
     await first.start(5)
     await first.stop()  # the session stays in the broker
-    pending = asyncio.create_task(client.request(ENERGIZE, ConnectorRequest(connector_id=1), timeout=5))
+    pending = asyncio.create_task(client.request(GET_STATE, ConnectorRequest(connector_id=1), timeout=5))
     await asyncio.sleep(0.3)
     second = Bus(settings, "power")
     got: list[int] = []
 
-    async def energize(req: ConnectorRequest, _p: dict[str, str]) -> ConnectorState:
+    async def get_state(req: ConnectorRequest, _p: dict[str, str]) -> ConnectorState:
         got.append(req.connector_id)
         return _state()
 
-    second.handle(ENERGIZE, energize)
+    second.handle(GET_STATE, get_state)
     await second.start(5)
     try:
         reply = await pending

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.common.bus import Bus
+from services.common.contract.config_keys import BY_NAME
 from services.common.db import open_engine
 from services.common.settings import Settings
-from services.ocpp_gateway.config_keys import BY_NAME
 from services.ocpp_gateway.config_store import Change, ConfigStore
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "ocpp_gateway" / "migrations"

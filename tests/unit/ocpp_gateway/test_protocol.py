@@ -50,3 +50,51 @@ def test_message_id_of_broken_frames() -> None:
     assert message_id("not json") is None
     assert message_id(json.dumps({"a": 1})) is None
     assert message_id('[2, 5, "Reset", {}]') is None
+
+
+def test_only_a_call_is_ever_answered() -> None:
+    """A broken CALLRESULT or CALLERROR gets no CALLERROR back (item 16)."""
+    assert message_id('[3, "abc"]') is None
+    assert message_id('[4, "abc", "X"]') is None
+    assert message_id('[2.0, "abc", "Reset"]') is None
+    assert message_id('[2, "abc", "Reset"]') == "abc"
+
+
+def test_charging_profile_limits_validate_as_decimals() -> None:
+    """21.4 is a multiple of 0.1 as the schema means it; as a float it is not (item 8)."""
+    profile = {"chargingProfileId": 1, "stackLevel": 0, "chargingProfilePurpose": "TxProfile",
+               "chargingProfileKind": "Relative", "chargingSchedule": {
+                   "chargingRateUnit": "A", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 21.4}]}}
+    assert code_of("RemoteStartTransaction", {"idTag": "T", "chargingProfile": profile}) is None
+    profile["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"] = 21.45  # type: ignore[index]
+    assert code_of("RemoteStartTransaction", {"idTag": "T", "chargingProfile": profile}) == (
+        "PropertyConstraintViolation")
+
+
+class _Connection:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send(self, frame: str) -> None:
+        self.sent.append(frame)
+
+    async def recv(self) -> str:
+        raise AssertionError("not read in this test")
+
+
+@pytest.mark.parametrize(("code", "read_as"), [("RpcFrameworkError", "GenericError"), ("Nonsense", "GenericError"),
+                                               ("InternalError", "InternalError")])
+async def test_a_callerror_code_16_does_not_define_is_read_as_generic_error(code: str, read_as: str) -> None:
+    """A CSMS built for 2.x may answer RpcFrameworkError: it must not kill the caller (item 6)."""
+    from ocpp.messages import CallError
+
+    from services.ocpp_gateway.protocol import StationProtocol
+
+    connection = _Connection()
+    protocol = StationProtocol("CP", connection)
+    await protocol.route_message(json.dumps([4, "u1", code, "bad", {}]))
+    await protocol.route_message('[3, "u2"]')  # malformed CALLRESULT: dropped, not answered
+    answer = protocol._response_queue.get_nowait()
+    assert isinstance(answer, CallError) and answer.error_code == read_as
+    assert isinstance(answer.to_exception(), Exception)
+    assert connection.sent == [] and protocol._response_queue.empty()

@@ -1,34 +1,47 @@
-"""The transaction store and outbox: order, one StopTransaction per transaction, the id filled in on confirm."""
+"""The transaction store and outbox: phases, order, one StopTransaction per transaction, the id filled in on
+confirm, what is unconfirmed derived from the outbox alone, messages set aside."""
 
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 
 from services.common.db import open_engine
-from services.ocpp_gateway.tx_store import Tx, TxStore
+from services.ocpp_gateway.tx_store import STARTING, Tx, TxStore
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "ocpp_gateway" / "migrations"
 T0 = datetime(2026, 11, 25, tzinfo=UTC)
 
 
-def _tx(session: str) -> Tx:
-    return Tx(session_id=session, connector_id=1, id_tag="TAG", started_at=T0, meter_start=100, transaction_id=None,
-              active=True, last_meter_wh=100, last_meter_at=T0)
+def _tx(session: str, connector: int = 1) -> Tx:
+    return Tx(session_id=session, connector_id=connector, id_tag="TAG", started_at=T0, meter_start=100,
+              transaction_id=None, phase=STARTING, last_meter_wh=100, last_meter_at=T0)
 
 
-def test_start_meter_stop_in_order_and_one_stop_only(tmp_path: Path) -> None:
-    store = TxStore(open_engine(tmp_path / "gw.sqlite", MIGRATIONS))
-    store.start(_tx("s1"), {"connector_id": 1})
+@pytest.fixture
+def store(tmp_path: Path) -> TxStore:
+    return TxStore(open_engine(tmp_path / "gw.sqlite", MIGRATIONS))
+
+
+def _active(store: TxStore, session: str, connector: int = 1) -> None:
+    store.begin(_tx(session, connector))
+    store.commit_start(session, T0, {"connector_id": connector})
+
+
+def test_start_meter_stop_in_order_and_one_stop_only(store: TxStore) -> None:
+    _active(store, "s1")
     store.meter("s1", 150, T0, {"connector_id": 1, "meter_value": []})
     assert store.stop("s1", "Local", T0, 200, {"meter_stop": 200})
     assert not store.stop("s1", "Remote", T0, 300, {"meter_stop": 300})  # never a second StopTransaction
     assert [m.action for m in store.head(10)] == ["StartTransaction", "MeterValues", "StopTransaction"]
-    assert store.transaction_id("s1") is None and store.open_transactions() == []
+    assert store.transaction_id("s1") is None and store.unfinished() == []
 
     start = store.head()[0]
     store.confirm_start(start.seq, "s1", 4711)
@@ -36,15 +49,95 @@ def test_start_meter_stop_in_order_and_one_stop_only(tmp_path: Path) -> None:
     assert store.failed(store.head()[0].seq) == 1 and store.failed(store.head()[0].seq) == 2
 
 
+def test_a_start_is_recorded_before_energize_and_discarded_without_trace(store: TxStore) -> None:
+    store.begin(_tx("s1"))
+    assert [t.phase for t in store.unfinished()] == ["starting"] and store.pending() == 0
+    assert store.unconfirmed(1)  # Charging is not reported for a session the CSMS does not know yet
+    store.discard("s1")
+    assert store.unfinished() == [] and store.get("s1") is None and not store.unconfirmed(1)
+
+
+def test_unconfirmed_is_read_from_the_outbox_only(store: TxStore) -> None:
+    _active(store, "s1")
+    assert store.unconfirmed(1) and not store.unconfirmed(2)
+    store.confirm_start(store.head()[0].seq, "s1", 7)
+    assert not store.unconfirmed(1)
+    store.stop("s1", "Local", T0, 300, {"meter_stop": 300})
+    assert store.unconfirmed(1)  # its StopTransaction is queued
+    store.done(store.head()[0].seq)
+    assert not store.unconfirmed(1)
+
+
+def test_setting_aside_a_start_takes_its_session_along(store: TxStore) -> None:
+    _active(store, "s1")
+    store.meter("s1", 150, T0, {"n": 1})
+    _active(store, "s2")
+    assert store.set_aside("CALLERROR 3 times", session_id="s1") == 2
+    assert [m.session_id for m in store.head(10)] == ["s2"] and store.set_aside_count() == 2
+    assert store.set_aside("broken row", seq=store.head()[0].seq) == 1 and store.pending() == 0
+
+
 def test_power_loss_reading_is_the_last_recorded_one(tmp_path: Path) -> None:
     path = tmp_path / "gw.sqlite"
     store = TxStore(open_engine(path, MIGRATIONS))
-    store.start(_tx("s1"), {"connector_id": 1})
+    _active(store, "s1")
     later = datetime(2026, 11, 25, 0, 5, tzinfo=UTC)
     store.meter("s1", 900, later, None)
     store.meter("s1", 800, later, None)  # never backwards
-    reopened = TxStore(open_engine(path, MIGRATIONS)).open_transactions()
+    reopened = TxStore(open_engine(path, MIGRATIONS)).unfinished()
     assert [(t.session_id, t.last_meter_wh, t.last_meter_at) for t in reopened] == [("s1", 900, later)]
+    assert store.last_register_wh() == 900
+
+
+def test_budget_suspension_and_parent_survive_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "gw.sqlite"
+    store = TxStore(open_engine(path, MIGRATIONS))
+    _active(store, "s1")
+    store.set_budget("s1", 120)
+    store.set_parent("s1", "FLEET")
+    again = TxStore(open_engine(path, MIGRATIONS)).unfinished()[0]
+    assert (again.stop_at_wh, again.parent_id_tag, again.suspended) == (120, "FLEET", False)
+    store.suspend("s1")
+    again = TxStore(open_engine(path, MIGRATIONS)).unfinished()[0]
+    assert again.suspended and again.stop_at_wh is None
+
+
+def test_transaction_data_belongs_to_an_active_session_and_goes_with_its_stop(store: TxStore) -> None:
+    store.add_transaction_data("nobody", {"timestamp": "x"})
+    _active(store, "s1")
+    store.add_transaction_data("s1", {"timestamp": "a"})
+    store.add_transaction_data("s1", {"timestamp": "b"})
+    assert [v["timestamp"] for v in store.transaction_data("s1")] == ["a", "b"]
+    assert store.transaction_data("nobody") == []
+    store.stop("s1", "Local", T0, 300, {"meter_stop": 300})
+    assert store.transaction_data("s1") == []
+
+
+def test_a_row_that_is_not_json_is_read_as_unsendable(store: TxStore) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(text("INSERT INTO outbox (session_id, action, payload) VALUES ('old', 'MeterValues', 'v1:{')"))
+    message = store.head()[0]
+    assert message.payload is None and message.raw == "v1:{"
+
+
+def test_migration_from_the_previous_schema_keeps_open_and_closed_transactions(tmp_path: Path) -> None:
+    path = tmp_path / "gw.sqlite"
+    old = tmp_path / "migrations"
+    old.mkdir()
+    for file in sorted(MIGRATIONS.glob("00[12]_*.sql")):
+        (old / file.name).write_text(file.read_text())
+    engine = open_engine(path, old)
+    with engine.begin() as conn:
+        for session, active in (("open", 1), ("closed", 0)):
+            conn.execute(text("INSERT INTO transactions (session_id, connector_id, id_tag, started_at, meter_start, "
+                              "active, last_meter_wh, last_meter_at) VALUES (:s, 1, 'T', :t, 5, :a, 9, :t)"),
+                         {"s": session, "t": T0.isoformat(), "a": active})
+    engine.dispose()
+    store = TxStore(open_engine(path, MIGRATIONS))
+    unfinished = store.unfinished()
+    assert [(t.session_id, t.phase, t.last_meter_wh) for t in unfinished] == [("open", "active", 9)]
+    closed = store.get("closed")
+    assert closed is not None and replace(closed, last_meter_at=T0).phase == "stopped"
 
 
 @settings(max_examples=20, deadline=None)
@@ -52,15 +145,17 @@ def test_power_loss_reading_is_the_last_recorded_one(tmp_path: Path) -> None:
 def test_the_outbox_keeps_the_order_written(steps: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = TxStore(open_engine(Path(tmp) / "gw.sqlite", MIGRATIONS))
-        store.start(_tx("s"), {"n": 0})
+        store.begin(_tx("s"))
+        store.commit_start("s", T0, {"n": 0})
         expected = ["StartTransaction"]
         for n, step in enumerate(steps, 1):
             if step == "meter":
-                store.meter("s", n, T0, {"n": n})
-                expected.append("MeterValues")
+                if store.meter("s", n, T0, {"n": n}):
+                    expected.append("MeterValues")
             elif store.stop("s", "Local", T0, n, {"n": n}):
                 expected.append("StopTransaction")
         queued = store.head(100)
         assert [m.action for m in queued] == expected
-        assert [m.payload["n"] for m in queued] == sorted(m.payload["n"] for m in queued)
+        assert [m.payload["n"] for m in queued if m.payload] == sorted(m.payload["n"] for m in queued if m.payload)
         assert expected.count("StopTransaction") <= 1
+        assert "StopTransaction" not in expected[:-1]  # nothing of the session queued behind its stop

@@ -5,17 +5,18 @@ from __future__ import annotations
 import can
 import pytest
 
+from services.common.can_dbc import find_dbc
+from services.common.contract.hardware import HardwareFault
 from services.power.can_codec import (
     CanCodec,
     EvStatus,
-    HardwareFault,
     MeterReading,
     ModuleCommand,
     ModuleStatus,
     Pilot,
     RfidAssembler,
     RfidChunk,
-    find_dbc,
+    StationInputs,
 )
 
 
@@ -28,7 +29,8 @@ def test_dbc_declares_11_bit_ids_and_100_ms_cycles(codec: CanCodec) -> None:
     for msg in codec.db.messages:
         assert not msg.is_extended_frame and msg.frame_id < 0x800 and msg.length == 8
     cyclic = {m.name: m.cycle_time for m in codec.db.messages if m.name != "RfidTag"}
-    assert cyclic == {"ControllerCommand": 100, "ModuleStatus": 100, "DcMeter": 100, "EvStatus": 100}
+    assert cyclic == {"ControllerCommand": 100, "ModuleStatus": 100, "DcMeter": 100, "EvStatus": 100,
+                      "StationInputs": 100}
     assert codec.db.get_message_by_name("RfidTag").is_multiplexed()
 
 
@@ -49,6 +51,13 @@ def test_command_round_trip(codec: CanCodec, cmd: ModuleCommand) -> None:
 def test_status_round_trip_with_fault_bits(codec: CanCodec, faults: frozenset[HardwareFault]) -> None:
     status = ModuleStatus(True, 412.3, 499.9, -12.0, faults, 42)
     assert codec.decode(codec.encode_status(status)) == status
+
+
+@pytest.mark.parametrize("pressed", [True, False])
+def test_station_inputs_round_trip(codec: CanCodec, pressed: bool) -> None:
+    inputs = StationInputs(emergency_stop=pressed, alive=200)
+    msg = codec.encode_inputs(inputs)
+    assert msg.arbitration_id == codec.inputs_id == 0x150 and codec.decode(msg) == inputs
 
 
 def test_meter_round_trip_keeps_a_large_counter(codec: CanCodec) -> None:

@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from services.common.contract.hardware import HardwareFault
 from services.common.contract.power import ConnectorErrorCode as E
 from services.common.contract.power import ConnectorStatus as S
-from services.power.can_codec import EvStatus, HardwareFault, MeterReading, ModuleStatus, Pilot
+from services.power.can_codec import EvStatus, MeterReading, ModuleStatus, Pilot, StationInputs
 from services.power.controller import (
     BOOT_GRACE_S,
     FAULT_CODES,
@@ -40,6 +41,8 @@ class Rig:
     finishing: bool = False
     smart_a: float | None = None
     cap_a: float | None = None
+    estop: bool = False
+    suspended: bool = False
 
 
 def build(rig: Rig, now: float = T0) -> Controller:
@@ -47,10 +50,12 @@ def build(rig: Rig, now: float = T0) -> Controller:
     ctl.on_module(ModuleStatus(rig.module_enabled, 400.0 if rig.module_enabled else 0.0, rig.module_current_a, 30.0,
                                rig.faults), now)
     ctl.on_ev(ev(rig.plugged, rig.request_a), now)
+    ctl.on_inputs(StationInputs(emergency_stop=rig.estop), now)
     ctl.settle(now)  # the plug is seen before the intent is set, as on the wire
     ctl.energized, ctl.operative = rig.energized, rig.operative
     ctl.preparing, ctl.finishing = rig.preparing, rig.finishing
     ctl.smart_limit_a, ctl.cap_a = rig.smart_a, rig.cap_a
+    ctl.suspended = rig.suspended
     return ctl
 
 
@@ -76,6 +81,9 @@ STATUS_TABLE = [
     ("finishing ends with the cable", Rig(finishing=True), S.AVAILABLE),
     ("fault beats everything", Rig(plugged=True, energized=True, faults=frozenset({HardwareFault.INTERNAL})),
      S.FAULTED),
+    ("emergency stop", Rig(plugged=True, energized=True, estop=True), S.FAULTED),
+    ("suspended by the gateway (invalid idTag)", Rig(plugged=True, energized=True, suspended=True),
+     S.SUSPENDED_EVSE),
 ]
 
 
@@ -106,6 +114,7 @@ SETPOINT_TABLE = [
     ("module rating", Rig(plugged=True, energized=True, request_a=600.0, cap_a=10000.0), RATED_CURRENT_A),
     ("not energized: nothing", Rig(plugged=True), 0.0),
     ("faulted: nothing", Rig(plugged=True, energized=True, faults=frozenset({HardwareFault.OVER_CURRENT})), 0.0),
+    ("suspended: nothing, contactors stay closed", Rig(plugged=True, energized=True, suspended=True), 0.0),
 ]
 
 
@@ -116,6 +125,33 @@ def test_setpoint(row: str, rig: Rig, setpoint: float) -> None:
     cmd = ctl.command(T0, alive=7)
     assert cmd.current_a == setpoint and cmd.alive == 7
     assert cmd.enable is (rig.energized and not rig.faults)
+
+
+def test_emergency_stop_cuts_the_output_at_once_and_faults_until_released() -> None:
+    ctl = build(Rig(plugged=True, energized=True))
+    ctl.energize(T0, "s-1")
+    ctl.on_inputs(StationInputs(emergency_stop=True), T0 + 0.05)
+    cmd = ctl.command(T0 + 0.05, alive=1)
+    assert (cmd.enable, cmd.current_a) == (False, 0.0) and not ctl.energized and ctl.session_id is None
+    state = ctl.snapshot(T0 + 0.05, WALL)
+    assert (state.status, state.error_code, state.vendor_error_code) == (S.FAULTED, E.OTHER_ERROR,
+                                                                           "emergency_stop")
+    with pytest.raises(Rejected, match="emergency_stop"):
+        ctl.energize(T0 + 0.1, "s-2")
+    ctl.on_inputs(StationInputs(emergency_stop=False), T0 + 0.2)
+    assert ctl.status(T0 + 0.2)[0] is S.FINISHING  # released: the EV is still plugged, the session is over
+
+
+def test_silent_safety_inputs_are_a_fault_after_the_boot_grace() -> None:
+    ctl = Controller(started_at=T0)
+    ctl.on_module(ModuleStatus(False, 0.0, 0.0, 30.0, frozenset()), T0 + 0.5)
+    ctl.on_ev(ev(False), T0 + 0.5)
+    assert ctl.fault(T0 + 0.5) is None  # not heard yet, still booting
+    later = T0 + BOOT_GRACE_S + 0.1
+    ctl.on_module(ModuleStatus(False, 0.0, 0.0, 30.0, frozenset()), later)
+    ctl.on_ev(ev(False), later)
+    fault = ctl.fault(later)
+    assert fault is not None and (fault.code, fault.vendor) == (E.INTERNAL_ERROR, "io_silent")
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from services.common.contract.hardware import HardwareFault
 from services.common.contract.sim import SimFault
 from services.sim.model import MODULE_MAX_CURRENT_A, MODULE_MAX_POWER_W, SimModel
 
@@ -73,7 +74,7 @@ def test_the_module_opens_when_the_controller_heartbeat_is_lost() -> None:
     assert not model.enabled
 
 
-@pytest.mark.parametrize("fault", [f for f in SimFault if f not in (SimFault.READER, SimFault.MODULE_SILENT)])
+@pytest.mark.parametrize("fault", [f for f in HardwareFault if f is not HardwareFault.READER])
 def test_a_hardware_fault_opens_the_output(fault: SimFault) -> None:
     model = charging()
     model.faults.add(fault)
@@ -84,7 +85,7 @@ def test_a_hardware_fault_opens_the_output(fault: SimFault) -> None:
 
 def test_state_reports_plug_soc_and_faults() -> None:
     model = SimModel(soc_pct=42.04)
-    model.faults.update({SimFault.READER, SimFault.GROUND_FAILURE})
+    model.faults.update({HardwareFault.READER, HardwareFault.GROUND_FAILURE})
     state = model.state()
     assert (state.plugged, state.soc_pct, state.max_current_a) == (False, 42.0, 200.0)
-    assert state.faults == [SimFault.GROUND_FAILURE, SimFault.READER]
+    assert state.faults == [HardwareFault.GROUND_FAILURE, HardwareFault.READER]

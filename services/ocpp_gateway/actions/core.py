@@ -1,10 +1,8 @@
 """Answers to the Central System's Core calls.
 
-Handlers answer at once; work that needs another OCPP call (e.g. Reset stopping transactions)
-runs as a task after the answer, never inside the handler: the library reads the socket in the
-same task, so a handler awaiting its own call would wait for a response it can never read.
-Actions of profiles this station does not offer yet have no handler: they are answered
-NotSupported by `protocol.classify`.
+Handlers answer at once; work that needs another OCPP call (e.g. Reset stopping transactions) runs
+as a task after the answer, never inside the handler: the library reads the socket in the same
+task, so a handler awaiting its own call would wait for a response it can never read.
 """
 
 from __future__ import annotations
@@ -29,71 +27,49 @@ from ocpp.v16.enums import (
     UnlockStatus,
 )
 
-from services.common.bus import Bus, BusError
+from services.common.bus import BusError
 from services.common.contract import auth, supervisor
 from services.common.contract.base import Empty
-from services.common.contract.ocpp_gateway import Registration
+from services.common.contract.config_keys import VENDOR_ID
+from services.common.contract.hardware import CONNECTORS
 from services.common.contract.supervisor import RestartRequest
 
-from .availability import Availability
-from .config_keys import VENDOR_ID
-from .config_store import ConfigStore
-from .ports import Transactions
-from .protocol import StationProtocol
+from .base import Actions
 
 log = logging.getLogger(__name__)
 
-CONNECTORS = (1,)
+RESET_STOP_S = 30.0
 
 
-class CoreChargePoint(StationProtocol):
-    """One instance per WebSocket connection; the state it works on outlives it."""
-
-    def __init__(self, cp_id: str, connection: Any, *, bus: Bus, config: ConfigStore, transactions: Transactions,
-                 availability: Availability, registration: Any) -> None:
-        super().__init__(cp_id, connection, response_timeout=30)
-        self.bus = bus
-        self.config = config
-        self.transactions = transactions
-        self.availability = availability
-        self._registration = registration  # () -> Registration of the live link
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def answering(self) -> bool:
-        return bool(self._registration() != Registration.REJECTED)
-
-    def _background(self, work: Any) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
+class CoreActions(Actions):
     @on(Action.get_configuration)
     async def on_get_configuration(self, key: list[str] | None = None) -> call_result.GetConfiguration:
-        limit = self.config.get_int("GetConfigurationMaxKeys")
+        config = self.station.config
+        limit = config.get_int("GetConfigurationMaxKeys")
         if key is not None and len(key) > limit:
             raise OccurenceConstraintViolationError(
                 description=f"{len(key)} keys requested; GetConfigurationMaxKeys is {limit}")
-        known, unknown = self.config.items(key)
+        known, unknown = config.items(key)
         return call_result.GetConfiguration(
             configuration_key=[KeyValue(key=k, readonly=ro, value=v) for k, v, ro in known],
             unknown_key=unknown or None)
 
     @on(Action.change_configuration)
     async def on_change_configuration(self, key: str, value: str) -> call_result.ChangeConfiguration:
-        status = await self.config.change(key, value)
+        status = await self.station.config.change(key, value)
         return call_result.ChangeConfiguration(status=status.value)
 
     @on(Action.change_availability)
     async def on_change_availability(self, connector_id: int, type: str) -> call_result.ChangeAvailability:
         if connector_id not in (0, *CONNECTORS):
             return call_result.ChangeAvailability(status=AvailabilityStatus.rejected)
-        status = await self.availability.change(connector_id, type == AvailabilityType.operative)
+        status = await self.station.availability.change(connector_id, type == AvailabilityType.operative)
         return call_result.ChangeAvailability(status=status)
 
     @on(Action.clear_cache)
     async def on_clear_cache(self) -> call_result.ClearCache:
         try:
-            cleared = await self.bus.request(auth.CLEAR_CACHE, Empty(), timeout=5)
+            cleared = await self.station.bus.request(auth.CLEAR_CACHE, Empty(), timeout=5)
         except BusError as exc:
             log.warning("clear cache failed: %s", exc)
             return call_result.ClearCache(status=ClearCacheStatus.rejected)
@@ -110,33 +86,37 @@ class CoreChargePoint(StationProtocol):
     @on(Action.remote_start_transaction)
     async def on_remote_start(self, id_tag: str, connector_id: int | None = None,
                               charging_profile: dict[str, Any] | None = None) -> call_result.RemoteStartTransaction:
-        accepted = (self._registration() == Registration.ACCEPTED and connector_id in (None, *CONNECTORS)
-                    and await self.transactions.remote_start(id_tag, connector_id, charging_profile))
+        accepted = (self.accepted() and connector_id in (None, *CONNECTORS)
+                    and await self.station.transactions.remote_start(id_tag, connector_id, charging_profile))
         return call_result.RemoteStartTransaction(
             status=RemoteStartStopStatus.accepted if accepted else RemoteStartStopStatus.rejected)
 
     @on(Action.remote_stop_transaction)
     async def on_remote_stop(self, transaction_id: int) -> call_result.RemoteStopTransaction:
-        accepted = self._registration() == Registration.ACCEPTED and await self.transactions.remote_stop(
-            transaction_id)
+        accepted = self.accepted() and await self.station.transactions.remote_stop(transaction_id)
         return call_result.RemoteStopTransaction(
             status=RemoteStartStopStatus.accepted if accepted else RemoteStartStopStatus.rejected)
 
     @on(Action.reset)
     async def on_reset(self, type: str) -> call_result.Reset:
-        self._background(self._reset(type))
+        self.station.spawn(self._reset(type), "reset")
         return call_result.Reset(status=ResetStatus.accepted)
 
     async def _reset(self, kind: str) -> None:
         reason = "HardReset" if kind == ResetType.hard else "SoftReset"
         log.warning("reset type=%s: stopping transactions, then restarting every service", kind)
         await asyncio.sleep(0.1)  # the Reset.conf leaves first
+        # a restart the station decided itself: a session found open afterwards is not a power loss,
+        # and the station boots again (BootNotification) on its next connection
+        self.station.set_restart_reason(reason)
+        self.station.forget_registration()
         try:
-            await asyncio.wait_for(self.transactions.stop_all(reason), 30)
+            await asyncio.wait_for(self.station.transactions.stop_all(reason), RESET_STOP_S)
         except TimeoutError:
-            log.error("reset: transactions did not stop within 30 s; restarting anyway")
+            log.error("reset: transactions did not stop within %.0f s; restarting anyway", RESET_STOP_S)
         try:
-            await self.bus.request(supervisor.RESTART, RestartRequest(service=None, reason=f"OCPP Reset {kind}"))
+            await self.station.bus.request(supervisor.RESTART, RestartRequest(service=None,
+                                                                              reason=f"OCPP Reset {kind}"))
         except BusError as exc:
             log.error("reset: the supervisor did not take the restart: %s", exc)
 

@@ -1,6 +1,8 @@
-"""The OCPP 1.6 configuration keys of this station: defaults, ranges and read-only flags.
+"""The OCPP 1.6 configuration keys of this station, declared once: names, defaults, ranges, read-only flags.
 
-Defaults and limits are the reference station's PICS answers (GetConfigurationMaxKeys 6,
+The gateway owns the store (SQLite, then retained `chargebus/config/<Key>`); auth and metering read
+the keys they need from the bus and fall back to the defaults declared here until the gateway's
+copy arrives. Defaults and limits are the reference station's PICS answers (GetConfigurationMaxKeys 6,
 MeterValueSampleInterval and HeartbeatInterval 1..65535, WebSocketPingInterval 300, ...) plus its
 vendor keys. Every value travels as a string, as OCPP carries it.
 """
@@ -52,6 +54,15 @@ def measurands(max_items: int) -> Callable[[str], str]:
     return check
 
 
+def only(*allowed: str) -> Callable[[str], str]:
+    """A key whose other values the station does not support (a PICS No): ChangeConfiguration is Rejected."""
+    def check(value: str) -> str:
+        if value.lower() not in allowed:
+            raise BadValue(f"this station supports only {', '.join(allowed)}")
+        return value.lower()
+    return check
+
+
 def text(max_length: int = 500) -> Callable[[str], str]:
     def check(value: str) -> str:
         if len(value) > max_length:
@@ -97,7 +108,8 @@ KEYS: tuple[Key, ...] = (
     Key("MinimumStatusDuration", "0", check=integer(0, 3600)),  # C-05
     Key("NumberOfConnectors", "1", readonly=True),
     Key("ResetRetries", "3", check=integer(0, 10)),
-    Key("StopTransactionOnEVSideDisconnect", "true", check=boolean),
+    # PICS C-06.1 No: the authorization is not kept when the EV side disconnects, so false is refused
+    Key("StopTransactionOnEVSideDisconnect", "true", check=only("true")),
     Key("StopTransactionOnInvalidId", "true", check=boolean),
     Key("StopTxnAlignedData", "", check=measurands(_M)),
     Key("StopTxnAlignedDataMaxLength", str(_M), readonly=True),
@@ -119,7 +131,8 @@ KEYS: tuple[Key, ...] = (
     Key("MaxChargingProfilesInstalled", "10", readonly=True),
     Key("ReserveConnectorZeroSupported", "false", readonly=True),  # R-1: No
     Key("SupportedFileTransferProtocols", "FTP", readonly=True),
-    Key("StopTransactionMaxMeterValues", "1", readonly=True),  # ORS-8
+    # ORS-8: MeterValue elements in StopTransaction.transactionData (the Transaction.End reading first)
+    Key("StopTransactionMaxMeterValues", "1", check=integer(0, 100)),
     # vendor keys of the PICS
     Key("CP_MODEL", "MIC-200-ELT", readonly=True),
     Key("SERVER_ADDRESS", "", check=text(255), reboot=True),
@@ -132,3 +145,9 @@ KEYS: tuple[Key, ...] = (
 )
 
 BY_NAME = {k.name: k for k in KEYS}
+HEARTBEAT_RANGE_S = (1, 65535)  # PICS ORS-6/ORS-7
+
+
+def defaults(*names: str) -> dict[str, str]:
+    """The declared defaults of the named keys (a KeyError names a key that is not declared)."""
+    return {name: BY_NAME[name].default for name in names}

@@ -1,0 +1,119 @@
+"""The whole station (`chargebus run`: broker, every service, the simulator) with a real Central System.
+
+`running_station()` starts both; the `station` fixture is the usual one. A test drives the EV with
+`plug`/`unplug`/`swipe`, the CSMS through `station.csms`, and watches the bus through `station.observer`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from services.common.bus import Bus
+from services.common.contract import sim
+from services.common.contract.sim import EstopRequest, PlugRequest, SwipeRequest
+from services.common.settings import Settings
+from tests.conftest import env_for, isolated_settings
+from tests.csms import CentralSystem
+from tests.system.stack import ALL, Observer, Stack
+
+
+@dataclass
+class Station:
+    csms: CentralSystem
+    stack: Stack
+    settings: Settings
+    observer: Observer
+    bus: Bus
+
+    async def plug(self) -> None:
+        await self.bus.request(sim.PLUG, PlugRequest())
+
+    async def unplug(self) -> None:
+        await self.bus.request(sim.UNPLUG, PlugRequest())
+
+    async def swipe(self, tag: str) -> None:
+        await self.bus.request(sim.SWIPE, SwipeRequest(id_tag=tag))
+
+    async def estop(self, pressed: bool = True) -> None:
+        await self.bus.request(sim.ESTOP, EstopRequest(pressed=pressed))
+
+    async def status(self, status: str, connector: int = 1, count: int = 1, timeout: float = 20.0
+                     ) -> list[dict[str, Any]]:
+        return await self.csms.wait("StatusNotification", count, timeout=timeout,
+                                    where=lambda p: p["connector_id"] == connector and p["status"] == status)
+
+    def reported(self, status: str, connector: int = 1) -> int:
+        """How many StatusNotifications of `status` the CSMS got so far (to wait for the next one)."""
+        return len([p for p in self.csms.calls("StatusNotification")
+                    if p["connector_id"] == connector and p["status"] == status])
+
+    async def unplug_until_available(self) -> None:
+        before = self.reported("Available")
+        await self.unplug()
+        await self.status("Available", count=before + 1)
+
+    async def configure(self, **keys: str) -> None:
+        from ocpp.v16 import call
+
+        for key, value in keys.items():
+            result = await self.csms.call(call.ChangeConfiguration(key=key, value=value))
+            assert result.status == "Accepted", (key, value, result.status)
+
+    def pid(self, service: str) -> int:
+        return self.observer.online((service,))[service]
+
+    def pause(self, service: str) -> int:
+        """SIGSTOP a service: it answers nothing until `resume` (the supervisor sees it alive)."""
+        pid = self.pid(service)
+        os.kill(pid, signal.SIGSTOP)
+        return pid
+
+    @staticmethod
+    def resume(pid: int) -> None:
+        os.kill(pid, signal.SIGCONT)
+
+    async def restart_stack(self) -> None:
+        self.stack = Stack(self.stack.env, self.stack.log.with_name(f"run{len(self.stack.log.name)}.log"))
+        self.stack.start()
+
+
+@asynccontextmanager
+async def running_station(tmp_path: Path, boot_interval: int = 300, **env: str) -> AsyncIterator[Station]:
+    csms = CentralSystem()
+    csms.boot_interval = boot_interval
+    await csms.start()
+    settings = isolated_settings(tmp_path).model_copy(update={"csms_url": csms.url})
+    stack = Stack({**env_for(settings), **env}, tmp_path / "run.log")
+    stack.start()
+    try:
+        async with Observer(settings) as observer:
+            await observer.wait_online(ALL, timeout=30)
+            bus = Bus(settings, "cli", client_id=f"test-{os.getpid()}-{id(stack)}", persistent=False, health=False)
+            await bus.start(5)
+            running = Station(csms, stack, settings, observer, bus)
+            try:
+                yield running
+            finally:
+                await bus.stop()
+                stack = running.stack  # a test may have restarted the station
+    finally:
+        stack.stop()
+        await csms.stop()
+
+
+async def charging(station: Station, tag: str = "TAG1") -> dict[str, Any]:
+    """Plug, present `tag`, wait for a new StartTransaction and Charging; returns the StartTransaction payload."""
+    preparing, charging_, starts = station.reported("Preparing"), station.reported("Charging"), len(
+        station.csms.calls("StartTransaction"))
+    await station.plug()
+    await station.status("Preparing", count=preparing + 1)
+    await station.swipe(tag)
+    start = (await station.csms.wait("StartTransaction", starts + 1))[-1]
+    await station.status("Charging", count=charging_ + 1)
+    return start

@@ -1,0 +1,257 @@
+"""Core conformance: the details a Central System sees, each reproduced against the whole station and a
+real CSMS. Item numbers are those of the Core conformance issue; OCTT ids where a case exists."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from ocpp.v16 import call
+
+from services.common.contract import ocpp_gateway
+from tests.system.stack import kill9
+from tests.system.station import Station, charging, running_station
+
+
+async def test_item_1_2_boot_interval_is_clamped_and_a_heartbeat_interval_change_applies_at_once(
+        tmp_path: Path) -> None:
+    async with running_station(tmp_path, boot_interval=86400) as station:
+        await station.status("Available", connector=1)  # sent once the boot is Accepted and its interval taken
+        keys = await station.csms.call(call.GetConfiguration(key=["HeartbeatInterval"]))
+        assert keys.configuration_key[0]["value"] == "65535"  # the nearest the station supports (PICS ORS-7)
+        changed_at = time.monotonic()
+        await station.configure(HeartbeatInterval="2")
+        await station.csms.wait("Heartbeat", timeout=4)  # not after the old 65535 s
+        first = next(s.at for s in station.csms.seen if s.action == "Heartbeat")
+        assert first - changed_at <= 2.5
+        await station.csms.wait("Heartbeat", 3, timeout=8)
+
+
+async def test_item_3_the_same_card_read_in_another_case_stops_its_session(station: Station) -> None:
+    start = await charging(station, "abcd1234")
+    assert start["id_tag"] == "abcd1234"
+    await station.swipe("ABCD1234")
+    stop = (await station.csms.wait("StopTransaction"))[0]
+    assert stop["reason"] == "Local" and stop["id_tag"] == "ABCD1234"
+    assert [a["id_tag"] for a in station.csms.calls("Authorize")] == ["abcd1234"]  # no second authorization
+
+
+async def test_item_4_stop_transaction_on_ev_side_disconnect_false_is_rejected(station: Station) -> None:
+    await station.csms.wait("BootNotification")
+    answer = await station.csms.call(call.ChangeConfiguration(key="StopTransactionOnEVSideDisconnect", value="false"))
+    assert answer.status == "Rejected"
+    keys = await station.csms.call(call.GetConfiguration(key=["StopTransactionOnEVSideDisconnect"]))
+    assert keys.configuration_key[0]["value"] == "true"
+    await charging(station)
+    await station.unplug()
+    stop = (await station.csms.wait("StopTransaction"))[0]
+    assert stop["reason"] == "EVDisconnected"
+
+
+async def test_item_6_an_unknown_callerror_code_is_retried_like_any_callerror(station: Station) -> None:
+    await station.configure(TransactionMessageRetryInterval="1")
+    gateway = station.pid("ocpp_gateway")
+    station.csms.fail["StartTransaction"] = ["RpcFrameworkError"]  # a CSMS built for OCPP 2.x
+    await charging(station)
+    assert [s.action for s in station.csms.seen if s.action.startswith("StartTransaction")] == [
+        "StartTransaction(refused)", "StartTransaction"]
+    assert station.pid("ocpp_gateway") == gateway and station.csms.connections == 1
+
+
+async def test_item_7_unanswered_transaction_messages_are_never_dropped(tmp_path: Path) -> None:
+    async with running_station(tmp_path, CHARGEBUS_OCPP_RESPONSE_TIMEOUT_S="1") as station:
+        await station.configure(TransactionMessageAttempts="2")
+        await charging(station)
+        station.csms.silent["StopTransaction"] = 3  # more silences than TransactionMessageAttempts
+        await station.swipe("TAG1")
+        stop = (await station.csms.wait("StopTransaction", timeout=30))[0]
+        assert stop["reason"] == "Local" and stop["transaction_id"] == 1000
+        assert [s.action for s in station.csms.seen].count("StopTransaction(unanswered)") == 3
+
+
+async def test_item_8_remote_start_with_a_charging_profile_limit_of_21_4(station: Station) -> None:
+    await station.status("Available")
+    await station.plug()
+    profile = {"charging_profile_id": 1, "stack_level": 0, "charging_profile_purpose": "TxProfile",
+               "charging_profile_kind": "Relative", "charging_schedule": {
+                   "charging_rate_unit": "A", "charging_schedule_period": [{"start_period": 0, "limit": 21.4}]}}
+    result = await station.csms.call(call.RemoteStartTransaction(id_tag="R1", charging_profile=profile))
+    assert result.status == "Accepted"
+    assert (await station.csms.wait("StartTransaction"))[0]["id_tag"] == "R1"
+
+
+async def test_item_9_a_scheduled_availability_survives_the_power_loss_recovery(station: Station) -> None:
+    await charging(station)
+    result = await station.csms.call(call.ChangeAvailability(connector_id=1, type="Inoperative"))
+    assert result.status == "Scheduled"
+    station.stack.power_cut()
+    await station.restart_stack()
+    stop = (await station.csms.wait("StopTransaction", timeout=40))[0]
+    assert stop["reason"] == "PowerLoss"
+    await station.status("Unavailable", timeout=30)
+    assert (await station.csms.call(call.RemoteStartTransaction(id_tag="R1"))).status == "Rejected"
+
+
+async def test_item_10_an_expiry_date_without_a_time_zone_keeps_the_card_working(station: Station) -> None:
+    later = (datetime.now(UTC) + timedelta(days=30)).replace(tzinfo=None).isoformat()
+    station.csms.infos["NAIVE1"] = {"status": "Accepted", "expiry_date": later}
+    await charging(station, "NAIVE1")
+    await station.swipe("NAIVE1")
+    await station.csms.wait("StopTransaction")
+    await station.unplug_until_available()
+    await charging_again(station, "NAIVE1")  # the cached entry (naive date, read as UTC) decides at once
+    assert len(station.csms.calls("Authorize")) == 1
+
+
+async def charging_again(station: Station, tag: str) -> None:
+    await station.plug()
+    await station.swipe(tag)
+    await station.csms.wait("StartTransaction", 2)
+
+
+async def test_item_11_meter_start_falls_back_to_the_last_register_value(station: Station) -> None:
+    await charging(station)
+    register = "chargebus/metering/state/register/1"
+    await station.observer.wait(lambda: (r := station.observer.get(register)) and r.energy_wh > 10,
+                                what="some energy delivered")
+    await station.swipe("TAG1")
+    first = (await station.csms.wait("StopTransaction"))[0]
+    assert first["meter_stop"] > 0
+    paused = station.pause("metering")  # metering answers nothing: the read times out
+    try:
+        await station.swipe("TAG2")
+        start = (await station.csms.wait("StartTransaction", 2, timeout=30))[1]
+    finally:
+        station.resume(paused)
+    assert start["meter_start"] >= first["meter_stop"]  # never 0: the whole register is not billed
+
+
+async def test_item_12_stop_txn_data_empty_means_none_and_aligned_values_are_the_transactions(
+        station: Station) -> None:
+    await station.configure(StopTxnSampledData="")
+    await charging(station)
+    await station.swipe("TAG1")
+    plain = (await station.csms.wait("StopTransaction"))[0]
+    assert "transaction_data" not in plain
+    await station.unplug_until_available()
+    await station.configure(StopTxnAlignedData="Energy.Active.Import.Register", ClockAlignedDataInterval="1",
+                            StopTransactionMaxMeterValues="10")
+    await charging(station, "TAG2")
+    await asyncio.sleep(3.2)  # three clock-aligned instants of the transaction
+    await station.swipe("TAG2")
+    stop = (await station.csms.wait("StopTransaction", 2))[1]
+    values = stop["transaction_data"]
+    assert len(values) >= 2 and all(v["sampled_value"][0]["context"] == "Sample.Clock" for v in values)
+    stamps = [datetime.fromisoformat(v["timestamp"]) for v in values]
+    start = datetime.fromisoformat(station.csms.calls("StartTransaction")[1]["timestamp"])
+    assert stamps == sorted(stamps) and stamps[0] >= start and all(s.microsecond < 200_000 for s in stamps)
+
+
+async def test_item_13_status_timestamps_are_the_time_of_the_change(station: Station) -> None:
+    await station.status("Available")
+    await station.configure(MinimumStatusDuration="2")
+    plugged_at, plugged_mono = datetime.now(UTC), time.monotonic()
+    await station.plug()
+    preparing = (await station.status("Preparing"))[0]
+    received = next(s for s in station.csms.seen if s.action == "StatusNotification"
+                    and s.payload["status"] == "Preparing")
+    assert received.at - plugged_mono >= 1.8  # held back by MinimumStatusDuration...
+    stamp = datetime.fromisoformat(preparing["timestamp"])
+    assert abs((stamp - plugged_at).total_seconds()) < 0.5  # ...but stamped with the time of the change
+
+
+async def test_item_13_connector_0_honours_minimum_status_duration(station: Station) -> None:
+    await station.status("Available", connector=0)
+    await station.configure(MinimumStatusDuration="2")
+    for kind in ("Inoperative", "Operative"):  # Unavailable for far less than 2 s
+        assert (await station.csms.call(call.ChangeAvailability(connector_id=0, type=kind))).status == "Accepted"
+    await station.plug()
+    await station.status("Preparing")  # stable for 2 s: reported, and proves connector 0 had its chance
+    assert [p["status"] for p in station.csms.calls("StatusNotification") if p["connector_id"] == 0] == ["Available"]
+
+
+async def test_item_13_a_refused_status_notification_is_sent_again_with_a_back_off(station: Station) -> None:
+    await station.status("Available")
+    station.csms.fail["StatusNotification"] = ["InternalError"] * 3
+    await station.plug()
+    await station.status("Preparing", timeout=30)
+    refused = [s.at for s in station.csms.seen if s.action == "StatusNotification(refused)"]
+    accepted = next(s.at for s in station.csms.seen if s.action == "StatusNotification"
+                    and s.payload["status"] == "Preparing")
+    gaps = [b - a for a, b in zip([*refused, accepted], [*refused, accepted][1:], strict=False)]
+    assert len(refused) == 3 and gaps[0] >= 1.8 and gaps[1] >= 3.8 and gaps[2] >= 7.5, gaps  # 2 s, 4 s, 8 s
+
+
+async def test_item_14_tc_036_a_reconnect_sends_no_boot_and_reports_what_changed_offline(station: Station) -> None:
+    await station.status("Available")
+    station.csms.refuse = True
+    await station.csms.drop()
+    await station.observer.wait(lambda: not station.observer.get(ocpp_gateway.CONNECTION.path).connected,
+                                what="the gateway sees the link down")
+    await station.plug()
+    await station.observer.wait(lambda: station.observer.get("chargebus/power/state/connector/1").status
+                                == "Preparing", what="Preparing while offline")
+    station.csms.refuse = False
+    await station.status("Preparing", timeout=40)
+    assert len(station.csms.calls("BootNotification")) == 1 and station.csms.connections == 2
+    after = [p for p in station.csms.calls("StatusNotification")][2:]
+    assert [(p["connector_id"], p["status"]) for p in after] == [(1, "Preparing")]  # only what changed
+
+
+async def test_item_14_ping_interval_change_reconnects_without_a_boot_and_pings_at_that_interval(
+        station: Station) -> None:
+    await station.status("Available")
+    await station.configure(WebSocketPingInterval="1")
+    await station.observer.wait(lambda: station.csms.connections == 2, what="reconnected with the new interval")
+    await asyncio.sleep(0)
+    seen = len(station.csms.pings)
+    await station.observer.wait(lambda: len(station.csms.pings) >= seen + 4, 10, "four pings")
+    gaps = [b - a for a, b in zip(station.csms.pings[seen:], station.csms.pings[seen + 1:], strict=False)]
+    assert all(0.7 <= g <= 1.5 for g in gaps), gaps
+    assert len(station.csms.calls("BootNotification")) == 1
+
+
+async def test_item_14_a_gateway_restart_is_not_a_station_boot(station: Station) -> None:
+    await station.status("Available")
+    gateway = station.pid("ocpp_gateway")
+    kill9(gateway)
+    await station.observer.wait_online(("ocpp_gateway",), not_pids={"ocpp_gateway": gateway})
+    await station.observer.wait(lambda: station.csms.connections == 2, what="reconnected")
+    await station.plug()
+    await station.status("Preparing")  # the new connection works: Accepted without a BootNotification
+    assert len(station.csms.calls("BootNotification")) == 1
+
+
+async def test_item_15_emergency_stop_ends_the_transaction_and_faults_until_released(station: Station) -> None:
+    await charging(station)
+    await station.estop()
+    stop = (await station.csms.wait("StopTransaction"))[0]
+    assert stop["reason"] == "EmergencyStop"
+    faulted = (await station.status("Faulted"))[-1]
+    assert faulted["error_code"] == "OtherError" and faulted["vendor_error_code"] == "emergency_stop"
+    state = station.observer.get("chargebus/power/state/connector/1")
+    assert not state.energized and state.setpoint_a == 0.0
+    await station.estop(pressed=False)
+    await station.status("Finishing")
+
+
+async def test_item_15_an_orderly_stop_of_the_station_is_a_reboot_not_a_power_loss(station: Station) -> None:
+    await charging(station)
+    assert station.stack.stop() == 0  # SIGTERM: services stop, the module opens its output
+    await station.restart_stack()
+    stop = (await station.csms.wait("StopTransaction", timeout=40))[0]
+    assert stop["reason"] == "Reboot" and stop["transaction_id"] == 1000
+
+
+async def test_item_16_a_malformed_callresult_is_not_answered(station: Station) -> None:
+    await station.status("Available")
+    for frame in ('[3, "bad-1"]', '[4, "bad-2", "X"]', '[3]'):
+        await station.csms.send_raw(frame)
+    # a call sent after them is answered: by then the station has read (and dropped) the broken frames
+    answer = await station.csms.call(call.GetConfiguration(key=["NumberOfConnectors"]))
+    assert answer.configuration_key[0]["value"] == "1"
+    answered = [json.loads(f) for _at, f in station.csms.frames if f.startswith("[4")]
+    assert [a for a in answered if a[1] in ("bad-1", "bad-2")] == []
