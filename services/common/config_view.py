@@ -15,7 +15,8 @@ from .contract.config_keys import defaults
 class ConfigView:
     def __init__(self, bus: Bus, *keys: str) -> None:
         self.values = defaults(*keys)
-        bus.watch(CONFIG.filter, self._seen)
+        for key in keys:  # only the keys it reads: a change of another key wakes nobody here
+            bus.watch(CONFIG.render(key=key), self._seen)
 
     async def _seen(self, _topic: str, _declared: Any, value: Any, params: dict[str, str]) -> None:
         if isinstance(value, ConfigValue) and value.key in self.values and value.key == params.get("key"):

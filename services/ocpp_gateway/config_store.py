@@ -38,6 +38,7 @@ class ConfigStore:
         with engine.connect() as conn:
             stored = dict(conn.execute(text("SELECT key, value FROM config")).tuples().all())
         self._values = {k.name: stored.get(k.name, k.default) for k in KEYS}
+        self._unannounced: list[str] = []
 
     def publish_all(self) -> None:
         for key in KEYS:
@@ -46,6 +47,11 @@ class ConfigStore:
     def _publish(self, name: str) -> None:
         self._bus.publish(CONFIG, ConfigValue(key=name, value=self._values[name], readonly=BY_NAME[name].readonly),
                           key=name)
+
+    def announce(self) -> None:
+        """Publish the keys changed with `announce_later` (called once the answer has been sent)."""
+        while self._unannounced:
+            self._publish(self._unannounced.pop(0))
 
     def get(self, key: str) -> str:
         return self._values[key]
@@ -69,7 +75,12 @@ class ConfigStore:
         unknown = [n for n in wanted if n not in BY_NAME]
         return known, unknown
 
-    async def change(self, name: str, value: str) -> Change:
+    async def change(self, name: str, value: str, *, announce_later: bool = False) -> Change:
+        """Check, persist (durable before the answer), then tell the bus and the listeners.
+
+        `announce_later`: the retained copy is published by `announce()`, after the CSMS got its answer:
+        waking every reader of the key must not delay the ChangeConfiguration.conf.
+        """
         key = BY_NAME.get(name)
         if key is None:
             return Change.NOT_SUPPORTED
@@ -84,7 +95,10 @@ class ConfigStore:
             conn.execute(text("INSERT INTO config (key, value) VALUES (:k, :v) "
                               "ON CONFLICT (key) DO UPDATE SET value = excluded.value"), {"k": name, "v": value})
         self._values[name] = value
-        self._publish(name)
+        if announce_later:
+            self._unannounced.append(name)
+        else:
+            self._publish(name)
         log.info("config changed key=%s value=%r", name, value)
         for listener in self._listeners.get(name, []):
             await listener(value)

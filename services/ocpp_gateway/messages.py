@@ -60,21 +60,25 @@ def energy_wh(value: MeterValue) -> int | None:
 
 
 def build_call(action: str, payload: dict[str, Any] | None) -> Any:
-    """The `ocpp.v16.call` payload object for a stored message, checked against the 1.6 schema.
+    """The `ocpp.v16.call` payload object for a stored message.
 
-    Raises Unsendable for anything that could never be sent, so that the outbox sets it aside
-    instead of retrying it for ever.
+    Raises Unsendable for a row that could never become one, so that the outbox sets it aside instead
+    of retrying it for ever. The 1.6 schema is checked by the library when the call is sent; after a
+    failure, `schema_error` tells a message that can never pass from one the CSMS refused.
     """
     if action not in SENDABLE:
         raise Unsendable(f"{action!r} is not a transaction message")
     if payload is None:
         raise Unsendable("the stored payload is not a JSON object")
     try:
-        request = getattr(call, action)(**payload)
+        return getattr(call, action)(**payload)
     except TypeError as exc:
         raise Unsendable(f"fields do not fit {action}: {exc}") from None
+
+
+def schema_error(request: Any) -> str | None:
+    """Why a call object fails the 1.6 schema of its action, or None when it is valid."""
+    action = type(request).__name__
     wire = remove_nones(snake_to_camel_case(serialize_as_dict(request)))
     error = next(iter(get_validator(MessageType.Call, action, "1.6").iter_errors(wire)), None)
-    if error is not None:
-        raise Unsendable(f"{action} does not validate: {error.message}")
-    return request
+    return f"{action} does not validate: {error.message}" if error is not None else None

@@ -23,7 +23,7 @@ from typing import Any
 
 from services.common.contract.auth import IdTagInfo
 
-from .messages import Unsendable, build_call
+from .messages import Unsendable, build_call, schema_error
 from .ports import ConfigReader, CsmsCallError, CsmsLink, CsmsUnavailable
 from .tx_store import OutboxMessage, TxStore
 
@@ -95,7 +95,11 @@ class OutboxSender:
             return False
         except CsmsCallError as exc:
             self._flush()
-            await self._failed(msg, f"{exc.code}: {exc.description}")
+            invalid = schema_error(request)  # checked only after a failure: the library checked it before sending
+            if invalid is not None:
+                self._set_aside(msg, invalid, whole_session=msg.action == "StartTransaction")
+            else:
+                await self._failed(msg, f"{exc.code}: {exc.description}")
             return False
         self.sent += 1
         self._confirmed(msg, conf)

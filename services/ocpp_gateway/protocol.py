@@ -70,22 +70,35 @@ class CallRefused(Exception):
 
 def classify(action: str, payload: Any, handled: bool) -> None:
     """Raise CallRefused when a CALL cannot be handled; return when its payload is a valid 1.6 request."""
+    route(action, payload, handled)
+    refused = schema_refusal(action, payload)
+    if refused is not None:
+        raise refused
+
+
+def route(action: str, payload: Any, handled: bool) -> None:
+    """The checks that need no schema: a known action, one we handle, a payload that is an object."""
     if action not in ACTIONS:
         raise CallRefused("NotImplemented", f"unknown action {action!r}")
     if not handled:
         raise CallRefused("NotSupported", f"{action} is not supported by this charge point")
     if not isinstance(payload, dict):
         raise CallRefused("FormationViolation", "the payload is not a JSON object")
+
+
+def schema_refusal(action: str, payload: Any) -> CallRefused | None:
+    """The OCPP-J 1.6 CALLERROR for a payload that fails the 1.6 schema of its action, or None."""
     if action in DECIMAL_ACTIONS:
         validator = get_validator(MessageType.Call, action, "1.6", parse_float=decimal.Decimal)
-        payload = json.loads(json.dumps(payload), parse_float=decimal.Decimal)
+        payload = json.loads(json.dumps(payload, default=str), parse_float=decimal.Decimal)
     else:
         validator = get_validator(MessageType.Call, action, "1.6")
     errors = sorted(validator.iter_errors(payload), key=_rank)
-    if errors:
-        first = errors[0]
-        where = "/".join(str(p) for p in first.absolute_path) or "payload"
-        raise CallRefused(_BY_KEYWORD.get(str(first.validator), "FormationViolation"), f"{where}: {first.message}")
+    if not errors:
+        return None
+    first = errors[0]
+    where = "/".join(str(p) for p in first.absolute_path) or "payload"
+    return CallRefused(_BY_KEYWORD.get(str(first.validator), "FormationViolation"), f"{where}: {first.message}")
 
 
 def _rank(error: SchemaError) -> int:
@@ -120,6 +133,10 @@ class StationProtocol(ChargePoint):
         """False while the CSMS has Rejected our BootNotification: its calls are not answered (OCPP 1.6 §4.2)."""
         return True
 
+    async def _refuse(self, msg: Call, refused: CallRefused) -> None:
+        log.info("call refused action=%s id=%s %s: %s", msg.action, msg.unique_id, refused.code, refused.description)
+        await self._send(call_error(msg.unique_id, refused.code, refused.description))
+
     async def route_message(self, raw_msg: str | bytes) -> None:
         try:
             msg = unpack(raw_msg)
@@ -138,17 +155,21 @@ class StationProtocol(ChargePoint):
                 log.info("registration rejected: call %s not answered", msg.action)
                 return
             try:
-                classify(msg.action, msg.payload, msg.action in self.route_map)
-            except CallRefused as refused:
-                log.info("call refused action=%s id=%s %s: %s", msg.action, msg.unique_id, refused.code,
-                         refused.description)
-                await self._send(call_error(msg.unique_id, refused.code, refused.description))
+                route(msg.action, msg.payload, msg.action in self.route_map)
+            except CallRefused as not_routed:
+                await self._refuse(msg, not_routed)
                 return
+            payload = msg.payload  # the library may re-parse it (Decimal) while validating
             try:
-                await self._handle_call(msg)
+                await self._handle_call(msg)  # the library checks the request (once) and our response
             except OCPPError as exc:
-                log.exception("call failed action=%s", msg.action)
-                await self._send(call_error(msg.unique_id, _v16_code(exc.code), str(exc.description or "")))
+                # what the library found, in the 1.6 spelling of our own table; a valid request that still
+                # failed means our response broke its schema: our fault, not the CSMS's
+                refused = schema_refusal(msg.action, payload)
+                if refused is None:
+                    log.error("call failed action=%s id=%s: %s", msg.action, msg.unique_id, exc)
+                    refused = CallRefused("InternalError", f"{msg.action} could not be answered: {exc.code}")
+                await self._refuse(msg, refused)
         elif isinstance(msg, CallError):
             if msg.error_code not in CALL_ERROR_CODES:
                 log.warning("CALLERROR id=%s with code %r, which OCPP 1.6 does not define: read as GenericError",
@@ -159,6 +180,3 @@ class StationProtocol(ChargePoint):
             self._response_queue.put_nowait(msg)
 
 
-def _v16_code(code: str) -> str:
-    return {"FormatViolation": "FormationViolation", "OccurrenceConstraintViolation":
-            "OccurenceConstraintViolation"}.get(code, code)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ocpp.v16.enums import RegistrationStatus
+
 from services.common.bus import Bus
 from services.common.contract import sim
 from services.common.contract.sim import EstopRequest, PlugRequest, SwipeRequest
@@ -84,9 +86,11 @@ class Station:
 
 
 @asynccontextmanager
-async def running_station(tmp_path: Path, boot_interval: int = 300, **env: str) -> AsyncIterator[Station]:
+async def running_station(tmp_path: Path, boot_interval: int = 300, boot_status: str = "Accepted",
+                          **env: str) -> AsyncIterator[Station]:
     csms = CentralSystem()
     csms.boot_interval = boot_interval
+    csms.boot_status = RegistrationStatus(boot_status)
     await csms.start()
     settings = isolated_settings(tmp_path).model_copy(update={"csms_url": csms.url})
     stack = Stack({**env_for(settings), **env}, tmp_path / "run.log")

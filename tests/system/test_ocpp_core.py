@@ -11,14 +11,12 @@ from typing import Any
 
 import pytest
 from ocpp.v16 import call
-from ocpp.v16.enums import AuthorizationStatus, RegistrationStatus
+from ocpp.v16.enums import AuthorizationStatus
 
 from services.common.contract import power
 from services.common.contract.power import ConnectorRequest
-from tests.conftest import env_for, isolated_settings
-from tests.csms import CentralSystem
-from tests.system.stack import ALL, Stack, kill9
-from tests.system.station import Station, charging
+from tests.system.stack import ALL, kill9
+from tests.system.station import Station, charging, running_station
 
 
 async def test_tc_001_cold_boot(station: Station) -> None:
@@ -135,23 +133,14 @@ async def test_tc_036_tc_038_connection_loss_and_offline_stop_transaction(statio
 
 
 async def test_tc_002_cold_boot_pending_answers_calls_refuses_remote_start(tmp_path: Path) -> None:
-    csms = CentralSystem()
-    csms.boot_status = RegistrationStatus.pending
-    csms.boot_interval = 1
-    await csms.start()
-    settings = isolated_settings(tmp_path).model_copy(update={"csms_url": csms.url})
-    stack = Stack(env_for(settings), tmp_path / "run.log")
-    stack.start()
-    try:
+    async with running_station(tmp_path, boot_interval=1, boot_status="Pending") as station:
+        csms = station.csms
         await csms.wait("BootNotification", 2, timeout=30)
         config = await csms.call(call.GetConfiguration(key=["HeartbeatInterval"]))
         assert config.configuration_key[0]["key"] == "HeartbeatInterval"
         refused = await csms.call(call.RemoteStartTransaction(id_tag="X"))
         assert refused.status == "Rejected"
         assert {s.action for s in csms.seen} == {"BootNotification"}
-    finally:
-        stack.stop()
-        await csms.stop()
 
 
 async def test_tc_011_1_remote_start_first(station: Station) -> None:
@@ -304,19 +293,10 @@ async def test_a_card_with_the_same_parent_id_tag_stops_the_transaction(station:
 
 
 async def test_rejected_boot_sends_nothing_else_and_answers_nothing(tmp_path: Path) -> None:
-    csms = CentralSystem()
-    csms.boot_status = RegistrationStatus.rejected
-    csms.boot_interval = 1
-    await csms.start()
-    settings = isolated_settings(tmp_path).model_copy(update={"csms_url": csms.url})
-    stack = Stack(env_for(settings), tmp_path / "run.log")
-    stack.start()
-    try:
+    async with running_station(tmp_path, boot_interval=1, boot_status="Rejected") as station:
+        csms = station.csms
         await csms.wait("BootNotification", 2, timeout=30)
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(csms.call(call.GetConfiguration(key=["HeartbeatInterval"])), 2)
         await csms.wait("BootNotification", 3, timeout=30)
         assert {s.action for s in csms.seen} == {"BootNotification"}
-    finally:
-        stack.stop()
-        await csms.stop()

@@ -77,7 +77,8 @@ CONNECTION = Topic(
 TRANSACTION = Topic(
     "chargebus/ocpp_gateway/state/transaction/{connector_id}", Kind.STATE, TransactionState,
     owner="ocpp_gateway", retain=True, subscribers=("metering", "api", "cli"),
-    doc="The transaction on a connector; metering samples while `active`.",
+    doc="The session on a connector: `starting` (persisted, energize asked), `active`, `suspended` (no energy, the "
+    "transaction open). Metering samples while active or suspended.",
     example={"connector_id": 1, "active": True, "phase": "active", "session_id": "s-1", "transaction_id": 17,
              "id_tag": "04A2B3C4", "started_at": "2026-11-24T22:00:00Z", "meter_start_wh": 1000},
 )

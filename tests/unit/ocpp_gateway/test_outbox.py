@@ -199,3 +199,22 @@ async def test_a_link_that_goes_down_is_waited_for_not_counted(store: TxStore) -
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def test_a_row_that_fails_the_schema_is_set_aside_not_counted(store: TxStore) -> None:
+    session(store, "s1", meters=1)
+    with store.engine.begin() as conn:  # the right fields, a value the 1.6 schema refuses
+        conn.execute(text("UPDATE outbox SET payload = :p WHERE action = 'MeterValues'"),
+                     {"p": '{"connector_id": -4, "meter_value": []}'})
+
+    def library_check(payload: Any) -> Any:  # what the library does before sending an invalid call
+        if type(payload).__name__ == "MeterValues":
+            raise CsmsCallError("OccurenceConstraintViolation", "meterValue: [] is too short")
+        return ok(payload)
+
+    link = ScriptedLink([], library_check)
+    await drain(sender_for(store, link), store)
+    assert [type(p).__name__ for p in link.sent] == ["StartTransaction", "MeterValues", "StopTransaction"]
+    with store.engine.connect() as conn:
+        attempts, reason = conn.execute(text("SELECT attempts, reason FROM outbox_set_aside")).one()
+    assert attempts == 0 and "does not validate" in reason
