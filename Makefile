@@ -29,8 +29,9 @@ $(VENV)/.test-installed: $(VENV)/.installed
 
 test-deps: $(VENV)/.test-installed
 
+# the bench: the station with the hardware simulator (deploy/chargebus.toml, the station's file, has it off)
 run: deps
-	$(VENV)/bin/chargebus run
+	CHARGEBUS_WITH_SIM=$${CHARGEBUS_WITH_SIM:-true} $(VENV)/bin/chargebus run
 
 test: test-deps
 	$(VENV)/bin/ruff check services tests bench

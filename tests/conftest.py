@@ -37,6 +37,7 @@ def isolated_settings(tmp_path: Path, mqtt_url: str | None = None) -> Settings:
         can_port=port,
         api_port=free_port(),
         csms_url=f"ws://127.0.0.1:{free_port()}/ocpp",
+        with_sim=True,
     )
 
 
@@ -61,5 +62,6 @@ def env_for(settings: Settings) -> dict[str, str]:
         CHARGEBUS_API_PORT=str(settings.api_port),
         CHARGEBUS_CSMS_URL=settings.csms_url,
         CHARGEBUS_CONFIG_FILE=str(Path(__file__).parent / "empty.toml"),
+        CHARGEBUS_WITH_SIM="true",
     )
     return out

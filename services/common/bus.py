@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 MAX_PAYLOAD = 64 * 1024
 SESSION_EXPIRY_S = 24 * 3600
 DEFAULT_TIMEOUT_S = 5.0
+DEADLINE = "deadline"  # MQTT 5 user property of every request: the caller's absolute deadline, epoch seconds
 
 M = TypeVar("M", bound=BaseModel)
 Params = dict[str, str]
@@ -308,7 +310,14 @@ class Bus:
         response_topic = getattr(props, "ResponseTopic", None)
         corr = getattr(props, "CorrelationData", None)
         reply: Reply[Any]
-        if request is None:
+        late = _past_deadline(props)
+        if late is not None:
+            # paho keeps QoS 1 publishes while the broker is down and sends them when it is back, and the
+            # broker's message expiry counts only from then: a request can arrive long after its caller gave up
+            log.warning("expired request refused topic=%s late_by=%.1fs", msg.topic, late)
+            reply = Reply(ok=False, error=ErrorBody(code=ErrorCode.EXPIRED,
+                                                     message=f"arrived {late:.1f} s after its deadline; not done"))
+        elif request is None:
             reply = Reply(ok=False, error=ErrorBody(code=ErrorCode.BAD_REQUEST,
                                                      message=f"payload does not match {sub.topic.payload.__name__}"))
         else:
@@ -363,6 +372,7 @@ class Bus:
         props.ResponseTopic = self._reply_topic
         props.CorrelationData = corr
         props.MessageExpiryInterval = max(1, int(timeout + 0.999))
+        props.UserProperty = [(DEADLINE, f"{time.time() + timeout:.3f}")]
         self._client.publish(topic.render(**params), payload.model_dump_json(), qos=1, properties=props)
         try:
             _raw, body = await asyncio.wait_for(fut, timeout)
@@ -378,6 +388,18 @@ class Bus:
             err = reply.error or ErrorBody(code=ErrorCode.INTERNAL, message="error reply without error")
             raise BusError(err.code, err.message)
         return reply.result
+
+
+def _past_deadline(props: Properties | None) -> float | None:
+    """Seconds a request is past its deadline, or None when it is in time (or carries none)."""
+    for name, value in getattr(props, "UserProperty", None) or []:
+        if name == DEADLINE:
+            try:
+                late = time.time() - float(value)
+            except ValueError:
+                return None
+            return late if late > 0 else None
+    return None
 
 
 def _nodelay(_client: mqtt.Client, _userdata: object, sock: Any) -> None:

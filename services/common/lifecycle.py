@@ -15,6 +15,7 @@ from typing import ClassVar
 
 import setproctitle
 
+from . import failpoints
 from .bus import Bus
 from .logs import setup_logging
 from .settings import Settings, load_settings
@@ -45,6 +46,7 @@ class Service:
 async def serve(service_cls: type[Service], settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run a service until `stop` is set (or SIGTERM/SIGINT when called from `run_service`)."""
     stop = stop or asyncio.Event()
+    failpoints.arm_from(settings.data_dir)
     bus = Bus(settings, service_cls.name)
     service = service_cls(settings, bus)
     await service.setup()

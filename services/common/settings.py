@@ -44,7 +44,8 @@ def _config_file() -> Path | None:
 class Settings(BaseSettings):
     """Everything a chargebus process needs to find its peers and its data."""
 
-    model_config = SettingsConfigDict(env_prefix="CHARGEBUS_", extra="ignore", frozen=True)
+    # a mistyped key in the TOML file is an error naming it, never silently ignored
+    model_config = SettingsConfigDict(env_prefix="CHARGEBUS_", extra="forbid", frozen=True, allow_inf_nan=False)
 
     csms_url: str = Field(
         "ws://127.0.0.1:9000/ocpp",
@@ -72,7 +73,8 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
     mosquitto_bin: str = Field("mosquitto", description="Broker binary the supervisor starts.")
     services: tuple[str, ...] = Field(SERVICES, description="Services the supervisor starts, in order.")
-    with_sim: bool = Field(True, description="Start the hardware simulator (bench and tests).")
+    with_sim: bool = Field(False, description="Start the hardware simulator: the bench (`make run`) and tests only; "
+                           "a station talks to its real devices.")
     ocpp_response_timeout_s: float = Field(
         30.0, gt=0, le=300,
         description="How long the gateway waits for the CSMS to answer a CALL before it counts as unanswered "
@@ -151,6 +153,9 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         err = exc.errors()[0]
+        if err["type"] == "extra_forbidden":
+            known = ", ".join(sorted(Settings.model_fields))
+            raise SettingsError(f"chargebus: unknown setting {err['loc'][0]!r} in {toml}; known: {known}") from None
         name = "CHARGEBUS_" + str(err["loc"][0]).upper() if err["loc"] else "settings"
         raise SettingsError(f"chargebus: bad setting {name}: {err['msg']}") from None
     except ValueError as exc:  # a TOML file that does not parse

@@ -52,9 +52,11 @@ class MeteringService(Service):
     async def on_measurement(self, _t: str, _d: Any, m: Any, _p: dict[str, str]) -> None:
         if not isinstance(m, Measurement):
             return
+        if not self.register.newer(m.connector_id, m.boot_id, m.sequence):
+            return  # older than what was counted (a stale retained copy): neither counted nor sampled
         self.measurements[m.connector_id] = m
         before = self.register.energy.get(m.connector_id)
-        energy = self.register.update(m.connector_id, m.energy_wh, m.timestamp)
+        energy = self.register.update(m.connector_id, m.energy_wh, m.boot_id, m.sequence)
         if energy != before:
             self.bus.publish(metering.REGISTER, EnergyRegister(connector_id=m.connector_id, energy_wh=energy,
                                                                timestamp=m.timestamp), connector_id=m.connector_id)

@@ -23,6 +23,7 @@ from typing import Any
 from ocpp.v16 import call
 from sqlalchemy.exc import SQLAlchemyError
 
+from services.common import failpoints
 from services.common.bus import Bus, BusError
 from services.common.contract import ErrorCode, auth, metering, ocpp_gateway, power
 from services.common.contract.auth import AuthorizeRequest, IdTagInfo
@@ -35,7 +36,13 @@ from services.common.contract.metering import (
     TransactionData,
 )
 from services.common.contract.metering import ReadRequest as MeterReadRequest
-from services.common.contract.ocpp_gateway import IdTagInfoSeen, SessionPhase, TransactionState, TransactionStopped
+from services.common.contract.ocpp_gateway import (
+    IdTagInfoSeen,
+    SessionPhase,
+    SessionView,
+    TransactionState,
+    TransactionStopped,
+)
 from services.common.contract.power import (
     ConnectorRequest,
     ConnectorState,
@@ -187,6 +194,17 @@ class TransactionEngine:
     def transaction_connectors(self) -> set[int]:
         return {c for c in CONNECTORS if self.sessions.busy(c)}
 
+    def session(self, connector_id: int) -> SessionView:
+        """What power may energize for: the session persisted on the connector (starting, active, suspended)."""
+        starting = self._starting.get(connector_id)
+        if starting is not None:
+            return SessionView(connector_id=connector_id, phase=SessionPhase.STARTING, session_id=starting.session_id)
+        run = self.sessions.running(connector_id) if connector_id in self.sessions.connectors else None
+        if run is None:
+            return SessionView(connector_id=connector_id, phase=SessionPhase.NONE)
+        return SessionView(connector_id=connector_id, session_id=run.session_id, suspended=run.suspended,
+                           phase=SessionPhase.SUSPENDED if run.suspended else SessionPhase.ACTIVE)
+
     def add_end_listener(self, callback: Callable[[int], Awaitable[None]]) -> None:
         self._end_listeners.append(callback)
 
@@ -330,6 +348,7 @@ class TransactionEngine:
             return
         started = _now()
         try:
+            await failpoints.hit("ocpp_gateway.after_energize")
             self.store.commit_start(tx.session_id, started, messages.start_payload(
                 connector, action.id_tag, meter_start, started))
         except SQLAlchemyError as exc:
@@ -395,8 +414,9 @@ class TransactionEngine:
         """Resynchronise from SQLite and power before anything else runs (ports.Transactions.recover)."""
         intended = self.store.state(RESTART_REASON)
         ended: list[int] = []
+        fresh: dict[int, ConnectorState | None] = {}
         for tx in self.store.unfinished():
-            state = await self._power_state(tx.connector_id)
+            state = fresh[tx.connector_id] = await self._power_state(tx.connector_id)
             energized = state is not None and state.energized
             if tx.phase == STARTING and not energized:
                 log.info("session=%s never energized: discarded", tx.session_id)
@@ -415,6 +435,12 @@ class TransactionEngine:
                 ended.append(tx.connector_id)
         self.store.set_state(RESTART_REASON, None)
         for connector in CONNECTORS:
+            if self.sessions.running(connector) is None:
+                state = fresh[connector] if connector in fresh else await self._command(
+                    power.GET_STATE, ConnectorRequest(connector_id=connector))
+                if state is not None and state.energized:
+                    log.error("connector=%d energized without a session at start: de-energizing", connector)
+                    await self._deenergize(connector)
             self._publish(connector)
         for connector in ended:  # e.g. a Scheduled availability change waited for this transaction
             await self._transaction_ended(connector)

@@ -16,7 +16,7 @@ from services.common.contract import ocpp_gateway
 from services.common.contract.auth import IdTagInfo
 from services.common.contract.base import ErrorCode
 from services.common.contract.hardware import CONNECTORS
-from services.common.contract.ocpp_gateway import CsmsAuthorizeRequest, IdTagInfoSeen
+from services.common.contract.ocpp_gateway import CsmsAuthorizeRequest, IdTagInfoSeen, SessionRequest, SessionView
 from services.common.db import open_engine
 from services.common.lifecycle import Service
 
@@ -60,6 +60,7 @@ class OcppGatewayService(Service):
         self.link.when_booted(self.status.on_boot_accepted)
         self.link.when_reconnected(self.status.on_reconnected)
         self.bus.handle(ocpp_gateway.CSMS_AUTHORIZE, self.on_authorize)
+        self.bus.handle(ocpp_gateway.GET_SESSION, self.on_get_session)
         self._tg: asyncio.TaskGroup | None = None
         self.station = Station(bus=self.bus, config=self.config, transactions=self.transactions,
                                availability=self.availability, registration=lambda: self.link.registration,
@@ -76,6 +77,11 @@ class OcppGatewayService(Service):
 
     async def _availability_changed(self, _connector: int) -> None:
         self.status.station_changed()
+
+    async def on_get_session(self, request: SessionRequest, _p: dict[str, str]) -> SessionView:
+        if not self.transactions.recovered.is_set():
+            raise BusError(ErrorCode.UNAVAILABLE, "the gateway is still recovering its sessions")
+        return self.transactions.session(request.connector_id)
 
     async def on_authorize(self, request: CsmsAuthorizeRequest, _p: dict[str, str]) -> IdTagInfo:
         try:

@@ -252,7 +252,7 @@ class Controller:
         setpoint = self.setpoint_a(now)
         return ModuleCommand(self.energized, self.voltage_setpoint_v(), setpoint, alive % 256)
 
-    def measurement(self, now: float, wall: datetime) -> Measurement | None:
+    def measurement(self, now: float, wall: datetime, boot_id: str, sequence: int) -> Measurement | None:
         module = self.module
         if module is None:
             return None
@@ -263,6 +263,8 @@ class Controller:
         return Measurement(
             connector_id=self.connector_id,
             timestamp=wall,
+            boot_id=boot_id,
+            sequence=sequence,
             voltage_v=module.voltage_v,
             current_a=module.current_a,
             power_w=round(module.voltage_v * module.current_a, 1),

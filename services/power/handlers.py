@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from pydantic import BaseModel
 
@@ -34,10 +34,12 @@ READY_TIMEOUT_S = 3.0
 
 
 class Handlers:
-    def __init__(self, controller: Controller, apply: Callable[[], ConnectorState], ready: asyncio.Event) -> None:
+    def __init__(self, controller: Controller, apply: Callable[[], ConnectorState], ready: asyncio.Event,
+                 open_session: Callable[[int], Awaitable[str | None]]) -> None:
         self._ctl = controller
         self._apply = apply
         self._ready = ready
+        self._open_session = open_session  # the gateway's persisted session on a connector, asked now
 
     async def _begin(self, connector_id: int, allow_all: bool = False) -> None:
         """Commands wait (briefly) until the start-up adoption of the module state is done."""
@@ -50,6 +52,18 @@ class Handlers:
 
     async def on_energize(self, req: EnergizeRequest, _p: dict[str, str]) -> ConnectorState:
         await self._begin(req.connector_id)
+        # the output is energized only for a session the gateway has persisted, whoever asks
+        try:
+            persisted = await self._open_session(req.connector_id)
+        except BusError as exc:
+            log.warning("energize refused connector=%d: the gateway did not confirm session=%s (%s)",
+                        req.connector_id, req.session_id, exc)
+            raise BusError(ErrorCode.REJECTED, f"the gateway did not confirm session {req.session_id}: "
+                           f"{exc.code}") from None
+        if persisted != req.session_id:
+            log.error("energize refused connector=%d: session=%s is not the gateway's open session (%s)",
+                      req.connector_id, req.session_id, persisted)
+            raise BusError(ErrorCode.REJECTED, f"no open session {req.session_id} on connector {req.connector_id}")
         try:
             self._ctl.energize(time.monotonic(), req.session_id)
         except Rejected as exc:

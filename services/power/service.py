@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
+import uuid
 from datetime import UTC, datetime
 
 import can
 
-from services.common.contract import power, smart_charging
+from services.common.bus import BusError
+from services.common.contract import ocpp_gateway, power, smart_charging
+from services.common.contract.ocpp_gateway import SessionRequest, SessionView
 from services.common.contract.power import ConnectorState, Measurement, RfidSwiped
 from services.common.lifecycle import Service
 
@@ -25,6 +29,8 @@ CYCLE_S = 0.1
 STARTUP_WAIT_S = 1.0  # wait this long for the module and EV frames before adopting and publishing
 MEASUREMENT_EVERY_S = 1.0
 HOLD_RELEASE_S = 1.0  # after the bus connects, retained limits have arrived: stop holding the adopted current
+SESSION_CHECK_S = 1.0  # while energized, the gateway is asked this often whether its session is still open
+SESSION_ASK_S = 1.0
 
 
 class PowerService(Service):
@@ -44,7 +50,9 @@ class PowerService(Service):
         self._measurement: Measurement | None = None
         self._measured_at = 0.0
         self._connected_at: float | None = None
-        h = handlers.Handlers(self.ctl, self.apply, self.ready)
+        self.boot_id = uuid.uuid4().hex[:12]  # measurements are ordered by (boot, sequence), never by the clock
+        self._sequence = itertools.count()
+        h = handlers.Handlers(self.ctl, self.apply, self.ready, self.open_session)
         self.bus.handle(power.ENERGIZE, h.on_energize)
         self.bus.handle(power.SUSPEND, h.on_suspend)
         self.bus.handle(power.DEENERGIZE, h.on_deenergize)
@@ -62,9 +70,53 @@ class PowerService(Service):
         log.info("started connector=%d module_seen=%s adopted_charge=%s hold_a=%s", self.ctl.connector_id,
                  self.ctl.module is not None, adopted, self.ctl.hold_a)
         self.ready.set()
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self._cycle(), name="can-cycle")
+            tg.create_task(self._watch_session(), name="session-watch")
+
+    async def _cycle(self) -> None:
         while True:
             self.tick()
             await asyncio.sleep(CYCLE_S)
+
+    async def open_session(self, connector_id: int) -> str | None:
+        """The gateway's persisted session on the connector, asked now (BusError when it cannot answer)."""
+        view: SessionView = await self.bus.request(ocpp_gateway.GET_SESSION, SessionRequest(connector_id=connector_id),
+                                                   timeout=SESSION_ASK_S)
+        return view.session_id
+
+    async def _watch_session(self) -> None:
+        """An energized output needs an open session at the gateway; checked at start and every second.
+
+        No answer (the gateway is restarting) changes nothing: a running charge is never cut because a
+        service restarts, and the gateway checks the outputs itself when it is back.
+        """
+        while True:
+            if self.ctl.energized:
+                await self._check_session()
+            await asyncio.sleep(SESSION_CHECK_S)
+
+    async def _check_session(self) -> None:
+        ctl = self.ctl
+        try:
+            view: SessionView = await self.bus.request(ocpp_gateway.GET_SESSION, SessionRequest(
+                connector_id=ctl.connector_id), timeout=SESSION_ASK_S)
+        except BusError:
+            return
+        if not ctl.energized:
+            return
+        if view.session_id is None or (ctl.session_id is not None and view.session_id != ctl.session_id):
+            log.error("connector=%d energized for session=%s but the gateway has %s: de-energizing",
+                      ctl.connector_id, ctl.session_id, view.session_id)
+            ctl.deenergize(time.monotonic())
+            self.apply()
+            return
+        if ctl.session_id is None:
+            log.info("connector=%d adopted charge belongs to session=%s", ctl.connector_id, view.session_id)
+            ctl.session_id = view.session_id
+        if view.suspended != ctl.suspended:
+            ctl.suspend(view.suspended)
+            self.apply()
 
     async def shutdown(self) -> None:
         self.driver.close()
@@ -140,8 +192,9 @@ class PowerService(Service):
         return state
 
     def publish_measurement(self, now: float, force: bool) -> None:
-        new = self.ctl.measurement(now, datetime.now(UTC))
+        new = self.ctl.measurement(now, datetime.now(UTC), self.boot_id, 0)
         if new is None or not (force or significant(self._measurement, new)):
             return
+        new = new.model_copy(update={"sequence": next(self._sequence)})
         self._measurement, self._measured_at = new, now
         self.bus.publish(power.MEASUREMENT, new, connector_id=new.connector_id)

@@ -26,6 +26,9 @@ class SimService(Service):
 
     async def setup(self) -> None:
         cfg = SimSettings()
+        if self.settings.can_interface == "socketcan" and not cfg.allow_socketcan:
+            raise SystemExit(f"chargebus-sim: refusing to simulate hardware on SocketCAN {self.settings.can_channel}: "
+                             "the real devices are there (bench with vcan: CHARGEBUS_SIM_ALLOW_SOCKETCAN=true)")
         self.model = SimModel(
             battery_wh=cfg.battery_kwh * 1000.0, soc_pct=cfg.soc_pct, max_current_a=cfg.max_current_a,
             target_voltage_v=cfg.target_voltage_v, time_factor=cfg.time_factor,

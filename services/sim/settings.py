@@ -19,3 +19,7 @@ class SimSettings(BaseSettings):
     heartbeat_timeout_s: float = Field(
         3.0, gt=0, le=60, description="The module opens its output when the controller is silent this long."
     )
+    allow_socketcan: bool = Field(
+        False, description="Let the simulator open a SocketCAN interface. Off: on a station it would send module, "
+        "EV and meter frames next to the real devices. A bench with a vcan interface sets it."
+    )

@@ -90,3 +90,17 @@ def test_services_meet_only_on_the_bus() -> None:
                 if parts[0] == "services" and len(parts) > 1 and parts[1] not in allowed:
                     offenders.append(f"{file.relative_to(ROOT)} imports {name}")
     assert offenders == []
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_no_float_of_the_contract_takes_nan_or_infinity(bad: float) -> None:
+    """One stored Infinity (an energy register, a limit) would break every later read."""
+    floats = 0
+    for topic in TOPICS:
+        assert topic.example is not None
+        for name, field in topic.payload.model_fields.items():
+            if field.annotation in (float, float | None) and name in topic.example:
+                floats += 1
+                with pytest.raises(ValueError):
+                    topic.payload.model_validate({**topic.example, name: bad})
+    assert floats > 10

@@ -13,9 +13,10 @@ ROOT = "chargebus"
 
 
 class Model(BaseModel):
-    """Base of every bus payload: unknown fields are refused, so a typo never passes silently."""
+    """Base of every bus payload: unknown fields are refused, so a typo never passes silently; NaN and
+    Infinity are refused in every float (one stored Infinity would break every later read)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Empty(Model):
@@ -39,6 +40,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"  # the named thing does not exist
     UNAVAILABLE = "unavailable"  # a dependency is down (e.g. CSMS offline); retryable
     TIMEOUT = "timeout"  # the caller's deadline passed (raised at the caller only)
+    EXPIRED = "expired"  # the request arrived after its deadline: not carried out (the caller gave up)
     INTERNAL = "internal"  # a bug: logged with a traceback at the replier
 
 

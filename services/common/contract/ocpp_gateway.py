@@ -58,6 +58,19 @@ class TransactionStopped(Model):
     stopped_at: datetime
 
 
+class SessionRequest(Model):
+    connector_id: int = Field(ge=1)
+
+
+class SessionView(Model):
+    """The gateway's persisted session on a connector, as it stands now (never a retained copy)."""
+
+    connector_id: int
+    phase: SessionPhase
+    session_id: str | None = Field(None, description="None: no session is open; nothing may be energized.")
+    suspended: bool = Field(False, description="The session goes on without energy (invalid idTag).")
+
+
 class CsmsAuthorizeRequest(Model):
     id_tag: str = Field(min_length=1, max_length=20)
 
@@ -99,4 +112,11 @@ ID_TAG_INFO = Topic(
     subscribers=("auth",),
     doc="Every IdTagInfo the CSMS returned (Authorize, StartTransaction, StopTransaction): feeds the cache.",
     example={"id_tag": "04A2B3C4", "info": {"status": "Accepted", "parent_id_tag": None, "expiry_date": None}},
+)
+GET_SESSION = Topic(
+    "chargebus/ocpp_gateway/cmd/get_session", Kind.CMD, SessionRequest, reply=SessionView, owner="ocpp_gateway",
+    subscribers=("power",),
+    doc="The session the gateway has persisted on a connector, now. Power asks before it energizes and every "
+    "second while energized: an output with no open session is cut, whoever asked for it.",
+    example={"connector_id": 1},
 )

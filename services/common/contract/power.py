@@ -63,6 +63,9 @@ class ConnectorState(Model):
 class Measurement(Model):
     connector_id: int = Field(ge=1)
     timestamp: datetime
+    boot_id: str = Field(min_length=1, max_length=64, description="This run of the power process.")
+    sequence: int = Field(ge=0, description="Grows by one per measurement within a boot: the order readings were "
+                          "taken in, whatever the wall clock says.")
     voltage_v: float
     current_a: float = Field(description="DC current delivered to the EV.")
     power_w: float
@@ -123,7 +126,8 @@ MEASUREMENT = Topic(
     "chargebus/power/state/measurement/{connector_id}", Kind.STATE, Measurement, owner="power", retain=True,
     qos=0, subscribers=("metering", "api", "cli"),
     doc="Latest DC measurements, about once a second and on every significant change.",
-    example={"connector_id": 1, "timestamp": "2026-11-24T22:00:00Z", "voltage_v": 400.0, "current_a": 200.0,
+    example={"connector_id": 1, "timestamp": "2026-11-24T22:00:00Z", "boot_id": "7f3c2a", "sequence": 1042,
+             "voltage_v": 400.0, "current_a": 200.0,
              "power_w": 80000.0, "energy_wh": 1234.5, "temperature_c": 35.0, "soc_pct": 42.0,
              "ev_request_a": 200.0, "offered_current_a": 200.0, "offered_power_w": 80000.0},
 )

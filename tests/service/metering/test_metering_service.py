@@ -20,9 +20,12 @@ from services.common.contract.power import Measurement
 from services.common.settings import Settings
 from tests.conftest import env_for
 
+_SEQUENCE = iter(range(1_000_000))
 
-def _measurement(counter_wh: float) -> Measurement:
-    return Measurement(connector_id=1, timestamp=datetime.now(UTC), voltage_v=400.0, current_a=100.0, power_w=40000.0,
+
+def _measurement(counter_wh: float, boot_id: str = "power-run-1", at: datetime | None = None) -> Measurement:
+    return Measurement(connector_id=1, timestamp=at or datetime.now(UTC), boot_id=boot_id, sequence=next(_SEQUENCE),
+                       voltage_v=400.0, current_a=100.0, power_w=40000.0,
                        energy_wh=counter_wh, temperature_c=30.0, soc_pct=50.0, ev_request_a=100.0,
                        offered_current_a=120.0, offered_power_w=48000.0)
 
@@ -83,6 +86,30 @@ async def test_periodic_values_reads_and_the_register_survives_kill_9(settings: 
         units = {s.measurand: (s.unit, s.location) for s in reading.meter_value.sampled_value}
         assert units == {"Energy.Active.Import.Register": ("Wh", "Outlet"), "SoC": ("Percent", "EV"),
                          "Current.Import": ("A", "Outlet"), "Temperature": ("Celsius", "Body")}
+    finally:
+        proc.kill()
+        proc.wait(5)
+        await bus.stop()
+
+
+async def test_readings_stamped_2030_then_2026_keep_counting(settings: Settings) -> None:
+    """An RTC set wrong before NTP corrects it: the register follows the order power read the meter in."""
+    bus = Bus(settings, "ocpp_gateway", client_id="test-metering-clock", persistent=False, health=False)
+    await bus.start(5)
+    proc = subprocess.Popen([sys.executable, "-m", "services.metering"], env=env_for(settings))
+    try:
+        bus.publish(power.MEASUREMENT, _measurement(1000.0, at=datetime(2030, 1, 1, tzinfo=UTC)), connector_id=1)
+        await _read(bus)
+        bus.publish(power.MEASUREMENT, _measurement(1100.0, at=datetime(2030, 1, 1, 0, 0, 1, tzinfo=UTC)),
+                    connector_id=1)
+        for counter in (1200.0, 1350.0):  # NTP set the clock back to today
+            bus.publish(power.MEASUREMENT, _measurement(counter, at=datetime.now(UTC)), connector_id=1)
+        for _ in range(100):
+            reading = await _read(bus)
+            if reading.energy_wh == 350:
+                break
+            await asyncio.sleep(0.05)
+        assert reading.energy_wh == 350
     finally:
         proc.kill()
         proc.wait(5)

@@ -12,7 +12,8 @@ import pytest
 from pydantic import BaseModel
 
 from services.common.bus import Bus
-from services.common.contract import Topic, power
+from services.common.contract import Topic, ocpp_gateway, power
+from services.common.contract.ocpp_gateway import SessionPhase, SessionRequest, SessionView
 from services.common.contract.power import ConnectorState, Measurement
 from services.common.lifecycle import Service, serve
 from services.common.settings import Settings
@@ -70,11 +71,34 @@ class Running:
             await asyncio.wait_for(self.task, 10)
 
 
+SESSION = "test-session"
+
+
+@dataclass
+class GatewaySessions:
+    """The test answers power's question on the bus as the gateway would: which session is open on a connector."""
+
+    open: dict[int, str | None] = field(default_factory=lambda: {1: SESSION})
+    asked: int = 0
+
+    async def on_get_session(self, req: SessionRequest, _p: dict[str, str]) -> SessionView:
+        self.asked += 1
+        session = self.open.get(req.connector_id)
+        return SessionView(connector_id=req.connector_id, session_id=session,
+                           phase=SessionPhase.ACTIVE if session else SessionPhase.NONE)
+
+
 @pytest.fixture
-async def observer(settings: Settings) -> AsyncIterator[tuple[Bus, Recorder]]:
+def sessions() -> GatewaySessions:
+    return GatewaySessions()
+
+
+@pytest.fixture
+async def observer(settings: Settings, sessions: GatewaySessions) -> AsyncIterator[tuple[Bus, Recorder]]:
     recorder = Recorder()
     bus = Bus(settings, "test", client_id=f"test-observer-{id(recorder)}", persistent=False, health=False)
     bus.watch("chargebus/#", recorder.on)
+    bus.handle(ocpp_gateway.GET_SESSION, sessions.on_get_session)
     await bus.start(5)
     yield bus, recorder
     await bus.stop()

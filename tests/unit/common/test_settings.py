@@ -74,3 +74,29 @@ def test_cli_reports_bad_setting_without_traceback(monkeypatch: pytest.MonkeyPat
     assert main(["sim", "unplug"]) == 2
     err = capsys.readouterr().err
     assert "CHARGEBUS_MQTT_URL" in err and "Traceback" not in err
+
+
+def test_a_mistyped_key_in_the_toml_file_is_an_error_naming_it(monkeypatch: pytest.MonkeyPatch,
+                                                                 tmp_path: Path) -> None:
+    toml = tmp_path / "station.toml"
+    toml.write_text('csms_url = "ws://csms.example/ocpp"\nchargepoint_id = "CP7"\n')
+    monkeypatch.setenv("CHARGEBUS_CONFIG_FILE", str(toml))
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    assert "unknown setting 'chargepoint_id'" in str(err.value) and str(toml) in str(err.value)
+    assert "charge_point_id" in str(err.value)  # the known keys are listed
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_nan_and_infinity_are_refused(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("CHARGEBUS_OCPP_RESPONSE_TIMEOUT_S", value)
+    with pytest.raises(SettingsError, match="OCPP_RESPONSE_TIMEOUT_S"):
+        load_settings()
+
+
+def test_the_station_file_keeps_the_simulator_off() -> None:
+    from services.common.settings import Settings
+
+    assert Settings.model_fields["with_sim"].default is False
+    station = Path(__file__).resolve().parents[3] / "deploy" / "chargebus.toml"
+    assert "with_sim = false" in station.read_text().splitlines()

@@ -256,7 +256,7 @@ def test_since_moves_only_with_the_status() -> None:
 def test_measurement_and_significant_change() -> None:
     ctl = build(Rig(plugged=True, energized=True, module_enabled=True, module_current_a=200.0))
     ctl.on_meter(MeterReading(1234.5))
-    m = ctl.measurement(T0, WALL)
+    m = ctl.measurement(T0, WALL, "boot-1", 7)
     assert m is not None
     assert (m.current_a, m.voltage_v, m.power_w, m.energy_wh, m.soc_pct) == (200.0, 400.0, 80000.0, 1234.5, 40.0)
     assert (m.offered_current_a, m.ev_request_a) == (200.0, 200.0)
@@ -264,4 +264,4 @@ def test_measurement_and_significant_change() -> None:
     assert not significant(m, m.model_copy(update={"current_a": 200.5}))
     assert significant(m, m.model_copy(update={"current_a": 150.0}))
     assert significant(m, m.model_copy(update={"offered_current_a": 100.0}))
-    assert Controller(started_at=0.0).measurement(T0, WALL) is None
+    assert Controller(started_at=0.0).measurement(T0, WALL, "boot-1", 0) is None
