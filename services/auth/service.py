@@ -45,12 +45,12 @@ class AuthService(Service):
         self.bus.handle(auth.CLEAR_CACHE, self.on_clear_cache)
         self.bus.on(ocpp_gateway.ID_TAG_INFO, self.on_id_tag_info)
         self.bus.watch(ocpp_gateway.CONNECTION.filter, self.on_connection)
+        self.bus.when_connected(self.republish)
 
-    async def run(self) -> None:
-        await self.bus.wait_connected()
+    def republish(self) -> None:
+        """After every (re)connection: the retained state is the store's, not what a broker restored."""
         version, size = self.store.local_list_state()
         self.bus.publish(auth.LOCAL_LIST, LocalListState(version=version, size=size))
-        await super().run()
 
     async def shutdown(self) -> None:
         self.engine.dispose()

@@ -106,6 +106,7 @@ class Bus:
         self._tasks: set[asyncio.Task[None]] = set()
         self._dispatcher: asyncio.Task[None] | None = None
         self._subscribe_mid: int | None = -1
+        self._on_connected: list[Callable[[], None]] = []
         self._client = self._make_client()
 
     # -- registration (before start) ------------------------------------------------------------
@@ -121,6 +122,14 @@ class Bus:
         if topic.kind is not Kind.CMD:
             raise ValueError(f"{topic.path} is not a command")
         self._subs.append(_Subscription(topic, handler))
+
+    def when_connected(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` on the event loop after every (re)connection, once subscribed.
+
+        Owners republish their retained states there: a broker that crashed restores only what it last
+        saved, and the truth is the owner's.
+        """
+        self._on_connected.append(callback)
 
     def watch(self, topic_filter: str, handler: WatchHandler) -> None:
         """Observe any declared topic under a filter (CLI, API): `handler(topic, declared, payload, params)`.
@@ -211,17 +220,25 @@ class Bus:
         filters = {sub.topic.filter for sub in self._subs} | {f for f, _ in self._watches}
         topics = [(f, 1) for f in sorted(filters)] + [(self._reply_topic, 1)]
         _rc, self._subscribe_mid = client.subscribe(topics)
-        if self._health:
-            # after the SUBSCRIBE on the same connection: whoever sees `online` can already reach our handlers
-            client.publish(
-                HEALTH.render(service=self.name), self._health_payload(HealthState.ONLINE), qos=1, retain=True
-            )
         log.info("bus connected client=%s", self.client_id)
 
     def _on_subscribe(self, _c: mqtt.Client, _u: object, mid: int, _codes: object, _p: object) -> None:
         # connected means subscribed: a message published by anyone after start() returns reaches us
         if mid == self._subscribe_mid:
-            self._call_soon(self._connected.set)
+            self._call_soon(self._subscribed)
+
+    def _subscribed(self) -> None:
+        """On the event loop: `online` is earned by a loop that runs, not by paho's thread."""
+        self._connected.set()
+        if self._health:
+            # whoever sees `online` can already reach our handlers: the subscriptions are in place
+            self._client.publish(HEALTH.render(service=self.name), self._health_payload(HealthState.ONLINE), qos=1,
+                                 retain=True)
+        for callback in self._on_connected:
+            try:
+                callback()
+            except Exception:  # one owner failing to republish must not keep the others from it
+                log.exception("republish after connect failed client=%s", self.client_id)
 
     def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, reason: ReasonCode, _p: object) -> None:
         log.info("bus disconnected client=%s reason=%s", self.client_id, reason)

@@ -12,15 +12,44 @@ import re
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import DatabaseError, OperationalError
 
 log = logging.getLogger(__name__)
+
+
+class StorageError(RuntimeError):
+    """A service database that cannot be used (corrupt, read-only, disk full): the service stops with one line.
+
+    The file is never deleted or overwritten: what to do with it is a technician's decision.
+    """
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"cannot use {path}: {reason}")
+        self.path = path
+        self.reason = reason
 
 _MIGRATION = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
 
 def open_engine(path: Path, migrations: Path) -> Engine:
-    """Open (creating if needed) a service database and bring its schema up to date."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Open (creating if needed) a service database, bring its schema up to date, and check it can be written.
+
+    Raises StorageError naming the file when it cannot be read or written.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        engine = _engine(path)
+        version = migrate(engine, migrations)
+        with engine.begin() as conn:  # a write now, not at the first charge: read-only files and full disks show here
+            conn.exec_driver_sql(f"PRAGMA user_version = {version}")
+    except (DatabaseError, OperationalError) as exc:
+        raise StorageError(path, str(exc.orig)) from exc
+    except OSError as exc:
+        raise StorageError(path, exc.strerror or str(exc)) from exc
+    return engine
+
+
+def _engine(path: Path) -> Engine:
     engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False})
 
     @event.listens_for(engine, "connect")
@@ -39,7 +68,6 @@ def open_engine(path: Path, migrations: Path) -> Engine:
     def _begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
-    migrate(engine, migrations)
     return engine
 
 

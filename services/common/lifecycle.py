@@ -1,4 +1,4 @@
-"""Service life cycle: settings, logging, bus connection, health, clean shutdown on SIGTERM/SIGINT.
+"""Service life cycle: settings, logging, bus connection, health, watchdog, clean shutdown on SIGTERM/SIGINT.
 
 A service subclasses `Service`, registers its handlers in `setup()`, does its work in `run()`
 and is started from its `__main__` with `run_service(MyService)`.
@@ -17,10 +17,13 @@ import setproctitle
 
 from . import failpoints
 from .bus import Bus
+from .db import StorageError
 from .logs import setup_logging
 from .settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
+
+WATCHDOG_PING_S = 1.0
 
 
 class Service:
@@ -43,28 +46,53 @@ class Service:
         """Release resources (close CAN, databases). Runs after `run` is cancelled."""
 
 
+async def watchdog_pings(name: str) -> None:
+    """Tell the supervisor the event loop runs: a byte on the watchdog pipe every second.
+
+    Written by a task of the loop itself, so a blocked loop falls silent even while paho's thread
+    still answers the broker; the supervisor then restarts the service. Nothing to do without a
+    supervisor (`CHARGEBUS_WATCHDOG_FD` unset: compose, a terminal).
+    """
+    fd_text = os.environ.get("CHARGEBUS_WATCHDOG_FD")
+    if not fd_text:
+        return
+    fd = int(fd_text)
+    os.set_blocking(fd, False)
+    while True:
+        with contextlib.suppress(BlockingIOError, BrokenPipeError):
+            os.write(fd, b".")
+        await asyncio.sleep(WATCHDOG_PING_S)
+        await failpoints.hit(f"{name}.block_loop")
+
+
 async def serve(service_cls: type[Service], settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run a service until `stop` is set (or SIGTERM/SIGINT when called from `run_service`)."""
     stop = stop or asyncio.Event()
     failpoints.arm_from(settings.data_dir)
     bus = Bus(settings, service_cls.name)
     service = service_cls(settings, bus)
-    await service.setup()
-    await bus.start(timeout=0)
-    worker = asyncio.create_task(service.run(), name=f"{service_cls.name}-run")
-    stopper = asyncio.create_task(stop.wait())
+    pings = asyncio.create_task(watchdog_pings(service_cls.name), name="watchdog-pings")
     try:
-        done, _ = await asyncio.wait({worker, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        if worker in done and worker.exception() is not None:
-            raise worker.exception()  # type: ignore[misc]
+        await service.setup()
+        await bus.start(timeout=0)
+        worker = asyncio.create_task(service.run(), name=f"{service_cls.name}-run")
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            done, _ = await asyncio.wait({worker, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if worker in done and worker.exception() is not None:
+                raise worker.exception()  # type: ignore[misc]
+        finally:
+            for task in (worker, stopper):
+                task.cancel()
+            for task in (worker, stopper):
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await service.shutdown()
+            await bus.stop()
     finally:
-        for task in (worker, stopper):
-            task.cancel()
-        for task in (worker, stopper):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await service.shutdown()
-        await bus.stop()
+        pings.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pings
 
 
 def run_service(service_cls: type[Service]) -> None:
@@ -83,4 +111,10 @@ def run_service(service_cls: type[Service]) -> None:
         await serve(service_cls, settings, stop)
         log.info("stopped service=%s", service_cls.name)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except StorageError as exc:
+        # one line a technician can act on; the file is left exactly as it is
+        log.critical("stopping: %s", exc)
+        raise SystemExit(f"chargebus-{service_cls.name}: {exc} (the file is kept as it is; see docs/station.md)"
+                         ) from None

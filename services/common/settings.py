@@ -75,6 +75,14 @@ class Settings(BaseSettings):
     services: tuple[str, ...] = Field(SERVICES, description="Services the supervisor starts, in order.")
     with_sim: bool = Field(False, description="Start the hardware simulator: the bench (`make run`) and tests only; "
                            "a station talks to its real devices.")
+    watchdog_s: float = Field(
+        5.0, ge=1, le=600,
+        description="A service whose event loop has not reported for this long is blocked: the supervisor restarts it.",
+    )
+    failed_retry_s: float = Field(
+        60.0, ge=1, le=3600,
+        description="A service in a crash loop (`failed`) is tried again this often, until it stays up.",
+    )
     ocpp_response_timeout_s: float = Field(
         30.0, gt=0, le=300,
         description="How long the gateway waits for the CSMS to answer a CALL before it counts as unanswered "

@@ -45,6 +45,14 @@ class MeteringService(Service):
         self.bus.watch(power.MEASUREMENT.filter, self.on_measurement)
         self.bus.watch(ocpp_gateway.TRANSACTION.filter, self.on_transaction)
         self.bus.handle(metering.READ, self.on_read)
+        self.bus.when_connected(self.republish)
+
+    def republish(self) -> None:
+        """After every (re)connection: the register as SQLite holds it."""
+        now = datetime.now(UTC)
+        for connector_id, energy in sorted(self.register.energy.items()):
+            self.bus.publish(metering.REGISTER, EnergyRegister(connector_id=connector_id, energy_wh=energy,
+                                                               timestamp=now), connector_id=connector_id)
 
     async def shutdown(self) -> None:
         self.engine.dispose()

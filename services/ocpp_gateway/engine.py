@@ -194,6 +194,11 @@ class TransactionEngine:
     def transaction_connectors(self) -> set[int]:
         return {c for c in CONNECTORS if self.sessions.busy(c)}
 
+    def republish(self) -> None:
+        if self.recovered.is_set():  # before recovery the state is published by recover() itself
+            for connector in CONNECTORS:
+                self._publish(connector)
+
     def session(self, connector_id: int) -> SessionView:
         """What power may energize for: the session persisted on the connector (starting, active, suspended)."""
         starting = self._starting.get(connector_id)

@@ -170,6 +170,9 @@ class StationProtocol(ChargePoint):
                     log.error("call failed action=%s id=%s: %s", msg.action, msg.unique_id, exc)
                     refused = CallRefused("InternalError", f"{msg.action} could not be answered: {exc.code}")
                 await self._refuse(msg, refused)
+            except Exception as exc:  # a bug of ours must cost one answer, not the connection
+                log.exception("call failed action=%s id=%s", msg.action, msg.unique_id)
+                await self._refuse(msg, CallRefused("InternalError", f"{msg.action}: {type(exc).__name__}"))
         elif isinstance(msg, CallError):
             if msg.error_code not in CALL_ERROR_CODES:
                 log.warning("CALLERROR id=%s with code %r, which OCPP 1.6 does not define: read as GenericError",

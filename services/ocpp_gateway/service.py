@@ -61,6 +61,7 @@ class OcppGatewayService(Service):
         self.link.when_reconnected(self.status.on_reconnected)
         self.bus.handle(ocpp_gateway.CSMS_AUTHORIZE, self.on_authorize)
         self.bus.handle(ocpp_gateway.GET_SESSION, self.on_get_session)
+        self.bus.when_connected(self.republish)
         self._tg: asyncio.TaskGroup | None = None
         self.station = Station(bus=self.bus, config=self.config, transactions=self.transactions,
                                availability=self.availability, registration=lambda: self.link.registration,
@@ -96,9 +97,14 @@ class OcppGatewayService(Service):
         self.bus.publish(ocpp_gateway.ID_TAG_INFO, IdTagInfoSeen(id_tag=request.id_tag, info=info))
         return info
 
+    def republish(self) -> None:
+        """After every (re)connection: keys, sessions and the link as SQLite and memory hold them."""
+        self.config.publish_all()
+        self.transactions.republish()
+        self.link.publish_state()
+
     async def run(self) -> None:
         await self.bus.wait_connected()
-        self.config.publish_all()
         await self.availability.apply()
         async with asyncio.TaskGroup() as tg:
             self._tg = tg

@@ -74,6 +74,7 @@ class Controller:
     operative: bool = True
     preparing: bool = False
     finishing: bool = False
+    service_down: str | None = None  # a service the station needs is down (e.g. metering: nothing could be billed)
     _was_plugged: bool = False
     _status: ConnectorStatus | None = None
     _since: datetime | None = field(default=None)
@@ -120,6 +121,8 @@ class Controller:
             raise Rejected(f"connector faulted: {fault.code} ({fault.vendor})")
         if not self.operative:
             raise Rejected("connector is inoperative")
+        if self.service_down is not None:
+            raise Rejected(f"{self.service_down} is down")
         if not self.plugged(now):
             raise Rejected("no EV plugged in")
         self.energized, self.preparing, self.finishing = True, False, False
@@ -215,6 +218,8 @@ class Controller:
             return ConnectorStatus.FAULTED, fault
         if not self.operative and not self.energized:
             return ConnectorStatus.UNAVAILABLE, None
+        if self.service_down is not None and not self.energized:  # a running charge goes on
+            return ConnectorStatus.UNAVAILABLE, Fault(ConnectorErrorCode.NO_ERROR, f"{self.service_down}_down")
         if self.energized:
             request = self.ev.request_a if self.ev is not None else 0.0
             if self.setpoint_a(now) > 0 and request > 0:

@@ -11,9 +11,11 @@ import uuid
 from datetime import UTC, datetime
 
 import can
+from pydantic import BaseModel
 
 from services.common.bus import BusError
-from services.common.contract import ocpp_gateway, power, smart_charging
+from services.common.contract import Topic, ocpp_gateway, power, smart_charging
+from services.common.contract.common import HEALTH, Health, HealthState
 from services.common.contract.ocpp_gateway import SessionRequest, SessionView
 from services.common.contract.power import ConnectorState, Measurement, RfidSwiped
 from services.common.lifecycle import Service
@@ -31,6 +33,8 @@ MEASUREMENT_EVERY_S = 1.0
 HOLD_RELEASE_S = 1.0  # after the bus connects, retained limits have arrived: stop holding the adopted current
 SESSION_CHECK_S = 1.0  # while energized, the gateway is asked this often whether its session is still open
 SESSION_ASK_S = 1.0
+NEEDED = ("ocpp_gateway", "auth", "metering")  # no session can be started, authorized or billed without them
+NEEDED_GRACE_S = 10.0  # a restart takes a second or two; down longer than this, the connector is Unavailable
 
 
 class PowerService(Service):
@@ -61,6 +65,25 @@ class PowerService(Service):
         self.bus.handle(power.PREPARE, h.on_prepare)
         self.bus.handle(power.GET_STATE, h.on_get_state)
         self.bus.watch(smart_charging.LIMIT.filter, h.on_limit)
+        self.bus.when_connected(self.republish)
+        self.bus.watch(HEALTH.filter, self.on_health)
+        self._down_since: dict[str, float] = {name: time.monotonic() for name in NEEDED}  # until heard online
+
+    async def on_health(self, _t: str, _d: Topic, health: BaseModel | None, params: dict[str, str]) -> None:
+        name = params.get("service", "")
+        if name not in NEEDED:
+            return
+        if isinstance(health, Health) and health.state is HealthState.ONLINE:
+            self._down_since.pop(name, None)
+        else:
+            self._down_since.setdefault(name, time.monotonic())
+
+    def _needed_down(self, now: float) -> str | None:
+        return next((n for n in NEEDED if n in self._down_since and now - self._down_since[n] > NEEDED_GRACE_S), None)
+
+    def republish(self) -> None:
+        """After every (re)connection: the next cycle publishes the state and measurement of now."""
+        self._state, self._measurement = None, None
 
     async def run(self) -> None:
         self.driver.start(self.on_frame)
@@ -161,6 +184,11 @@ class PowerService(Service):
 
     def tick(self) -> None:
         now = time.monotonic()
+        down = self._needed_down(now)
+        if down != self.ctl.service_down:
+            log.warning("connector=%d %s", self.ctl.connector_id,
+                        f"unavailable: {down} is down" if down else "available again: every needed service is up")
+            self.ctl.service_down = down
         if self._connected_at is None and self.bus.connected:
             self._connected_at = now
         if self.ctl.hold_a is not None and self._connected_at is not None and now - self._connected_at > HOLD_RELEASE_S:

@@ -45,6 +45,10 @@ class SimService(Service):
         self.bus.handle(sim.FAULT, h.on_fault)
         self.bus.handle(sim.EV, h.on_ev)
         self.bus.handle(sim.ESTOP, h.on_estop)
+        self.bus.when_connected(self.republish)
+
+    def republish(self) -> None:
+        self.publish(True)
 
     async def run(self) -> None:
         self.link.start(self.on_command)

@@ -11,6 +11,7 @@ import setproctitle
 from services.common.logs import setup_logging
 from services.common.settings import Settings
 
+from .launcher import fork_launcher
 from .supervisor import supervise
 
 
@@ -33,7 +34,9 @@ def run(settings: Settings) -> int:
     lock = _lock(settings)
     setup_logging("supervisor", settings.log_level, settings.data_dir)
     setproctitle.setproctitle("chargebus-supervisor")
+    # before any thread exists (asyncio, paho): the one safe moment to fork
+    launcher = fork_launcher()
     try:
-        return asyncio.run(supervise(settings))
+        return asyncio.run(supervise(settings, launcher))
     finally:
         lock.close()

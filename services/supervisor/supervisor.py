@@ -1,4 +1,4 @@
-"""`chargebus run`: the broker first, then every service; restarts on death and on command; clean stop.
+"""`chargebus run`: the launcher, the broker, then every service; restarts, watchdog, clean stop.
 
 The supervisor is itself a bus client named `supervisor` (health, the restart command, the
 process table), so a technician sees and drives it with the same tools as every service.
@@ -12,6 +12,8 @@ import logging
 import os
 import shutil
 import signal
+import socket
+import sys
 import time
 import uuid
 
@@ -20,8 +22,9 @@ from services.common.contract import ErrorCode
 from services.common.contract.supervisor import PROCESSES, RESTART, ProcessTable, RestartReply, RestartRequest
 from services.common.settings import Settings
 
-from .broker_conf import write_conf
-from .children import Child, service_argv
+from .broker_conf import broker_db, move_aside, write_conf
+from .children import Child, Policy, service_target
+from .launcher_client import LauncherClient
 
 log = logging.getLogger(__name__)
 
@@ -29,29 +32,38 @@ BROKER = "mosquitto"
 STOP_GRACE_S = 3.0  # SIGTERM → SIGKILL per child; the whole stop stays within 5 s
 BROKER_WAIT_S = 10.0
 BUSY_PORT_WAIT_S = 2.0
+WATCHDOG_CHECK_S = 1.0
 
 
 class Supervisor:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, launcher: tuple[int, socket.socket] | None = None) -> None:
         self.settings = settings
         self.logs = settings.data_dir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         names = list(self.service_names())
-        width = max(len(n) for n in [*names, BROKER, "supervisor"])
-        self.broker = Child(BROKER, [self._mosquitto(), "-c", str(write_conf(settings))], self.logs, width,
-                            self._changed)
+        width = max(len(n) for n in [*names, BROKER, "supervisor", "launcher"])
+        self._launcher_prefix = f"{'launcher':<{width}} | "
+        self.launcher = LauncherClient(self._launcher_output, launcher)
         # one boot of the station: every child gets it; restarting them all (Reset, firmware) is a new boot,
         # restarting one is not (the gateway sends a BootNotification only for a new boot)
         self.boot_id = uuid.uuid4().hex
-        self.children = {n: Child(n, service_argv(n), self.logs, width, self._changed, env=self._child_env)
-                         for n in names}
+        policy = Policy(failed_retry_s=settings.failed_retry_s, watchdog_s=settings.watchdog_s)
+        self.broker = Child(BROKER, {"argv": [self._mosquitto(), "-c", str(write_conf(settings))]}, self.logs,
+                            width, self._changed, self.launcher, policy=policy)
+        self.children = {n: Child(n, service_target(n), self.logs, width, self._changed, self.launcher,
+                                  env=self._child_env, watchdog=True, policy=policy) for n in names}
         self.bus = Bus(settings, "supervisor")
         self.bus.handle(RESTART, self.on_restart)
+        self.bus.when_connected(self._publish)
         self._publish_soon = False
         self._dirty = False
 
     def _child_env(self) -> dict[str, str]:
         return {"CHARGEBUS_BOOT_ID": self.boot_id}
+
+    def _launcher_output(self, line: bytes) -> None:
+        sys.stdout.write(self._launcher_prefix + line.decode("utf-8", errors="replace").rstrip() + "\n")
+        sys.stdout.flush()
 
     def service_names(self) -> tuple[str, ...]:
         return tuple(s for s in self.settings.services if s != "sim" or self.settings.with_sim)
@@ -66,17 +78,39 @@ class Supervisor:
     async def run(self, stop: asyncio.Event) -> None:
         started = time.monotonic()
         await self._refuse_busy_port()
-        self.broker.start()
-        await self._wait_broker()
+        await self.launcher.ensure()
+        await self._start_broker()
         await self.bus.start(timeout=BROKER_WAIT_S)
         for child in self.children.values():
             child.start()
         log.info("station started services=%d broker_port=%d in=%.2fs", len(self.children), self.settings.mqtt_port,
                  time.monotonic() - started)
         self._publish()
-        republisher = asyncio.create_task(self._republish())
-        await stop.wait()
-        republisher.cancel()
+        async with asyncio.TaskGroup() as tg:
+            tasks = [tg.create_task(self._republish(), name="republish"),
+                     tg.create_task(self._watchdog(), name="watchdog")]
+            await stop.wait()
+            for task in tasks:
+                task.cancel()
+
+    async def _start_broker(self) -> None:
+        """Start the broker; a persistence file it cannot read is moved aside (kept), and it starts again.
+
+        SQLite is the station's source of truth: the broker's file only saves what every service publishes
+        again when it reconnects.
+        """
+        self.broker.start()
+        try:
+            await self._wait_broker()
+            return
+        except SystemExit:
+            db = broker_db(self.settings)
+            if not db.exists():
+                raise
+        aside = move_aside(db)
+        log.error("the broker could not start with %s: moved aside to %s (kept), starting it again", db, aside)
+        self.broker.restart()
+        await self._wait_broker()
 
     async def shutdown(self) -> None:
         for child in (self.broker, *self.children.values()):
@@ -85,6 +119,7 @@ class Supervisor:
         self._publish()
         await self.bus.stop()
         await self.broker.stop(1.0)
+        await self.launcher.stop(1.0)
 
     async def _refuse_busy_port(self) -> None:
         """Refuse to start on a port someone else listens on: our broker could not bind, and we would find theirs.
@@ -106,11 +141,14 @@ class Supervisor:
 
     async def _wait_broker(self) -> None:
         deadline = time.monotonic() + BROKER_WAIT_S
+        deaths = self.broker.restarts
         while time.monotonic() < deadline:
             with contextlib.suppress(OSError):
                 _, writer = await asyncio.open_connection(self.settings.mqtt_host, self.settings.mqtt_port)
                 writer.close()
                 return
+            if self.broker.restarts > deaths:
+                break  # it died at start (the log says why)
             await asyncio.sleep(0.02)
         raise SystemExit(f"chargebus: the broker did not listen on port {self.settings.mqtt_port} within "
                          f"{BROKER_WAIT_S:.0f} s; see {self.logs / 'mosquitto.log'}")
@@ -129,6 +167,13 @@ class Supervisor:
     def _restart(self, names: list[str]) -> None:
         for name in names:
             self.children[name].restart()
+
+    async def _watchdog(self) -> None:
+        while True:
+            await asyncio.sleep(WATCHDOG_CHECK_S)
+            now = time.monotonic()
+            for child in self.children.values():
+                child.check_watchdog(now)
 
     def _changed(self) -> None:
         if not self._publish_soon:
@@ -151,12 +196,12 @@ class Supervisor:
                 self._publish()
 
 
-async def supervise(settings: Settings) -> int:
+async def supervise(settings: Settings, launcher: tuple[int, socket.socket] | None = None) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    supervisor = Supervisor(settings)
+    supervisor = Supervisor(settings, launcher)
     log.info("chargebus run pid=%d pgid=%d data_dir=%s", os.getpid(), os.getpgid(0), settings.data_dir)
     try:
         await supervisor.run(stop)

@@ -22,6 +22,7 @@ class RestartReply(Model):
 class ProcessState(StrEnum):
     RUNNING = "running"
     BACKOFF = "backoff"  # died, waiting before the next start
+    FAILED = "failed"  # a crash loop: it died again and again; tried again slowly until it stays up
     STOPPED = "stopped"
 
 
@@ -31,6 +32,8 @@ class ProcessStatus(Model):
     pid: int | None
     restarts: int = Field(ge=0, description="Restarts since the supervisor started.")
     since: datetime
+    last_error: list[str] = Field(default_factory=list, max_length=10,
+                                  description="Its last error lines (stderr) while `failed`.")
 
 
 class ProcessTable(Model):

@@ -7,17 +7,19 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import pytest
 from pydantic import BaseModel
 
 from services.common.bus import Bus
 from services.common.contract import Topic, ocpp_gateway, power
+from services.common.contract.common import HEALTH, Health, HealthState
 from services.common.contract.ocpp_gateway import SessionPhase, SessionRequest, SessionView
 from services.common.contract.power import ConnectorState, Measurement
 from services.common.lifecycle import Service, serve
 from services.common.settings import Settings
-from services.power.service import PowerService
+from services.power.service import NEEDED, PowerService
 from services.sim.service import SimService
 
 DEADLINE_S = 10.0
@@ -100,6 +102,9 @@ async def observer(settings: Settings, sessions: GatewaySessions) -> AsyncIterat
     bus.watch("chargebus/#", recorder.on)
     bus.handle(ocpp_gateway.GET_SESSION, sessions.on_get_session)
     await bus.start(5)
+    for name in NEEDED:  # the services power needs are up (their health as they would publish it)
+        bus.publish(HEALTH, Health(state=HealthState.ONLINE, version="test", pid=1, since=datetime.now(UTC)),
+                    service=name)
     yield bus, recorder
     await bus.stop()
 

@@ -98,3 +98,24 @@ async def test_a_callerror_code_16_does_not_define_is_read_as_generic_error(code
     assert isinstance(answer, CallError) and answer.error_code == read_as
     assert isinstance(answer.to_exception(), Exception)
     assert connection.sent == [] and protocol._response_queue.empty()
+
+
+def test_the_launchers_warm_up_builds_the_validators_the_library_would() -> None:
+    """The library caches one validator per action, whatever its float parsing: a warm-up that built the
+    RemoteStartTransaction one with floats made every charging profile fail with a TypeError."""
+    import decimal
+
+    import ocpp.messages
+    from ocpp.messages import Call, MessageType, _validate_payload, get_validator
+
+    from services.supervisor.launcher import warm_up
+
+    ocpp.messages._validators.clear()  # as in a fresh launcher: the warm-up builds them first
+    warm_up()
+    assert get_validator(MessageType.Call, "RemoteStartTransaction", "1.6").schema["properties"]["chargingProfile"][
+        "properties"]["chargingSchedule"]["properties"]["chargingSchedulePeriod"]["items"]["properties"]["limit"][
+        "multipleOf"] == decimal.Decimal("0.1")
+    profile = {"chargingProfileId": 1, "stackLevel": 0, "chargingProfilePurpose": "TxProfile",
+               "chargingProfileKind": "Relative", "chargingSchedule": {
+                   "chargingRateUnit": "A", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 21.4}]}}
+    _validate_payload(Call("1", "RemoteStartTransaction", {"idTag": "T", "chargingProfile": profile}), "1.6")

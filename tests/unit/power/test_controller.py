@@ -43,6 +43,7 @@ class Rig:
     cap_a: float | None = None
     estop: bool = False
     suspended: bool = False
+    service_down: str | None = None
 
 
 def build(rig: Rig, now: float = T0) -> Controller:
@@ -56,6 +57,7 @@ def build(rig: Rig, now: float = T0) -> Controller:
     ctl.preparing, ctl.finishing = rig.preparing, rig.finishing
     ctl.smart_limit_a, ctl.cap_a = rig.smart_a, rig.cap_a
     ctl.suspended = rig.suspended
+    ctl.service_down = rig.service_down
     return ctl
 
 
@@ -84,6 +86,9 @@ STATUS_TABLE = [
     ("emergency stop", Rig(plugged=True, energized=True, estop=True), S.FAULTED),
     ("suspended by the gateway (invalid idTag)", Rig(plugged=True, energized=True, suspended=True),
      S.SUSPENDED_EVSE),
+    ("a needed service is down", Rig(plugged=True, service_down="metering"), S.UNAVAILABLE),
+    ("a needed service down does not cut a running charge", Rig(plugged=True, energized=True,
+                                                                service_down="metering"), S.CHARGING),
 ]
 
 
@@ -160,6 +165,7 @@ def test_silent_safety_inputs_are_a_fault_after_the_boot_grace() -> None:
         ("unplugged", Rig(), "no EV"),
         ("faulted", Rig(plugged=True, faults=frozenset({HardwareFault.GROUND_FAILURE})), "faulted"),
         ("inoperative", Rig(plugged=True, operative=False), "inoperative"),
+        ("a needed service is down", Rig(plugged=True, service_down="auth"), "auth is down"),
     ],
 )
 def test_energize_is_rejected(row: str, rig: Rig, reason: str) -> None:

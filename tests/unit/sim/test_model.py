@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from services.common.contract.hardware import HardwareFault
@@ -89,3 +91,16 @@ def test_state_reports_plug_soc_and_faults() -> None:
     state = model.state()
     assert (state.plugged, state.soc_pct, state.max_current_a) == (False, 42.0, 200.0)
     assert state.faults == [HardwareFault.GROUND_FAILURE, HardwareFault.READER]
+
+
+async def test_the_simulator_refuses_a_socketcan_interface_unless_a_bench_says_so(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """On a station, module, EV and meter frames from a simulator would sit next to the real devices' on can0."""
+    from services.common.bus import Bus
+    from services.common.settings import Settings
+    from services.sim.service import SimService
+
+    settings = Settings(data_dir=tmp_path, can_interface="socketcan", can_channel="can0")
+    monkeypatch.delenv("CHARGEBUS_SIM_ALLOW_SOCKETCAN", raising=False)
+    with pytest.raises(SystemExit, match="refusing to simulate hardware on SocketCAN can0"):
+        await SimService(settings, Bus(settings, "sim", persistent=False)).setup()
