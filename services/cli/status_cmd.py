@@ -23,7 +23,7 @@ from services.common.contract import Topic
 from services.common.contract.common import Health
 from services.common.contract.ocpp_gateway import ConnectionState, TransactionState
 from services.common.contract.power import ConnectorState, Measurement
-from services.common.contract.supervisor import PROCESSES, ProcessTable
+from services.common.contract.supervisor import PROCESSES, ProcessState, ProcessTable
 from services.common.settings import SERVICES, Settings
 
 COLLECT_S = 1.0  # upper bound: retained states arrive in a burst right after the subscription
@@ -75,12 +75,17 @@ def render(found: dict[str, BaseModel]) -> str:
     lines = ["SERVICE          STATE     PID      UPTIME      VERSION  RESTARTS"]
     for name in ("supervisor", *SERVICES):
         health = found.get(f"chargebus/{name}/health")
-        restarts = str(processes[name].restarts) if name in processes else "-"
+        process = processes.get(name)
+        restarts = str(process.restarts) if process is not None else "-"
+        failed = process is not None and process.state == ProcessState.FAILED
         if isinstance(health, Health):
-            lines.append(f"{name:<16} {health.state:<9} {health.pid:<8} {_uptime(health.since):<11} "
+            state = "FAILED" if failed else health.state
+            lines.append(f"{name:<16} {state:<9} {health.pid:<8} {_uptime(health.since):<11} "
                          f"{health.version:<8} {restarts}")
         else:
-            lines.append(f"{name:<16} {'unknown':<9}")
+            lines.append(f"{name:<16} {'FAILED' if failed else 'unknown':<9}")
+        if process is not None and process.last_error:
+            lines += [f"    last error: {line}" for line in process.last_error[-3:]]
     broker = processes.get("mosquitto")
     if broker is not None:  # the broker has no health topic: the supervisor's table speaks for it
         lines.append(f"{'(broker)':<16} {broker.state:<9} {broker.pid or '-':<8} {_uptime(broker.since):<11} "

@@ -72,3 +72,25 @@ def test_one_image_whose_default_command_is_the_whole_station() -> None:
     # `chargebus run` needs the broker binary it starts, and the project installed
     assert any("install" in line and "mosquitto" in line for line in lines)
     assert any("pip install ." in line for line in lines)
+
+
+def test_production_paths_run_no_simulator() -> None:
+    """The simulator would put module, EV and meter frames next to the real devices: only a bench runs it."""
+    services = _compose()["services"]
+    assert services["sim"]["profiles"] == ["sim"]
+    assert services["sim"]["environment"]["CHARGEBUS_SIM_ALLOW_SOCKETCAN"] == "true"  # the bench's vcan only
+    assert all("CHARGEBUS_SIM_ALLOW_SOCKETCAN" not in spec.get("environment", {})
+               for name, spec in services.items() if name != "sim")
+    unit = (ROOT / "deploy" / "systemd" / "chargebus.service").read_text().splitlines()
+    assert "Environment=CHARGEBUS_WITH_SIM=false" in unit and "KillMode=mixed" in unit
+    assert tomllib.loads((ROOT / "deploy" / "chargebus.toml").read_text())["with_sim"] is False
+
+
+def test_the_broker_configs_bound_what_they_write_and_hold() -> None:
+    from services.supervisor.broker_conf import AUTOSAVE_S, MAX_PACKET_BYTES, MAX_QUEUED_BYTES
+
+    deployed = (ROOT / "deploy" / "mosquitto" / "mosquitto.conf").read_text().splitlines()
+    for line in (f"autosave_interval {AUTOSAVE_S}", f"max_packet_size {MAX_PACKET_BYTES}",
+                 f"max_queued_bytes {MAX_QUEUED_BYTES}"):
+        assert line in deployed, line
+    assert AUTOSAVE_S >= 60  # a save rewrites the whole file: every second would wear out flash

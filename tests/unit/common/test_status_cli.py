@@ -13,6 +13,7 @@ from services.common.bus import Bus
 from services.common.contract import power
 from services.common.contract.common import HEALTH, Health, HealthState
 from services.common.contract.power import ConnectorState
+from services.common.contract.supervisor import PROCESSES, ProcessState, ProcessStatus, ProcessTable
 from services.common.settings import Settings
 from tests.broker import free_port
 
@@ -26,6 +27,11 @@ async def test_status_shows_services_and_connector(settings: Settings, env: dict
     bus.publish(power.CONNECTOR, ConnectorState.model_validate(power.CONNECTOR.example), connector_id=1)
     bus.publish(HEALTH, Health(state=HealthState.OFFLINE, version="0.1.0", pid=4242, since=datetime.now(UTC)),
                 service="auth")
+    bus.publish(HEALTH, Health(state=HealthState.OFFLINE, version="0.1.0", pid=4343, since=datetime.now(UTC)),
+                service="metering")
+    bus.publish(PROCESSES, ProcessTable(processes=[ProcessStatus(
+        name="metering", state=ProcessState.FAILED, pid=None, restarts=7, since=datetime.now(UTC),
+        last_error=["chargebus-metering: cannot use /data/metering.sqlite: file is not a database"])]))
     try:
         for key in ("CHARGEBUS_MQTT_URL", "CHARGEBUS_CONFIG_FILE"):
             monkeypatch.setenv(key, env[key])
@@ -39,6 +45,9 @@ async def test_status_shows_services_and_connector(settings: Settings, env: dict
     assert next(line for line in out.splitlines() if line.startswith("auth ")).split()[1:3] == ["offline", "4242"]
     assert "CONNECTOR 1: Charging" in out and "setpoint=200.0 A" in out
     assert next(line for line in out.splitlines() if line.startswith("firmware ")).split()[1] == "unknown"
+    metering = out.splitlines().index(next(line for line in out.splitlines() if line.startswith("metering ")))
+    assert out.splitlines()[metering].split()[1] == "FAILED" and out.splitlines()[metering].split()[-1] == "7"
+    assert "last error: chargebus-metering: cannot use /data/metering.sqlite" in out.splitlines()[metering + 1]
 
 
 def test_status_without_broker_fails_with_one_line(monkeypatch: pytest.MonkeyPatch,
