@@ -1,8 +1,10 @@
 """The authorization decision of OCPP 1.6 §3.5, as a pure function of what is known about an idTag.
 
-Online, LocalPreAuthorize lets an Accepted local list or cache entry start at once; anything else
-goes to the CSMS. Offline (or when the CSMS does not answer), LocalAuthorizeOffline lets the list
-and the cache decide, and an unknown idTag is Accepted only with AllowOfflineTxForUnknownId.
+Online, with LocalPreAuthorize, the local list decides (an Accepted entry starts at once, a Blocked,
+Expired or Invalid one refuses: the list is the CSMS's own word), and an Accepted cache entry starts
+at once; anything else goes to the CSMS. Offline (or when the CSMS does not answer),
+LocalAuthorizeOffline lets the list and the cache decide, and an unknown idTag is Accepted only with
+AllowOfflineTxForUnknownId. The list always wins over the cache.
 """
 
 from __future__ import annotations
@@ -48,10 +50,20 @@ def decide_online(policy: Policy, local: IdTagInfo | None, cached: IdTagInfo | N
     """A local answer when pre-authorisation allows one; None means: ask the CSMS."""
     if not policy.local_pre_authorize:
         return ASK_CSMS
+    if policy.local_auth_list_enabled and local is not None:
+        return effective(local, now), AuthSource.LOCAL_LIST
     found = known(policy, local, cached, now)
     if found is not None and found[0].status is AuthorizationStatus.ACCEPTED:
         return found
     return ASK_CSMS
+
+
+def conflicts(local: IdTagInfo | None, csms: IdTagInfo, now: datetime) -> bool:
+    """The CSMS answered otherwise than a valid local list entry says (reported as LocalListConflict)."""
+    if local is None:
+        return False
+    return (effective(local, now).status is AuthorizationStatus.ACCEPTED) != (
+        csms.status is AuthorizationStatus.ACCEPTED)
 
 
 def decide_offline(policy: Policy, local: IdTagInfo | None, cached: IdTagInfo | None, now: datetime

@@ -293,7 +293,7 @@ class Bus:
                 continue
             if not msg.payload and sub.topic.retain:
                 continue  # a cleared retained message
-            payload = self._decode(sub.topic.payload, msg)
+            payload = self._decode(sub.topic.payload, msg, sub.topic.max_bytes)
             if sub.topic.kind is Kind.CMD:
                 task = asyncio.create_task(self._answer(sub, msg, payload, params))
                 self._tasks.add(task)
@@ -306,14 +306,14 @@ class Bus:
         if found is None:
             return
         declared, params = found
-        payload = None if not msg.payload else self._decode(declared.payload, msg)
+        payload = None if not msg.payload else self._decode(declared.payload, msg, declared.max_bytes)
         if payload is None and msg.payload:
             return
         await watcher(msg.topic, declared, payload, params)
 
-    def _decode(self, model: type[M], msg: mqtt.MQTTMessage) -> M | None:
-        if len(msg.payload) > MAX_PAYLOAD:
-            self._drop(msg.topic, f"payload of {len(msg.payload)} bytes exceeds {MAX_PAYLOAD}")
+    def _decode(self, model: type[M], msg: mqtt.MQTTMessage, limit: int = MAX_PAYLOAD) -> M | None:
+        if len(msg.payload) > limit:
+            self._drop(msg.topic, f"payload of {len(msg.payload)} bytes exceeds {limit}")
             return None
         try:
             return model.model_validate_json(msg.payload)

@@ -7,7 +7,10 @@ NotSupported (a 1.6 action) or NotImplemented (an unknown one) by `protocol.clas
 from __future__ import annotations
 
 from .actions.core import CoreActions
+from .actions.local_list import LocalListActions
+from .actions.reservation import ReservationActions
+from .actions.trigger import TriggerActions
 
 
-class ChargePoint(CoreActions):
+class ChargePoint(CoreActions, LocalListActions, ReservationActions, TriggerActions):
     """One instance per WebSocket connection; the state it works on (`Station`) outlives it."""

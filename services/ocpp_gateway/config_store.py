@@ -39,6 +39,7 @@ class ConfigStore:
             stored = dict(conn.execute(text("SELECT key, value FROM config")).tuples().all())
         self._values = {k.name: stored.get(k.name, k.default) for k in KEYS}
         self._unannounced: list[str] = []
+        self._revisions: dict[str, int] = {}
 
     def publish_all(self) -> None:
         for key in KEYS:
@@ -52,6 +53,10 @@ class ConfigStore:
         """Publish the keys changed with `announce_later` (called once the answer has been sent)."""
         while self._unannounced:
             self._publish(self._unannounced.pop(0))
+
+    def revision(self, key: str) -> int:
+        """How many times the key changed since start: tells a caller whether someone changed it meanwhile."""
+        return self._revisions.get(key, 0)
 
     def get(self, key: str) -> str:
         return self._values[key]
@@ -95,6 +100,7 @@ class ConfigStore:
             conn.execute(text("INSERT INTO config (key, value) VALUES (:k, :v) "
                               "ON CONFLICT (key) DO UPDATE SET value = excluded.value"), {"k": name, "v": value})
         self._values[name] = value
+        self._revisions[name] = self._revisions.get(name, 0) + 1
         if announce_later:
             self._unannounced.append(name)
         else:

@@ -38,6 +38,8 @@ from services.common.contract.metering import (
 from services.common.contract.metering import ReadRequest as MeterReadRequest
 from services.common.contract.ocpp_gateway import (
     IdTagInfoSeen,
+    Reservation,
+    ReservationState,
     SessionPhase,
     SessionView,
     TransactionState,
@@ -49,6 +51,7 @@ from services.common.contract.power import (
     ConnectorStatus,
     EnergizeRequest,
     PrepareRequest,
+    ReserveRequest,
     RfidSwiped,
     SuspendRequest,
 )
@@ -59,18 +62,22 @@ from .ports import ConfigReader, CsmsCallError, CsmsLink, CsmsUnavailable
 from .sessions import (
     Action,
     Authorize,
+    Booking,
     Budget,
     ConnectorInput,
     Prepare,
     Reason,
+    Reserve,
+    ReserveStatus,
     Rules,
     Running,
     Sessions,
     Start,
     Stop,
     Suspend,
+    Unreserve,
 )
-from .tx_store import STARTING, Tx, TxStore
+from .tx_store import STARTING, StoredReservation, Tx, TxStore
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +147,7 @@ class TransactionEngine:
     async def _ticker(self) -> None:
         while True:
             await asyncio.sleep(TICK_S)
-            self._do(self.sessions.tick(time.monotonic()))
+            self._do(self.sessions.tick(time.monotonic(), _now()))
 
     def _post(self, step: Callable[[], list[Action]]) -> None:
         """Run a state machine step now, or after recovery when it is not done yet."""
@@ -185,6 +192,22 @@ class TransactionEngine:
                 self.store.set_budget(action.session_id, action.stop_at_wh)
                 log.warning("session=%s invalidated: may go on until the register reaches %d Wh",
                             action.session_id, action.stop_at_wh)
+            elif isinstance(action, Reserve):
+                b = action.booking
+                self.store.save_reservation(StoredReservation(b.reservation_id, b.connector_id, b.id_tag,
+                                                              b.parent_id_tag, b.expiry))
+                log.info("reserved connector=%d reservation=%d id_tag=%s until=%s", b.connector_id, b.reservation_id,
+                         b.id_tag, b.expiry.isoformat())
+                self._publish_reservation(b.connector_id)
+                await self._command(power.RESERVE, ReserveRequest(connector_id=b.connector_id, reserved=True))
+            elif isinstance(action, Unreserve):
+                self.store.delete_reservation(action.reservation_id)
+                log.info("reservation=%d of connector=%d ends: %s", action.reservation_id, action.connector_id,
+                         action.why)
+                self._publish_reservation(action.connector_id)
+                await self._command(power.RESERVE, ReserveRequest(connector_id=action.connector_id,
+                                                                  reserved=self.sessions.get(
+                                                                      action.connector_id).booking is not None))
 
     # -- ports.Transactions -----------------------------------------------------------------------
 
@@ -198,17 +221,21 @@ class TransactionEngine:
         if self.recovered.is_set():  # before recovery the state is published by recover() itself
             for connector in CONNECTORS:
                 self._publish(connector)
+                self._publish_reservation(connector)
 
     def session(self, connector_id: int) -> SessionView:
         """What power may energize for: the session persisted on the connector (starting, active, suspended)."""
         starting = self._starting.get(connector_id)
+        known = connector_id in self.sessions.connectors
+        reserved = known and self.sessions.get(connector_id).booking is not None
         if starting is not None:
-            return SessionView(connector_id=connector_id, phase=SessionPhase.STARTING, session_id=starting.session_id)
-        run = self.sessions.running(connector_id) if connector_id in self.sessions.connectors else None
+            return SessionView(connector_id=connector_id, phase=SessionPhase.STARTING, session_id=starting.session_id,
+                               reserved=reserved)
+        run = self.sessions.running(connector_id) if known else None
         if run is None:
-            return SessionView(connector_id=connector_id, phase=SessionPhase.NONE)
+            return SessionView(connector_id=connector_id, phase=SessionPhase.NONE, reserved=reserved)
         return SessionView(connector_id=connector_id, session_id=run.session_id, suspended=run.suspended,
-                           phase=SessionPhase.SUSPENDED if run.suspended else SessionPhase.ACTIVE)
+                           phase=SessionPhase.SUSPENDED if run.suspended else SessionPhase.ACTIVE, reserved=reserved)
 
     def add_end_listener(self, callback: Callable[[int], Awaitable[None]]) -> None:
         self._end_listeners.append(callback)
@@ -228,6 +255,36 @@ class TransactionEngine:
         accepted, actions = self.sessions.remote_start(connector, id_tag, time.monotonic())
         self._do(actions)
         return accepted
+
+    async def trigger_meter_values(self, connector_id: int | None) -> None:
+        """TriggerMessage MeterValues: read now (context Trigger), with the transaction's id when one runs."""
+        measurands = self.config.get_csv("MeterValuesSampledData") or ["Energy.Active.Import.Register"]
+        for connector in [connector_id] if connector_id is not None else list(CONNECTORS):
+            reading = await self._read(connector, ReadingContext.TRIGGER, measurands)
+            if reading is None:
+                continue
+            payload: dict[str, Any] = {"connector_id": connector,
+                                       "meter_value": [messages.meter_value_payload(reading.meter_value)]}
+            run = self.sessions.running(connector)
+            if run is not None and run.transaction_id is not None:
+                payload["transaction_id"] = run.transaction_id
+            try:
+                await self.link.call_triggered(call.MeterValues(**payload))
+            except (CsmsUnavailable, CsmsCallError) as exc:
+                log.info("triggered meter values not delivered: %s", exc)
+
+    def reserve(self, booking: Booking) -> ReserveStatus:
+        """ReserveNow for a connector (connector 0 is the caller's to refuse)."""
+        if not self.recovered.is_set():
+            return ReserveStatus.REJECTED
+        status, actions = self.sessions.reserve(booking, _now())
+        self._do(actions)
+        return status
+
+    def cancel_reservation(self, reservation_id: int) -> bool:
+        found, actions = self.sessions.cancel(reservation_id)
+        self._do(actions)
+        return found
 
     async def remote_stop(self, transaction_id: int) -> bool:
         accepted, actions = self.sessions.remote_stop(transaction_id)
@@ -306,8 +363,8 @@ class TransactionEngine:
         if connector is not None:
             self._publish(connector.connector_id)
 
-    def _id_tag_info(self, id_tag: str, info: IdTagInfo) -> None:
-        self.bus.publish(ocpp_gateway.ID_TAG_INFO, IdTagInfoSeen(id_tag=id_tag, info=info))
+    def _id_tag_info(self, id_tag: str, info: IdTagInfo, connector_id: int | None = None) -> None:
+        self.bus.publish(ocpp_gateway.ID_TAG_INFO, IdTagInfoSeen(id_tag=id_tag, info=info, connector_id=connector_id))
 
     # -- actions ----------------------------------------------------------------------------------
 
@@ -333,7 +390,7 @@ class TransactionEngine:
         at = _now()
         tx = Tx(session_id=uuid.uuid4().hex[:16], connector_id=connector, id_tag=action.id_tag, started_at=at,
                 meter_start=meter_start, transaction_id=None, phase=STARTING, last_meter_wh=meter_start,
-                last_meter_at=at, parent_id_tag=action.parent_id_tag)
+                last_meter_at=at, parent_id_tag=action.parent_id_tag, reservation_id=action.reservation_id)
         try:
             self.store.begin(tx)
         except SQLAlchemyError as exc:
@@ -355,7 +412,7 @@ class TransactionEngine:
         try:
             await failpoints.hit("ocpp_gateway.after_energize")
             self.store.commit_start(tx.session_id, started, messages.start_payload(
-                connector, action.id_tag, meter_start, started))
+                connector, action.id_tag, meter_start, started, action.reservation_id))
         except SQLAlchemyError as exc:
             log.critical("session=%s cannot be recorded after energize (%s): de-energizing", tx.session_id, exc)
             await self._deenergize(connector)
@@ -419,6 +476,8 @@ class TransactionEngine:
         """Resynchronise from SQLite and power before anything else runs (ports.Transactions.recover)."""
         intended = self.store.state(RESTART_REASON)
         ended: list[int] = []
+        for r in self.store.reservations():  # an expired one ends at the first tick
+            self.sessions.restored(Booking(r.reservation_id, r.connector_id, r.id_tag, r.parent_id_tag, r.expiry))
         fresh: dict[int, ConnectorState | None] = {}
         for tx in self.store.unfinished():
             state = fresh[tx.connector_id] = await self._power_state(tx.connector_id)
@@ -428,7 +487,7 @@ class TransactionEngine:
                 self.store.discard(tx.session_id)
             elif tx.phase == STARTING:
                 self.store.commit_start(tx.session_id, _now(), messages.start_payload(
-                    tx.connector_id, tx.id_tag, tx.meter_start, _now()))
+                    tx.connector_id, tx.id_tag, tx.meter_start, _now(), tx.reservation_id))
                 self._resume(tx)
             elif energized:
                 self._resume(tx)
@@ -440,6 +499,7 @@ class TransactionEngine:
                 ended.append(tx.connector_id)
         self.store.set_state(RESTART_REASON, None)
         for connector in CONNECTORS:
+            self._publish_reservation(connector)
             if self.sessions.running(connector) is None:
                 state = fresh[connector] if connector in fresh else await self._command(
                     power.GET_STATE, ConnectorRequest(connector_id=connector))
@@ -516,6 +576,14 @@ class TransactionEngine:
             await self.link.call(request)
         except (CsmsUnavailable, CsmsCallError) as exc:
             log.info("meter values outside a transaction not delivered: %s", exc)
+
+    def _publish_reservation(self, connector: int) -> None:
+        b = self.sessions.get(connector).booking
+        reservation = None if b is None else Reservation(reservation_id=b.reservation_id, connector_id=b.connector_id,
+                                                           id_tag=b.id_tag, parent_id_tag=b.parent_id_tag,
+                                                           expiry_date=b.expiry)
+        self.bus.publish(ocpp_gateway.RESERVATION, ReservationState(connector_id=connector, reservation=reservation),
+                         connector_id=connector)
 
     def _publish(self, connector: int) -> None:
         starting = self._starting.get(connector)

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 FIRST_RETRY_S = 0.5
 MAX_RETRY_S = 30.0
 DEFAULT_RETRY_INTERVAL_S = 30  # Pending/Rejected with interval 0
+MAX_FRAME_BYTES = 4 * 2**20  # a SendLocalList of 9999 entries is about 1.2 MB
 
 
 class LinkClosed(CsmsUnavailable):
@@ -66,6 +67,7 @@ class Link:
         self._on_booted: list[Callable[[], Awaitable[None]]] = []
         self._on_reconnected: list[Callable[[], Awaitable[None]]] = []
         self._heartbeat_changed = asyncio.Event()
+        self._boot_now = asyncio.Event()
         self.last_traffic = 0.0
         config.on_change("WebSocketPingInterval", self._ping_changed)
         config.on_change("HeartbeatInterval", self._interval_changed)
@@ -103,6 +105,26 @@ class Link:
         if not self.accepted or self.protocol is None:
             raise CsmsUnavailable("not connected and accepted")
         return await self._call(self.protocol, payload, timeout)
+
+    async def call_triggered(self, payload: Any) -> Any:
+        """A message the CSMS asked for with TriggerMessage: allowed while Pending too (OCPP 1.6 §4.2)."""
+        if self.protocol is None or self.registration is Registration.REJECTED:
+            raise CsmsUnavailable("not connected, or Rejected")
+        return await self._call(self.protocol, payload)
+
+    async def trigger_boot(self) -> None:
+        """TriggerMessage BootNotification: while Pending the boot loop's wait ends now; once Accepted, a
+        BootNotification goes out and its answer is taken like a boot's."""
+        protocol = self.protocol
+        if protocol is None or self.registration is Registration.REJECTED:
+            return
+        if self.registration is not Registration.ACCEPTED:
+            self._boot_now.set()
+            return
+        conf = await self._call(protocol, self._boot_request())
+        log.info("triggered boot registration=%s interval=%d", conf.status, conf.interval)
+        if conf.status == RegistrationStatus.accepted and int(conf.interval) > 0:
+            await self._take_interval(int(conf.interval))
 
     async def _call(self, protocol: StationProtocol, payload: Any, timeout: float | None = None) -> Any:
         try:
@@ -155,7 +177,7 @@ class Link:
         async with websockets.connect(
             self.settings.ocpp_url, subprotocols=[websockets.Subprotocol("ocpp1.6")], open_timeout=10,
             ping_interval=ping or None, ping_timeout=min(max(ping, 5), 60) if ping else None, close_timeout=2,
-            max_size=2**20,
+            max_size=MAX_FRAME_BYTES,
         ) as ws:
             if ws.subprotocol != "ocpp1.6":
                 log.warning("csms did not agree on subprotocol ocpp1.6 (got %r)", ws.subprotocol)
@@ -177,6 +199,7 @@ class Link:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await task
+                await protocol.close()
 
     async def _register(self, protocol: StationProtocol) -> None:
         if self.memory.accepted_this_boot():
@@ -198,12 +221,16 @@ class Link:
         """The station is about to restart on purpose (Reset): the next connection boots."""
         self.memory.forget()
 
-    async def _boot(self, protocol: StationProtocol) -> None:
-        request = call.BootNotification(
+    def _boot_request(self) -> Any:
+        return call.BootNotification(
             charge_point_vendor="chargebus", charge_point_model=self.config.get("CP_MODEL"),
             charge_point_serial_number=self.settings.charge_point_id, firmware_version=VERSION,
         )
+
+    async def _boot(self, protocol: StationProtocol) -> None:
+        request = self._boot_request()
         while True:
+            asked = self.config.revision("HeartbeatInterval")
             try:
                 conf = await self._call(protocol, request)
             except LinkClosed:
@@ -218,9 +245,12 @@ class Link:
             log.info("boot registration=%s interval=%d", conf.status, interval)
             if conf.status == RegistrationStatus.accepted:
                 break
-            await asyncio.sleep(interval if interval > 0 else DEFAULT_RETRY_INTERVAL_S)
+            self._boot_now.clear()
+            with contextlib.suppress(TimeoutError):  # a TriggerMessage BootNotification ends the wait
+                await asyncio.wait_for(self._boot_now.wait(), interval if interval > 0 else DEFAULT_RETRY_INTERVAL_S)
         self.memory.remember_accepted()
-        if interval > 0:
+        # a ChangeConfiguration the CSMS sent right after its answer may have been applied first: it wins
+        if interval > 0 and self.config.revision("HeartbeatInterval") == asked:
             await self._take_interval(interval)
 
     async def _take_interval(self, interval: int) -> None:

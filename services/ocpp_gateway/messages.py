@@ -25,8 +25,13 @@ def meter_value_payload(value: MeterValue) -> dict[str, Any]:
         {k: v for k, v in s.model_dump(mode="json").items() if v is not None} for s in value.sampled_value]}
 
 
-def start_payload(connector_id: int, id_tag: str, meter_start: int, at: datetime) -> dict[str, Any]:
-    return {"connector_id": connector_id, "id_tag": id_tag, "meter_start": meter_start, "timestamp": at.isoformat()}
+def start_payload(connector_id: int, id_tag: str, meter_start: int, at: datetime, reservation_id: int | None = None
+                  ) -> dict[str, Any]:
+    payload: dict[str, Any] = {"connector_id": connector_id, "id_tag": id_tag, "meter_start": meter_start,
+                               "timestamp": at.isoformat()}
+    if reservation_id is not None:
+        payload["reservation_id"] = reservation_id
+    return payload
 
 
 def stop_payload(meter_stop: int, at: datetime, reason: str, id_tag: str | None,

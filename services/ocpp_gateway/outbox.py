@@ -37,7 +37,7 @@ ACK_FLUSH = 50  # confirmed MeterValues deleted together: a crash resends at mos
 class OutboxSender:
     def __init__(self, store: TxStore, link: CsmsLink, config: ConfigReader, *,
                  on_start_confirmed: Callable[[str, int, IdTagInfo | None], None],
-                 on_id_tag_info: Callable[[str, IdTagInfo], None]) -> None:
+                 on_id_tag_info: Callable[[str, IdTagInfo, int | None], None]) -> None:
         self.store = store
         self.link = link
         self.config = config
@@ -109,7 +109,8 @@ class OutboxSender:
         info = _id_tag_info(getattr(conf, "id_tag_info", None))
         tag = msg.payload.get("id_tag") if msg.payload else None
         if info is not None and isinstance(tag, str):
-            self.on_id_tag_info(tag, info)
+            connector = msg.payload.get("connector_id") if msg.payload else None
+            self.on_id_tag_info(tag, info, connector if isinstance(connector, int) else None)
         if msg.action == "StartTransaction":
             self._flush()
             self.store.confirm_start(msg.seq, msg.session_id, conf.transaction_id)

@@ -44,6 +44,10 @@ class CsmsLink(Protocol):
         """
         ...
 
+    async def call_triggered(self, payload: Any) -> Any:
+        """The same for a message the CSMS asked for (TriggerMessage): allowed while Pending."""
+        ...
+
 
 class ConfigReader(Protocol):
     """Live view of the OCPP configuration keys (the store is the gateway's)."""
@@ -99,3 +103,13 @@ class Transactions(Protocol):
         ...
 
     def outbox_pending(self) -> int: ...
+
+    def reserve(self, booking: Any) -> Any:
+        """ReserveNow for a connector: the ReservationStatus."""
+        ...
+
+    def cancel_reservation(self, reservation_id: int) -> bool: ...
+
+    async def trigger_meter_values(self, connector_id: int | None) -> None:
+        """TriggerMessage MeterValues: a reading now, for the connector or each."""
+        ...

@@ -17,6 +17,8 @@ CALLERROR is logged and dropped; an unknown CALLERROR code is read as GenericErr
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import decimal
 import json
 import logging
@@ -127,7 +129,23 @@ def call_error(unique_id: str, code: str, description: str) -> str:
 
 
 class StationProtocol(ChargePoint):
-    """The library's ChargePoint with 1.6 classification of every incoming frame."""
+    """The library's ChargePoint with 1.6 classification of every incoming frame.
+
+    Each CALL is answered in a task of its own: the task that reads the socket only routes, so the
+    answers to our own calls keep arriving while a long call (a 1.2 MB SendLocalList) is worked on.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._calls: set[asyncio.Task[None]] = set()
+
+    async def close(self) -> None:
+        """The connection is gone: calls still being answered are cancelled."""
+        for task in list(self._calls):
+            task.cancel()
+        for task in list(self._calls):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
     def answering(self) -> bool:
         """False while the CSMS has Rejected our BootNotification: its calls are not answered (OCPP 1.6 §4.2)."""
@@ -154,25 +172,9 @@ class StationProtocol(ChargePoint):
             if not self.answering():
                 log.info("registration rejected: call %s not answered", msg.action)
                 return
-            try:
-                route(msg.action, msg.payload, msg.action in self.route_map)
-            except CallRefused as not_routed:
-                await self._refuse(msg, not_routed)
-                return
-            payload = msg.payload  # the library may re-parse it (Decimal) while validating
-            try:
-                await self._handle_call(msg)  # the library checks the request (once) and our response
-            except OCPPError as exc:
-                # what the library found, in the 1.6 spelling of our own table; a valid request that still
-                # failed means our response broke its schema: our fault, not the CSMS's
-                refused = schema_refusal(msg.action, payload)
-                if refused is None:
-                    log.error("call failed action=%s id=%s: %s", msg.action, msg.unique_id, exc)
-                    refused = CallRefused("InternalError", f"{msg.action} could not be answered: {exc.code}")
-                await self._refuse(msg, refused)
-            except Exception as exc:  # a bug of ours must cost one answer, not the connection
-                log.exception("call failed action=%s id=%s", msg.action, msg.unique_id)
-                await self._refuse(msg, CallRefused("InternalError", f"{msg.action}: {type(exc).__name__}"))
+            task = asyncio.create_task(self._answer(msg), name=f"call-{msg.action}")
+            self._calls.add(task)
+            task.add_done_callback(self._calls.discard)
         elif isinstance(msg, CallError):
             if msg.error_code not in CALL_ERROR_CODES:
                 log.warning("CALLERROR id=%s with code %r, which OCPP 1.6 does not define: read as GenericError",
@@ -182,4 +184,23 @@ class StationProtocol(ChargePoint):
         elif msg.message_type_id == MessageType.CallResult:
             self._response_queue.put_nowait(msg)
 
-
+    async def _answer(self, msg: Call) -> None:
+        try:
+            route(msg.action, msg.payload, msg.action in self.route_map)
+        except CallRefused as not_routed:
+            await self._refuse(msg, not_routed)
+            return
+        payload = msg.payload  # the library may re-parse it (Decimal) while validating
+        try:
+            await self._handle_call(msg)  # the library checks the request (once) and our response
+        except OCPPError as exc:
+            # what the library found, in the 1.6 spelling of our own table; a valid request that still
+            # failed means our response broke its schema: our fault, not the CSMS's
+            refused = schema_refusal(msg.action, payload)
+            if refused is None:
+                log.error("call failed action=%s id=%s: %s", msg.action, msg.unique_id, exc)
+                refused = CallRefused("InternalError", f"{msg.action} could not be answered: {exc.code}")
+            await self._refuse(msg, refused)
+        except Exception as exc:  # a bug of ours must cost one answer, not the connection
+            log.exception("call failed action=%s id=%s", msg.action, msg.unique_id)
+            await self._refuse(msg, CallRefused("InternalError", f"{msg.action}: {type(exc).__name__}"))

@@ -16,7 +16,7 @@ from services.common.contract import ocpp_gateway
 from services.common.contract.auth import IdTagInfo
 from services.common.contract.base import ErrorCode
 from services.common.contract.hardware import CONNECTORS
-from services.common.contract.ocpp_gateway import CsmsAuthorizeRequest, IdTagInfoSeen, SessionRequest, SessionView
+from services.common.contract.ocpp_gateway import CsmsAuthorizeRequest, SessionRequest, SessionView
 from services.common.db import open_engine
 from services.common.lifecycle import Service
 
@@ -67,7 +67,8 @@ class OcppGatewayService(Service):
                                availability=self.availability, registration=lambda: self.link.registration,
                                forget_registration=self.link.forget_registration,
                                set_restart_reason=lambda reason: self.store.set_state(RESTART_REASON, reason),
-                               spawn=self._spawn, response_timeout_s=self.settings.ocpp_response_timeout_s)
+                               spawn=self._spawn, link=self.link, status=self.status,
+                               response_timeout_s=self.settings.ocpp_response_timeout_s)
 
     def _protocol(self, connection: Any) -> ChargePoint:
         return ChargePoint(self.settings.charge_point_id, connection, self.station)
@@ -92,10 +93,9 @@ class OcppGatewayService(Service):
         except CsmsCallError as exc:
             raise BusError(ErrorCode.UNAVAILABLE, f"CSMS answered {exc.code}") from exc
         raw = conf.id_tag_info
-        info = IdTagInfo(status=raw["status"], parent_id_tag=raw.get("parent_id_tag"),
+        # auth asked: the answer goes back to it alone (it caches it or compares it with its list)
+        return IdTagInfo(status=raw["status"], parent_id_tag=raw.get("parent_id_tag"),
                          expiry_date=raw.get("expiry_date"))
-        self.bus.publish(ocpp_gateway.ID_TAG_INFO, IdTagInfoSeen(id_tag=request.id_tag, info=info))
-        return info
 
     def republish(self) -> None:
         """After every (re)connection: keys, sessions and the link as SQLite and memory hold them."""

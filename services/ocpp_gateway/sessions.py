@@ -12,13 +12,17 @@ Rules of OCPP 1.6 kept here:
 - StartTransaction.conf not Accepted: StopTransactionOnInvalidId true stops (DeAuthorized), false only
   stops the energy (SuspendedEVSE, the transaction stays open); MaxEnergyOnInvalidId Wh may flow first;
 - unplugging ends the session (PICS C-06.1 No: authorization is not kept when the EV side disconnects);
-- a fault ends it with reason Other, the emergency-stop input with EmergencyStop.
+- a fault ends it with reason Other, the emergency-stop input with EmergencyStop;
+- a reserved connector (ReserveNow) starts only for the reservation's idTag or one sharing its
+  parentIdTag, and the StartTransaction carries the reservationId; the reservation ends when used,
+  cancelled or expired (its expiryDate is wall-clock time, so `tick` takes the wall clock too).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 
 from services.common.contract.auth import AuthorizationStatus, IdTagInfo, same_id_tag
@@ -86,6 +90,33 @@ class Start:
     connector_id: int
     id_tag: str
     parent_id_tag: str | None
+    reservation_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Booking:
+    """A reservation of a connector (ReserveNow)."""
+
+    reservation_id: int
+    connector_id: int
+    id_tag: str
+    parent_id_tag: str | None
+    expiry: datetime
+
+
+@dataclass(frozen=True)
+class Reserve:
+    """Persist the reservation and show the connector Reserved."""
+
+    connector_id: int
+    booking: Booking
+
+
+@dataclass(frozen=True)
+class Unreserve:
+    connector_id: int
+    reservation_id: int
+    why: str  # used, cancelled, expired, replaced
 
 
 @dataclass(frozen=True)
@@ -112,7 +143,17 @@ class Budget:
     stop_at_wh: int
 
 
-Action = Authorize | Prepare | Start | Stop | Suspend | Budget
+Action = Authorize | Prepare | Start | Stop | Suspend | Budget | Reserve | Unreserve
+
+
+class ReserveStatus(StrEnum):
+    """OCPP 1.6 ReservationStatus."""
+
+    ACCEPTED = "Accepted"
+    FAULTED = "Faulted"
+    OCCUPIED = "Occupied"
+    REJECTED = "Rejected"
+    UNAVAILABLE = "Unavailable"
 
 
 # -- state ----------------------------------------------------------------------------------------
@@ -140,6 +181,9 @@ class Connector:
     running: Running | None = None
     plugged: bool = False
     usable: bool = True  # not faulted, not unavailable
+    faulted: bool = False
+    booking: Booking | None = None
+    reservation_id: int | None = None  # the reservation the session being authorised/started uses
 
 
 @dataclass(frozen=True)
@@ -190,7 +234,8 @@ class Sessions:
                 return self._stop(c, Reason.LOCAL, id_tag)
             if c.phase is Phase.WAITING and same_id_tag(c.id_tag, id_tag):
                 return self._give_up(c)  # the same card again cancels the waiting session
-        free = next((c for c in self.connectors.values() if c.phase is Phase.IDLE and c.usable), None)
+        free = next((c for c in self.connectors.values() if c.phase is Phase.IDLE and c.usable
+                     and _may_ask(c.booking, id_tag)), None)
         if free is not None:
             free.phase, free.id_tag = Phase.AUTHORIZING, id_tag
             return [Authorize(free.connector_id, id_tag, Purpose.START)]
@@ -212,7 +257,7 @@ class Sessions:
             return []
         if c.phase is not Phase.AUTHORIZING or not same_id_tag(c.id_tag, id_tag):
             return []  # cancelled meanwhile
-        if not accepted:
+        if not accepted or not self._may_use(c, id_tag, info.parent_id_tag if info else None):
             c.phase, c.id_tag = Phase.IDLE, None
             return []
         assert info is not None
@@ -227,7 +272,57 @@ class Sessions:
         if self._rules().authorize_remote_tx_requests:
             c.phase, c.id_tag = Phase.AUTHORIZING, id_tag
             return True, [Authorize(connector_id, id_tag, Purpose.REMOTE_START)]
+        if not self._may_use(c, id_tag, None):  # without an authorization only the reservation's own idTag
+            return False, []
         return True, self._authorised(c, id_tag, None, now)
+
+    # -- reservations -----------------------------------------------------------------------------
+
+    def reserve(self, booking: Booking, wall: datetime) -> tuple[ReserveStatus, list[Action]]:
+        """ReserveNow for one connector (connector 0 is refused before: PICS R-1 No)."""
+        c = self.connectors.get(booking.connector_id)
+        if c is None or booking.expiry <= wall:
+            return ReserveStatus.REJECTED, []
+        actions: list[Action] = []
+        replaced = next((o for o in self.connectors.values()
+                         if o.booking is not None and o.booking.reservation_id == booking.reservation_id), None)
+        if c.faulted:
+            return ReserveStatus.FAULTED, []
+        if not c.usable:
+            return ReserveStatus.UNAVAILABLE, []
+        if (c.phase is not Phase.IDLE or c.plugged
+                or (c.booking is not None and c.booking.reservation_id != booking.reservation_id)):
+            return ReserveStatus.OCCUPIED, []
+        if replaced is not None and replaced is not c:  # the same reservation id moves to this connector
+            assert replaced.booking is not None
+            actions.append(Unreserve(replaced.connector_id, replaced.booking.reservation_id, "replaced"))
+            replaced.booking = None
+        c.booking = booking
+        return ReserveStatus.ACCEPTED, [*actions, Reserve(c.connector_id, booking)]
+
+    def cancel(self, reservation_id: int) -> tuple[bool, list[Action]]:
+        for c in self.connectors.values():
+            if c.booking is not None and c.booking.reservation_id == reservation_id:
+                c.booking = None
+                return True, [Unreserve(c.connector_id, reservation_id, "cancelled")]
+        return False, []
+
+    def restored(self, booking: Booking) -> None:
+        """A reservation read back from SQLite at start."""
+        c = self.connectors.get(booking.connector_id)
+        if c is not None:
+            c.booking = booking
+
+    def _may_use(self, c: Connector, id_tag: str, parent: str | None) -> bool:
+        """A reserved connector is for its reservation's idTag, or an idTag sharing its parentIdTag."""
+        b = c.booking
+        if b is None:
+            c.reservation_id = None
+            return True
+        if same_id_tag(b.id_tag, id_tag) or same_id_tag(b.parent_id_tag, parent):
+            c.reservation_id = b.reservation_id
+            return True
+        return False
 
     def remote_stop(self, transaction_id: int) -> tuple[bool, list[Action]]:
         c = self.by_transaction_id(transaction_id)
@@ -265,7 +360,7 @@ class Sessions:
 
     def connector(self, connector_id: int, state: ConnectorInput, now: float) -> list[Action]:
         c = self.connectors[connector_id]
-        c.plugged, c.usable = state.plugged, state.usable
+        c.plugged, c.usable, c.faulted = state.plugged, state.usable, state.faulted
         if c.phase is Phase.ACTIVE:
             if state.emergency_stop:
                 return self._stop(c, Reason.EMERGENCY_STOP)
@@ -291,11 +386,14 @@ class Sessions:
         c.running = replace(run, stop_at_wh=None)
         return self._invalidated(c)
 
-    def tick(self, now: float) -> list[Action]:
+    def tick(self, now: float, wall: datetime) -> list[Action]:
         actions: list[Action] = []
         for c in self.connectors.values():
             if c.phase is Phase.WAITING and c.deadline is not None and now >= c.deadline:
                 actions += self._give_up(c)
+            if c.booking is not None and c.booking.expiry <= wall and c.phase in (Phase.IDLE, Phase.WAITING):
+                actions.append(Unreserve(c.connector_id, c.booking.reservation_id, "expired"))
+                c.booking, c.reservation_id = None, None
         return actions
 
     # -- outcomes of the engine's work ------------------------------------------------------------
@@ -303,11 +401,16 @@ class Sessions:
     def started(self, connector_id: int, running: Running) -> list[Action]:
         c = self.connectors[connector_id]
         c.phase, c.running, c.id_tag, c.parent_id_tag, c.deadline = Phase.ACTIVE, running, None, None, None
+        used, c.reservation_id = c.reservation_id, None
+        if used is not None and c.booking is not None and c.booking.reservation_id == used:
+            c.booking = None
+            return [Unreserve(connector_id, used, "used")]
         return []
 
     def start_failed(self, connector_id: int) -> list[Action]:
         c = self.connectors[connector_id]
         c.phase, c.running, c.id_tag, c.parent_id_tag, c.deadline = Phase.IDLE, None, None, None, None
+        c.reservation_id = None
         return [Prepare(connector_id, False)]
 
     def resumed(self, connector_id: int, running: Running) -> list[Action]:
@@ -331,10 +434,10 @@ class Sessions:
     def _start(self, c: Connector) -> list[Action]:
         assert c.id_tag is not None
         c.phase, c.deadline = Phase.STARTING, None
-        return [Start(c.connector_id, c.id_tag, c.parent_id_tag)]
+        return [Start(c.connector_id, c.id_tag, c.parent_id_tag, c.reservation_id)]
 
     def _give_up(self, c: Connector) -> list[Action]:
-        c.phase, c.id_tag, c.parent_id_tag, c.deadline = Phase.IDLE, None, None, None
+        c.phase, c.id_tag, c.parent_id_tag, c.deadline, c.reservation_id = Phase.IDLE, None, None, None, None
         return [Prepare(c.connector_id, False)]
 
     def _stop(self, c: Connector, reason: Reason, id_tag: str | None = None) -> list[Action]:
@@ -350,3 +453,9 @@ class Sessions:
             return []
         c.running = replace(run, suspended=True)
         return [Suspend(c.connector_id, run.session_id)]
+
+
+def _may_ask(booking: Booking | None, id_tag: str) -> bool:
+    """Is authorizing this card worth it on this connector? Not for a stranger on a reservation without a
+    parentIdTag (OCTT TC_046_1: no Authorize.req); with one, the card may turn out to share it."""
+    return booking is None or same_id_tag(booking.id_tag, id_tag) or booking.parent_id_tag is not None

@@ -10,6 +10,8 @@
   transaction before it sees the connector Charging, and of its end before Finishing.
 - A status the CSMS answers with a CALLERROR is sent again after a back-off (2 s doubling to 5 min),
   not every second for ever.
+- The CSMS contradicting a valid local list entry is reported at once: the connector's status with
+  errorCode LocalListConflict, then its status as it is.
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ from ocpp.v16 import call
 from sqlalchemy import Engine, text
 
 from services.common.bus import Bus
-from services.common.contract import power
+from services.common.contract import auth, power
+from services.common.contract.auth import LocalListConflict
 from services.common.contract.power import ConnectorErrorCode, ConnectorState, ConnectorStatus
 
-from .ports import CsmsCallError, CsmsLink, CsmsUnavailable
+from .link import Link
+from .ports import CsmsCallError, CsmsUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +51,7 @@ class Reported:
 
 
 class StatusReporter:
-    def __init__(self, bus: Bus, engine: Engine, link: CsmsLink, *, station_operative: Callable[[], bool],
+    def __init__(self, bus: Bus, engine: Engine, link: Link, *, station_operative: Callable[[], bool],
                  hold: Callable[[int], bool], minimum_s: Callable[[], int]) -> None:
         self.link = link
         self._engine = engine
@@ -59,7 +63,13 @@ class StatusReporter:
         self._retry_at: dict[int, float] = {}
         self._backoff: dict[int, float] = {}
         self._changed = asyncio.Event()
+        self._conflicts: set[int] = set()
         bus.watch(power.CONNECTOR.filter, self.on_connector)
+        bus.on(auth.LOCAL_LIST_CONFLICT, self.on_conflict)
+
+    async def on_conflict(self, conflict: LocalListConflict, _p: dict[str, str]) -> None:
+        self._conflicts.add(conflict.connector_id if conflict.connector_id in self.current else 0)
+        self._changed.set()
 
     def _load_sent(self) -> dict[int, Value]:
         with self._engine.connect() as conn:
@@ -118,6 +128,8 @@ class StatusReporter:
         self.station_changed()
         while True:
             await self.link.wait_accepted()
+            for connector in sorted(self._conflicts):
+                await self._report_conflict(connector)
             ready, pending = self.due(time.monotonic())
             if not ready:
                 self._changed.clear()
@@ -127,23 +139,41 @@ class StatusReporter:
             for connector in ready:
                 await self._send(connector, self.current[connector])
 
-    async def _send(self, connector: int, reported: Reported) -> None:
+    async def trigger(self, connector_id: int | None) -> None:
+        """TriggerMessage StatusNotification: now, whatever MinimumStatusDuration holds back."""
+        targets = [connector_id] if connector_id is not None else sorted(self.current)
+        for connector in targets:
+            reported = self.current.get(connector)
+            if reported is not None:
+                await self._send(connector, reported, triggered=True)
+
+    async def _report_conflict(self, connector: int) -> None:
+        reported = self.current.get(connector)
+        if reported is None:
+            self._conflicts.discard(connector)
+            return
+        value = (reported.value[0], ConnectorErrorCode.LOCAL_LIST_CONFLICT.value, None)
+        if await self._send(connector, Reported(value, datetime.now(UTC), time.monotonic())):
+            self._conflicts.discard(connector)
+
+    async def _send(self, connector: int, reported: Reported, triggered: bool = False) -> bool:
         status, error_code, vendor = reported.value
+        request = call.StatusNotification(connector_id=connector, error_code=error_code, status=status,
+                                          timestamp=reported.at.isoformat(), vendor_error_code=vendor)
         try:
-            await self.link.call(call.StatusNotification(
-                connector_id=connector, error_code=error_code, status=status,
-                timestamp=reported.at.isoformat(), vendor_error_code=vendor))
+            await (self.link.call_triggered(request) if triggered else self.link.call(request))
         except CsmsCallError as exc:
             delay = min(MAX_BACKOFF_S, self._backoff.get(connector, FIRST_BACKOFF_S / 2) * 2)
             self._backoff[connector] = delay
             self._retry_at[connector] = time.monotonic() + delay
             log.warning("status notification connector=%d refused by the CSMS (%s): again in %.0f s", connector, exc,
                         delay)
-            return
+            return False
         except CsmsUnavailable as exc:
             log.info("status notification connector=%d not delivered: %s", connector, exc)
             await asyncio.sleep(0.5)
-            return
+            return False
         self._backoff.pop(connector, None)
         self.sent[connector] = reported.value
         self._save_sent(connector, reported.value)
+        return True

@@ -38,6 +38,7 @@ class Tx:
     parent_id_tag: str | None = None
     suspended: bool = False
     stop_at_wh: int | None = None
+    reservation_id: int | None = None
 
     @property
     def open(self) -> bool:
@@ -55,12 +56,21 @@ class OutboxMessage:
 
 
 _TX_COLUMNS = ("session_id, connector_id, id_tag, started_at, meter_start, transaction_id, phase, last_meter_wh, "
-               "last_meter_at, parent_id_tag, suspended, stop_at_wh")
+               "last_meter_at, parent_id_tag, suspended, stop_at_wh, reservation_id")
 
 
 def _tx(row: Any) -> Tx:
     return Tx(row[0], row[1], row[2], datetime.fromisoformat(row[3]), row[4], row[5], row[6], row[7],
-              datetime.fromisoformat(row[8]), row[9], bool(row[10]), row[11])
+              datetime.fromisoformat(row[8]), row[9], bool(row[10]), row[11], row[12])
+
+
+@dataclass(frozen=True)
+class StoredReservation:
+    reservation_id: int
+    connector_id: int
+    id_tag: str
+    parent_id_tag: str | None
+    expiry: datetime
 
 
 def _message(row: Any) -> OutboxMessage:
@@ -101,10 +111,10 @@ class TxStore:
         with self.engine.begin() as conn:
             conn.execute(text(f"INSERT INTO transactions ({_TX_COLUMNS}) VALUES (:session_id, :connector_id, "
                               ":id_tag, :started_at, :meter_start, NULL, 'starting', :meter_start, :started_at, "
-                              ":parent, 0, NULL)"),
+                              ":parent, 0, NULL, :reservation)"),
                          {"session_id": tx.session_id, "connector_id": tx.connector_id, "id_tag": tx.id_tag,
                           "started_at": tx.started_at.isoformat(), "meter_start": tx.meter_start,
-                          "parent": tx.parent_id_tag})
+                          "parent": tx.parent_id_tag, "reservation": tx.reservation_id})
 
     def commit_start(self, session_id: str, started_at: datetime, start_payload: dict[str, Any]) -> None:
         """Power energized: the session is active and its StartTransaction is queued, together."""
@@ -243,6 +253,28 @@ class TxStore:
             value = conn.execute(text("SELECT transaction_id FROM transactions WHERE session_id = :s"),
                                  {"s": session_id}).scalar()
         return int(value) if value is not None else None
+
+    # -- reservations -----------------------------------------------------------------------------
+
+    def reservations(self) -> list[StoredReservation]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(text("SELECT reservation_id, connector_id, id_tag, parent_id_tag, expiry_date FROM "
+                                     "reservations ORDER BY connector_id")).all()
+        return [StoredReservation(r[0], r[1], r[2], r[3], datetime.fromisoformat(r[4])) for r in rows]
+
+    def save_reservation(self, r: StoredReservation) -> None:
+        """Keep a reservation (one per connector; the same id replaces its old one wherever it was)."""
+        with self.engine.begin() as conn:
+            conn.execute(text("DELETE FROM reservations WHERE reservation_id = :i OR connector_id = :c"),
+                         {"i": r.reservation_id, "c": r.connector_id})
+            conn.execute(text("INSERT INTO reservations (reservation_id, connector_id, id_tag, parent_id_tag, "
+                              "expiry_date) VALUES (:i, :c, :t, :p, :e)"),
+                         {"i": r.reservation_id, "c": r.connector_id, "t": r.id_tag, "p": r.parent_id_tag,
+                          "e": r.expiry.isoformat()})
+
+    def delete_reservation(self, reservation_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(text("DELETE FROM reservations WHERE reservation_id = :i"), {"i": reservation_id})
 
     # -- what the gateway remembers across restarts -----------------------------------------------
 

@@ -75,6 +75,7 @@ class Controller:
     preparing: bool = False
     finishing: bool = False
     service_down: str | None = None  # a service the station needs is down (e.g. metering: nothing could be billed)
+    reserved: bool = False  # the gateway holds a reservation for this connector
     _was_plugged: bool = False
     _status: ConnectorStatus | None = None
     _since: datetime | None = field(default=None)
@@ -231,6 +232,8 @@ class Controller:
             return ConnectorStatus.FINISHING, None
         if self.plugged(now) or self.preparing:
             return ConnectorStatus.PREPARING, None
+        if self.reserved:
+            return ConnectorStatus.RESERVED, None
         return ConnectorStatus.AVAILABLE, None
 
     def snapshot(self, now: float, wall: datetime) -> ConnectorState:
@@ -247,6 +250,7 @@ class Controller:
             operative=self.operative,
             preparing=self.preparing,
             suspended=self.suspended,
+            reserved=self.reserved,
             limit_a=self.limit_a(),
             setpoint_a=self.setpoint_a(now),
             since=self._since,

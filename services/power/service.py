@@ -59,6 +59,7 @@ class PowerService(Service):
         h = handlers.Handlers(self.ctl, self.apply, self.ready, self.open_session)
         self.bus.handle(power.ENERGIZE, h.on_energize)
         self.bus.handle(power.SUSPEND, h.on_suspend)
+        self.bus.handle(power.RESERVE, h.on_reserve)
         self.bus.handle(power.DEENERGIZE, h.on_deenergize)
         self.bus.handle(power.SET_LIMIT, h.on_set_limit)
         self.bus.handle(power.SET_AVAILABILITY, h.on_set_availability)
@@ -111,12 +112,12 @@ class PowerService(Service):
     async def _watch_session(self) -> None:
         """An energized output needs an open session at the gateway; checked at start and every second.
 
-        No answer (the gateway is restarting) changes nothing: a running charge is never cut because a
-        service restarts, and the gateway checks the outputs itself when it is back.
+        The same answer brings what power keeps in memory only (suspension, reservation) back after a
+        restart of either side. No answer (the gateway is restarting) changes nothing: a running charge is
+        never cut because a service restarts, and the gateway checks the outputs itself when it is back.
         """
         while True:
-            if self.ctl.energized:
-                await self._check_session()
+            await self._check_session()
             await asyncio.sleep(SESSION_CHECK_S)
 
     async def _check_session(self) -> None:
@@ -126,6 +127,9 @@ class PowerService(Service):
                 connector_id=ctl.connector_id), timeout=SESSION_ASK_S)
         except BusError:
             return
+        if view.reserved != ctl.reserved:
+            ctl.reserved = view.reserved
+            self.apply()
         if not ctl.energized:
             return
         if view.session_id is None or (ctl.session_id is not None and view.session_id != ctl.session_id):

@@ -62,8 +62,10 @@ async def test_error_codes_of_ocpp_j_16(station: Station) -> None:
     await station.csms.wait("BootNotification")
     cases: list[tuple[list[Any], str]] = [
         ([2, "u1", "FlyToTheMoon", {}], "NotImplemented"),
-        ([2, "u2", "ReserveNow", {"connectorId": 1, "expiryDate": "2026-01-01T00:00:00Z", "idTag": "A",
-                                  "reservationId": 1}], "NotSupported"),
+        # PICS F-1 (secure firmware updates): No
+        ([2, "u2", "SignedUpdateFirmware", {"requestId": 1, "firmware": {
+            "location": "https://x/fw", "retrieveDateTime": "2026-01-01T00:00:00Z",
+            "signingCertificate": "c", "signature": "s"}}], "NotSupported"),
         ([2, "u3", "ChangeConfiguration", {"key": "HeartbeatInterval"}], "OccurenceConstraintViolation"),
         ([2, "u4", "ChangeConfiguration", {"key": 1, "value": "2"}], "TypeConstraintViolation"),
         ([2, "u5", "Reset", {"type": "Sideways"}], "PropertyConstraintViolation"),

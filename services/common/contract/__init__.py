@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 
-from . import auth, common, metering, ocpp_gateway, power, sim, smart_charging, supervisor
+from . import auth, common, firmware, metering, ocpp_gateway, power, sim, smart_charging, supervisor
 from .base import ROOT, Empty, ErrorBody, ErrorCode, Kind, Model, Reply, Topic, health_topic, reply_topic
 
-_MODULES = (common, supervisor, power, sim, auth, metering, ocpp_gateway, smart_charging)
+_MODULES = (common, supervisor, power, sim, auth, metering, ocpp_gateway, smart_charging, firmware)
 
 TOPICS: tuple[Topic, ...] = tuple(
     value for module in _MODULES for value in vars(module).values() if isinstance(value, Topic)
@@ -37,6 +37,7 @@ __all__ = [
     "auth",
     "common",
     "find",
+    "firmware",
     "health_topic",
     "metering",
     "ocpp_gateway",

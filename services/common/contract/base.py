@@ -85,6 +85,7 @@ class Topic:
     retain: bool = False
     subscribers: tuple[str, ...] = ()
     example: dict[str, Any] | None = None
+    max_bytes: int = 64 * 1024  # a payload above this is dropped unread (the broker allows up to 4 MiB)
     params: tuple[str, ...] = field(init=False)
     _regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 

@@ -69,6 +69,20 @@ class SessionView(Model):
     phase: SessionPhase
     session_id: str | None = Field(None, description="None: no session is open; nothing may be energized.")
     suspended: bool = Field(False, description="The session goes on without energy (invalid idTag).")
+    reserved: bool = Field(False, description="The connector is reserved (status Reserved while idle).")
+
+
+class Reservation(Model):
+    reservation_id: int
+    connector_id: int = Field(ge=1)
+    id_tag: str = Field(min_length=1, max_length=20)
+    parent_id_tag: str | None = Field(None, max_length=20)
+    expiry_date: datetime
+
+
+class ReservationState(Model):
+    connector_id: int = Field(ge=1)
+    reservation: Reservation | None = Field(description="None: the connector is not reserved.")
 
 
 class CsmsAuthorizeRequest(Model):
@@ -78,6 +92,7 @@ class CsmsAuthorizeRequest(Model):
 class IdTagInfoSeen(Model):
     id_tag: str
     info: IdTagInfo
+    connector_id: int | None = Field(None, description="The connector of the transaction (StartTransaction.conf).")
 
 
 CONNECTION = Topic(
@@ -119,4 +134,12 @@ GET_SESSION = Topic(
     doc="The session the gateway has persisted on a connector, now. Power asks before it energizes and every "
     "second while energized: an output with no open session is cut, whoever asked for it.",
     example={"connector_id": 1},
+)
+RESERVATION = Topic(
+    "chargebus/ocpp_gateway/state/reservation/{connector_id}", Kind.STATE, ReservationState, owner="ocpp_gateway",
+    retain=True, subscribers=("api", "cli"),
+    doc="The reservation of a connector (ReserveNow), persisted by the gateway: only its idTag, or one with its "
+    "parentIdTag, may start there until it is used, cancelled or expires. Power shows the connector Reserved.",
+    example={"connector_id": 1, "reservation": {"reservation_id": 7, "connector_id": 1, "id_tag": "04A2B3C4",
+                                                "parent_id_tag": None, "expiry_date": "2026-11-26T18:00:00Z"}},
 )

@@ -55,6 +55,7 @@ class ConnectorState(Model):
     operative: bool = Field(description="Availability set by the CSMS/maintenance.")
     preparing: bool = Field(False, description="A session is being prepared (authorised, waiting for the EV).")
     suspended: bool = Field(False, description="The session is kept but no current is delivered (SuspendedEVSE).")
+    reserved: bool = Field(False, description="Reserved for an idTag (ReserveNow): status Reserved while idle.")
     limit_a: float = Field(ge=0, description="Current limit in force (smart charging and maintenance caps).")
     setpoint_a: float = Field(ge=0, description="Current set-point sent to the DC module.")
     since: datetime = Field(description="When the status last changed, UTC.")
@@ -96,6 +97,11 @@ class SuspendRequest(Model):
     suspended: bool = Field(description="True: keep the session but deliver no current (status SuspendedEVSE).")
 
 
+class ReserveRequest(Model):
+    connector_id: int = Field(1, ge=1)
+    reserved: bool = Field(description="True: show Reserved while the connector is idle.")
+
+
 class SetLimitRequest(Model):
     connector_id: int = Field(1, ge=1)
     current_a: float = Field(ge=0, le=10000, description="Maintenance cap; the smart charging limit also applies.")
@@ -113,7 +119,7 @@ class PrepareRequest(Model):
 
 _STATE_EXAMPLE = {
     "connector_id": 1, "status": "Charging", "error_code": "NoError", "vendor_error_code": None,
-    "plugged": True, "energized": True, "operative": True, "preparing": False, "suspended": False,
+    "plugged": True, "energized": True, "operative": True, "preparing": False, "suspended": False, "reserved": False,
     "limit_a": 500.0, "setpoint_a": 200.0, "since": "2026-11-24T22:00:00Z",
 }
 
@@ -153,6 +159,13 @@ DEENERGIZE = Topic(
     "chargebus/power/cmd/deenergize", Kind.CMD, ConnectorRequest, reply=ConnectorState, owner="power",
     subscribers=("ocpp_gateway",), doc="Ramp the current to 0 and open the contactors; status Finishing "
     "while the EV stays plugged.", example={"connector_id": 1},
+)
+RESERVE = Topic(
+    "chargebus/power/cmd/reserve", Kind.CMD, ReserveRequest, reply=ConnectorState, owner="power",
+    subscribers=("ocpp_gateway",),
+    doc="Show the connector Reserved while idle (the gateway owns the reservation and who may use it); "
+    "also learnt every second from the gateway's session view, so a restart of either side converges.",
+    example={"connector_id": 1, "reserved": True},
 )
 SET_LIMIT = Topic(
     "chargebus/power/cmd/set_limit", Kind.CMD, SetLimitRequest, reply=ConnectorState, owner="power",

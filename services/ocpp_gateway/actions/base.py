@@ -11,8 +11,10 @@ from services.common.contract.ocpp_gateway import Registration
 
 from ..availability import Availability
 from ..config_store import ConfigStore
+from ..link import Link
 from ..ports import Transactions
 from ..protocol import StationProtocol
+from ..status import StatusReporter
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,8 @@ class Station:
     forget_registration: Callable[[], None]  # the next connection sends a BootNotification
     set_restart_reason: Callable[[str], None]  # recorded before a restart the station decides itself
     spawn: Callable[[Coroutine[Any, Any, None], str], None]  # work that goes on after the answer
+    link: Link
+    status: StatusReporter
     response_timeout_s: float = 30.0  # for our own CALLs (the link's deadline is the one that counts)
 
 

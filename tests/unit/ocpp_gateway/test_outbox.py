@@ -115,7 +115,7 @@ def sender_for(store: TxStore, link: ScriptedLink, config: Config | None = None,
             confirmed.append((session_id, transaction_id))
 
     return OutboxSender(store, link, config or Config(), on_start_confirmed=on_start,
-                        on_id_tag_info=lambda _tag, _info: None)
+                        on_id_tag_info=lambda _tag, _info, _connector: None)
 
 
 async def test_unanswered_messages_are_sent_again_and_never_dropped(store: TxStore) -> None:

@@ -22,7 +22,7 @@ def code_of(action: str, payload: Any, handled: bool = True) -> str | None:
 
 @pytest.mark.parametrize(("action", "payload", "handled", "code"), [
     ("FlyToTheMoon", {}, False, "NotImplemented"),
-    ("ReserveNow", {}, False, "NotSupported"),
+    ("SignedUpdateFirmware", {}, False, "NotSupported"),
     ("ChangeConfiguration", {"key": "HeartbeatInterval"}, True, "OccurenceConstraintViolation"),
     ("ChangeConfiguration", {"key": 5, "value": "1"}, True, "TypeConstraintViolation"),
     ("ChangeConfiguration", {"key": "HeartbeatInterval", "value": "1", "extra": 1}, True, "FormationViolation"),
@@ -119,3 +119,18 @@ def test_the_launchers_warm_up_builds_the_validators_the_library_would() -> None
                "chargingProfileKind": "Relative", "chargingSchedule": {
                    "chargingRateUnit": "A", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 21.4}]}}
     _validate_payload(Call("1", "RemoteStartTransaction", {"idTag": "T", "chargingProfile": profile}), "1.6")
+
+
+def test_no_profile_handler_hides_a_method_of_the_library() -> None:
+    """A mixin's `_send` once shadowed the library's own: every frame the station sent went to it."""
+    import inspect
+
+    from ocpp.v16 import ChargePoint as LibraryChargePoint
+
+    from services.ocpp_gateway.actions.base import Actions
+    from services.ocpp_gateway.charge_point import ChargePoint
+
+    library = set(dir(LibraryChargePoint))
+    ours = {name for cls in inspect.getmro(ChargePoint) if cls.__module__.startswith("services.ocpp_gateway.actions")
+            and cls is not Actions for name in vars(cls) if not name.startswith("__")}
+    assert ours and not (ours & library), ours & library

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -10,21 +11,26 @@ from services.common.contract.auth import AuthorizationStatus, IdTagInfo
 from services.ocpp_gateway.sessions import (
     Action,
     Authorize,
+    Booking,
     Budget,
     ConnectorInput,
     Phase,
     Prepare,
     Purpose,
     Reason,
+    Reserve,
+    ReserveStatus,
     Rules,
     Running,
     Sessions,
     Start,
     Stop,
     Suspend,
+    Unreserve,
 )
 
 ACCEPTED = IdTagInfo(status=AuthorizationStatus.ACCEPTED)
+WALL = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 PLUGGED = ConnectorInput(plugged=True, usable=True)
 UNPLUGGED = ConnectorInput(plugged=False, usable=True)
 
@@ -84,8 +90,8 @@ def test_connection_timeout_gives_up_and_the_same_card_cancels() -> None:
     s = rig.sessions
     s.swiped("TAG1", 0.0)
     s.authorized(1, "TAG1", Purpose.START, ACCEPTED, 0.0)
-    assert s.tick(29.9) == []
-    assert s.tick(30.0) == [Prepare(1, False)] and s.get(1).phase is Phase.IDLE
+    assert s.tick(29.9, WALL) == []
+    assert s.tick(30.0, WALL) == [Prepare(1, False)] and s.get(1).phase is Phase.IDLE
     s.swiped("TAG2", 40.0)
     s.authorized(1, "TAG2", Purpose.START, ACCEPTED, 40.0)
     assert s.swiped("tag2", 41.0) == [Prepare(1, False)] and s.get(1).phase is Phase.IDLE
@@ -230,7 +236,7 @@ def test_an_answer_for_a_cancelled_start_is_ignored() -> None:
     s = Rig().sessions
     s.swiped("TAG", 0.0)
     s.authorized(1, "TAG", Purpose.START, ACCEPTED, 0.0)  # waiting
-    s.tick(100.0)  # gave up
+    s.tick(100.0, WALL)  # gave up
     assert s.authorized(1, "TAG", Purpose.START, ACCEPTED, 101.0) == []
     assert s.get(1).phase is Phase.IDLE
 
@@ -242,3 +248,91 @@ def test_a_failed_start_frees_the_connector() -> None:
     s.authorized(1, "TAG", Purpose.START, ACCEPTED, 0.0)
     assert s.get(1).phase is Phase.STARTING and s.busy(1)
     assert s.start_failed(1) == [Prepare(1, False)] and not s.busy(1)
+
+
+# -- reservations -----------------------------------------------------------------------------------------
+
+def booking(reservation_id: int = 7, tag: str = "RES1", parent: str | None = "FLEET", minutes: int = 30) -> Booking:
+    return Booking(reservation_id, 1, tag, parent, WALL + timedelta(minutes=minutes))
+
+
+RESERVE_NOW = [
+    # (row, state of connector 1, expected status)
+    ("idle: accepted", ConnectorInput(plugged=False, usable=True), ReserveStatus.ACCEPTED),
+    ("an EV is plugged: occupied", PLUGGED, ReserveStatus.OCCUPIED),
+    ("faulted", ConnectorInput(plugged=False, usable=False, faulted=True), ReserveStatus.FAULTED),
+    ("inoperative", ConnectorInput(plugged=False, usable=False), ReserveStatus.UNAVAILABLE),
+]
+
+
+@pytest.mark.parametrize(("row", "state", "expected"), RESERVE_NOW, ids=[r[0] for r in RESERVE_NOW])
+def test_reserve_now_answers(row: str, state: ConnectorInput, expected: ReserveStatus) -> None:
+    s = Rig().sessions
+    s.connector(1, state, 0.0)
+    status, actions = s.reserve(booking(), WALL)
+    assert status is expected, row
+    assert actions == ([Reserve(1, booking())] if expected is ReserveStatus.ACCEPTED else []), row
+
+
+def test_reserve_now_on_a_running_session_or_another_reservation_is_occupied_and_past_expiry_rejected() -> None:
+    rig = Rig()
+    rig.running()
+    assert rig.sessions.reserve(booking(), WALL)[0] is ReserveStatus.OCCUPIED
+    s = Rig().sessions
+    assert s.reserve(booking(minutes=-1), WALL)[0] is ReserveStatus.REJECTED
+    assert s.reserve(booking(7), WALL)[0] is ReserveStatus.ACCEPTED
+    assert s.reserve(booking(8), WALL)[0] is ReserveStatus.OCCUPIED
+    replaced, actions = s.reserve(booking(7, tag="OTHER"), WALL)  # the same id replaces the old one
+    assert replaced is ReserveStatus.ACCEPTED and s.get(1).booking == booking(7, tag="OTHER")
+    assert actions == [Reserve(1, booking(7, tag="OTHER"))]
+
+
+def test_only_the_reserving_tag_or_its_parent_starts_and_the_start_carries_the_reservation() -> None:
+    s = Rig().sessions
+    assert s.reserve(booking(), WALL)[0] is ReserveStatus.ACCEPTED
+    s.connector(1, PLUGGED, 0.0)  # the driver arrives and plugs in
+    s.swiped("STRANGER", 1.0)
+    stranger = IdTagInfo(status=AuthorizationStatus.ACCEPTED, parent_id_tag="OTHERFLEET")
+    assert s.authorized(1, "STRANGER", Purpose.START, stranger, 1.1) == [] and s.get(1).phase is Phase.IDLE
+    s.swiped("res1", 2.0)  # the reserving card, read in lower case
+    assert s.authorized(1, "res1", Purpose.START, ACCEPTED, 2.1) == [Start(1, "res1", None, 7)]
+    assert s.started(1, Running("s-1", "res1", None, 0)) == [Unreserve(1, 7, "used")]
+    assert s.get(1).booking is None
+
+
+def test_a_card_of_the_reservations_fleet_may_use_it() -> None:
+    s = Rig().sessions
+    assert s.reserve(booking(parent="FLEET"), WALL)[0] is ReserveStatus.ACCEPTED
+    s.connector(1, PLUGGED, 0.0)
+    s.swiped("COLLEAGUE", 1.0)
+    fleet = IdTagInfo(status=AuthorizationStatus.ACCEPTED, parent_id_tag="fleet")
+    assert s.authorized(1, "COLLEAGUE", Purpose.START, fleet, 1.1) == [Start(1, "COLLEAGUE", "fleet", 7)]
+
+
+def test_remote_start_on_a_reserved_connector() -> None:
+    s = Rig().sessions
+    s.reserve(booking(), WALL)
+    assert s.remote_start(1, "STRANGER", 0.0) == (False, [])  # no authorization asked: only the same idTag
+    accepted, actions = s.remote_start(1, "RES1", 0.0)
+    assert accepted and actions == [Prepare(1, True)]
+    s.connector(1, PLUGGED, 1.0)
+    assert s.get(1).phase is Phase.STARTING
+
+
+def test_a_reservation_expires_and_can_be_cancelled() -> None:
+    s = Rig().sessions
+    s.reserve(booking(minutes=10), WALL)
+    assert s.tick(0.0, WALL + timedelta(minutes=9)) == []
+    assert s.tick(0.0, WALL + timedelta(minutes=10)) == [Unreserve(1, 7, "expired")]
+    assert s.get(1).booking is None and s.cancel(7) == (False, [])
+    s.reserve(booking(8), WALL)
+    assert s.cancel(8) == (True, [Unreserve(1, 8, "cancelled")]) and s.get(1).booking is None
+
+
+def test_a_stranger_on_a_reservation_without_parent_is_refused_without_asking() -> None:
+    """OCTT TC_046_1: the Charge Point does not send an Authorize.req for a card that is not the reservation's."""
+    s = Rig().sessions
+    s.reserve(booking(parent=None), WALL)
+    s.connector(1, PLUGGED, 0.0)
+    assert s.swiped("STRANGER", 1.0) == [] and s.get(1).phase is Phase.IDLE
+    assert s.swiped("RES1", 2.0) == [Authorize(1, "RES1", Purpose.START)]
