@@ -110,6 +110,16 @@ class _StationSide(ChargePoint):
         self.csms.record("MeterValues", payload)
         return call_result.MeterValues()
 
+    @on(Action.firmware_status_notification)
+    async def on_firmware_status(self, **payload: Any) -> call_result.FirmwareStatusNotification:
+        self.csms.record("FirmwareStatusNotification", payload)
+        return call_result.FirmwareStatusNotification()
+
+    @on(Action.diagnostics_status_notification)
+    async def on_diagnostics_status(self, **payload: Any) -> call_result.DiagnosticsStatusNotification:
+        self.csms.record("DiagnosticsStatusNotification", payload)
+        return call_result.DiagnosticsStatusNotification()
+
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
@@ -219,9 +229,10 @@ class CentralSystem:
         station = await self.wait_connected()
         return await station.call(payload, suppress=False)
 
-    async def raw_call(self, frame: list[Any], timeout: float = 10.0) -> list[Any]:
-        """Send any frame with a message id and return the station's raw answer to that id."""
-        unique_id = frame[1]
+    async def raw_call(self, frame: list[Any] | str, timeout: float = 10.0) -> list[Any]:
+        """Send any frame (a list, or one already serialised) with a message id; return the station's raw
+        answer to that id."""
+        unique_id = json.loads(frame)[1] if isinstance(frame, str) else frame[1]
         answers: asyncio.Queue[list[Any]] = asyncio.Queue()
         station = await self.wait_connected()
         original = station.route_message

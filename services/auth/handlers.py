@@ -28,11 +28,14 @@ from services.common.contract.auth import (
 )
 from services.common.contract.base import Empty
 from services.common.contract.ocpp_gateway import ConnectionState, CsmsAuthorizeRequest, IdTagInfoSeen, Registration
+from services.common.lifecycle import give_back_memory
 
 from .decision import Policy, conflicts, decide_offline, decide_online
 from .store import AuthStore, ListRefused
 
 log = logging.getLogger(__name__)
+
+BIG_LIST = 1000  # entries: after a list this long, the heap it took is given back
 
 KEYS = ("AuthorizationCacheEnabled", "LocalAuthListEnabled", "LocalPreAuthorize", "LocalAuthorizeOffline",
         "AllowOfflineTxForUnknownId", "LocalAuthListMaxLength")
@@ -128,6 +131,13 @@ class Handlers:
     async def on_send_local_list(self, request: SendLocalListRequest, _p: dict[str, str]) -> SendLocalListReply:
         if not self.config.get_bool("LocalAuthListEnabled"):
             return SendLocalListReply(status=UpdateStatus.NOT_SUPPORTED, version=-1, size=0)
+        try:
+            return self._apply(request)
+        finally:
+            if len(request.entries) > BIG_LIST:
+                give_back_memory()
+
+    def _apply(self, request: SendLocalListRequest) -> SendLocalListReply:
         started = time.perf_counter()
         try:
             version, size = self.store.apply_list(request.version, request.update_type, request.entries,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import gc
 import logging
 import os
 import signal
@@ -24,6 +26,17 @@ from .settings import Settings, load_settings
 log = logging.getLogger(__name__)
 
 WATCHDOG_PING_S = 1.0
+
+
+def give_back_memory() -> None:
+    """After a one-off large message (a 9999-entry local list): return the freed heap to the system.
+
+    glibc keeps freed memory for reuse; a service that handled one 1.2 MB list would otherwise hold
+    its peak (~20 MB) for the rest of its life.
+    """
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to give back this way
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 class Service:

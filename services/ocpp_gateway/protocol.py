@@ -13,6 +13,11 @@ parsing for the actions that carry charging profiles: 21.4 is a valid limit, 21.
 before the library's router runs the handler; only a CALL is ever answered, a broken CALLRESULT or
 CALLERROR is logged and dropped; an unknown CALLERROR code is read as GenericError. Everything else
 (payload classes, serialisation, the call lock and response matching) is the library's.
+
+A handler marked `@raw_call` takes the payload as received (camelCase) and returns the response payload:
+for the one call that can be a megabyte (SendLocalList, 9999 entries), the library's jsonschema pass and
+its recursive snake_case copy cost ~370 ms; the same 1.6 schema compiled by fastjsonschema checks it in
+~15 ms, and jsonschema is asked only to name the error of a payload that failed.
 """
 
 from __future__ import annotations
@@ -22,8 +27,12 @@ import contextlib
 import decimal
 import json
 import logging
-from typing import Any
+import os
+from collections.abc import Awaitable, Callable
+from functools import cache
+from typing import Any, TypeVar
 
+import fastjsonschema
 import ocpp.messages
 from jsonschema.exceptions import ValidationError as SchemaError
 from ocpp.exceptions import OCPPError
@@ -38,6 +47,7 @@ ocpp.messages.ASYNC_VALIDATION = False
 
 ACTIONS = frozenset(a.value for a in Action)
 DECIMAL_ACTIONS = frozenset({"SetChargingProfile", "RemoteStartTransaction"})  # as the library validates them
+RAW_ACTIONS = frozenset({"SendLocalList"})  # answered by a @raw_call handler (the launcher compiles their schemas)
 CALL_ERROR_CODES = frozenset({
     "NotImplemented", "NotSupported", "InternalError", "ProtocolError", "SecurityError", "FormationViolation",
     "PropertyConstraintViolation", "OccurenceConstraintViolation", "TypeConstraintViolation", "GenericError",
@@ -59,6 +69,32 @@ _BY_KEYWORD = {
     "minItems": "OccurenceConstraintViolation",
     "maxItems": "OccurenceConstraintViolation",
 }
+
+
+RawHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+_H = TypeVar("_H", bound=Callable[..., Awaitable[dict[str, Any]]])
+
+
+def raw_call(action: Action) -> Callable[[_H], _H]:
+    """Mark a handler that takes the CALL payload as received (checked against the 1.6 schema) and
+    returns the CALLRESULT payload (checked too)."""
+    def mark(handler: _H) -> _H:
+        handler._raw_action = action.value  # type: ignore[attr-defined]
+        return handler
+    return mark
+
+
+@cache
+def compiled_schema(action: str, result: bool) -> Callable[[Any], Any]:
+    """The library's own 1.6 schema for a call (or its result), compiled.
+
+    Formats are not checked, as the library does not check them either: a date-time without an
+    offset is valid 1.6 for it and is read as UTC by the contract.
+    """
+    folder = os.path.join(os.path.dirname(os.path.realpath(ocpp.messages.__file__)), "v16", "schemas")
+    with open(os.path.join(folder, f"{action}{'Response' if result else ''}.json"), encoding="utf-8-sig") as f:
+        schema = json.load(f)
+    return fastjsonschema.compile(schema, formats={"date-time": lambda _value: True})
 
 
 class CallRefused(Exception):
@@ -138,6 +174,11 @@ class StationProtocol(ChargePoint):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._calls: set[asyncio.Task[None]] = set()
+        self._raw: dict[str, RawHandler] = {}
+        for name in dir(type(self)):
+            action = getattr(getattr(type(self), name), "_raw_action", None)
+            if action is not None:
+                self._raw[action] = getattr(self, name)
 
     async def close(self) -> None:
         """The connection is gone: calls still being answered are cancelled."""
@@ -186,9 +227,13 @@ class StationProtocol(ChargePoint):
 
     async def _answer(self, msg: Call) -> None:
         try:
-            route(msg.action, msg.payload, msg.action in self.route_map)
+            route(msg.action, msg.payload, msg.action in self.route_map or msg.action in self._raw)
         except CallRefused as not_routed:
             await self._refuse(msg, not_routed)
+            return
+        raw = self._raw.get(msg.action)
+        if raw is not None:
+            await self._answer_raw(msg, raw)
             return
         payload = msg.payload  # the library may re-parse it (Decimal) while validating
         try:
@@ -204,3 +249,19 @@ class StationProtocol(ChargePoint):
         except Exception as exc:  # a bug of ours must cost one answer, not the connection
             log.exception("call failed action=%s id=%s", msg.action, msg.unique_id)
             await self._refuse(msg, CallRefused("InternalError", f"{msg.action}: {type(exc).__name__}"))
+
+    async def _answer_raw(self, msg: Call, handler: RawHandler) -> None:
+        try:
+            compiled_schema(msg.action, result=False)(msg.payload)
+        except fastjsonschema.JsonSchemaException:
+            refused = schema_refusal(msg.action, msg.payload)
+            await self._refuse(msg, refused or CallRefused("FormationViolation", "the payload breaks the 1.6 schema"))
+            return
+        try:
+            response = await handler(msg.payload)
+            compiled_schema(msg.action, result=True)(response)
+        except Exception as exc:  # a bug of ours must cost one answer, not the connection
+            log.exception("call failed action=%s id=%s", msg.action, msg.unique_id)
+            await self._refuse(msg, CallRefused("InternalError", f"{msg.action}: {type(exc).__name__}"))
+            return
+        await self._send(json.dumps([MessageType.CallResult, msg.unique_id, response], separators=(",", ":")))

@@ -93,6 +93,11 @@ def warm_up() -> None:
                 parse = decimal.Decimal if (kind, action.value) in decimal_ones else float
                 with contextlib.suppress(OSError, ValueError):
                     get_validator(kind, action.value, "1.6", parse_float=parse)
+        # by name, like PRELOAD: the supervisor knows the gateway only as a command to run
+        protocol = importlib.import_module("services.ocpp_gateway.protocol")
+        for name in protocol.RAW_ACTIONS:
+            protocol.compiled_schema(name, result=False)
+            protocol.compiled_schema(name, result=True)
     with contextlib.suppress(Exception), tempfile.TemporaryDirectory() as tmp:
         from sqlalchemy import text
 

@@ -6,11 +6,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +68,22 @@ class Station:
         for key, value in keys.items():
             result = await self.csms.call(call.ChangeConfiguration(key=key, value=value))
             assert result.status == "Accepted", (key, value, result.status)
+
+    async def linked_since(self, since: datetime, timeout: float = 20.0) -> None:
+        """Wait until the gateway reports its CSMS link up again after `since` (a stale retained state from
+        before a kill -9 does not count): until then auth decides by its offline rules."""
+        def linked() -> bool:
+            state = self.observer.get("chargebus/ocpp_gateway/state/connection")
+            return bool(state and state.connected and state.since > since)
+        await self.observer.wait(linked, timeout, "the CSMS link up again")
+
+    async def logged(self, text: str, timeout: float = 10.0) -> None:
+        """Wait until the station's log has a line containing `text` (for steps the bus does not show)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while text not in self.stack.log.read_text(errors="replace"):
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"{text!r} not logged within {timeout} s:\n{self.stack.tail(20)}")
+            await asyncio.sleep(0.05)
 
     def pid(self, service: str) -> int:
         return self.observer.online((service,))[service]

@@ -14,12 +14,14 @@ from ocpp.exceptions import InternalError
 from ocpp.routing import on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action, UpdateStatus
+from pydantic import ValidationError
 
 from services.common.bus import BusError
 from services.common.contract import auth
-from services.common.contract.auth import IdTagInfo, LocalListEntry, SendLocalListRequest, UpdateType
+from services.common.contract.auth import SendLocalListRequest
 from services.common.contract.base import Empty
 
+from ..protocol import raw_call
 from .base import Actions
 
 log = logging.getLogger(__name__)
@@ -36,30 +38,30 @@ class LocalListActions(Actions):
             raise InternalError(description=f"the local list is not reachable: {exc.code}") from None
         return call_result.GetLocalListVersion(list_version=reply.version)
 
-    @on(Action.send_local_list)
-    async def on_send_local_list(self, list_version: int, update_type: str,
-                                 local_authorization_list: list[dict[str, Any]] | None = None
-                                 ) -> call_result.SendLocalList:
-        entries = local_authorization_list or []
+    @raw_call(Action.send_local_list)
+    async def send_local_list(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Apply a list already checked against the 1.6 schema; the reply is Accepted only once auth stored it."""
+        entries = payload.get("localAuthorizationList") or []
         limit = self.station.config.get_int("SendLocalListMaxLength")
         if len(entries) > limit:
             log.warning("SendLocalList with %d entries refused: SendLocalListMaxLength is %d", len(entries), limit)
-            return call_result.SendLocalList(status=UpdateStatus.failed)
+            return {"status": UpdateStatus.failed.value}
         try:
-            request = SendLocalListRequest(version=list_version, update_type=UpdateType(update_type), entries=[
-                LocalListEntry(id_tag=e["id_tag"], info=_info(e.get("id_tag_info"))) for e in entries])
-        except ValueError as exc:
+            request = SendLocalListRequest.model_validate({
+                "version": payload["listVersion"], "update_type": payload["updateType"],
+                "entries": [{"id_tag": e["idTag"], "info": _info(e.get("idTagInfo"))} for e in entries]})
+        except ValidationError as exc:
             log.warning("SendLocalList refused: %s", exc)
-            return call_result.SendLocalList(status=UpdateStatus.failed)
+            return {"status": UpdateStatus.failed.value}
         try:
             reply = await self.station.bus.request(auth.SEND_LOCAL_LIST, request, timeout=APPLY_TIMEOUT_S)
         except BusError as exc:
             log.error("SendLocalList not applied: %s", exc)
-            return call_result.SendLocalList(status=UpdateStatus.failed)
-        return call_result.SendLocalList(status=reply.status.value)
+            return {"status": UpdateStatus.failed.value}
+        return {"status": reply.status.value}
 
 
-def _info(raw: dict[str, Any] | None) -> IdTagInfo | None:
+def _info(raw: dict[str, Any] | None) -> dict[str, Any] | None:
     if raw is None:
         return None
-    return IdTagInfo(status=raw["status"], parent_id_tag=raw.get("parent_id_tag"), expiry_date=raw.get("expiry_date"))
+    return {"status": raw["status"], "parent_id_tag": raw.get("parentIdTag"), "expiry_date": raw.get("expiryDate")}

@@ -134,3 +134,72 @@ def test_no_profile_handler_hides_a_method_of_the_library() -> None:
     ours = {name for cls in inspect.getmro(ChargePoint) if cls.__module__.startswith("services.ocpp_gateway.actions")
             and cls is not Actions for name in vars(cls) if not name.startswith("__")}
     assert ours and not (ours & library), ours & library
+
+
+class _RawStation:
+    """A StationProtocol with one @raw_call handler that echoes what it was given."""
+
+    @staticmethod
+    def make(answer: dict[str, Any] | None = None) -> tuple[Any, _Connection, list[dict[str, Any]]]:
+        from ocpp.v16.enums import Action
+
+        from services.ocpp_gateway.protocol import StationProtocol, raw_call
+
+        seen: list[dict[str, Any]] = []
+
+        class Protocol(StationProtocol):
+            @raw_call(Action.send_local_list)
+            async def send_local_list(self, payload: dict[str, Any]) -> dict[str, Any]:
+                seen.append(payload)
+                return answer if answer is not None else {"status": "Accepted"}
+
+        connection = _Connection()
+        return Protocol("CP", connection), connection, seen
+
+
+async def _call(protocol: Any, payload: Any) -> list[Any]:
+    import asyncio
+
+    await protocol.route_message(json.dumps([2, "m1", "SendLocalList", payload]))
+    await asyncio.gather(*protocol._calls)
+    return json.loads(protocol._connection.sent[-1])
+
+
+async def test_a_raw_call_gets_the_payload_as_sent_and_its_answer_goes_back() -> None:
+    protocol, _connection, seen = _RawStation.make()
+    payload = {"listVersion": 3, "updateType": "Full", "localAuthorizationList": [
+        {"idTag": "A1", "idTagInfo": {"status": "Accepted", "expiryDate": "2030-01-01T00:00:00"}}]}
+    assert await _call(protocol, payload) == [3, "m1", {"status": "Accepted"}]
+    assert seen == [payload]  # camelCase, untouched; a date-time without offset is valid 1.6
+
+
+@pytest.mark.parametrize(("payload", "code"), [
+    ({"listVersion": 1}, "OccurenceConstraintViolation"),
+    ({"listVersion": "1", "updateType": "Full"}, "TypeConstraintViolation"),
+    ({"listVersion": 1, "updateType": "Sideways"}, "PropertyConstraintViolation"),
+    ({"listVersion": 1, "updateType": "Full", "localAuthorizationList": [{"idTag": "X" * 21}]},
+     "PropertyConstraintViolation"),
+    ({"listVersion": 1, "updateType": "Full", "extra": True}, "FormationViolation"),
+])
+async def test_a_raw_call_that_breaks_the_schema_gets_the_16_code_and_no_handler(payload: Any, code: str) -> None:
+    protocol, _connection, seen = _RawStation.make()
+    answer = await _call(protocol, payload)
+    assert answer[:3] == [4, "m1", code] and seen == []
+
+
+async def test_a_raw_handler_whose_answer_breaks_the_schema_is_an_internal_error() -> None:
+    protocol, _connection, seen = _RawStation.make(answer={"status": "Fine"})
+    answer = await _call(protocol, {"listVersion": 1, "updateType": "Full"})
+    assert answer[:3] == [4, "m1", "InternalError"] and len(seen) == 1
+
+
+def test_the_launcher_compiles_the_schemas_of_the_raw_calls() -> None:
+    from services.ocpp_gateway.charge_point import ChargePoint
+    from services.ocpp_gateway.protocol import RAW_ACTIONS, compiled_schema
+    from services.supervisor.launcher import warm_up
+
+    marked = {getattr(getattr(ChargePoint, name), "_raw_action", None) for name in dir(ChargePoint)} - {None}
+    assert marked == RAW_ACTIONS
+    compiled_schema.cache_clear()
+    warm_up()
+    assert compiled_schema.cache_info().currsize == 2 * len(RAW_ACTIONS)
