@@ -25,26 +25,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from services.common import failpoints
 from services.common.bus import Bus, BusError
-from services.common.contract import ErrorCode, auth, metering, ocpp_gateway, power
-from services.common.contract.auth import AuthorizeRequest, IdTagInfo
+from services.common.contract import ErrorCode, metering, ocpp_gateway, power
+from services.common.contract.auth import IdTagInfo
 from services.common.contract.hardware import CONNECTORS, EMERGENCY_STOP
-from services.common.contract.metering import (
-    EnergyRegister,
-    MeterReading,
-    MeterValuesTaken,
-    ReadingContext,
-    TransactionData,
-)
-from services.common.contract.metering import ReadRequest as MeterReadRequest
-from services.common.contract.ocpp_gateway import (
-    IdTagInfoSeen,
-    Reservation,
-    ReservationState,
-    SessionPhase,
-    SessionView,
-    TransactionState,
-    TransactionStopped,
-)
+from services.common.contract.metering import EnergyRegister, MeterValuesTaken, ReadingContext, TransactionData
+from services.common.contract.ocpp_gateway import IdTagInfoSeen, SessionView, TransactionStopped
 from services.common.contract.power import (
     ConnectorRequest,
     ConnectorState,
@@ -56,8 +41,9 @@ from services.common.contract.power import (
     SuspendRequest,
 )
 
-from . import messages
+from . import messages, published
 from .outbox import OutboxSender
+from .peers import Peers
 from .ports import ConfigReader, CsmsCallError, CsmsLink, CsmsUnavailable
 from .sessions import (
     Action,
@@ -83,7 +69,6 @@ log = logging.getLogger(__name__)
 
 RECOVER_WAIT_S = 10.0  # power restarting with us answers within a few seconds; silence after this = power loss
 ENERGIZE_TIMEOUT_S = 3.0
-AUTHORIZE_TIMEOUT_S = 35.0
 TICK_S = 0.2
 RESTART_REASON = "restart_reason"  # gateway_state key: why the station restarts (a Reset, not a power loss)
 
@@ -110,7 +95,7 @@ class TransactionEngine:
         self.sessions = Sessions(CONNECTORS, self.rules)
         self.sender = OutboxSender(store, link, config, on_start_confirmed=self._start_confirmed,
                                    on_id_tag_info=self._id_tag_info)
-        self.connectors: dict[int, ConnectorState] = {}
+        self.peers = Peers(bus)
         self.registers: dict[int, float] = {}
         self._starting: dict[int, Tx] = {}
         self._locks = {c: asyncio.Lock() for c in CONNECTORS}
@@ -181,12 +166,13 @@ class TransactionEngine:
             elif isinstance(action, Stop):
                 await self._stop(action)
             elif isinstance(action, Prepare):
-                await self._command(power.PREPARE, PrepareRequest(connector_id=action.connector_id,
+                await self.peers.command(power.PREPARE, PrepareRequest(connector_id=action.connector_id,
                                                                   active=action.active))
             elif isinstance(action, Suspend):
                 self.store.suspend(action.session_id)
                 log.warning("session=%s suspended: no more energy, the transaction stays open", action.session_id)
-                await self._command(power.SUSPEND, SuspendRequest(connector_id=action.connector_id, suspended=True))
+                await self.peers.command(power.SUSPEND, SuspendRequest(connector_id=action.connector_id,
+                                                                       suspended=True))
                 self._publish(action.connector_id)
             elif isinstance(action, Budget):
                 self.store.set_budget(action.session_id, action.stop_at_wh)
@@ -199,13 +185,13 @@ class TransactionEngine:
                 log.info("reserved connector=%d reservation=%d id_tag=%s until=%s", b.connector_id, b.reservation_id,
                          b.id_tag, b.expiry.isoformat())
                 self._publish_reservation(b.connector_id)
-                await self._command(power.RESERVE, ReserveRequest(connector_id=b.connector_id, reserved=True))
+                await self.peers.command(power.RESERVE, ReserveRequest(connector_id=b.connector_id, reserved=True))
             elif isinstance(action, Unreserve):
                 self.store.delete_reservation(action.reservation_id)
                 log.info("reservation=%d of connector=%d ends: %s", action.reservation_id, action.connector_id,
                          action.why)
                 self._publish_reservation(action.connector_id)
-                await self._command(power.RESERVE, ReserveRequest(connector_id=action.connector_id,
+                await self.peers.command(power.RESERVE, ReserveRequest(connector_id=action.connector_id,
                                                                   reserved=self.sessions.get(
                                                                       action.connector_id).booking is not None))
 
@@ -225,17 +211,10 @@ class TransactionEngine:
 
     def session(self, connector_id: int) -> SessionView:
         """What power may energize for: the session persisted on the connector (starting, active, suspended)."""
-        starting = self._starting.get(connector_id)
         known = connector_id in self.sessions.connectors
-        reserved = known and self.sessions.get(connector_id).booking is not None
-        if starting is not None:
-            return SessionView(connector_id=connector_id, phase=SessionPhase.STARTING, session_id=starting.session_id,
-                               reserved=reserved)
-        run = self.sessions.running(connector_id) if known else None
-        if run is None:
-            return SessionView(connector_id=connector_id, phase=SessionPhase.NONE, reserved=reserved)
-        return SessionView(connector_id=connector_id, session_id=run.session_id, suspended=run.suspended,
-                           phase=SessionPhase.SUSPENDED if run.suspended else SessionPhase.ACTIVE, reserved=reserved)
+        return published.session_view(connector_id, self.sessions.running(connector_id) if known else None,
+                                      self._starting.get(connector_id),
+                                      known and self.sessions.get(connector_id).booking is not None)
 
     def add_end_listener(self, callback: Callable[[int], Awaitable[None]]) -> None:
         self._end_listeners.append(callback)
@@ -260,7 +239,7 @@ class TransactionEngine:
         """TriggerMessage MeterValues: read now (context Trigger), with the transaction's id when one runs."""
         measurands = self.config.get_csv("MeterValuesSampledData") or ["Energy.Active.Import.Register"]
         for connector in [connector_id] if connector_id is not None else list(CONNECTORS):
-            reading = await self._read(connector, ReadingContext.TRIGGER, measurands)
+            reading = await self.peers.read(connector, ReadingContext.TRIGGER, measurands)
             if reading is None:
                 continue
             payload: dict[str, Any] = {"connector_id": connector,
@@ -303,7 +282,6 @@ class TransactionEngine:
 
     async def on_connector(self, _t: str, _d: Any, state: Any, _p: dict[str, str]) -> None:
         if isinstance(state, ConnectorState) and state.connector_id in self.sessions.connectors:
-            self.connectors[state.connector_id] = state
             self._post(lambda: self._connector_changed(state))
 
     def _connector_changed(self, state: ConnectorState) -> list[Action]:
@@ -322,10 +300,9 @@ class TransactionEngine:
         except BusError as exc:
             log.warning("connector=%d state not confirmed by power (%s): nothing changes", connector, exc)
             return
-        self.connectors[connector] = state
         if state.energized and not self.sessions.busy(connector):
             log.error("connector=%d energized without a session: de-energizing", connector)
-            await self._deenergize(connector)
+            await self.peers.deenergize(connector)
             return
         self._do(self.sessions.connector(connector, connector_input(state), time.monotonic()))
 
@@ -369,20 +346,9 @@ class TransactionEngine:
     # -- actions ----------------------------------------------------------------------------------
 
     async def _authorize(self, action: Authorize) -> None:
-        info = await self._decision(action.id_tag, action.connector_id)
+        info = await self.peers.authorize(action.id_tag, action.connector_id)
         self._do(self.sessions.authorized(action.connector_id, action.id_tag, action.purpose, info,
                                           time.monotonic()))
-
-    async def _decision(self, id_tag: str, connector: int) -> IdTagInfo | None:
-        try:
-            decision = await self.bus.request(auth.AUTHORIZE, AuthorizeRequest(id_tag=id_tag, connector_id=connector),
-                                              timeout=AUTHORIZE_TIMEOUT_S)
-        except BusError as exc:
-            log.warning("authorize failed id_tag=%s: %s", id_tag, exc)
-            return None
-        info: IdTagInfo = decision.info
-        log.info("authorize id_tag=%s status=%s source=%s", id_tag, info.status, decision.source)
-        return info
 
     async def _start(self, action: Start) -> None:
         connector = action.connector_id
@@ -405,7 +371,7 @@ class TransactionEngine:
         except BusError as exc:
             log.warning("start refused by power id_tag=%s: %s", action.id_tag, exc)
             if exc.code is ErrorCode.TIMEOUT:
-                await self._deenergize(connector)  # the outcome is unknown: make it safe
+                await self.peers.deenergize(connector)  # the outcome is unknown: make it safe
             self._abandon(tx)
             return
         started = _now()
@@ -415,7 +381,7 @@ class TransactionEngine:
                 connector, action.id_tag, meter_start, started, action.reservation_id))
         except SQLAlchemyError as exc:
             log.critical("session=%s cannot be recorded after energize (%s): de-energizing", tx.session_id, exc)
-            await self._deenergize(connector)
+            await self.peers.deenergize(connector)
             self._abandon(tx)
             return
         del self._starting[connector]
@@ -442,9 +408,9 @@ class TransactionEngine:
         if tx is None:
             self._do(self.sessions.stopped(connector))
             return
-        await self._deenergize(connector)
+        await self.peers.deenergize(connector)
         measurands = self.config.get_csv("StopTxnSampledData")
-        reading = await self._read(connector, ReadingContext.TRANSACTION_END,
+        reading = await self.peers.read(connector, ReadingContext.TRANSACTION_END,
                                    measurands or ["Energy.Active.Import.Register"])
         meter_stop = reading.energy_wh if reading is not None else self._register_fallback(connector, tx)
         end = messages.meter_value_payload(reading.meter_value) if reading is not None and measurands else None
@@ -480,7 +446,7 @@ class TransactionEngine:
             self.sessions.restored(Booking(r.reservation_id, r.connector_id, r.id_tag, r.parent_id_tag, r.expiry))
         fresh: dict[int, ConnectorState | None] = {}
         for tx in self.store.unfinished():
-            state = fresh[tx.connector_id] = await self._power_state(tx.connector_id)
+            state = fresh[tx.connector_id] = await self.peers.power_state(tx.connector_id, RECOVER_WAIT_S)
             energized = state is not None and state.energized
             if tx.phase == STARTING and not energized:
                 log.info("session=%s never energized: discarded", tx.session_id)
@@ -501,11 +467,11 @@ class TransactionEngine:
         for connector in CONNECTORS:
             self._publish_reservation(connector)
             if self.sessions.running(connector) is None:
-                state = fresh[connector] if connector in fresh else await self._command(
+                state = fresh[connector] if connector in fresh else await self.peers.command(
                     power.GET_STATE, ConnectorRequest(connector_id=connector))
                 if state is not None and state.energized:
                     log.error("connector=%d energized without a session at start: de-energizing", connector)
-                    await self._deenergize(connector)
+                    await self.peers.deenergize(connector)
             self._publish(connector)
         for connector in ended:  # e.g. a Scheduled availability change waited for this transaction
             await self._transaction_ended(connector)
@@ -519,36 +485,10 @@ class TransactionEngine:
         if tx.suspended:  # power keeps no state of its own across a restart of either side
             self._do([Suspend(tx.connector_id, tx.session_id)])
 
-    async def _power_state(self, connector: int) -> ConnectorState | None:
-        deadline = time.monotonic() + RECOVER_WAIT_S
-        while True:
-            try:
-                state: ConnectorState = await self.bus.request(
-                    power.GET_STATE, ConnectorRequest(connector_id=connector), timeout=2)
-                self.connectors[connector] = state
-                return state
-            except BusError as exc:
-                if time.monotonic() > deadline:
-                    log.warning("power did not answer get_state in %.0f s: %s", RECOVER_WAIT_S, exc)
-                    return None
-                await asyncio.sleep(0.5)
-
     # -- helpers ----------------------------------------------------------------------------------
 
-    async def _command(self, topic: Any, request: Any) -> ConnectorState | None:
-        try:
-            state: ConnectorState = await self.bus.request(topic, request, timeout=3)
-            return state
-        except BusError as exc:
-            log.warning("%s failed: %s", topic.path.rsplit("/", 1)[-1], exc)
-            return None
-
-    async def _deenergize(self, connector: int) -> None:
-        if await self._command(power.DEENERGIZE, ConnectorRequest(connector_id=connector)) is None:
-            log.error("deenergize failed connector=%d: power's own session check will cut the output", connector)
-
     async def _meter_start(self, connector: int) -> int:
-        reading = await self._read(connector, ReadingContext.TRANSACTION_BEGIN, ["Energy.Active.Import.Register"])
+        reading = await self.peers.read(connector, ReadingContext.TRANSACTION_BEGIN, ["Energy.Active.Import.Register"])
         if reading is not None:
             return reading.energy_wh
         fallback = self._register_fallback(connector, None)
@@ -562,15 +502,6 @@ class TransactionEngine:
             known.append(tx.last_meter_wh)
         return max(known)
 
-    async def _read(self, connector: int, context: ReadingContext, measurands: list[str]) -> MeterReading | None:
-        try:
-            reading: MeterReading = await self.bus.request(metering.READ, MeterReadRequest(
-                connector_id=connector, context=context, measurands=measurands), timeout=3)
-        except BusError as exc:
-            log.error("meter read failed connector=%d: %s", connector, exc)
-            return None
-        return reading
-
     async def _send_now(self, request: Any) -> None:
         try:
             await self.link.call(request)
@@ -578,26 +509,11 @@ class TransactionEngine:
             log.info("meter values outside a transaction not delivered: %s", exc)
 
     def _publish_reservation(self, connector: int) -> None:
-        b = self.sessions.get(connector).booking
-        reservation = None if b is None else Reservation(reservation_id=b.reservation_id, connector_id=b.connector_id,
-                                                           id_tag=b.id_tag, parent_id_tag=b.parent_id_tag,
-                                                           expiry_date=b.expiry)
-        self.bus.publish(ocpp_gateway.RESERVATION, ReservationState(connector_id=connector, reservation=reservation),
-                         connector_id=connector)
+        self.bus.publish(ocpp_gateway.RESERVATION, published.reservation_state(
+            connector, self.sessions.get(connector).booking), connector_id=connector)
 
     def _publish(self, connector: int) -> None:
-        starting = self._starting.get(connector)
         run = self.sessions.running(connector)
-        if run is not None:
-            tx = self.store.get(run.session_id)
-            phase = SessionPhase.SUSPENDED if run.suspended else SessionPhase.ACTIVE
-            state = TransactionState(connector_id=connector, active=True, phase=phase, session_id=run.session_id,
-                                     transaction_id=run.transaction_id, id_tag=run.id_tag,
-                                     started_at=tx.started_at if tx else None, meter_start_wh=run.meter_start_wh)
-        elif starting is not None:
-            state = TransactionState(connector_id=connector, active=True, phase=SessionPhase.STARTING,
-                                     session_id=starting.session_id, id_tag=starting.id_tag,
-                                     started_at=starting.started_at, meter_start_wh=starting.meter_start)
-        else:
-            state = TransactionState(connector_id=connector, active=False)
-        self.bus.publish(ocpp_gateway.TRANSACTION, state, connector_id=connector)
+        self.bus.publish(ocpp_gateway.TRANSACTION, published.transaction_state(
+            connector, run, self._starting.get(connector), self.store.get(run.session_id) if run else None),
+            connector_id=connector)

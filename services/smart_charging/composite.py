@@ -130,7 +130,7 @@ def composite(profiles: Sequence[Profile], connector_id: int, start: datetime, d
     periods: list[CompositePeriod] = []
     for moment in boundaries(profiles, connector_id, start, end, origin, transaction_id):
         limit = in_force(profiles, connector_id, moment, origin, transaction_id).limit_a
-        _append(periods, (moment - start) // _SECOND, default_limit_a if limit is None else limit)
+        append_period(periods, (moment - start) // _SECOND, default_limit_a if limit is None else limit)
     return periods
 
 
@@ -195,7 +195,8 @@ def _run_edges(schedule: Schedule, run: datetime) -> Iterator[datetime]:
         yield run + timedelta(seconds=period.start_s)
 
 
-def _append(periods: list[CompositePeriod], start_s: int, limit_a: float) -> None:
+def append_period(periods: list[CompositePeriod], start_s: int, limit_a: float) -> None:
+    """Add a period to a schedule being built in time order, merged with the last one when the limit is the same."""
     if periods and periods[-1].start_s == start_s:
         # two changes within one second (times with fractions): the later one holds from that second on
         periods.pop()

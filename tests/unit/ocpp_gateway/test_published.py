@@ -1,0 +1,43 @@
+"""What the gateway publishes about a connector, from its own records (pure)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from services.common.contract.ocpp_gateway import SessionPhase
+from services.ocpp_gateway.published import reservation_state, session_view, transaction_state
+from services.ocpp_gateway.sessions import Booking, Running
+from services.ocpp_gateway.tx_store import STARTING, Tx
+
+AT = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+ROW = Tx(session_id="s1", connector_id=1, id_tag="TAG1", started_at=AT, meter_start=100, transaction_id=None,
+         phase=STARTING, last_meter_wh=100, last_meter_at=AT)
+
+
+def test_a_running_session_is_active_or_suspended_with_its_row_start() -> None:
+    run = Running("s1", "TAG1", None, 100, transaction_id=7)
+    state = transaction_state(1, run, None, ROW)
+    assert (state.active, state.phase, state.transaction_id, state.started_at) == (True, SessionPhase.ACTIVE, 7, AT)
+    suspended = Running("s1", "TAG1", None, 100, suspended=True)
+    assert transaction_state(1, suspended, None, ROW).phase is SessionPhase.SUSPENDED
+    assert session_view(1, suspended, None, False).phase is SessionPhase.SUSPENDED
+
+
+def test_a_starting_session_is_active_before_power_energized() -> None:
+    state = transaction_state(1, None, ROW, None)
+    assert (state.active, state.phase, state.session_id, state.transaction_id) == (True, SessionPhase.STARTING,
+                                                                                    "s1", None)
+    view = session_view(1, None, ROW, True)
+    assert (view.phase, view.session_id, view.reserved) == (SessionPhase.STARTING, "s1", True)
+
+
+def test_no_session_is_inactive() -> None:
+    assert transaction_state(1, None, None, None).active is False
+    assert session_view(1, None, None, False).phase is SessionPhase.NONE
+
+
+def test_reservation_state_with_and_without_a_booking() -> None:
+    assert reservation_state(1, None).reservation is None
+    booked = reservation_state(1, Booking(12, 1, "TAG1", "FLEET", AT)).reservation
+    assert booked is not None and (booked.reservation_id, booked.parent_id_tag, booked.expiry_date) == (12, "FLEET",
+                                                                                                        AT)
