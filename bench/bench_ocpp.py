@@ -14,11 +14,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import can
+import cantools
 from ocpp.v16 import call
 
 from services.common.bus import Bus
+from services.common.can_dbc import find_dbc, open_bus
 from services.common.contract import sim
 from services.common.contract.sim import PlugRequest
+from services.common.settings import Settings
 from tests.broker import Broker
 from tests.conftest import env_for, isolated_settings
 from tests.csms import CentralSystem
@@ -27,6 +31,7 @@ from tests.system.stack import ALL, Observer, Stack
 
 from .figures import Figure, p50_p99
 
+LIMIT_CHANGES = 40
 CONFIG_ROUNDS = 1000  # p99 of 1000 samples, not the second worst of 200
 SESSIONS = 5
 REPLAY = 10_000
@@ -77,6 +82,7 @@ async def _station_figures(tmp: Path) -> list[Figure]:
                 await csms.wait("StopTransaction", n)
                 stop_ms.append((time.perf_counter() - t0) * 1000)
                 await csms.wait("StatusNotification", n, where=lambda p: p["status"] == "Finishing")
+            figures += await _limit_to_module(settings, csms, SESSIONS + 1)
         finally:
             await bus.stop()
         figures += p50_p99("RemoteStart -> StartTransaction (EV plugged)", start_ms, "cert 32.99 s",
@@ -86,6 +92,52 @@ async def _station_figures(tmp: Path) -> list[Figure]:
         stack.stop()
         await csms.stop()
     return figures
+
+
+async def _limit_to_module(settings: Settings, csms: CentralSystem, n: int) -> list[Figure]:
+    """SetChargingProfile sent -> the module's set-point frame on CAN with the new limit, during a charge.
+
+    Measured from the moment the call is sent, so it bounds the time from SetChargingProfile.conf (the
+    limit is on the bus before the conf goes out).
+    """
+    database = cantools.database.load_file(find_dbc())
+    command = database.get_message_by_name("ControllerCommand")
+    seen: asyncio.Queue[tuple[float, float]] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+
+    def on_frame(frame: can.Message) -> None:
+        if frame.arbitration_id == command.frame_id:
+            amps = float(command.decode(frame.data)["CurrentSetpoint"])
+            loop.call_soon_threadsafe(seen.put_nowait, (time.perf_counter(), amps))
+
+    await csms.call(call.RemoteStartTransaction(id_tag=f"BENCH{n}", connector_id=1))
+    await csms.wait("StatusNotification", n, where=lambda p: p["status"] == "Charging")
+    samples = []
+    with open_bus(settings) as can_bus:
+        notifier = can.Notifier(can_bus, [on_frame])
+        try:
+            for i in range(LIMIT_CHANGES):
+                target = 100.0 if i % 2 == 0 else 150.0
+                while not seen.empty():
+                    seen.get_nowait()
+                sent = time.perf_counter()
+                schedule = {"charging_rate_unit": "A", "charging_schedule_period": [{"start_period": 0,
+                                                                                     "limit": target}]}
+                result = await csms.call(call.SetChargingProfile(connector_id=1, cs_charging_profiles={
+                    "charging_profile_id": 50, "stack_level": 0, "charging_profile_purpose": "TxDefaultProfile",
+                    "charging_profile_kind": "Relative", "charging_schedule": schedule}))
+                assert result.status == "Accepted"
+                while True:
+                    at, amps = await asyncio.wait_for(seen.get(), 5)
+                    if amps == target:
+                        samples.append((at - sent) * 1000)
+                        break
+        finally:
+            notifier.stop()
+    await csms.call(call.ClearChargingProfile(id=50))
+    await csms.call(call.RemoteStopTransaction(transaction_id=1000 + n - 1))
+    await csms.wait("StopTransaction", n)
+    return p50_p99("SetChargingProfile -> module set-point on CAN", samples, "goal <= 100 ms after the conf")
 
 
 def _pss_mb(pid: int) -> float:

@@ -23,6 +23,7 @@ from services.common.contract import Topic
 from services.common.contract.common import Health
 from services.common.contract.ocpp_gateway import ConnectionState, TransactionState
 from services.common.contract.power import ConnectorState, Measurement
+from services.common.contract.smart_charging import ChargingLimit
 from services.common.contract.supervisor import PROCESSES, ProcessState, ProcessTable
 from services.common.settings import SERVICES, Settings
 
@@ -96,6 +97,11 @@ def render(found: dict[str, BaseModel]) -> str:
                       f"{', ' + value.vendor_error_code if value.vendor_error_code else ''})",
                       f"  plugged={value.plugged} energized={value.energized} operative={value.operative} "
                       f"limit={value.limit_a:.1f} A setpoint={value.setpoint_a:.1f} A"]
+            if value.cap_a is not None:
+                lines.append(f"  maintenance cap {value.cap_a:.1f} A (chargebus charging cap clear)")
+            limit = found.get(f"chargebus/smart_charging/state/limit/{value.connector_id}")
+            if isinstance(limit, ChargingLimit):
+                lines.append(f"  {_limit(limit)}")
     for _topic, value in sorted(found.items()):
         if isinstance(value, Measurement):
             soc = f"{value.soc_pct:.0f} %" if value.soc_pct is not None else "-"
@@ -106,12 +112,28 @@ def render(found: dict[str, BaseModel]) -> str:
             lines.append(_transaction(value))
     connection = next((v for v in found.values() if isinstance(v, ConnectionState)), None)
     lines += ["", _connection(connection)]
-    shown = Health | ConnectorState | Measurement | TransactionState | ConnectionState | ProcessTable
+    station = found.get("chargebus/smart_charging/state/limit/0")
+    if isinstance(station, ChargingLimit) and station.limit_a is not None:
+        lines += ["", f"STATION {_limit(station)}"]
+    shown = (Health | ConnectorState | Measurement | TransactionState | ConnectionState | ProcessTable
+             | ChargingLimit)
     others = [t for t, v in sorted(found.items()) if not isinstance(v, shown) and "/state/" in t]
     if others:
         lines += ["", "OTHER STATES"]
         lines += [f"  {t}: {found[t].model_dump_json()}" for t in others]
     return "\n".join(lines)
+
+
+def _limit(limit: ChargingLimit) -> str:
+    """The smart charging limit in force, who sets it, and its next change."""
+    if limit.limit_a is None:
+        now = "smart charging: no profile in force"
+    else:
+        now = f"smart charging: {limit.limit_a:.1f} A by {limit.purpose} #{limit.profile_id}"
+    if limit.next_change_at is None:
+        return now
+    later = "no profile" if limit.next_limit_a is None else f"{limit.next_limit_a:.1f} A"
+    return f"{now}; {later} from {limit.next_change_at.isoformat(timespec='seconds')}"
 
 
 def _transaction(value: TransactionState) -> str:

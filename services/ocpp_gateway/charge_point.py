@@ -9,8 +9,9 @@ from __future__ import annotations
 from .actions.core import CoreActions
 from .actions.local_list import LocalListActions
 from .actions.reservation import ReservationActions
+from .actions.smart_charging import SmartChargingActions
 from .actions.trigger import TriggerActions
 
 
-class ChargePoint(CoreActions, LocalListActions, ReservationActions, TriggerActions):
+class ChargePoint(CoreActions, LocalListActions, ReservationActions, TriggerActions, SmartChargingActions):
     """One instance per WebSocket connection; the state it works on (`Station`) outlives it."""

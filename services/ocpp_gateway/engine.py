@@ -40,6 +40,7 @@ from services.common.contract.power import (
     RfidSwiped,
     SuspendRequest,
 )
+from services.common.contract.smart_charging import ChargingProfile, SessionRef
 
 from . import messages, published
 from .outbox import OutboxSender
@@ -225,15 +226,21 @@ class TransactionEngine:
     async def on_accepted(self) -> None:
         self.sender.kick()
 
-    async def remote_start(self, id_tag: str, connector_id: int | None, charging_profile: dict[str, Any] | None
+    async def remote_start(self, id_tag: str, connector_id: int | None, charging_profile: ChargingProfile | None
                            ) -> bool:
         if not self.recovered.is_set():
             return False
         connector = connector_id if connector_id is not None else next(
             (c for c in CONNECTORS if not self.sessions.busy(c)), CONNECTORS[0])
-        accepted, actions = self.sessions.remote_start(connector, id_tag, time.monotonic())
+        accepted, actions = self.sessions.remote_start(connector, id_tag, time.monotonic(), charging_profile)
         self._do(actions)
         return accepted
+
+    def session_ref(self, connector_id: int, transaction_id: int | None) -> SessionRef | None:
+        tx = self.store.open_session(connector_id)
+        if tx is None or (transaction_id is not None and self.store.transaction_id(tx.session_id) != transaction_id):
+            return None
+        return SessionRef(session_id=tx.session_id, started_at=tx.started_at)
 
     async def trigger_meter_values(self, connector_id: int | None) -> None:
         """TriggerMessage MeterValues: read now (context Trigger), with the transaction's id when one runs."""
@@ -365,6 +372,11 @@ class TransactionEngine:
             return
         self._starting[connector] = tx
         self._publish(connector)
+        profile = action.profile if isinstance(action.profile, ChargingProfile) else None
+        if await self.peers.begin_session(connector, SessionRef(session_id=tx.session_id, started_at=at),
+                                          profile) is None:
+            self._abandon(tx)
+            return
         try:
             await self.bus.request(power.ENERGIZE, EnergizeRequest(connector_id=connector, session_id=tx.session_id),
                                    timeout=ENERGIZE_TIMEOUT_S)

@@ -231,6 +231,9 @@ class Link:
         request = self._boot_request()
         while True:
             asked = self.config.revision("HeartbeatInterval")
+            # cleared before the call: a TriggerMessage that arrives while the CSMS's answer is on its way
+            # must still end the wait that follows a Pending
+            self._boot_now.clear()
             try:
                 conf = await self._call(protocol, request)
             except LinkClosed:
@@ -245,7 +248,6 @@ class Link:
             log.info("boot registration=%s interval=%d", conf.status, interval)
             if conf.status == RegistrationStatus.accepted:
                 break
-            self._boot_now.clear()
             with contextlib.suppress(TimeoutError):  # a TriggerMessage BootNotification ends the wait
                 await asyncio.wait_for(self._boot_now.wait(), interval if interval > 0 else DEFAULT_RETRY_INTERVAL_S)
         self.memory.remember_accepted()

@@ -14,11 +14,12 @@ import time
 from pydantic import BaseModel
 
 from services.common.bus import Bus, BusError
-from services.common.contract import Topic, auth, metering, power
+from services.common.contract import Topic, auth, metering, power, smart_charging
 from services.common.contract.auth import AuthorizeRequest, IdTagInfo
 from services.common.contract.metering import MeterReading, ReadingContext
 from services.common.contract.metering import ReadRequest as MeterReadRequest
 from services.common.contract.power import ConnectorRequest, ConnectorState
+from services.common.contract.smart_charging import BeginSessionRequest, ChargingLimit, ChargingProfile, SessionRef
 
 log = logging.getLogger(__name__)
 
@@ -78,3 +79,17 @@ class Peers:
         info: IdTagInfo = decision.info
         log.info("authorize id_tag=%s status=%s source=%s", id_tag, info.status, decision.source)
         return info
+
+    async def begin_session(self, connector: int, session: SessionRef, profile: ChargingProfile | None
+                            ) -> ChargingLimit | None:
+        """Tell smart_charging a session starts (before power energizes): its limit is on the bus when this returns.
+
+        None when smart_charging did not confirm: no energy may flow without the limit in force.
+        """
+        try:
+            limit: ChargingLimit = await self.bus.request(smart_charging.BEGIN_SESSION, BeginSessionRequest(
+                connector_id=connector, session=session, profile=profile), timeout=COMMAND_TIMEOUT_S)
+        except BusError as exc:
+            log.error("session=%s: smart_charging did not confirm its limit (%s)", session.session_id, exc)
+            return None
+        return limit

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from services.common.contract.smart_charging import ChargingProfile, SessionRef
+
 
 class CsmsUnavailable(Exception):
     """The call could not be made or answered: not connected, not Accepted, or no answer in time.
@@ -85,9 +87,14 @@ class Transactions(Protocol):
 
     def transaction_connectors(self) -> set[int]: ...
 
-    async def remote_start(self, id_tag: str, connector_id: int | None, charging_profile: dict[str, Any] | None
+    async def remote_start(self, id_tag: str, connector_id: int | None, charging_profile: ChargingProfile | None
                            ) -> bool:
-        """RemoteStartTransaction: True = Accepted."""
+        """RemoteStartTransaction: True = Accepted; the profile (a TxProfile smart_charging accepts) is given to
+        the session it starts."""
+        ...
+
+    def session_ref(self, connector_id: int, transaction_id: int | None) -> SessionRef | None:
+        """The session open on the connector, when its transaction is `transaction_id` (None: whichever)."""
         ...
 
     async def remote_stop(self, transaction_id: int) -> bool:

@@ -40,6 +40,8 @@ from ocpp.messages import Call, CallError, MessageType, get_validator, unpack
 from ocpp.v16 import ChargePoint
 from ocpp.v16.enums import Action
 
+from services.common.lifecycle import give_back_memory
+
 log = logging.getLogger(__name__)
 
 # validation is a few hundred microseconds: a hop to the executor thread per message costs more
@@ -265,3 +267,5 @@ class StationProtocol(ChargePoint):
             await self._refuse(msg, CallRefused("InternalError", f"{msg.action}: {type(exc).__name__}"))
             return
         await self._send(json.dumps([MessageType.CallResult, msg.unique_id, response], separators=(",", ":")))
+        msg.payload = {}  # the megabyte list: gone before the heap is given back
+        give_back_memory()

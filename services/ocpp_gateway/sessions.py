@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from services.common.contract.auth import AuthorizationStatus, IdTagInfo, same_id_tag
 
@@ -91,6 +92,7 @@ class Start:
     id_tag: str
     parent_id_tag: str | None
     reservation_id: int | None = None
+    profile: Any = None  # the charging profile a RemoteStartTransaction brought (opaque here)
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,7 @@ class Connector:
     faulted: bool = False
     booking: Booking | None = None
     reservation_id: int | None = None  # the reservation the session being authorised/started uses
+    profile: Any = None  # RemoteStartTransaction's charging profile, for the session it starts
 
 
 @dataclass(frozen=True)
@@ -258,22 +261,24 @@ class Sessions:
         if c.phase is not Phase.AUTHORIZING or not same_id_tag(c.id_tag, id_tag):
             return []  # cancelled meanwhile
         if not accepted or not self._may_use(c, id_tag, info.parent_id_tag if info else None):
-            c.phase, c.id_tag = Phase.IDLE, None
+            c.phase, c.id_tag, c.profile = Phase.IDLE, None, None
             return []
         assert info is not None
         return self._authorised(c, id_tag, info.parent_id_tag, now)
 
     # -- the Central System -----------------------------------------------------------------------
 
-    def remote_start(self, connector_id: int, id_tag: str, now: float) -> tuple[bool, list[Action]]:
+    def remote_start(self, connector_id: int, id_tag: str, now: float, profile: Any = None
+                     ) -> tuple[bool, list[Action]]:
         c = self.connectors.get(connector_id)
         if c is None or c.phase is not Phase.IDLE or not c.usable:
             return False, []
         if self._rules().authorize_remote_tx_requests:
-            c.phase, c.id_tag = Phase.AUTHORIZING, id_tag
+            c.phase, c.id_tag, c.profile = Phase.AUTHORIZING, id_tag, profile
             return True, [Authorize(connector_id, id_tag, Purpose.REMOTE_START)]
         if not self._may_use(c, id_tag, None):  # without an authorization only the reservation's own idTag
             return False, []
+        c.profile = profile
         return True, self._authorised(c, id_tag, None, now)
 
     # -- reservations -----------------------------------------------------------------------------
@@ -434,10 +439,12 @@ class Sessions:
     def _start(self, c: Connector) -> list[Action]:
         assert c.id_tag is not None
         c.phase, c.deadline = Phase.STARTING, None
-        return [Start(c.connector_id, c.id_tag, c.parent_id_tag, c.reservation_id)]
+        profile, c.profile = c.profile, None
+        return [Start(c.connector_id, c.id_tag, c.parent_id_tag, c.reservation_id, profile)]
 
     def _give_up(self, c: Connector) -> list[Action]:
         c.phase, c.id_tag, c.parent_id_tag, c.deadline, c.reservation_id = Phase.IDLE, None, None, None, None
+        c.profile = None
         return [Prepare(c.connector_id, False)]
 
     def _stop(self, c: Connector, reason: Reason, id_tag: str | None = None) -> list[Action]:

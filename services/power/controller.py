@@ -11,13 +11,11 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from services.common.contract.hardware import EMERGENCY_STOP, HardwareFault
+from services.common.contract.hardware import EMERGENCY_STOP, RATED_CURRENT_A, RATED_VOLTAGE_V, HardwareFault
 from services.common.contract.power import ConnectorErrorCode, ConnectorState, ConnectorStatus, Measurement
 
 from .can_codec import EvStatus, MeterReading, ModuleCommand, ModuleStatus, StationInputs
 
-RATED_CURRENT_A = 500.0  # the 200 kW module: 500 A, 1000 V (it limits its own power above 400 V)
-RATED_VOLTAGE_V = 1000.0
 LINK_TIMEOUT_S = 1.0  # a module or EV frame older than this means the device went silent
 BOOT_GRACE_S = 5.0  # after start, a module never heard yet is "starting" (Unavailable), not faulted
 
@@ -139,7 +137,7 @@ class Controller:
         if self.energized:
             self.suspended = suspended
 
-    def set_cap(self, current_a: float) -> None:
+    def set_cap(self, current_a: float | None) -> None:
         self.cap_a = current_a
 
     def set_operative(self, operative: bool) -> None:
@@ -252,6 +250,7 @@ class Controller:
             suspended=self.suspended,
             reserved=self.reserved,
             limit_a=self.limit_a(),
+            cap_a=self.cap_a,
             setpoint_a=self.setpoint_a(now),
             since=self._since,
         )

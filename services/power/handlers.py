@@ -36,8 +36,10 @@ READY_TIMEOUT_S = 3.0
 
 class Handlers:
     def __init__(self, controller: Controller, apply: Callable[[], ConnectorState], ready: asyncio.Event,
-                 open_session: Callable[[int], Awaitable[str | None]]) -> None:
+                 open_session: Callable[[int], Awaitable[str | None]],
+                 keep_cap: Callable[[int, float | None], None]) -> None:
         self._ctl = controller
+        self._keep_cap = keep_cap  # on disk before the cap is applied and answered
         self._apply = apply
         self._ready = ready
         self._open_session = open_session  # the gateway's persisted session on a connector, asked now
@@ -89,8 +91,12 @@ class Handlers:
 
     async def on_set_limit(self, req: SetLimitRequest, _p: dict[str, str]) -> ConnectorState:
         await self._begin(req.connector_id)
+        try:
+            self._keep_cap(req.connector_id, req.current_a)
+        except OSError as exc:
+            raise BusError(ErrorCode.INTERNAL, f"the cap cannot be kept on disk: {exc}") from None
         self._ctl.set_cap(req.current_a)
-        log.info("maintenance cap connector=%d current_a=%.1f", req.connector_id, req.current_a)
+        log.info("maintenance cap connector=%d current_a=%s", req.connector_id, req.current_a)
         return self._apply()
 
     async def on_set_availability(self, req: SetAvailabilityRequest, _p: dict[str, str]) -> ConnectorState:

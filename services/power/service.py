@@ -20,7 +20,7 @@ from services.common.contract.ocpp_gateway import SessionRequest, SessionView
 from services.common.contract.power import ConnectorState, Measurement, RfidSwiped
 from services.common.lifecycle import Service
 
-from . import handlers
+from . import caps, handlers
 from .can_codec import CanCodec, EvStatus, MeterReading, ModuleStatus, RfidAssembler, RfidChunk, StationInputs
 from .controller import Controller, same_state, significant
 from .driver import CanDriver
@@ -33,7 +33,8 @@ MEASUREMENT_EVERY_S = 1.0
 HOLD_RELEASE_S = 1.0  # after the bus connects, retained limits have arrived: stop holding the adopted current
 SESSION_CHECK_S = 1.0  # while energized, the gateway is asked this often whether its session is still open
 SESSION_ASK_S = 1.0
-NEEDED = ("ocpp_gateway", "auth", "metering")  # no session can be started, authorized or billed without them
+# no session can be started, authorized, billed or kept to its charging limit without them
+NEEDED = ("ocpp_gateway", "auth", "metering", "smart_charging")
 NEEDED_GRACE_S = 10.0  # a restart takes a second or two; down longer than this, the connector is Unavailable
 
 
@@ -56,7 +57,10 @@ class PowerService(Service):
         self._connected_at: float | None = None
         self.boot_id = uuid.uuid4().hex[:12]  # measurements are ordered by (boot, sequence), never by the clock
         self._sequence = itertools.count()
-        h = handlers.Handlers(self.ctl, self.apply, self.ready, self.open_session)
+        self.caps_path = self.settings.data_dir / "power_caps.json"
+        self.caps = caps.load(self.caps_path)
+        self.ctl.set_cap(self.caps.get(self.ctl.connector_id))
+        h = handlers.Handlers(self.ctl, self.apply, self.ready, self.open_session, self.keep_cap)
         self.bus.handle(power.ENERGIZE, h.on_energize)
         self.bus.handle(power.SUSPEND, h.on_suspend)
         self.bus.handle(power.RESERVE, h.on_reserve)
@@ -78,6 +82,13 @@ class PowerService(Service):
             self._down_since.pop(name, None)
         else:
             self._down_since.setdefault(name, time.monotonic())
+
+    def keep_cap(self, connector_id: int, current_a: float | None) -> None:
+        updated = {k: v for k, v in self.caps.items() if k != connector_id}
+        if current_a is not None:
+            updated[connector_id] = current_a
+        caps.save(self.caps_path, updated)
+        self.caps = updated
 
     def _needed_down(self, now: float) -> str | None:
         return next((n for n in NEEDED if n in self._down_since and now - self._down_since[n] > NEEDED_GRACE_S), None)

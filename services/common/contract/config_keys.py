@@ -116,7 +116,8 @@ KEYS: tuple[Key, ...] = (
     Key("StopTxnSampledData", "Energy.Active.Import.Register", check=measurands(_M)),
     Key("StopTxnSampledDataMaxLength", str(_M), readonly=True),
     # a profile is listed once it works (the issues that bring SmartCharging and FirmwareManagement add theirs)
-    Key("SupportedFeatureProfiles", "Core,LocalAuthListManagement,Reservation,RemoteTrigger", readonly=True),
+    Key("SupportedFeatureProfiles", "Core,LocalAuthListManagement,Reservation,RemoteTrigger,SmartCharging",
+        readonly=True),
     Key("SupportedFeatureProfilesMaxLength", "6", readonly=True),
     Key("TransactionMessageAttempts", "3", check=integer(1, 100)),
     Key("TransactionMessageRetryInterval", "60", check=integer(1, 86400)),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from enum import StrEnum
 
 CONNECTORS: tuple[int, ...] = (1,)  # PICS HFS-8: one fixed CCS cable; connector 0 is the station itself
+RATED_CURRENT_A = 500.0  # the 200 kW DC module: 500 A, 1000 V (it limits its own power above 400 V)
+RATED_VOLTAGE_V = 1000.0
 
 
 class HardwareFault(StrEnum):

@@ -57,6 +57,7 @@ class ConnectorState(Model):
     suspended: bool = Field(False, description="The session is kept but no current is delivered (SuspendedEVSE).")
     reserved: bool = Field(False, description="Reserved for an idTag (ReserveNow): status Reserved while idle.")
     limit_a: float = Field(ge=0, description="Current limit in force (smart charging and maintenance caps).")
+    cap_a: float | None = Field(None, ge=0, description="The maintenance cap (cmd/set_limit), kept across restarts.")
     setpoint_a: float = Field(ge=0, description="Current set-point sent to the DC module.")
     since: datetime = Field(description="When the status last changed, UTC.")
 
@@ -104,7 +105,8 @@ class ReserveRequest(Model):
 
 class SetLimitRequest(Model):
     connector_id: int = Field(1, ge=1)
-    current_a: float = Field(ge=0, le=10000, description="Maintenance cap; the smart charging limit also applies.")
+    current_a: float | None = Field(ge=0, le=10000, description="Maintenance cap, kept until cleared (null); the "
+                                    "smart charging limit also applies: the lower wins.")
 
 
 class SetAvailabilityRequest(Model):
@@ -169,7 +171,8 @@ RESERVE = Topic(
 )
 SET_LIMIT = Topic(
     "chargebus/power/cmd/set_limit", Kind.CMD, SetLimitRequest, reply=ConnectorState, owner="power",
-    subscribers=("api", "cli"), doc="Maintenance current cap (the smart charging limit applies as well).",
+    subscribers=("api", "cli"), doc="Maintenance current cap (the smart charging limit applies as well, the lower "
+    "wins); null clears it. Kept in `<data_dir>/power_caps.json` across restarts.",
     example={"connector_id": 1, "current_a": 100.0},
 )
 SET_AVAILABILITY = Topic(

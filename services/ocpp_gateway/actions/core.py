@@ -35,6 +35,7 @@ from services.common.contract.hardware import CONNECTORS
 from services.common.contract.supervisor import RestartRequest
 
 from .base import Actions
+from .smart_charging import remote_start_profile
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +91,12 @@ class CoreActions(Actions):
     @on(Action.remote_start_transaction)
     async def on_remote_start(self, id_tag: str, connector_id: int | None = None,
                               charging_profile: dict[str, Any] | None = None) -> call_result.RemoteStartTransaction:
+        profile = None
+        if charging_profile is not None:  # a TxProfile for the session, or no start at all (OCTT TC_059, TC_060)
+            profile = await remote_start_profile(self.station, connector_id, charging_profile)
         accepted = (self.accepted() and connector_id in (None, *CONNECTORS)
-                    and await self.station.transactions.remote_start(id_tag, connector_id, charging_profile))
+                    and (charging_profile is None or profile is not None)
+                    and await self.station.transactions.remote_start(id_tag, connector_id, profile))
         return call_result.RemoteStartTransaction(
             status=RemoteStartStopStatus.accepted if accepted else RemoteStartStopStatus.rejected)
 

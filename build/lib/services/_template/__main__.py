@@ -1,0 +1,5 @@
+from services.common.lifecycle import run_service
+
+from .service import TemplateService
+
+run_service(TemplateService)

@@ -1,0 +1,1 @@
+"""auth service (life cycle only until its features land)."""

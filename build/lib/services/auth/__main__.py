@@ -1,0 +1,5 @@
+from services.common.lifecycle import run_service
+
+from .service import AuthService
+
+run_service(AuthService)

@@ -1,0 +1,156 @@
+"""One handler per command and event of auth: the authorization decision, the cache, the local list."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from services.common.bus import Bus, BusError
+from services.common.config_view import ConfigView
+from services.common.contract import auth, ocpp_gateway
+from services.common.contract.auth import (
+    AuthorizeDecision,
+    AuthorizeRequest,
+    AuthSource,
+    CacheCleared,
+    Decided,
+    IdTagInfo,
+    LocalListConflict,
+    LocalListState,
+    LocalListVersion,
+    LookupReply,
+    LookupRequest,
+    SendLocalListReply,
+    SendLocalListRequest,
+    UpdateStatus,
+)
+from services.common.contract.base import Empty
+from services.common.contract.ocpp_gateway import ConnectionState, CsmsAuthorizeRequest, IdTagInfoSeen, Registration
+from services.common.lifecycle import give_back_memory
+
+from .decision import Policy, conflicts, decide_offline, decide_online
+from .store import AuthStore, ListRefused
+
+log = logging.getLogger(__name__)
+
+BIG_LIST = 1000  # entries: after a list this long, the heap it took is given back
+
+KEYS = ("AuthorizationCacheEnabled", "LocalAuthListEnabled", "LocalPreAuthorize", "LocalAuthorizeOffline",
+        "AllowOfflineTxForUnknownId", "LocalAuthListMaxLength")
+CSMS_TIMEOUT_S = 30.0
+
+
+class Handlers:
+    def __init__(self, bus: Bus, store: AuthStore, config: ConfigView) -> None:
+        self.bus = bus
+        self.store = store
+        self.config = config
+        self.online = False
+
+    def republish(self) -> None:
+        """After every (re)connection: the retained state is the store's, not what a broker restored."""
+        version, size = self.store.local_list_state()
+        self.bus.publish(auth.LOCAL_LIST, LocalListState(version=version, size=size))
+
+    def policy(self) -> Policy:
+        c = self.config
+        return Policy(authorization_cache_enabled=c.get_bool("AuthorizationCacheEnabled"),
+                      local_auth_list_enabled=c.get_bool("LocalAuthListEnabled"),
+                      local_pre_authorize=c.get_bool("LocalPreAuthorize"),
+                      local_authorize_offline=c.get_bool("LocalAuthorizeOffline"),
+                      allow_offline_tx_for_unknown_id=c.get_bool("AllowOfflineTxForUnknownId"))
+
+    async def on_connection(self, _t: str, _d: Any, state: Any, _p: dict[str, str]) -> None:
+        if isinstance(state, ConnectionState):
+            self.online = state.connected and state.registration is Registration.ACCEPTED
+
+    # -- the decision ---------------------------------------------------------------------------------
+
+    async def on_authorize(self, request: AuthorizeRequest, _p: dict[str, str]) -> AuthorizeDecision:
+        policy, now = self.policy(), datetime.now(UTC)
+        local = self.store.local(request.id_tag) if policy.local_auth_list_enabled else None
+        cached = self.store.cached(request.id_tag)
+        if self.online:
+            found = decide_online(policy, local, cached, now)
+            if found is not None:
+                return self._decided(request, *found)
+            try:
+                info: IdTagInfo = await self.bus.request(ocpp_gateway.CSMS_AUTHORIZE,
+                                                         CsmsAuthorizeRequest(id_tag=request.id_tag),
+                                                         timeout=CSMS_TIMEOUT_S)
+            except BusError as exc:
+                log.warning("csms authorize failed id_tag=%s: %s; deciding offline", request.id_tag, exc)
+            else:
+                self._answered(request.id_tag, info, request.connector_id)
+                return self._decided(request, info, AuthSource.CSMS)
+        return self._decided(request, *decide_offline(policy, local, cached, now))
+
+    def _decided(self, request: AuthorizeRequest, info: IdTagInfo, source: AuthSource) -> AuthorizeDecision:
+        log.info("authorize id_tag=%s status=%s source=%s", request.id_tag, info.status, source)
+        self.bus.publish(auth.DECIDED, Decided(id_tag=request.id_tag, connector_id=request.connector_id,
+                                               status=info.status, source=source, at=datetime.now(UTC)))
+        return AuthorizeDecision(id_tag=request.id_tag, info=info, source=source)
+
+    def _answered(self, id_tag: str, info: IdTagInfo, connector_id: int) -> None:
+        """What the CSMS said of an idTag: cached, unless the local list holds it (then compared with it)."""
+        local = self.store.local(id_tag) if self.config.get_bool("LocalAuthListEnabled") else None
+        if local is not None:
+            if conflicts(local, info, datetime.now(UTC)):
+                log.warning("local list conflict id_tag=%s list=%s csms=%s", id_tag, local.status, info.status)
+                self.bus.publish(auth.LOCAL_LIST_CONFLICT, LocalListConflict(
+                    id_tag=id_tag, connector_id=connector_id, local=local, csms=info))
+            return  # the list is the CSMS's own word for it: the cache does not shadow it
+        if self.config.get_bool("AuthorizationCacheEnabled"):
+            self.store.remember(id_tag, info)
+
+    async def on_id_tag_info(self, seen: IdTagInfoSeen, _p: dict[str, str]) -> None:
+        self._answered(seen.id_tag, seen.info, seen.connector_id or 0)
+
+    async def on_clear_cache(self, _request: Empty, _p: dict[str, str]) -> CacheCleared:
+        if not self.config.get_bool("AuthorizationCacheEnabled"):
+            return CacheCleared(accepted=False)
+        self.store.clear_cache()
+        log.info("authorization cache cleared")
+        return CacheCleared(accepted=True)
+
+    # -- the local list ---------------------------------------------------------------------------------
+
+    def _version(self) -> int:
+        """The version GetLocalListVersion reports: -1 while the list is disabled, 0 while it is empty (OCPP 1.6:
+        a Full list without entries leaves version 0, whatever version it carried: OCTT TC_042_2)."""
+        if not self.config.get_bool("LocalAuthListEnabled"):
+            return -1
+        version, size = self.store.local_list_state()
+        return version if size > 0 else 0
+
+    async def on_get_local_list_version(self, _request: Empty, _p: dict[str, str]) -> LocalListVersion:
+        return LocalListVersion(version=self._version(), size=self.store.local_list_state()[1])
+
+    async def on_send_local_list(self, request: SendLocalListRequest, _p: dict[str, str]) -> SendLocalListReply:
+        if not self.config.get_bool("LocalAuthListEnabled"):
+            return SendLocalListReply(status=UpdateStatus.NOT_SUPPORTED, version=-1, size=0)
+        try:
+            return self._apply(request)
+        finally:
+            if len(request.entries) > BIG_LIST:
+                give_back_memory()
+
+    def _apply(self, request: SendLocalListRequest) -> SendLocalListReply:
+        started = time.perf_counter()
+        try:
+            version, size = self.store.apply_list(request.version, request.update_type, request.entries,
+                                                  self.config.get_int("LocalAuthListMaxLength", 9999))
+        except ListRefused as refused:
+            version, size = self.store.local_list_state()
+            log.warning("local list update refused status=%s: %s", refused.status, refused)
+            return SendLocalListReply(status=refused.status, version=version, size=size)
+        log.info("local list %s version=%d entries=%d size=%d in=%.0fms", request.update_type, version,
+                 len(request.entries), size, (time.perf_counter() - started) * 1000)
+        self.bus.publish(auth.LOCAL_LIST, LocalListState(version=version, size=size))
+        return SendLocalListReply(status=UpdateStatus.ACCEPTED, version=version, size=size)
+
+    async def on_lookup(self, request: LookupRequest, _p: dict[str, str]) -> LookupReply:
+        return LookupReply(id_tag=request.id_tag, local=self.store.local(request.id_tag),
+                           cached=self.store.cached(request.id_tag), list_version=self._version())

@@ -1,0 +1,34 @@
+"""auth: decides Accepted/Blocked/Expired/Invalid for an idTag, online or offline; keeps the cache and the
+local list. Wiring only: the decisions are in `decision.py`, the answers in `handlers.py`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.common.config_view import ConfigView
+from services.common.contract import auth, ocpp_gateway
+from services.common.db import open_engine
+from services.common.lifecycle import Service
+
+from .handlers import KEYS, Handlers
+from .store import AuthStore
+
+
+class AuthService(Service):
+    name = "auth"
+
+    async def setup(self) -> None:
+        self.engine = open_engine(self.settings.db_path(self.name), Path(__file__).parent / "migrations")
+        self.store = AuthStore(self.engine)
+        h = Handlers(self.bus, self.store, ConfigView(self.bus, *KEYS))
+        self.bus.handle(auth.AUTHORIZE, h.on_authorize)
+        self.bus.handle(auth.CLEAR_CACHE, h.on_clear_cache)
+        self.bus.handle(auth.SEND_LOCAL_LIST, h.on_send_local_list)
+        self.bus.handle(auth.GET_LOCAL_LIST_VERSION, h.on_get_local_list_version)
+        self.bus.handle(auth.LOOKUP, h.on_lookup)
+        self.bus.on(ocpp_gateway.ID_TAG_INFO, h.on_id_tag_info)
+        self.bus.watch(ocpp_gateway.CONNECTION.filter, h.on_connection)
+        self.bus.when_connected(h.republish)
+
+    async def shutdown(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,53 @@
+"""Topics every service shares: health and the OCPP configuration key store."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import Field
+
+from .base import Kind, Model, Topic
+
+
+class HealthState(StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"  # set by the broker through the Last Will: the process died or lost the link
+    STOPPED = "stopped"  # the process shut down cleanly
+
+
+class Health(Model):
+    state: HealthState
+    version: str = Field(description="Software version of the service.")
+    pid: int = Field(ge=0, description="The service's own OS process id.")
+    since: datetime = Field(description="When the service (re)started, UTC.")
+
+
+class ConfigValue(Model):
+    key: str = Field(max_length=50, description="OCPP configuration key.")
+    value: str = Field(max_length=500, description="Value as OCPP carries it: a string.")
+    readonly: bool = Field(description="True when the CSMS may not change it.")
+
+
+HEALTH = Topic(
+    "chargebus/{service}/health",
+    Kind.HEALTH,
+    Health,
+    owner="every service",
+    retain=True,
+    subscribers=("supervisor", "api", "cli"),
+    doc="Liveness of each service. The MQTT Last Will turns it `offline` when the process dies.",
+    example={"state": "online", "version": "0.1.0", "pid": 4242, "since": "2026-11-24T22:00:00Z"},
+)
+
+CONFIG = Topic(
+    "chargebus/config/{key}",
+    Kind.CONFIG,
+    ConfigValue,
+    owner="ocpp_gateway",
+    retain=True,
+    subscribers=("auth", "metering", "smart_charging", "power", "api"),
+    doc="The OCPP configuration key store, written only by the gateway. A change takes effect at once "
+    "in every service that reads the key.",
+    example={"key": "MeterValueSampleInterval", "value": "60", "readonly": False},
+)

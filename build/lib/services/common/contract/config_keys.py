@@ -1,0 +1,155 @@
+"""The OCPP 1.6 configuration keys of this station, declared once: names, defaults, ranges, read-only flags.
+
+The gateway owns the store (SQLite, then retained `chargebus/config/<Key>`); auth and metering read
+the keys they need from the bus and fall back to the defaults declared here until the gateway's
+copy arrives. Defaults and limits are the reference station's PICS answers (GetConfigurationMaxKeys 6,
+MeterValueSampleInterval and HeartbeatInterval 1..65535, WebSocketPingInterval 300, ...) plus its
+vendor keys. Every value travels as a string, as OCPP carries it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+# what the hardware measures (power + metering); anything else in a measurand list is rejected
+SUPPORTED_MEASURANDS = (
+    "Energy.Active.Import.Register", "Power.Active.Import", "Current.Import", "Current.Export", "Voltage", "SoC",
+    "Current.Offered", "Power.Offered", "Temperature",
+)
+VENDOR_ID = "chargebus"
+
+
+class BadValue(ValueError):
+    """The value does not fit the key (ChangeConfiguration answers Rejected)."""
+
+
+def boolean(value: str) -> str:
+    if value.lower() not in ("true", "false"):
+        raise BadValue("expects true or false")
+    return value.lower()
+
+
+def integer(low: int, high: int) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        try:
+            number = int(value)
+        except ValueError:
+            raise BadValue(f"expects an integer {low}..{high}") from None
+        if not low <= number <= high:
+            raise BadValue(f"expects an integer {low}..{high}")
+        return str(number)
+    return check
+
+
+def measurands(max_items: int) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        items = [v.strip() for v in value.split(",") if v.strip()]
+        unknown = [v for v in items if v not in SUPPORTED_MEASURANDS]
+        if unknown:
+            raise BadValue(f"unsupported measurand(s) {unknown}")
+        if len(items) > max_items:
+            raise BadValue(f"at most {max_items} measurands")
+        return ",".join(items)
+    return check
+
+
+def only(*allowed: str) -> Callable[[str], str]:
+    """A key whose other values the station does not support (a PICS No): ChangeConfiguration is Rejected."""
+    def check(value: str) -> str:
+        if value.lower() not in allowed:
+            raise BadValue(f"this station supports only {', '.join(allowed)}")
+        return value.lower()
+    return check
+
+
+def text(max_length: int = 500) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if len(value) > max_length:
+            raise BadValue(f"at most {max_length} characters")
+        return value
+    return check
+
+
+ANY_TEXT = text()
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    default: str
+    readonly: bool = False
+    check: Callable[[str], str] = ANY_TEXT
+    reboot: bool = False  # ChangeConfiguration answers RebootRequired: takes effect after a restart
+
+
+_M = len(SUPPORTED_MEASURANDS)
+_SECONDS = integer(0, 86400)
+
+KEYS: tuple[Key, ...] = (
+    # Core profile (OCPP 1.6 §9.1)
+    Key("AllowOfflineTxForUnknownId", "false", check=boolean),  # PICS C-02: No
+    Key("AuthorizationCacheEnabled", "true", check=boolean),  # C-04
+    Key("AuthorizeRemoteTxRequests", "false", check=boolean),
+    Key("ClockAlignedDataInterval", "0", check=_SECONDS),
+    Key("ConnectionTimeOut", "60", check=integer(1, 3600)),
+    Key("ConnectorPhaseRotation", "0.NotApplicable,1.NotApplicable", check=text()),
+    Key("ConnectorPhaseRotationMaxLength", "2", readonly=True),
+    Key("GetConfigurationMaxKeys", "6", readonly=True),
+    Key("HeartbeatInterval", "300", check=integer(1, 65535)),
+    Key("LocalAuthorizeOffline", "true", check=boolean),  # C-01
+    Key("LocalPreAuthorize", "true", check=boolean),
+    Key("MaxEnergyOnInvalidId", "0", check=integer(0, 1_000_000)),  # C-03
+    Key("MeterValuesAlignedData", "Energy.Active.Import.Register", check=measurands(_M)),
+    Key("MeterValuesAlignedDataMaxLength", str(_M), readonly=True),
+    Key("MeterValuesSampledData", "Energy.Active.Import.Register", check=measurands(_M)),
+    Key("MeterValuesSampledDataMaxLength", str(_M), readonly=True),
+    Key("MeterValueSampleInterval", "60", check=integer(1, 65535)),
+    Key("MinimumStatusDuration", "0", check=integer(0, 3600)),  # C-05
+    Key("NumberOfConnectors", "1", readonly=True),
+    Key("ResetRetries", "3", check=integer(0, 10)),
+    # PICS C-06.1 No: the authorization is not kept when the EV side disconnects, so false is refused
+    Key("StopTransactionOnEVSideDisconnect", "true", check=only("true")),
+    Key("StopTransactionOnInvalidId", "true", check=boolean),
+    Key("StopTxnAlignedData", "", check=measurands(_M)),
+    Key("StopTxnAlignedDataMaxLength", str(_M), readonly=True),
+    Key("StopTxnSampledData", "Energy.Active.Import.Register", check=measurands(_M)),
+    Key("StopTxnSampledDataMaxLength", str(_M), readonly=True),
+    # a profile is listed once it works (the issues that bring SmartCharging and FirmwareManagement add theirs)
+    Key("SupportedFeatureProfiles", "Core,LocalAuthListManagement,Reservation,RemoteTrigger,SmartCharging",
+        readonly=True),
+    Key("SupportedFeatureProfilesMaxLength", "6", readonly=True),
+    Key("TransactionMessageAttempts", "3", check=integer(1, 100)),
+    Key("TransactionMessageRetryInterval", "60", check=integer(1, 86400)),
+    Key("UnlockConnectorOnEVSideDisconnect", "false", readonly=True),  # fixed cable: nothing to unlock
+    Key("WebSocketPingInterval", "300", check=integer(0, 86400)),  # ORS-11
+    # limits of the other profiles, answered now so a CSMS can read them (ORS-12..16)
+    Key("LocalAuthListEnabled", "true", check=boolean),
+    Key("LocalAuthListMaxLength", "9999", readonly=True),
+    Key("SendLocalListMaxLength", "9999", readonly=True),
+    Key("ChargeProfileMaxStackLevel", "10", readonly=True),
+    Key("ChargingScheduleAllowedChargingRateUnit", "Current", readonly=True),  # SC-1: A only
+    Key("ChargingScheduleMaxPeriods", "24", readonly=True),
+    Key("MaxChargingProfilesInstalled", "10", readonly=True),
+    Key("ReserveConnectorZeroSupported", "false", readonly=True),  # R-1: No
+    Key("SupportedFileTransferProtocols", "FTP", readonly=True),
+    # ORS-8: MeterValue elements in StopTransaction.transactionData (the Transaction.End reading first)
+    Key("StopTransactionMaxMeterValues", "1", check=integer(0, 100)),
+    # vendor keys of the PICS
+    Key("CP_MODEL", "MIC-200-ELT", readonly=True),
+    Key("SERVER_ADDRESS", "", check=text(255), reboot=True),
+    Key("SERVER_PORT", "", check=text(5), reboot=True),
+    Key("SERVER_PATH", "/ocpp", check=text(255), reboot=True),
+    Key("SERVER_CPID", "", check=text(48), reboot=True),
+    Key("MemberPrice", "312.5,kWh Won", check=text(100)),
+    Key("NonMemberPrice", "312.5,kWh Won", check=text(100)),
+    Key("ServerURL", "", check=text(500), reboot=True),
+)
+
+BY_NAME = {k.name: k for k in KEYS}
+HEARTBEAT_RANGE_S = (1, 65535)  # PICS ORS-6/ORS-7
+
+
+def defaults(*names: str) -> dict[str, str]:
+    """The declared defaults of the named keys (a KeyError names a key that is not declared)."""
+    return {name: BY_NAME[name].default for name in names}

@@ -1,0 +1,145 @@
+"""Gateway topics: the CSMS link, transactions, and what the CSMS says about idTags."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import Field
+
+from .auth import IdTagInfo
+from .base import Kind, Model, Topic
+
+
+class Registration(StrEnum):
+    """BootNotification outcome."""
+
+    NONE = "None"  # not booted on this connection yet
+    ACCEPTED = "Accepted"
+    PENDING = "Pending"
+    REJECTED = "Rejected"
+
+
+class ConnectionState(Model):
+    connected: bool
+    registration: Registration
+    url: str
+    since: datetime
+    outbox_pending: int = Field(ge=0, description="Transaction messages not yet confirmed by the CSMS.")
+
+
+class SessionPhase(StrEnum):
+    """Where a connector's session stands, as the gateway has persisted it."""
+
+    NONE = "none"
+    STARTING = "starting"  # persisted, energize asked, StartTransaction not queued yet
+    ACTIVE = "active"  # StartTransaction queued (or confirmed): energy may flow
+    SUSPENDED = "suspended"  # the CSMS refused the idTag and StopTransactionOnInvalidId is false: no energy
+
+
+class TransactionState(Model):
+    connector_id: int = Field(ge=1)
+    active: bool = Field(description="A session is open on the connector (starting, active or suspended).")
+    phase: SessionPhase = SessionPhase.NONE
+    session_id: str | None = Field(None, description="The station's own id, known before the CSMS's.")
+    transaction_id: int | None = Field(None, description="The CSMS transactionId once StartTransaction is confirmed.")
+    id_tag: str | None = None
+    started_at: datetime | None = None
+    meter_start_wh: int | None = None
+
+
+class TransactionStopped(Model):
+    connector_id: int
+    session_id: str
+    transaction_id: int | None
+    id_tag: str
+    reason: str = Field(description="OCPP Reason: Local, Remote, EVDisconnected, PowerLoss, DeAuthorized...")
+    meter_stop_wh: int
+    stopped_at: datetime
+
+
+class SessionRequest(Model):
+    connector_id: int = Field(ge=1)
+
+
+class SessionView(Model):
+    """The gateway's persisted session on a connector, as it stands now (never a retained copy)."""
+
+    connector_id: int
+    phase: SessionPhase
+    session_id: str | None = Field(None, description="None: no session is open; nothing may be energized.")
+    suspended: bool = Field(False, description="The session goes on without energy (invalid idTag).")
+    reserved: bool = Field(False, description="The connector is reserved (status Reserved while idle).")
+
+
+class Reservation(Model):
+    reservation_id: int
+    connector_id: int = Field(ge=1)
+    id_tag: str = Field(min_length=1, max_length=20)
+    parent_id_tag: str | None = Field(None, max_length=20)
+    expiry_date: datetime
+
+
+class ReservationState(Model):
+    connector_id: int = Field(ge=1)
+    reservation: Reservation | None = Field(description="None: the connector is not reserved.")
+
+
+class CsmsAuthorizeRequest(Model):
+    id_tag: str = Field(min_length=1, max_length=20)
+
+
+class IdTagInfoSeen(Model):
+    id_tag: str
+    info: IdTagInfo
+    connector_id: int | None = Field(None, description="The connector of the transaction (StartTransaction.conf).")
+
+
+CONNECTION = Topic(
+    "chargebus/ocpp_gateway/state/connection", Kind.STATE, ConnectionState, owner="ocpp_gateway",
+    retain=True, subscribers=("auth", "api", "cli"),
+    doc="The CSMS link and registration; auth decides online/offline from it.",
+    example={"connected": True, "registration": "Accepted", "url": "ws://csms/ocpp/CB0000001",
+             "since": "2026-11-24T22:00:00Z", "outbox_pending": 0},
+)
+TRANSACTION = Topic(
+    "chargebus/ocpp_gateway/state/transaction/{connector_id}", Kind.STATE, TransactionState,
+    owner="ocpp_gateway", retain=True, subscribers=("metering", "api", "cli"),
+    doc="The session on a connector: `starting` (persisted, energize asked), `active`, `suspended` (no energy, the "
+    "transaction open). Metering samples while active or suspended.",
+    example={"connector_id": 1, "active": True, "phase": "active", "session_id": "s-1", "transaction_id": 17,
+             "id_tag": "04A2B3C4", "started_at": "2026-11-24T22:00:00Z", "meter_start_wh": 1000},
+)
+TRANSACTION_STOPPED = Topic(
+    "chargebus/ocpp_gateway/event/transaction_stopped", Kind.EVENT, TransactionStopped, owner="ocpp_gateway",
+    subscribers=("api",), doc="A transaction ended (its StopTransaction is in the outbox).",
+    example={"connector_id": 1, "session_id": "s-1", "transaction_id": 17, "id_tag": "04A2B3C4",
+             "reason": "Local", "meter_stop_wh": 5000, "stopped_at": "2026-11-24T23:00:00Z"},
+)
+CSMS_AUTHORIZE = Topic(
+    "chargebus/ocpp_gateway/cmd/authorize", Kind.CMD, CsmsAuthorizeRequest, reply=IdTagInfo,
+    owner="ocpp_gateway", subscribers=("auth",),
+    doc="Authorize.req to the CSMS. `unavailable` when offline or not accepted.",
+    example={"id_tag": "04A2B3C4"},
+)
+ID_TAG_INFO = Topic(
+    "chargebus/ocpp_gateway/event/id_tag_info", Kind.EVENT, IdTagInfoSeen, owner="ocpp_gateway",
+    subscribers=("auth",),
+    doc="Every IdTagInfo the CSMS returned (Authorize, StartTransaction, StopTransaction): feeds the cache.",
+    example={"id_tag": "04A2B3C4", "info": {"status": "Accepted", "parent_id_tag": None, "expiry_date": None}},
+)
+GET_SESSION = Topic(
+    "chargebus/ocpp_gateway/cmd/get_session", Kind.CMD, SessionRequest, reply=SessionView, owner="ocpp_gateway",
+    subscribers=("power",),
+    doc="The session the gateway has persisted on a connector, now. Power asks before it energizes and every "
+    "second while energized: an output with no open session is cut, whoever asked for it.",
+    example={"connector_id": 1},
+)
+RESERVATION = Topic(
+    "chargebus/ocpp_gateway/state/reservation/{connector_id}", Kind.STATE, ReservationState, owner="ocpp_gateway",
+    retain=True, subscribers=("api", "cli"),
+    doc="The reservation of a connector (ReserveNow), persisted by the gateway: only its idTag, or one with its "
+    "parentIdTag, may start there until it is used, cancelled or expires. Power shows the connector Reserved.",
+    example={"connector_id": 1, "reservation": {"reservation_id": 7, "connector_id": 1, "id_tag": "04A2B3C4",
+                                                "parent_id_tag": None, "expiry_date": "2026-11-26T18:00:00Z"}},
+)

@@ -1,0 +1,197 @@
+"""Power controller topics: connector state, measurements, RFID, and the commands that drive the DC module."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import Field
+
+from .base import Kind, Model, Topic
+
+
+class ConnectorStatus(StrEnum):
+    """OCPP 1.6 ChargePointStatus values."""
+
+    AVAILABLE = "Available"
+    PREPARING = "Preparing"
+    CHARGING = "Charging"
+    SUSPENDED_EV = "SuspendedEV"
+    SUSPENDED_EVSE = "SuspendedEVSE"
+    FINISHING = "Finishing"
+    RESERVED = "Reserved"
+    UNAVAILABLE = "Unavailable"
+    FAULTED = "Faulted"
+
+
+class ConnectorErrorCode(StrEnum):
+    """OCPP 1.6 ChargePointErrorCode values."""
+
+    NO_ERROR = "NoError"
+    CONNECTOR_LOCK_FAILURE = "ConnectorLockFailure"
+    EV_COMMUNICATION_ERROR = "EVCommunicationError"
+    GROUND_FAILURE = "GroundFailure"
+    HIGH_TEMPERATURE = "HighTemperature"
+    INTERNAL_ERROR = "InternalError"
+    LOCAL_LIST_CONFLICT = "LocalListConflict"
+    OTHER_ERROR = "OtherError"
+    OVER_CURRENT_FAILURE = "OverCurrentFailure"
+    OVER_VOLTAGE = "OverVoltage"
+    POWER_METER_FAILURE = "PowerMeterFailure"
+    POWER_SWITCH_FAILURE = "PowerSwitchFailure"
+    READER_FAILURE = "ReaderFailure"
+    RESET_FAILURE = "ResetFailure"
+    UNDER_VOLTAGE = "UnderVoltage"
+    WEAK_SIGNAL = "WeakSignal"
+
+
+class ConnectorState(Model):
+    connector_id: int = Field(ge=1)
+    status: ConnectorStatus
+    error_code: ConnectorErrorCode = ConnectorErrorCode.NO_ERROR
+    vendor_error_code: str | None = Field(None, max_length=50, description="Raw fault name from CAN.")
+    plugged: bool = Field(description="EV cable plugged in (control pilot state B or C).")
+    energized: bool = Field(description="The DC output is enabled for a transaction.")
+    operative: bool = Field(description="Availability set by the CSMS/maintenance.")
+    preparing: bool = Field(False, description="A session is being prepared (authorised, waiting for the EV).")
+    suspended: bool = Field(False, description="The session is kept but no current is delivered (SuspendedEVSE).")
+    reserved: bool = Field(False, description="Reserved for an idTag (ReserveNow): status Reserved while idle.")
+    limit_a: float = Field(ge=0, description="Current limit in force (smart charging and maintenance caps).")
+    cap_a: float | None = Field(None, ge=0, description="The maintenance cap (cmd/set_limit), kept across restarts.")
+    setpoint_a: float = Field(ge=0, description="Current set-point sent to the DC module.")
+    since: datetime = Field(description="When the status last changed, UTC.")
+
+
+class Measurement(Model):
+    connector_id: int = Field(ge=1)
+    timestamp: datetime
+    boot_id: str = Field(min_length=1, max_length=64, description="This run of the power process.")
+    sequence: int = Field(ge=0, description="Grows by one per measurement within a boot: the order readings were "
+                          "taken in, whatever the wall clock says.")
+    voltage_v: float
+    current_a: float = Field(description="DC current delivered to the EV.")
+    power_w: float
+    energy_wh: float = Field(ge=0, description="The DC meter's own counter (may restart from 0 with the meter).")
+    temperature_c: float
+    soc_pct: float | None = Field(None, ge=0, le=100, description="EV state of charge, when the EV reports it.")
+    ev_request_a: float = Field(ge=0, description="Current the EV asks for.")
+    offered_current_a: float = Field(ge=0, description="Current offered to the EV (the set-point).")
+    offered_power_w: float = Field(ge=0)
+
+
+class RfidSwiped(Model):
+    id_tag: str = Field(min_length=1, max_length=20, description="The card's id as OCPP IdToken.")
+
+
+class ConnectorRequest(Model):
+    connector_id: int = Field(1, ge=1)
+
+
+class EnergizeRequest(Model):
+    connector_id: int = Field(1, ge=1)
+    session_id: str = Field(min_length=1, max_length=64,
+                            description="The gateway's persisted session the output is energized for.")
+
+
+class SuspendRequest(Model):
+    connector_id: int = Field(1, ge=1)
+    suspended: bool = Field(description="True: keep the session but deliver no current (status SuspendedEVSE).")
+
+
+class ReserveRequest(Model):
+    connector_id: int = Field(1, ge=1)
+    reserved: bool = Field(description="True: show Reserved while the connector is idle.")
+
+
+class SetLimitRequest(Model):
+    connector_id: int = Field(1, ge=1)
+    current_a: float | None = Field(ge=0, le=10000, description="Maintenance cap, kept until cleared (null); the "
+                                    "smart charging limit also applies: the lower wins.")
+
+
+class SetAvailabilityRequest(Model):
+    connector_id: int = Field(0, ge=0, description="0 means the whole station.")
+    operative: bool
+
+
+class PrepareRequest(Model):
+    connector_id: int = Field(1, ge=1)
+    active: bool = Field(description="True while a session waits for the EV (status Preparing).")
+
+
+_STATE_EXAMPLE = {
+    "connector_id": 1, "status": "Charging", "error_code": "NoError", "vendor_error_code": None,
+    "plugged": True, "energized": True, "operative": True, "preparing": False, "suspended": False, "reserved": False,
+    "limit_a": 500.0, "setpoint_a": 200.0, "since": "2026-11-24T22:00:00Z",
+}
+
+CONNECTOR = Topic(
+    "chargebus/power/state/connector/{connector_id}", Kind.STATE, ConnectorState, owner="power", retain=True,
+    subscribers=("ocpp_gateway", "metering", "api", "cli"),
+    doc="The connector state machine's output, published on every change.", example=_STATE_EXAMPLE,
+)
+MEASUREMENT = Topic(
+    "chargebus/power/state/measurement/{connector_id}", Kind.STATE, Measurement, owner="power", retain=True,
+    qos=0, subscribers=("metering", "api", "cli"),
+    doc="Latest DC measurements, about once a second and on every significant change.",
+    example={"connector_id": 1, "timestamp": "2026-11-24T22:00:00Z", "boot_id": "7f3c2a", "sequence": 1042,
+             "voltage_v": 400.0, "current_a": 200.0,
+             "power_w": 80000.0, "energy_wh": 1234.5, "temperature_c": 35.0, "soc_pct": 42.0,
+             "ev_request_a": 200.0, "offered_current_a": 200.0, "offered_power_w": 80000.0},
+)
+RFID_SWIPED = Topic(
+    "chargebus/power/event/rfid_swiped", Kind.EVENT, RfidSwiped, owner="power",
+    subscribers=("ocpp_gateway",), doc="A card was presented at the reader.", example={"id_tag": "04A2B3C4"},
+)
+ENERGIZE = Topic(
+    "chargebus/power/cmd/energize", Kind.CMD, EnergizeRequest, reply=ConnectorState, owner="power",
+    subscribers=("ocpp_gateway",),
+    doc="Enable the DC output for the gateway's persisted session `session_id`. `rejected` when unplugged, "
+    "faulted or inoperative.",
+    example={"connector_id": 1, "session_id": "s-1"},
+)
+SUSPEND = Topic(
+    "chargebus/power/cmd/suspend", Kind.CMD, SuspendRequest, reply=ConnectorState, owner="power",
+    subscribers=("ocpp_gateway",),
+    doc="Keep the session and the contactors but deliver no current (SuspendedEVSE), or resume. Used when the "
+    "CSMS refuses the idTag of a running transaction and StopTransactionOnInvalidId is false.",
+    example={"connector_id": 1, "suspended": True},
+)
+DEENERGIZE = Topic(
+    "chargebus/power/cmd/deenergize", Kind.CMD, ConnectorRequest, reply=ConnectorState, owner="power",
+    subscribers=("ocpp_gateway",), doc="Ramp the current to 0 and open the contactors; status Finishing "
+    "while the EV stays plugged.", example={"connector_id": 1},
+)
+RESERVE = Topic(
+    "chargebus/power/cmd/reserve", Kind.CMD, ReserveRequest, reply=ConnectorState, owner="power",
+    subscribers=("ocpp_gateway",),
+    doc="Show the connector Reserved while idle (the gateway owns the reservation and who may use it); "
+    "also learnt every second from the gateway's session view, so a restart of either side converges.",
+    example={"connector_id": 1, "reserved": True},
+)
+SET_LIMIT = Topic(
+    "chargebus/power/cmd/set_limit", Kind.CMD, SetLimitRequest, reply=ConnectorState, owner="power",
+    subscribers=("api", "cli"), doc="Maintenance current cap (the smart charging limit applies as well, the lower "
+    "wins); null clears it. Kept in `<data_dir>/power_caps.json` across restarts.",
+    example={"connector_id": 1, "current_a": 100.0},
+)
+SET_AVAILABILITY = Topic(
+    "chargebus/power/cmd/set_availability", Kind.CMD, SetAvailabilityRequest, reply=ConnectorState,
+    owner="power", subscribers=("ocpp_gateway",),
+    doc="Operative/inoperative. An inoperative connector refuses energize; a running charge is not cut "
+    "(the gateway schedules the change for the end of the transaction).",
+    example={"connector_id": 1, "operative": False},
+)
+PREPARE = Topic(
+    "chargebus/power/cmd/prepare", Kind.CMD, PrepareRequest, reply=ConnectorState, owner="power",
+    subscribers=("ocpp_gateway",), doc="Show Preparing while an authorised session waits for the cable.",
+    example={"connector_id": 1, "active": True},
+)
+GET_STATE = Topic(
+    "chargebus/power/cmd/get_state", Kind.CMD, ConnectorRequest, reply=ConnectorState, owner="power",
+    subscribers=("ocpp_gateway",),
+    doc="The connector state as the running power process sees it now (never a stale retained copy): "
+    "after its own restart the gateway uses it to tell a power loss (not energized) from a crash of "
+    "its own (the charge went on).",
+    example={"connector_id": 1},
+)

@@ -1,0 +1,170 @@
+"""Station settings shared by every process (services, supervisor, CLI).
+
+Sources, strongest first: environment (`CHARGEBUS_*`), the TOML file named by
+`CHARGEBUS_CONFIG_FILE` (default `deploy/chargebus.toml` when present), built-in defaults.
+Every process reads the same settings so that a second stack on other ports and
+another CAN channel never hears the first.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG_FILE = Path("deploy/chargebus.toml")
+SERVICES = (
+    "ocpp_gateway",
+    "power",
+    "auth",
+    "metering",
+    "smart_charging",
+    "firmware",
+    "api",
+    "sim",
+)
+
+
+def _config_file() -> Path | None:
+    named = os.environ.get("CHARGEBUS_CONFIG_FILE")
+    if named:
+        return Path(named)
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+class Settings(BaseSettings):
+    """Everything a chargebus process needs to find its peers and its data."""
+
+    # a mistyped key in the TOML file is an error naming it, never silently ignored
+    model_config = SettingsConfigDict(env_prefix="CHARGEBUS_", extra="forbid", frozen=True, allow_inf_nan=False)
+
+    csms_url: str = Field(
+        "ws://127.0.0.1:9000/ocpp",
+        description="Central System WebSocket URL; the gateway connects to <csms_url>/<charge_point_id>.",
+    )
+    charge_point_id: str = Field(
+        "CB0000001", min_length=1, max_length=48, pattern=r"^[A-Za-z0-9._:-]+$",
+        description="Charge point identity, the last path segment of the OCPP URL.",
+    )
+    data_dir: Path = Field(Path("./data"), description="SQLite files, broker persistence and logs.")
+    mqtt_url: str = Field(
+        "mqtt://127.0.0.1:1883",
+        description="Broker URL; the supervisor starts its broker on this host and port.",
+    )
+    api_host: str = Field("127.0.0.1", description="Bind address of the maintenance API.")
+    api_port: int = Field(8080, ge=1, le=65535, description="Port of the maintenance API.")
+    can_interface: Literal["udp_multicast", "socketcan", "virtual"] = Field(
+        "udp_multicast", description="python-can interface: udp_multicast with the simulator, socketcan on a station."
+    )
+    can_channel: str = Field(
+        "ff11:7079:7468:6f6e:6465:6d6f:6d63:6173",
+        description="python-can channel: a multicast group (interface-local) for udp_multicast, can0 for socketcan.",
+    )
+    can_port: int = Field(43113, ge=1, le=65535, description="UDP port, udp_multicast only.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
+    mosquitto_bin: str = Field("mosquitto", description="Broker binary the supervisor starts.")
+    services: tuple[str, ...] = Field(SERVICES, description="Services the supervisor starts, in order.")
+    with_sim: bool = Field(False, description="Start the hardware simulator: the bench (`make run`) and tests only; "
+                           "a station talks to its real devices.")
+    watchdog_s: float = Field(
+        5.0, ge=1, le=600,
+        description="A service whose event loop has not reported for this long is blocked: the supervisor restarts it.",
+    )
+    failed_retry_s: float = Field(
+        60.0, ge=1, le=3600,
+        description="A service in a crash loop (`failed`) is tried again this often, until it stays up.",
+    )
+    ocpp_response_timeout_s: float = Field(
+        30.0, gt=0, le=300,
+        description="How long the gateway waits for the CSMS to answer a CALL before it counts as unanswered "
+        "(an unanswered transaction message is sent again, never dropped).",
+    )
+
+    @field_validator("csms_url")
+    @classmethod
+    def _ws_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("ws", "wss") or not parts.hostname:
+            raise ValueError("must be a ws:// or wss:// URL with a host")
+        return value.rstrip("/")
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme != "mqtt" or not parts.hostname:
+            raise ValueError("must be mqtt://host:port")
+        try:
+            _ = parts.port
+        except ValueError as exc:
+            raise ValueError("port is not a number in 1..65535") from exc
+        return value
+
+    @field_validator("services")
+    @classmethod
+    def _known_services(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(value) - set(SERVICES))
+        if unknown:
+            raise ValueError(f"unknown service(s) {unknown}; known: {list(SERVICES)}")
+        return value
+
+    @property
+    def mqtt_host(self) -> str:
+        return urlsplit(self.mqtt_url).hostname or "127.0.0.1"
+
+    @property
+    def mqtt_port(self) -> int:
+        return urlsplit(self.mqtt_url).port or 1883
+
+    @property
+    def ocpp_url(self) -> str:
+        return f"{self.csms_url}/{self.charge_point_id}"
+
+    def db_path(self, service: str) -> Path:
+        return self.data_dir / f"{service}.sqlite"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml = _config_file()
+        if toml is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
+        return tuple(sources)
+
+
+class SettingsError(SystemExit):
+    """A bad setting: one clear line, exit status 2."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Load settings or exit with one line naming the bad setting."""
+    toml = _config_file()
+    if toml is not None and not toml.is_file():
+        raise SettingsError(f"chargebus: bad setting CHARGEBUS_CONFIG_FILE: {toml} does not exist")
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        if err["type"] == "extra_forbidden":
+            known = ", ".join(sorted(Settings.model_fields))
+            raise SettingsError(f"chargebus: unknown setting {err['loc'][0]!r} in {toml}; known: {known}") from None
+        name = "CHARGEBUS_" + str(err["loc"][0]).upper() if err["loc"] else "settings"
+        raise SettingsError(f"chargebus: bad setting {name}: {err['msg']}") from None
+    except ValueError as exc:  # a TOML file that does not parse
+        raise SettingsError(f"chargebus: bad settings file {toml}: {exc}") from None

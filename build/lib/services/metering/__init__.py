@@ -1,0 +1,1 @@
+"""metering service (life cycle only until its features land)."""

@@ -1,0 +1,139 @@
+"""metering: the energy register, periodic and clock-aligned meter values, readings on demand."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from services.common.config_view import ConfigView
+from services.common.contract import metering, ocpp_gateway, power
+from services.common.contract.metering import (
+    EnergyRegister,
+    MeterReading,
+    MeterValuesTaken,
+    ReadingContext,
+    ReadRequest,
+    TransactionData,
+)
+from services.common.contract.ocpp_gateway import SessionPhase, TransactionState
+from services.common.contract.power import Measurement
+from services.common.db import open_engine
+from services.common.lifecycle import Service
+
+from .register import Register
+from .sampling import meter_value, next_aligned
+
+log = logging.getLogger(__name__)
+
+KEYS = ("MeterValueSampleInterval", "ClockAlignedDataInterval", "MeterValuesSampledData", "MeterValuesAlignedData",
+        "StopTxnSampledData", "StopTxnAlignedData")
+
+
+class MeteringService(Service):
+    name = "metering"
+
+    async def setup(self) -> None:
+        self.engine = open_engine(self.settings.db_path(self.name), Path(__file__).parent / "migrations")
+        self.register = Register(self.engine)
+        self.config = ConfigView(self.bus, *KEYS)
+        self.measurements: dict[int, Measurement] = {}
+        self.sessions: dict[int, str] = {}
+        self.bus.watch(power.MEASUREMENT.filter, self.on_measurement)
+        self.bus.watch(ocpp_gateway.TRANSACTION.filter, self.on_transaction)
+        self.bus.handle(metering.READ, self.on_read)
+        self.bus.when_connected(self.republish)
+
+    def republish(self) -> None:
+        """After every (re)connection: the register as SQLite holds it."""
+        now = datetime.now(UTC)
+        for connector_id, energy in sorted(self.register.energy.items()):
+            self.bus.publish(metering.REGISTER, EnergyRegister(connector_id=connector_id, energy_wh=energy,
+                                                               timestamp=now), connector_id=connector_id)
+
+    async def shutdown(self) -> None:
+        self.engine.dispose()
+
+    async def on_measurement(self, _t: str, _d: Any, m: Any, _p: dict[str, str]) -> None:
+        if not isinstance(m, Measurement):
+            return
+        if not self.register.newer(m.connector_id, m.boot_id, m.sequence):
+            return  # older than what was counted (a stale retained copy): neither counted nor sampled
+        self.measurements[m.connector_id] = m
+        before = self.register.energy.get(m.connector_id)
+        energy = self.register.update(m.connector_id, m.energy_wh, m.boot_id, m.sequence)
+        if energy != before:
+            self.bus.publish(metering.REGISTER, EnergyRegister(connector_id=m.connector_id, energy_wh=energy,
+                                                               timestamp=m.timestamp), connector_id=m.connector_id)
+
+    async def on_transaction(self, _t: str, _d: Any, state: Any, _p: dict[str, str]) -> None:
+        if isinstance(state, TransactionState):
+            # sampling starts with the transaction (StartTransaction queued), not with its preparation
+            if state.phase in (SessionPhase.ACTIVE, SessionPhase.SUSPENDED) and state.session_id:
+                self.sessions[state.connector_id] = state.session_id
+            else:
+                self.sessions.pop(state.connector_id, None)
+
+    async def on_read(self, request: ReadRequest, _p: dict[str, str]) -> MeterReading:
+        measurands = request.measurands if request.measurands is not None else self.config.get_csv(
+            "MeterValuesSampledData")
+        return self._reading(request.connector_id, request.context, measurands)
+
+    def _reading(self, connector_id: int, context: ReadingContext, measurands: list[str]) -> MeterReading:
+        energy = self.register.energy.get(connector_id, 0.0)
+        value = meter_value(datetime.now(UTC), self.measurements.get(connector_id), energy, measurands, context)
+        return MeterReading(connector_id=connector_id, energy_wh=int(energy), meter_value=value)
+
+    def _publish(self, connector_id: int, context: ReadingContext, key: str) -> None:
+        reading = self._reading(connector_id, context, self.config.get_csv(key))
+        self.bus.publish(metering.METER_VALUES, MeterValuesTaken(
+            connector_id=connector_id, session_id=self.sessions.get(connector_id), meter_value=reading.meter_value),
+            connector_id=connector_id)
+
+    def _transaction_data(self, connector_id: int, context: ReadingContext, key: str) -> None:
+        """StopTxnSampledData / StopTxnAlignedData during a transaction; an empty key means none."""
+        session_id, measurands = self.sessions.get(connector_id), self.config.get_csv(key)
+        if session_id is None or not measurands:
+            return
+        reading = self._reading(connector_id, context, measurands)
+        self.bus.publish(metering.TRANSACTION_DATA, TransactionData(
+            connector_id=connector_id, session_id=session_id, meter_value=reading.meter_value),
+            connector_id=connector_id)
+
+    async def run(self) -> None:
+        await asyncio.gather(self._periodic(), self._aligned())
+
+    async def _periodic(self) -> None:
+        """Sample.Periodic values every MeterValueSampleInterval seconds of each transaction."""
+        last: dict[str, float] = {}
+        while True:
+            await asyncio.sleep(0.2)
+            interval = self.config.get_int("MeterValueSampleInterval", 60)
+            if interval <= 0:
+                continue
+            now = time.monotonic()
+            for connector_id, session_id in list(self.sessions.items()):
+                started = last.setdefault(session_id, now)
+                if now - started >= interval:
+                    last[session_id] = now
+                    self._publish(connector_id, ReadingContext.SAMPLE_PERIODIC, "MeterValuesSampledData")
+                    self._transaction_data(connector_id, ReadingContext.SAMPLE_PERIODIC, "StopTxnSampledData")
+            for gone in set(last) - set(self.sessions.values()):
+                del last[gone]
+
+    async def _aligned(self) -> None:
+        """Sample.Clock values at every multiple of ClockAlignedDataInterval, transaction or not."""
+        while True:
+            interval = self.config.get_int("ClockAlignedDataInterval", 0)
+            if interval <= 0:
+                await asyncio.sleep(1)
+                continue
+            wake = next_aligned(time.time(), interval)
+            await asyncio.sleep(min(wake - time.time(), 1.0))
+            if time.time() >= wake and self.config.get_int("ClockAlignedDataInterval", 0) == interval:
+                for connector_id in sorted(self.measurements):
+                    self._publish(connector_id, ReadingContext.SAMPLE_CLOCK, "MeterValuesAlignedData")
+                    self._transaction_data(connector_id, ReadingContext.SAMPLE_CLOCK, "StopTxnAlignedData")

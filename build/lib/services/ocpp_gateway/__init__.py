@@ -1,0 +1,1 @@
+"""ocpp_gateway service (life cycle only until its features land)."""

@@ -1,0 +1,135 @@
+"""Answers to the Central System's Core calls.
+
+Handlers answer at once; work that needs another OCPP call (e.g. Reset stopping transactions) runs
+as a task after the answer, never inside the handler: the library reads the socket in the same
+task, so a handler awaiting its own call would wait for a response it can never read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from ocpp.exceptions import OccurenceConstraintViolationError
+from ocpp.routing import after, on
+from ocpp.v16 import call_result
+from ocpp.v16.datatypes import KeyValue
+from ocpp.v16.enums import (
+    Action,
+    AvailabilityStatus,
+    AvailabilityType,
+    ClearCacheStatus,
+    DataTransferStatus,
+    RemoteStartStopStatus,
+    ResetStatus,
+    ResetType,
+    UnlockStatus,
+)
+
+from services.common.bus import BusError
+from services.common.contract import auth, supervisor
+from services.common.contract.base import Empty
+from services.common.contract.config_keys import VENDOR_ID
+from services.common.contract.hardware import CONNECTORS
+from services.common.contract.supervisor import RestartRequest
+
+from .base import Actions
+from .smart_charging import remote_start_profile
+
+log = logging.getLogger(__name__)
+
+RESET_STOP_S = 30.0
+
+
+class CoreActions(Actions):
+    @on(Action.get_configuration)
+    async def on_get_configuration(self, key: list[str] | None = None) -> call_result.GetConfiguration:
+        config = self.station.config
+        limit = config.get_int("GetConfigurationMaxKeys")
+        if key is not None and len(key) > limit:
+            raise OccurenceConstraintViolationError(
+                description=f"{len(key)} keys requested; GetConfigurationMaxKeys is {limit}")
+        known, unknown = config.items(key)
+        return call_result.GetConfiguration(
+            configuration_key=[KeyValue(key=k, readonly=ro, value=v) for k, v, ro in known],
+            unknown_key=unknown or None)
+
+    @on(Action.change_configuration)
+    async def on_change_configuration(self, key: str, value: str) -> call_result.ChangeConfiguration:
+        status = await self.station.config.change(key, value, announce_later=True)
+        return call_result.ChangeConfiguration(status=status.value)
+
+    @after(Action.change_configuration)
+    def after_change_configuration(self, key: str, value: str) -> None:
+        self.station.config.announce()  # sync on purpose: the library never awaits an async after-hook
+
+    @on(Action.change_availability)
+    async def on_change_availability(self, connector_id: int, type: str) -> call_result.ChangeAvailability:
+        if connector_id not in (0, *CONNECTORS):
+            return call_result.ChangeAvailability(status=AvailabilityStatus.rejected)
+        status = await self.station.availability.change(connector_id, type == AvailabilityType.operative)
+        return call_result.ChangeAvailability(status=status)
+
+    @on(Action.clear_cache)
+    async def on_clear_cache(self) -> call_result.ClearCache:
+        try:
+            cleared = await self.station.bus.request(auth.CLEAR_CACHE, Empty(), timeout=5)
+        except BusError as exc:
+            log.warning("clear cache failed: %s", exc)
+            return call_result.ClearCache(status=ClearCacheStatus.rejected)
+        return call_result.ClearCache(
+            status=ClearCacheStatus.accepted if cleared.accepted else ClearCacheStatus.rejected)
+
+    @on(Action.data_transfer)
+    async def on_data_transfer(self, vendor_id: str, message_id: str | None = None,
+                               data: str | None = None) -> call_result.DataTransfer:
+        if vendor_id != VENDOR_ID:
+            return call_result.DataTransfer(status=DataTransferStatus.unknown_vendor_id)
+        return call_result.DataTransfer(status=DataTransferStatus.unknown_message_id)
+
+    @on(Action.remote_start_transaction)
+    async def on_remote_start(self, id_tag: str, connector_id: int | None = None,
+                              charging_profile: dict[str, Any] | None = None) -> call_result.RemoteStartTransaction:
+        profile = None
+        if charging_profile is not None:  # a TxProfile for the session, or no start at all (OCTT TC_059, TC_060)
+            profile = await remote_start_profile(self.station, connector_id, charging_profile)
+        accepted = (self.accepted() and connector_id in (None, *CONNECTORS)
+                    and (charging_profile is None or profile is not None)
+                    and await self.station.transactions.remote_start(id_tag, connector_id, profile))
+        return call_result.RemoteStartTransaction(
+            status=RemoteStartStopStatus.accepted if accepted else RemoteStartStopStatus.rejected)
+
+    @on(Action.remote_stop_transaction)
+    async def on_remote_stop(self, transaction_id: int) -> call_result.RemoteStopTransaction:
+        accepted = self.accepted() and await self.station.transactions.remote_stop(transaction_id)
+        return call_result.RemoteStopTransaction(
+            status=RemoteStartStopStatus.accepted if accepted else RemoteStartStopStatus.rejected)
+
+    @on(Action.reset)
+    async def on_reset(self, type: str) -> call_result.Reset:
+        self.station.spawn(self._reset(type), "reset")
+        return call_result.Reset(status=ResetStatus.accepted)
+
+    async def _reset(self, kind: str) -> None:
+        reason = "HardReset" if kind == ResetType.hard else "SoftReset"
+        log.warning("reset type=%s: stopping transactions, then restarting every service", kind)
+        await asyncio.sleep(0.1)  # the Reset.conf leaves first
+        # a restart the station decided itself: a session found open afterwards is not a power loss,
+        # and the station boots again (BootNotification) on its next connection
+        self.station.set_restart_reason(reason)
+        self.station.forget_registration()
+        try:
+            await asyncio.wait_for(self.station.transactions.stop_all(reason), RESET_STOP_S)
+        except TimeoutError:
+            log.error("reset: transactions did not stop within %.0f s; restarting anyway", RESET_STOP_S)
+        try:
+            await self.station.bus.request(supervisor.RESTART, RestartRequest(service=None,
+                                                                              reason=f"OCPP Reset {kind}"))
+        except BusError as exc:
+            log.error("reset: the supervisor did not take the restart: %s", exc)
+
+    @on(Action.unlock_connector)
+    async def on_unlock_connector(self, connector_id: int) -> call_result.UnlockConnector:
+        # fixed cable (PICS HFS-2): there is nothing to unlock
+        return call_result.UnlockConnector(status=UnlockStatus.not_supported)

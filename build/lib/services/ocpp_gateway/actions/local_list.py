@@ -1,0 +1,67 @@
+"""Local Authorization List Management: the list is auth's; the gateway translates.
+
+SendLocalList can carry 9999 entries (~1.2 MB): the WebSocket takes frames up to 4 MiB, the request goes
+to auth as one bus command (applied all or nothing there), and the call is answered in a task of its own,
+so the connection keeps reading (our own calls' answers, heartbeats) meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ocpp.exceptions import InternalError
+from ocpp.routing import on
+from ocpp.v16 import call_result
+from ocpp.v16.enums import Action, UpdateStatus
+from pydantic import ValidationError
+
+from services.common.bus import BusError
+from services.common.contract import auth
+from services.common.contract.auth import SendLocalListRequest
+from services.common.contract.base import Empty
+
+from ..protocol import raw_call
+from .base import Actions
+
+log = logging.getLogger(__name__)
+
+APPLY_TIMEOUT_S = 30.0
+
+
+class LocalListActions(Actions):
+    @on(Action.get_local_list_version)
+    async def on_get_local_list_version(self) -> call_result.GetLocalListVersion:
+        try:
+            reply = await self.station.bus.request(auth.GET_LOCAL_LIST_VERSION, Empty(), timeout=5)
+        except BusError as exc:
+            raise InternalError(description=f"the local list is not reachable: {exc.code}") from None
+        return call_result.GetLocalListVersion(list_version=reply.version)
+
+    @raw_call(Action.send_local_list)
+    async def send_local_list(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Apply a list already checked against the 1.6 schema; the reply is Accepted only once auth stored it."""
+        entries = payload.get("localAuthorizationList") or []
+        limit = self.station.config.get_int("SendLocalListMaxLength")
+        if len(entries) > limit:
+            log.warning("SendLocalList with %d entries refused: SendLocalListMaxLength is %d", len(entries), limit)
+            return {"status": UpdateStatus.failed.value}
+        try:
+            request = SendLocalListRequest.model_validate({
+                "version": payload["listVersion"], "update_type": payload["updateType"],
+                "entries": [{"id_tag": e["idTag"], "info": _info(e.get("idTagInfo"))} for e in entries]})
+        except ValidationError as exc:
+            log.warning("SendLocalList refused: %s", exc)
+            return {"status": UpdateStatus.failed.value}
+        try:
+            reply = await self.station.bus.request(auth.SEND_LOCAL_LIST, request, timeout=APPLY_TIMEOUT_S)
+        except BusError as exc:
+            log.error("SendLocalList not applied: %s", exc)
+            return {"status": UpdateStatus.failed.value}
+        return {"status": reply.status.value}
+
+
+def _info(raw: dict[str, Any] | None) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    return {"status": raw["status"], "parent_id_tag": raw.get("parentIdTag"), "expiry_date": raw.get("expiryDate")}

@@ -1,0 +1,40 @@
+"""Reservation: connector reservations only (PICS R-1 No: connector 0 is refused). The gateway owns them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ocpp.routing import on
+from ocpp.v16 import call_result
+from ocpp.v16.enums import Action, CancelReservationStatus, ReservationStatus
+
+from services.common.contract.auth import IdTagInfo
+from services.common.contract.hardware import CONNECTORS
+
+from ..sessions import Booking
+from .base import Actions
+
+
+class ReservationActions(Actions):
+    @on(Action.reserve_now)
+    async def on_reserve_now(self, connector_id: int, expiry_date: str, id_tag: str, reservation_id: int,
+                             parent_id_tag: str | None = None) -> call_result.ReserveNow:
+        if connector_id not in CONNECTORS:  # 0 is the whole station: ReserveConnectorZeroSupported is false
+            return call_result.ReserveNow(status=ReservationStatus.rejected)
+        expiry = _utc(expiry_date)
+        status = self.station.transactions.reserve(Booking(reservation_id, connector_id, id_tag, parent_id_tag,
+                                                           expiry))
+        return call_result.ReserveNow(status=status.value)
+
+    @on(Action.cancel_reservation)
+    async def on_cancel_reservation(self, reservation_id: int) -> call_result.CancelReservation:
+        found = self.station.transactions.cancel_reservation(reservation_id)
+        return call_result.CancelReservation(
+            status=CancelReservationStatus.accepted if found else CancelReservationStatus.rejected)
+
+
+def _utc(value: str) -> datetime:
+    # the same reading as an idTagInfo's expiryDate: a date without a time zone is UTC
+    expiry = IdTagInfo.model_validate({"status": "Accepted", "expiry_date": value}).expiry_date
+    assert expiry is not None
+    return expiry

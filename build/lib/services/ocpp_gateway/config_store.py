@@ -1,0 +1,111 @@
+"""The configuration key store: SQLite first, then the retained `chargebus/config/<Key>` copy.
+
+The gateway owns the keys; other services read the retained topics, so a ChangeConfiguration
+takes effect in them as soon as it is published.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+
+from sqlalchemy import Engine, text
+
+from services.common.bus import Bus
+from services.common.contract.common import CONFIG, ConfigValue
+from services.common.contract.config_keys import BY_NAME, KEYS, BadValue
+
+log = logging.getLogger(__name__)
+
+
+class Change(StrEnum):
+    """ConfigurationStatus of ChangeConfiguration.conf."""
+
+    ACCEPTED = "Accepted"
+    REJECTED = "Rejected"
+    REBOOT_REQUIRED = "RebootRequired"
+    NOT_SUPPORTED = "NotSupported"
+
+
+class ConfigStore:
+    """Implements ports.ConfigReader for the gateway's own modules."""
+
+    def __init__(self, engine: Engine, bus: Bus) -> None:
+        self._engine = engine
+        self._bus = bus
+        self._listeners: dict[str, list[Callable[[str], Awaitable[None]]]] = {}
+        with engine.connect() as conn:
+            stored = dict(conn.execute(text("SELECT key, value FROM config")).tuples().all())
+        self._values = {k.name: stored.get(k.name, k.default) for k in KEYS}
+        self._unannounced: list[str] = []
+        self._revisions: dict[str, int] = {}
+
+    def publish_all(self) -> None:
+        for key in KEYS:
+            self._publish(key.name)
+
+    def _publish(self, name: str) -> None:
+        self._bus.publish(CONFIG, ConfigValue(key=name, value=self._values[name], readonly=BY_NAME[name].readonly),
+                          key=name)
+
+    def announce(self) -> None:
+        """Publish the keys changed with `announce_later` (called once the answer has been sent)."""
+        while self._unannounced:
+            self._publish(self._unannounced.pop(0))
+
+    def revision(self, key: str) -> int:
+        """How many times the key changed since start: tells a caller whether someone changed it meanwhile."""
+        return self._revisions.get(key, 0)
+
+    def get(self, key: str) -> str:
+        return self._values[key]
+
+    def get_int(self, key: str) -> int:
+        return int(self._values[key])
+
+    def get_bool(self, key: str) -> bool:
+        return self._values[key] == "true"
+
+    def get_csv(self, key: str) -> list[str]:
+        return [v for v in self._values[key].split(",") if v]
+
+    def on_change(self, key: str, callback: Callable[[str], Awaitable[None]]) -> None:
+        self._listeners.setdefault(key, []).append(callback)
+
+    def items(self, names: list[str] | None) -> tuple[list[tuple[str, str, bool]], list[str]]:
+        """(key, value, readonly) of the named keys (all when None), and the unknown names."""
+        wanted = names if names else [k.name for k in KEYS]
+        known = [(n, self._values[n], BY_NAME[n].readonly) for n in wanted if n in BY_NAME]
+        unknown = [n for n in wanted if n not in BY_NAME]
+        return known, unknown
+
+    async def change(self, name: str, value: str, *, announce_later: bool = False) -> Change:
+        """Check, persist (durable before the answer), then tell the bus and the listeners.
+
+        `announce_later`: the retained copy is published by `announce()`, after the CSMS got its answer:
+        waking every reader of the key must not delay the ChangeConfiguration.conf.
+        """
+        key = BY_NAME.get(name)
+        if key is None:
+            return Change.NOT_SUPPORTED
+        if key.readonly:
+            return Change.REJECTED
+        try:
+            value = key.check(value)
+        except BadValue as exc:
+            log.info("config rejected key=%s value=%r: %s", name, value, exc)
+            return Change.REJECTED
+        with self._engine.begin() as conn:
+            conn.execute(text("INSERT INTO config (key, value) VALUES (:k, :v) "
+                              "ON CONFLICT (key) DO UPDATE SET value = excluded.value"), {"k": name, "v": value})
+        self._values[name] = value
+        self._revisions[name] = self._revisions.get(name, 0) + 1
+        if announce_later:
+            self._unannounced.append(name)
+        else:
+            self._publish(name)
+        log.info("config changed key=%s value=%r", name, value)
+        for listener in self._listeners.get(name, []):
+            await listener(value)
+        return Change.REBOOT_REQUIRED if key.reboot else Change.ACCEPTED

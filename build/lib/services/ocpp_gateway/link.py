@@ -1,0 +1,281 @@
+"""The WebSocket to the Central System: connect, boot, heartbeat, reconnect forever.
+
+A BootNotification is sent when the station (re)starts, not on every reconnect (OCPP 1.6 §4.2;
+some CSMSs close open transactions on a Boot): the registration Accepted under the current boot
+id is remembered in SQLite, and a reconnect under the same boot id goes straight back to work,
+reporting what changed while offline. Until a boot is Accepted nothing else is sent (Pending: CSMS
+calls are still answered; Rejected: they are not). A dead link is noticed by the WebSocket ping
+(WebSocketPingInterval) with a pong deadline, then the link reconnects with a jittered back-off
+that starts under a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import websockets
+from ocpp.exceptions import OCPPError, UnknownCallErrorCodeError
+from ocpp.v16 import call
+from ocpp.v16.enums import RegistrationStatus
+
+from services.common.bus import Bus
+from services.common.contract.config_keys import HEARTBEAT_RANGE_S
+from services.common.contract.ocpp_gateway import CONNECTION, ConnectionState, Registration
+from services.common.settings import Settings
+from services.common.version import VERSION
+
+from .config_store import ConfigStore
+from .ports import CsmsCallError, CsmsUnavailable
+from .protocol import StationProtocol
+from .registration import RegistrationMemory
+
+log = logging.getLogger(__name__)
+
+FIRST_RETRY_S = 0.5
+MAX_RETRY_S = 30.0
+DEFAULT_RETRY_INTERVAL_S = 30  # Pending/Rejected with interval 0
+MAX_FRAME_BYTES = 4 * 2**20  # a SendLocalList of 9999 entries is about 1.2 MB
+
+
+class LinkClosed(CsmsUnavailable):
+    """The WebSocket is gone: the session ends and the link reconnects."""
+
+
+class Link:
+    """Implements ports.CsmsLink."""
+
+    def __init__(self, settings: Settings, bus: Bus, config: ConfigStore, memory: RegistrationMemory,
+                 make_protocol: Callable[[Any], StationProtocol], outbox_pending: Callable[[], int]) -> None:
+        self.settings = settings
+        self.bus = bus
+        self.config = config
+        self.memory = memory
+        self.make_protocol = make_protocol
+        self.outbox_pending = outbox_pending
+        self.registration = Registration.NONE
+        self.connected = False
+        self.protocol: StationProtocol | None = None
+        self._accepted = asyncio.Event()
+        self._on_accepted: list[Callable[[], Awaitable[None]]] = []
+        self._on_booted: list[Callable[[], Awaitable[None]]] = []
+        self._on_reconnected: list[Callable[[], Awaitable[None]]] = []
+        self._heartbeat_changed = asyncio.Event()
+        self._boot_now = asyncio.Event()
+        self.last_traffic = 0.0
+        config.on_change("WebSocketPingInterval", self._ping_changed)
+        config.on_change("HeartbeatInterval", self._interval_changed)
+
+    async def _interval_changed(self, _value: str) -> None:
+        self._heartbeat_changed.set()  # the heartbeat loop sleeps out the new interval, not the old one
+
+    async def _ping_changed(self, _value: str) -> None:
+        """The ping interval is a property of the connection: reconnect so that it applies at once."""
+        protocol = self.protocol
+        if protocol is not None:
+            log.info("WebSocketPingInterval changed: reconnecting to apply it")
+            asyncio.get_running_loop().call_later(0.5, lambda: asyncio.ensure_future(protocol._connection.close()))
+
+    @property
+    def accepted(self) -> bool:
+        return self._accepted.is_set()
+
+    async def wait_accepted(self) -> None:
+        await self._accepted.wait()
+
+    def when_accepted(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """After every Accepted registration, booted or reconnected."""
+        self._on_accepted.append(callback)
+
+    def when_booted(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """After a BootNotification was Accepted."""
+        self._on_booted.append(callback)
+
+    def when_reconnected(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """After a reconnect that needed no BootNotification (same station boot)."""
+        self._on_reconnected.append(callback)
+
+    async def call(self, payload: Any, timeout: float | None = None) -> Any:
+        if not self.accepted or self.protocol is None:
+            raise CsmsUnavailable("not connected and accepted")
+        return await self._call(self.protocol, payload, timeout)
+
+    async def call_triggered(self, payload: Any) -> Any:
+        """A message the CSMS asked for with TriggerMessage: allowed while Pending too (OCPP 1.6 §4.2)."""
+        if self.protocol is None or self.registration is Registration.REJECTED:
+            raise CsmsUnavailable("not connected, or Rejected")
+        return await self._call(self.protocol, payload)
+
+    async def trigger_boot(self) -> None:
+        """TriggerMessage BootNotification: while Pending the boot loop's wait ends now; once Accepted, a
+        BootNotification goes out and its answer is taken like a boot's."""
+        protocol = self.protocol
+        if protocol is None or self.registration is Registration.REJECTED:
+            return
+        if self.registration is not Registration.ACCEPTED:
+            self._boot_now.set()
+            return
+        conf = await self._call(protocol, self._boot_request())
+        log.info("triggered boot registration=%s interval=%d", conf.status, conf.interval)
+        if conf.status == RegistrationStatus.accepted and int(conf.interval) > 0:
+            await self._take_interval(int(conf.interval))
+
+    async def _call(self, protocol: StationProtocol, payload: Any, timeout: float | None = None) -> Any:
+        try:
+            result = await asyncio.wait_for(protocol.call(payload, suppress=False),
+                                            timeout or self.settings.ocpp_response_timeout_s)
+        except TimeoutError as exc:
+            raise CsmsUnavailable(f"no answer to {type(payload).__name__}") from exc
+        except websockets.ConnectionClosed as exc:
+            raise LinkClosed("connection closed") from exc
+        except OCPPError as exc:
+            raise CsmsCallError(exc.code, str(exc.description or "")) from exc
+        except UnknownCallErrorCodeError as exc:  # the protocol layer maps these; this is the last guard
+            raise CsmsCallError("GenericError", str(exc)) from exc
+        self.last_traffic = time.monotonic()
+        return result
+
+    def publish_state(self) -> None:
+        self.bus.publish(CONNECTION, ConnectionState(
+            connected=self.connected, registration=self.registration, url=self.settings.ocpp_url,
+            since=datetime.now(UTC), outbox_pending=self.outbox_pending()))
+
+    async def run(self) -> None:
+        retry = FIRST_RETRY_S
+        self.publish_state()
+        while True:
+            started = time.monotonic()
+            try:
+                await self._session()
+            except (OSError, websockets.InvalidHandshake, websockets.ConnectionClosed, TimeoutError) as exc:
+                log.info("csms link down url=%s: %s", self.settings.ocpp_url, exc)
+            finally:
+                self._down()
+            if time.monotonic() - started > 60:
+                retry = FIRST_RETRY_S
+            delay = retry * random.uniform(0.5, 1.0)
+            await asyncio.sleep(delay)
+            retry = min(MAX_RETRY_S, retry * 2)
+
+    def _down(self) -> None:
+        was = self.connected
+        self.connected = False
+        self.protocol = None
+        self._accepted.clear()
+        self.registration = Registration.NONE
+        if was:
+            self.publish_state()
+
+    async def _session(self) -> None:
+        ping = self.config.get_int("WebSocketPingInterval")
+        async with websockets.connect(
+            self.settings.ocpp_url, subprotocols=[websockets.Subprotocol("ocpp1.6")], open_timeout=10,
+            ping_interval=ping or None, ping_timeout=min(max(ping, 5), 60) if ping else None, close_timeout=2,
+            max_size=MAX_FRAME_BYTES,
+        ) as ws:
+            if ws.subprotocol != "ocpp1.6":
+                log.warning("csms did not agree on subprotocol ocpp1.6 (got %r)", ws.subprotocol)
+            protocol = self.make_protocol(ws)
+            self.protocol = protocol
+            self.connected = True
+            log.info("csms connected url=%s", self.settings.ocpp_url)
+            self.publish_state()
+            reader = asyncio.create_task(protocol.start(), name="ocpp-reader")
+            booter = asyncio.create_task(self._register(protocol), name="ocpp-boot")
+            try:
+                done, _ = await asyncio.wait({reader, booter}, return_when=asyncio.FIRST_COMPLETED)
+                if booter in done and not isinstance(booter.exception(), LinkClosed | None):
+                    log.error("boot/heartbeat failed: %r", booter.exception(), exc_info=booter.exception())
+                if reader in done:
+                    reader.result()  # the reason the link went down
+            finally:
+                for task in (reader, booter):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+                await protocol.close()
+
+    async def _register(self, protocol: StationProtocol) -> None:
+        if self.memory.accepted_this_boot():
+            self.registration = Registration.ACCEPTED
+            self.publish_state()
+            log.info("reconnected: registration of this boot still Accepted, no BootNotification")
+            await self._accepted_now(self._on_reconnected)
+        else:
+            await self._boot(protocol)
+            await self._accepted_now(self._on_booted)
+        await self._heartbeat(protocol)
+
+    async def _accepted_now(self, extra: list[Callable[[], Awaitable[None]]]) -> None:
+        self._accepted.set()
+        for callback in (*self._on_accepted, *extra):
+            await callback()
+
+    def forget_registration(self) -> None:
+        """The station is about to restart on purpose (Reset): the next connection boots."""
+        self.memory.forget()
+
+    def _boot_request(self) -> Any:
+        return call.BootNotification(
+            charge_point_vendor="chargebus", charge_point_model=self.config.get("CP_MODEL"),
+            charge_point_serial_number=self.settings.charge_point_id, firmware_version=VERSION,
+        )
+
+    async def _boot(self, protocol: StationProtocol) -> None:
+        request = self._boot_request()
+        while True:
+            asked = self.config.revision("HeartbeatInterval")
+            try:
+                conf = await self._call(protocol, request)
+            except LinkClosed:
+                raise
+            except (CsmsUnavailable, CsmsCallError) as exc:
+                log.warning("boot notification failed: %s", exc)
+                await asyncio.sleep(DEFAULT_RETRY_INTERVAL_S)
+                continue
+            self.registration = Registration(conf.status)
+            interval = int(conf.interval)
+            self.publish_state()
+            log.info("boot registration=%s interval=%d", conf.status, interval)
+            if conf.status == RegistrationStatus.accepted:
+                break
+            self._boot_now.clear()
+            with contextlib.suppress(TimeoutError):  # a TriggerMessage BootNotification ends the wait
+                await asyncio.wait_for(self._boot_now.wait(), interval if interval > 0 else DEFAULT_RETRY_INTERVAL_S)
+        self.memory.remember_accepted()
+        # a ChangeConfiguration the CSMS sent right after its answer may have been applied first: it wins
+        if interval > 0 and self.config.revision("HeartbeatInterval") == asked:
+            await self._take_interval(interval)
+
+    async def _take_interval(self, interval: int) -> None:
+        low, high = HEARTBEAT_RANGE_S
+        used = min(max(interval, low), high)
+        if used != interval:
+            log.warning("boot interval %d s is outside the supported %d..%d s: heartbeat every %d s", interval, low,
+                        high, used)
+        if str(used) != self.config.get("HeartbeatInterval"):
+            await self.config.change("HeartbeatInterval", str(used))
+
+    async def _heartbeat(self, protocol: StationProtocol) -> None:
+        while True:
+            self._heartbeat_changed.clear()
+            interval = self.config.get_int("HeartbeatInterval")
+            idle = time.monotonic() - self.last_traffic
+            if idle < interval:
+                # other traffic tells the CSMS we are alive: the heartbeat may wait (OCPP 1.6 §4.6)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._heartbeat_changed.wait(), min(interval - idle, interval))
+                continue
+            try:
+                await self._call(protocol, call.Heartbeat())
+            except LinkClosed:
+                raise
+            except (CsmsUnavailable, CsmsCallError) as exc:
+                log.warning("heartbeat failed: %s", exc)
+                await asyncio.sleep(min(interval, 10))

@@ -1,0 +1,157 @@
+"""The outbox sender: StartTransaction, MeterValues and StopTransaction, in order, one CALL at a time.
+
+Rules (OCPP 1.6 §4.x, "transaction-related messages"):
+- only a CSMS that *answers* with a CALLERROR (it failed to process the message) uses up an attempt:
+  TransactionMessageAttempts of them, TransactionMessageRetryInterval x attempts apart, then the
+  message is set aside (kept in `outbox_set_aside`, logged) and the queue moves on. A StartTransaction
+  set aside takes its session's later messages with it: they could never carry a transactionId.
+- no answer, a dead link or a CSMS that is not Accepted is never an attempt: the message waits and is
+  sent again, for as long as it takes. Nothing is dropped for silence.
+- a stored message that can never be a valid 1.6 call (an older schema, a broken row) is set aside at
+  once instead of blocking the queue.
+The task that runs `run()` belongs to the gateway's task group: if it dies, the service dies and is
+restarted, so health never says `online` over a dead sender.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from services.common.contract.auth import IdTagInfo
+
+from .messages import Unsendable, build_call, schema_error
+from .ports import ConfigReader, CsmsCallError, CsmsLink, CsmsUnavailable
+from .tx_store import OutboxMessage, TxStore
+
+log = logging.getLogger(__name__)
+
+BATCH = 200  # rows read at once; new messages are appended behind them, so the order holds
+NO_ANSWER_PAUSE_S = 2.0  # after a CALL the CSMS left unanswered, before the same message goes again
+ACK_FLUSH = 50  # confirmed MeterValues deleted together: a crash resends at most this many of them
+
+
+class OutboxSender:
+    def __init__(self, store: TxStore, link: CsmsLink, config: ConfigReader, *,
+                 on_start_confirmed: Callable[[str, int, IdTagInfo | None], None],
+                 on_id_tag_info: Callable[[str, IdTagInfo, int | None], None]) -> None:
+        self.store = store
+        self.link = link
+        self.config = config
+        self.on_start_confirmed = on_start_confirmed
+        self.on_id_tag_info = on_id_tag_info
+        self.sent = 0
+        self._wake = asyncio.Event()
+        self._acked: list[int] = []
+        self._ids: dict[str, int] = {}
+
+    def kick(self) -> None:
+        """Something was queued: look at the queue now rather than at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            await self.link.wait_accepted()
+            self._flush()
+            heads = self.store.head(BATCH)
+            if not heads:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), 1.0)
+                continue
+            for msg in heads:
+                if not self.link.accepted or not await self._send(msg):
+                    break
+
+    def _flush(self) -> None:
+        if self._acked:
+            self.store.done(*self._acked)
+            self._acked.clear()
+
+    async def _send(self, msg: OutboxMessage) -> bool:
+        """Send one message; True to go on with the next, False to read the queue again."""
+        payload = msg.payload
+        if msg.action != "StartTransaction" and payload is not None:
+            transaction_id = self._ids.get(msg.session_id) or self.store.transaction_id(msg.session_id)
+            if transaction_id is None:  # in order, only when its StartTransaction was set aside
+                self._set_aside(msg, "its StartTransaction was never confirmed", whole_session=True)
+                return False
+            payload = {**payload, "transaction_id": transaction_id}
+        try:
+            request = build_call(msg.action, payload)
+        except Unsendable as exc:
+            self._set_aside(msg, str(exc), whole_session=msg.action == "StartTransaction")
+            return False
+        try:
+            conf = await self.link.call(request)  # the station's OCPP response timeout
+        except CsmsUnavailable as exc:
+            if self.link.accepted:  # connected, but no answer: not an attempt; the same message goes again
+                log.warning("outbox seq=%d %s unanswered (%s); sending it again", msg.seq, msg.action, exc)
+                self._flush()
+                await asyncio.sleep(NO_ANSWER_PAUSE_S)
+            return False
+        except CsmsCallError as exc:
+            self._flush()
+            invalid = schema_error(request)  # checked only after a failure: the library checked it before sending
+            if invalid is not None:
+                self._set_aside(msg, invalid, whole_session=msg.action == "StartTransaction")
+            else:
+                await self._failed(msg, f"{exc.code}: {exc.description}")
+            return False
+        self.sent += 1
+        self._confirmed(msg, conf)
+        return True
+
+    def _confirmed(self, msg: OutboxMessage, conf: Any) -> None:
+        info = _id_tag_info(getattr(conf, "id_tag_info", None))
+        tag = msg.payload.get("id_tag") if msg.payload else None
+        if info is not None and isinstance(tag, str):
+            connector = msg.payload.get("connector_id") if msg.payload else None
+            self.on_id_tag_info(tag, info, connector if isinstance(connector, int) else None)
+        if msg.action == "StartTransaction":
+            self._flush()
+            self.store.confirm_start(msg.seq, msg.session_id, conf.transaction_id)
+            self._ids = {msg.session_id: conf.transaction_id}  # the session the queue works on now
+            log.info("transaction confirmed session=%s transaction_id=%d", msg.session_id, conf.transaction_id)
+            self.on_start_confirmed(msg.session_id, conf.transaction_id, info)
+        elif msg.action == "StopTransaction":
+            self._flush()
+            self.store.done(msg.seq)  # at once: a second StopTransaction is the classic double-billing bug
+        else:
+            self._acked.append(msg.seq)
+            if len(self._acked) >= ACK_FLUSH:
+                self._flush()
+
+    async def _failed(self, msg: OutboxMessage, why: str) -> None:
+        attempts = self.store.failed(msg.seq)
+        limit = self.config.get_int("TransactionMessageAttempts")
+        if attempts >= limit:
+            self._set_aside(msg, f"CALLERROR {attempts} times, last: {why}",
+                            whole_session=msg.action == "StartTransaction")
+            return
+        delay = self.config.get_int("TransactionMessageRetryInterval") * attempts
+        log.warning("outbox seq=%d %s attempt %d/%d failed (%s); retry in %ds", msg.seq, msg.action, attempts, limit,
+                    why, delay)
+        await asyncio.sleep(delay)
+
+    def _set_aside(self, msg: OutboxMessage, why: str, whole_session: bool) -> None:
+        if whole_session:
+            count = self.store.set_aside(why, session_id=msg.session_id)
+        else:
+            count = self.store.set_aside(why, seq=msg.seq)
+        log.error("outbox set aside seq=%d %s session=%s messages=%d: %s", msg.seq, msg.action, msg.session_id,
+                  count, why)
+
+
+def _id_tag_info(raw: Any) -> IdTagInfo | None:
+    if not isinstance(raw, dict) or "status" not in raw:
+        return None
+    try:
+        return IdTagInfo(status=raw["status"], parent_id_tag=raw.get("parent_id_tag"),
+                         expiry_date=raw.get("expiry_date"))
+    except ValueError as exc:
+        log.warning("unusable idTagInfo from the CSMS: %s", exc)
+        return None

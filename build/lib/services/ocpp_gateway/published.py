@@ -1,0 +1,52 @@
+"""What the gateway publishes about a connector's session and reservation, built from its own records.
+
+Pure: the engine passes what it knows and publishes the result (retained), on every change and on
+every reconnect to the broker.
+"""
+
+from __future__ import annotations
+
+from services.common.contract.ocpp_gateway import (
+    Reservation,
+    ReservationState,
+    SessionPhase,
+    SessionView,
+    TransactionState,
+)
+
+from .sessions import Booking, Running
+from .tx_store import Tx
+
+
+def transaction_state(connector: int, run: Running | None, starting: Tx | None, stored: Tx | None
+                      ) -> TransactionState:
+    """`run`: the session the state machine runs; `starting`: one being started (written, not yet energized);
+    `stored`: the run's row, for its start time."""
+    if run is not None:
+        phase = SessionPhase.SUSPENDED if run.suspended else SessionPhase.ACTIVE
+        return TransactionState(connector_id=connector, active=True, phase=phase, session_id=run.session_id,
+                                transaction_id=run.transaction_id, id_tag=run.id_tag,
+                                started_at=stored.started_at if stored else None, meter_start_wh=run.meter_start_wh)
+    if starting is not None:
+        return TransactionState(connector_id=connector, active=True, phase=SessionPhase.STARTING,
+                                session_id=starting.session_id, id_tag=starting.id_tag,
+                                started_at=starting.started_at, meter_start_wh=starting.meter_start)
+    return TransactionState(connector_id=connector, active=False)
+
+
+def session_view(connector: int, run: Running | None, starting: Tx | None, reserved: bool) -> SessionView:
+    """What power may energize for: the session persisted on the connector (starting, active, suspended)."""
+    if starting is not None:
+        return SessionView(connector_id=connector, phase=SessionPhase.STARTING, session_id=starting.session_id,
+                           reserved=reserved)
+    if run is None:
+        return SessionView(connector_id=connector, phase=SessionPhase.NONE, reserved=reserved)
+    return SessionView(connector_id=connector, session_id=run.session_id, suspended=run.suspended,
+                       phase=SessionPhase.SUSPENDED if run.suspended else SessionPhase.ACTIVE, reserved=reserved)
+
+
+def reservation_state(connector: int, booking: Booking | None) -> ReservationState:
+    reservation = None if booking is None else Reservation(
+        reservation_id=booking.reservation_id, connector_id=booking.connector_id, id_tag=booking.id_tag,
+        parent_id_tag=booking.parent_id_tag, expiry_date=booking.expiry)
+    return ReservationState(connector_id=connector, reservation=reservation)

@@ -1,0 +1,130 @@
+"""Wiring of the gateway: configuration store, transactions, availability, status, the CSMS link."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from ocpp.v16 import call
+from sqlalchemy.exc import SQLAlchemyError
+
+from services.common.bus import BusError
+from services.common.contract import ocpp_gateway
+from services.common.contract.auth import IdTagInfo
+from services.common.contract.base import ErrorCode
+from services.common.contract.hardware import CONNECTORS
+from services.common.contract.ocpp_gateway import CsmsAuthorizeRequest, SessionRequest, SessionView
+from services.common.db import open_engine
+from services.common.lifecycle import Service
+
+from .actions.base import Station
+from .availability import Availability
+from .charge_point import ChargePoint
+from .config_store import ConfigStore
+from .engine import RESTART_REASON, TransactionEngine
+from .link import Link
+from .ports import CsmsCallError, CsmsUnavailable
+from .registration import RegistrationMemory, current_boot_id
+from .status import StatusReporter
+from .tx_store import TxStore
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class OcppGatewayService(Service):
+    name = "ocpp_gateway"
+
+    async def setup(self) -> None:
+        # the library logs every frame at INFO: the OCPP trace is there with CHARGEBUS_LOG_LEVEL=DEBUG
+        logging.getLogger("ocpp").setLevel(logging.INFO if self.settings.log_level == "DEBUG" else logging.WARNING)
+        self.engine = open_engine(self.settings.db_path(self.name), MIGRATIONS)
+        self.store = TxStore(self.engine)
+        self.config = ConfigStore(self.engine, self.bus)
+        self.link = Link(self.settings, self.bus, self.config, RegistrationMemory(self.store, current_boot_id()),
+                         self._protocol, outbox_pending=self.store.pending)
+        self.transactions = TransactionEngine(self.bus, self.store, self.config, self.link)
+        self.availability = Availability(self.engine, self.bus, CONNECTORS,
+                                         busy=lambda c: self.store.open_session(c) is not None,
+                                         on_change=self._availability_changed)
+        self.status = StatusReporter(self.bus, self.engine, self.link,
+                                     station_operative=lambda: self.availability.operative[0],
+                                     hold=self.store.unconfirmed,
+                                     minimum_s=lambda: self.config.get_int("MinimumStatusDuration"))
+        self.transactions.add_end_listener(self.availability.transaction_ended)
+        self.link.when_accepted(self.transactions.on_accepted)
+        self.link.when_booted(self.status.on_boot_accepted)
+        self.link.when_reconnected(self.status.on_reconnected)
+        self.bus.handle(ocpp_gateway.CSMS_AUTHORIZE, self.on_authorize)
+        self.bus.handle(ocpp_gateway.GET_SESSION, self.on_get_session)
+        self.bus.when_connected(self.republish)
+        self._tg: asyncio.TaskGroup | None = None
+        self.station = Station(bus=self.bus, config=self.config, transactions=self.transactions,
+                               availability=self.availability, registration=lambda: self.link.registration,
+                               forget_registration=self.link.forget_registration,
+                               set_restart_reason=lambda reason: self.store.set_state(RESTART_REASON, reason),
+                               spawn=self._spawn, link=self.link, status=self.status,
+                               response_timeout_s=self.settings.ocpp_response_timeout_s)
+
+    def _protocol(self, connection: Any) -> ChargePoint:
+        return ChargePoint(self.settings.charge_point_id, connection, self.station)
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        assert self._tg is not None, "CSMS calls are answered only while the gateway runs"
+        self._tg.create_task(_logged(work, name), name=name)
+
+    async def _availability_changed(self, _connector: int) -> None:
+        self.status.station_changed()
+
+    async def on_get_session(self, request: SessionRequest, _p: dict[str, str]) -> SessionView:
+        if not self.transactions.recovered.is_set():
+            raise BusError(ErrorCode.UNAVAILABLE, "the gateway is still recovering its sessions")
+        return self.transactions.session(request.connector_id)
+
+    async def on_authorize(self, request: CsmsAuthorizeRequest, _p: dict[str, str]) -> IdTagInfo:
+        try:
+            conf = await self.link.call(call.Authorize(id_tag=request.id_tag), timeout=30)
+        except CsmsUnavailable as exc:
+            raise BusError(ErrorCode.UNAVAILABLE, f"CSMS unavailable: {exc}") from exc
+        except CsmsCallError as exc:
+            raise BusError(ErrorCode.UNAVAILABLE, f"CSMS answered {exc.code}") from exc
+        raw = conf.id_tag_info
+        # auth asked: the answer goes back to it alone (it caches it or compares it with its list)
+        return IdTagInfo(status=raw["status"], parent_id_tag=raw.get("parent_id_tag"),
+                         expiry_date=raw.get("expiry_date"))
+
+    def republish(self) -> None:
+        """After every (re)connection: keys, sessions and the link as SQLite and memory hold them."""
+        self.config.publish_all()
+        self.transactions.republish()
+        self.link.publish_state()
+
+    async def run(self) -> None:
+        await self.bus.wait_connected()
+        await self.availability.apply()
+        async with asyncio.TaskGroup() as tg:
+            self._tg = tg
+            tg.create_task(self.transactions.run(), name="transactions")
+            await self.transactions.recovered.wait()
+            tg.create_task(self.link.run(), name="csms-link")
+            tg.create_task(self.status.run(), name="status")
+
+    async def shutdown(self) -> None:
+        try:
+            # an orderly stop: a session found open at the next start was ended by this stop, not by a power cut
+            if self.store.state(RESTART_REASON) is None and self.store.unfinished():
+                self.store.set_state(RESTART_REASON, "Reboot")
+        except SQLAlchemyError as exc:
+            log.error("restart reason not recorded: %s", exc)
+        self.engine.dispose()
+
+
+async def _logged(work: Coroutine[Any, Any, None], name: str) -> None:
+    try:
+        await work
+    except Exception:  # the answer went out already; the failure is logged with its trace
+        log.exception("background work failed: %s", name)

@@ -1,0 +1,179 @@
+"""StatusNotification: connector 0 (the station) and each connector, after a boot and on every change.
+
+- Only the latest status per connector matters: while offline or not yet Accepted changes are
+  collapsed, and the newest is sent once the link is Accepted (OCPP 1.6 §4.9). What was last
+  delivered is kept in SQLite, so a reconnect (or a gateway restart) reports only what changed.
+- The timestamp is the time of the change, not the time of sending.
+- MinimumStatusDuration (PICS C-05): a status is reported once it has held that long, on every
+  connector including 0.
+- A connector's status waits while its session is unconfirmed (see `hold`): the CSMS learns of a
+  transaction before it sees the connector Charging, and of its end before Finishing.
+- A status the CSMS answers with a CALLERROR is sent again after a back-off (2 s doubling to 5 min),
+  not every second for ever.
+- The CSMS contradicting a valid local list entry is reported at once: the connector's status with
+  errorCode LocalListConflict, then its status as it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ocpp.v16 import call
+from sqlalchemy import Engine, text
+
+from services.common.bus import Bus
+from services.common.contract import auth, power
+from services.common.contract.auth import LocalListConflict
+from services.common.contract.power import ConnectorErrorCode, ConnectorState, ConnectorStatus
+
+from .link import Link
+from .ports import CsmsCallError, CsmsUnavailable
+
+log = logging.getLogger(__name__)
+
+FIRST_BACKOFF_S = 2.0
+MAX_BACKOFF_S = 300.0
+Value = tuple[str, str, str | None]  # status, errorCode, vendorErrorCode
+
+
+@dataclass
+class Reported:
+    value: Value
+    at: datetime  # when this value began (the timestamp sent)
+    changed_mono: float  # the same instant on the monotonic clock, for MinimumStatusDuration
+
+
+class StatusReporter:
+    def __init__(self, bus: Bus, engine: Engine, link: Link, *, station_operative: Callable[[], bool],
+                 hold: Callable[[int], bool], minimum_s: Callable[[], int]) -> None:
+        self.link = link
+        self._engine = engine
+        self._station_operative = station_operative
+        self._hold = hold
+        self._minimum_s = minimum_s
+        self.current: dict[int, Reported] = {}
+        self.sent: dict[int, Value] = self._load_sent()
+        self._retry_at: dict[int, float] = {}
+        self._backoff: dict[int, float] = {}
+        self._changed = asyncio.Event()
+        self._conflicts: set[int] = set()
+        bus.watch(power.CONNECTOR.filter, self.on_connector)
+        bus.on(auth.LOCAL_LIST_CONFLICT, self.on_conflict)
+
+    async def on_conflict(self, conflict: LocalListConflict, _p: dict[str, str]) -> None:
+        self._conflicts.add(conflict.connector_id if conflict.connector_id in self.current else 0)
+        self._changed.set()
+
+    def _load_sent(self) -> dict[int, Value]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(text("SELECT connector_id, status, error_code, vendor_error_code FROM status_sent"))
+            return {c: (s, e, v) for c, s, e, v in rows.tuples()}
+
+    def _save_sent(self, connector: int, value: Value) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(text("INSERT INTO status_sent (connector_id, status, error_code, vendor_error_code) "
+                              "VALUES (:c, :s, :e, :v) ON CONFLICT (connector_id) DO UPDATE SET "
+                              "status = excluded.status, error_code = excluded.error_code, "
+                              "vendor_error_code = excluded.vendor_error_code"),
+                         {"c": connector, "s": value[0], "e": value[1], "v": value[2]})
+
+    def _set(self, connector: int, value: Value, at: datetime) -> None:
+        old = self.current.get(connector)
+        if old is not None and old.value == value:
+            return
+        # the monotonic instant of `at`: a status that began before we heard of it has already held a while
+        age = max(0.0, (datetime.now(UTC) - at).total_seconds())
+        self.current[connector] = Reported(value, at, time.monotonic() - age)
+        self._retry_at.pop(connector, None)
+        self._backoff.pop(connector, None)
+        self._changed.set()
+
+    async def on_connector(self, _topic: str, _d: Any, state: Any, _p: dict[str, str]) -> None:
+        if isinstance(state, ConnectorState):
+            value = (state.status.value, state.error_code.value, state.vendor_error_code)
+            old = self.current.get(state.connector_id)
+            # power stamps `since` when the status moved; an error code change alone is stamped now
+            at = state.since if old is None or old.value[0] != value[0] else datetime.now(UTC)
+            self._set(state.connector_id, value, at)
+
+    def station_changed(self) -> None:
+        status = ConnectorStatus.AVAILABLE if self._station_operative() else ConnectorStatus.UNAVAILABLE
+        self._set(0, (status.value, ConnectorErrorCode.NO_ERROR.value, None), datetime.now(UTC))
+
+    async def on_boot_accepted(self) -> None:
+        """A new boot: the CSMS gets every connector again."""
+        self.sent.clear()
+        self._changed.set()
+
+    async def on_reconnected(self) -> None:
+        """Back online without a new boot: what changed while offline goes out (only that)."""
+        self._changed.set()
+
+    def due(self, now: float) -> tuple[list[int], list[int]]:
+        """(ready to send now, pending but held back)."""
+        minimum = self._minimum_s()
+        pending = [c for c in sorted(self.current) if self.sent.get(c) != self.current[c].value]
+        ready = [c for c in pending if not self._hold(c) and now - self.current[c].changed_mono >= minimum
+                 and now >= self._retry_at.get(c, 0.0)]
+        return ready, pending
+
+    async def run(self) -> None:
+        self.station_changed()
+        while True:
+            await self.link.wait_accepted()
+            for connector in sorted(self._conflicts):
+                await self._report_conflict(connector)
+            ready, pending = self.due(time.monotonic())
+            if not ready:
+                self._changed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), 0.05 if pending else 5)
+                continue
+            for connector in ready:
+                await self._send(connector, self.current[connector])
+
+    async def trigger(self, connector_id: int | None) -> None:
+        """TriggerMessage StatusNotification: now, whatever MinimumStatusDuration holds back."""
+        targets = [connector_id] if connector_id is not None else sorted(self.current)
+        for connector in targets:
+            reported = self.current.get(connector)
+            if reported is not None:
+                await self._send(connector, reported, triggered=True)
+
+    async def _report_conflict(self, connector: int) -> None:
+        reported = self.current.get(connector)
+        if reported is None:
+            self._conflicts.discard(connector)
+            return
+        value = (reported.value[0], ConnectorErrorCode.LOCAL_LIST_CONFLICT.value, None)
+        if await self._send(connector, Reported(value, datetime.now(UTC), time.monotonic())):
+            self._conflicts.discard(connector)
+
+    async def _send(self, connector: int, reported: Reported, triggered: bool = False) -> bool:
+        status, error_code, vendor = reported.value
+        request = call.StatusNotification(connector_id=connector, error_code=error_code, status=status,
+                                          timestamp=reported.at.isoformat(), vendor_error_code=vendor)
+        try:
+            await (self.link.call_triggered(request) if triggered else self.link.call(request))
+        except CsmsCallError as exc:
+            delay = min(MAX_BACKOFF_S, self._backoff.get(connector, FIRST_BACKOFF_S / 2) * 2)
+            self._backoff[connector] = delay
+            self._retry_at[connector] = time.monotonic() + delay
+            log.warning("status notification connector=%d refused by the CSMS (%s): again in %.0f s", connector, exc,
+                        delay)
+            return False
+        except CsmsUnavailable as exc:
+            log.info("status notification connector=%d not delivered: %s", connector, exc)
+            await asyncio.sleep(0.5)
+            return False
+        self._backoff.pop(connector, None)
+        self.sent[connector] = reported.value
+        self._save_sent(connector, reported.value)
+        return True

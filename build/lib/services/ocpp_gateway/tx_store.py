@@ -1,0 +1,292 @@
+"""Transactions and the ordered outbox of transaction messages, in the gateway's SQLite file.
+
+A session is written in phase `starting` before the output is energized; once power confirms, the
+same row turns `active` and its StartTransaction enters the outbox in one SQLite transaction. A
+stop closes the row and queues its StopTransaction in one SQLite transaction. After a crash at any
+point, the row and the queue agree.
+
+The outbox is the one record of what the CSMS has not confirmed: "is this session's start (or stop)
+confirmed?" is answered from it, nothing else. Payloads are stored without `transactionId`; it is
+filled in when a message is sent, from the row the StartTransaction.conf updated, so no message ever
+carries a made-up id. A message that can never be sent is moved to `outbox_set_aside`, kept for a
+technician, and the queue moves on.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+STARTING, ACTIVE, STOPPED = "starting", "active", "stopped"
+
+
+@dataclass(frozen=True)
+class Tx:
+    session_id: str
+    connector_id: int
+    id_tag: str
+    started_at: datetime
+    meter_start: int
+    transaction_id: int | None
+    phase: str
+    last_meter_wh: int
+    last_meter_at: datetime
+    parent_id_tag: str | None = None
+    suspended: bool = False
+    stop_at_wh: int | None = None
+    reservation_id: int | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.phase != STOPPED
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    seq: int
+    session_id: str
+    action: str
+    payload: dict[str, Any] | None  # None: the stored text is not JSON
+    attempts: int
+    raw: str
+
+
+_TX_COLUMNS = ("session_id, connector_id, id_tag, started_at, meter_start, transaction_id, phase, last_meter_wh, "
+               "last_meter_at, parent_id_tag, suspended, stop_at_wh, reservation_id")
+
+
+def _tx(row: Any) -> Tx:
+    return Tx(row[0], row[1], row[2], datetime.fromisoformat(row[3]), row[4], row[5], row[6], row[7],
+              datetime.fromisoformat(row[8]), row[9], bool(row[10]), row[11], row[12])
+
+
+@dataclass(frozen=True)
+class StoredReservation:
+    reservation_id: int
+    connector_id: int
+    id_tag: str
+    parent_id_tag: str | None
+    expiry: datetime
+
+
+def _message(row: Any) -> OutboxMessage:
+    try:
+        payload = json.loads(row[3])
+    except ValueError:
+        payload = None
+    return OutboxMessage(row[0], row[1], row[2], payload if isinstance(payload, dict) else None, row[4], row[3])
+
+
+class TxStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- sessions ---------------------------------------------------------------------------------
+
+    def unfinished(self) -> list[Tx]:
+        """Sessions not stopped: `starting` (energize asked, not confirmed) and `active`."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(text(f"SELECT {_TX_COLUMNS} FROM transactions WHERE phase != 'stopped' "
+                                     "ORDER BY started_at")).all()
+        return [_tx(r) for r in rows]
+
+    def get(self, session_id: str) -> Tx | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(text(f"SELECT {_TX_COLUMNS} FROM transactions WHERE session_id = :s"),
+                               {"s": session_id}).first()
+        return _tx(row) if row else None
+
+    def open_session(self, connector_id: int) -> Tx | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(text(f"SELECT {_TX_COLUMNS} FROM transactions WHERE connector_id = :c AND "
+                                    "phase != 'stopped'"), {"c": connector_id}).first()
+        return _tx(row) if row else None
+
+    def begin(self, tx: Tx) -> None:
+        """The session exists (phase starting) before power is asked to energize for it."""
+        with self.engine.begin() as conn:
+            conn.execute(text(f"INSERT INTO transactions ({_TX_COLUMNS}) VALUES (:session_id, :connector_id, "
+                              ":id_tag, :started_at, :meter_start, NULL, 'starting', :meter_start, :started_at, "
+                              ":parent, 0, NULL, :reservation)"),
+                         {"session_id": tx.session_id, "connector_id": tx.connector_id, "id_tag": tx.id_tag,
+                          "started_at": tx.started_at.isoformat(), "meter_start": tx.meter_start,
+                          "parent": tx.parent_id_tag, "reservation": tx.reservation_id})
+
+    def commit_start(self, session_id: str, started_at: datetime, start_payload: dict[str, Any]) -> None:
+        """Power energized: the session is active and its StartTransaction is queued, together."""
+        with self.engine.begin() as conn:
+            conn.execute(text("UPDATE transactions SET phase = 'active', started_at = :t, last_meter_at = :t "
+                              "WHERE session_id = :s AND phase = 'starting'"),
+                         {"s": session_id, "t": started_at.isoformat()})
+            self._enqueue(conn, session_id, "StartTransaction", start_payload)
+
+    def discard(self, session_id: str) -> None:
+        """A start that never energized: no trace for the CSMS."""
+        with self.engine.begin() as conn:
+            conn.execute(text("DELETE FROM transactions WHERE session_id = :s AND phase = 'starting'"),
+                         {"s": session_id})
+
+    def stop(self, session_id: str, reason: str, stopped_at: datetime, meter_stop: int,
+             stop_payload: dict[str, Any]) -> bool:
+        """Close the session and queue its StopTransaction; False when it was closed already."""
+        with self.engine.begin() as conn:
+            changed = conn.execute(text(
+                "UPDATE transactions SET phase = 'stopped', stop_reason = :r, stopped_at = :t, meter_stop = :m, "
+                "last_meter_wh = :m, last_meter_at = :t WHERE session_id = :s AND phase = 'active'"),
+                {"r": reason, "t": stopped_at.isoformat(), "m": meter_stop, "s": session_id}).rowcount
+            if changed:
+                self._enqueue(conn, session_id, "StopTransaction", stop_payload)
+                conn.execute(text("DELETE FROM transaction_data WHERE session_id = :s"), {"s": session_id})
+        return bool(changed)
+
+    def meter(self, session_id: str, energy_wh: int, at: datetime, meter_values: dict[str, Any] | None) -> bool:
+        """Record the last known reading (for a PowerLoss stop) and queue transaction MeterValues.
+
+        Only for an active session: nothing of a session is ever queued behind its StopTransaction.
+        """
+        with self.engine.begin() as conn:
+            active = conn.execute(text("UPDATE transactions SET last_meter_wh = MAX(last_meter_wh, :m), "
+                                       "last_meter_at = :t WHERE session_id = :s AND phase = 'active'"),
+                                  {"m": energy_wh, "t": at.isoformat(), "s": session_id}).rowcount
+            if active and meter_values is not None:
+                self._enqueue(conn, session_id, "MeterValues", meter_values)
+        return bool(active)
+
+    def suspend(self, session_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(text("UPDATE transactions SET suspended = 1, stop_at_wh = NULL WHERE session_id = :s"),
+                         {"s": session_id})
+
+    def set_budget(self, session_id: str, stop_at_wh: int | None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(text("UPDATE transactions SET stop_at_wh = :w WHERE session_id = :s"),
+                         {"w": stop_at_wh, "s": session_id})
+
+    def set_parent(self, session_id: str, parent_id_tag: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(text("UPDATE transactions SET parent_id_tag = :p WHERE session_id = :s"),
+                         {"p": parent_id_tag, "s": session_id})
+
+    def last_register_wh(self) -> int | None:
+        """The highest meter value any session recorded: the register can only have grown since."""
+        with self.engine.connect() as conn:
+            value = conn.execute(text("SELECT MAX(last_meter_wh) FROM transactions")).scalar()
+        return int(value) if value is not None else None
+
+    def add_transaction_data(self, session_id: str, meter_value: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(text("INSERT INTO transaction_data (session_id, meter_value) SELECT :s, :v WHERE EXISTS "
+                              "(SELECT 1 FROM transactions WHERE session_id = :s AND phase = 'active')"),
+                         {"s": session_id, "v": json.dumps(meter_value)})
+
+    def transaction_data(self, session_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(text("SELECT meter_value FROM transaction_data WHERE session_id = :s ORDER BY seq"),
+                                {"s": session_id}).scalars().all()
+        return [json.loads(r) for r in rows]
+
+    # -- the outbox -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _enqueue(conn: Any, session_id: str, action: str, payload: dict[str, Any]) -> None:
+        conn.execute(text("INSERT INTO outbox (session_id, action, payload) VALUES (:s, :a, :p)"),
+                     {"s": session_id, "a": action, "p": json.dumps(payload)})
+
+    def head(self, limit: int = 1, after: int = 0) -> list[OutboxMessage]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(text("SELECT seq, session_id, action, payload, attempts FROM outbox WHERE seq > :a "
+                                     "ORDER BY seq LIMIT :n"), {"n": limit, "a": after}).all()
+        return [_message(r) for r in rows]
+
+    def confirm_start(self, seq: int, session_id: str, transaction_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(text("UPDATE transactions SET transaction_id = :t WHERE session_id = :s"),
+                         {"t": transaction_id, "s": session_id})
+            conn.execute(text("DELETE FROM outbox WHERE seq = :q"), {"q": seq})
+
+    def done(self, *seqs: int) -> None:
+        if not seqs:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(text("DELETE FROM outbox WHERE seq = :q"), [{"q": q} for q in seqs])
+
+    def failed(self, seq: int) -> int:
+        """Count one more CALLERROR for this message; returns the count."""
+        with self.engine.begin() as conn:
+            conn.execute(text("UPDATE outbox SET attempts = attempts + 1 WHERE seq = :q"), {"q": seq})
+            return int(conn.execute(text("SELECT attempts FROM outbox WHERE seq = :q"), {"q": seq}).scalar_one())
+
+    def set_aside(self, reason: str, *, seq: int | None = None, session_id: str | None = None) -> int:
+        """Move one message (or every queued message of a session) out of the queue; returns how many."""
+        params: dict[str, object] = {"q": seq} if seq is not None else {"s": session_id}
+        where = "seq = :q" if seq is not None else "session_id = :s"
+        with self.engine.begin() as conn:
+            conn.execute(text("INSERT INTO outbox_set_aside (seq, session_id, action, payload, attempts, reason, "
+                              f"set_aside_at) SELECT seq, session_id, action, payload, attempts, :r, :t FROM outbox "
+                              f"WHERE {where}"), {**params, "r": reason[:500], "t": datetime.now(UTC).isoformat()})
+            return int(conn.execute(text(f"DELETE FROM outbox WHERE {where}"), params).rowcount)
+
+    def set_aside_count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(text("SELECT COUNT(*) FROM outbox_set_aside")).scalar_one())
+
+    def pending(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(text("SELECT COUNT(*) FROM outbox")).scalar_one())
+
+    def unconfirmed(self, connector_id: int) -> bool:
+        """A start of this connector not yet confirmed (starting, or StartTransaction queued), or a
+        StopTransaction still queued: the CSMS must learn of the transaction before its statuses."""
+        with self.engine.connect() as conn:
+            row = conn.execute(text(
+                "SELECT 1 FROM transactions t WHERE t.connector_id = :c AND (t.phase = 'starting' OR EXISTS "
+                "(SELECT 1 FROM outbox o WHERE o.session_id = t.session_id AND o.action IN "
+                "('StartTransaction', 'StopTransaction'))) LIMIT 1"), {"c": connector_id}).first()
+        return row is not None
+
+    def transaction_id(self, session_id: str) -> int | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(text("SELECT transaction_id FROM transactions WHERE session_id = :s"),
+                                 {"s": session_id}).scalar()
+        return int(value) if value is not None else None
+
+    # -- reservations -----------------------------------------------------------------------------
+
+    def reservations(self) -> list[StoredReservation]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(text("SELECT reservation_id, connector_id, id_tag, parent_id_tag, expiry_date FROM "
+                                     "reservations ORDER BY connector_id")).all()
+        return [StoredReservation(r[0], r[1], r[2], r[3], datetime.fromisoformat(r[4])) for r in rows]
+
+    def save_reservation(self, r: StoredReservation) -> None:
+        """Keep a reservation (one per connector; the same id replaces its old one wherever it was)."""
+        with self.engine.begin() as conn:
+            conn.execute(text("DELETE FROM reservations WHERE reservation_id = :i OR connector_id = :c"),
+                         {"i": r.reservation_id, "c": r.connector_id})
+            conn.execute(text("INSERT INTO reservations (reservation_id, connector_id, id_tag, parent_id_tag, "
+                              "expiry_date) VALUES (:i, :c, :t, :p, :e)"),
+                         {"i": r.reservation_id, "c": r.connector_id, "t": r.id_tag, "p": r.parent_id_tag,
+                          "e": r.expiry.isoformat()})
+
+    def delete_reservation(self, reservation_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(text("DELETE FROM reservations WHERE reservation_id = :i"), {"i": reservation_id})
+
+    # -- what the gateway remembers across restarts -----------------------------------------------
+
+    def state(self, key: str) -> str | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(text("SELECT value FROM gateway_state WHERE key = :k"), {"k": key}).scalar()
+        return str(value) if value is not None else None
+
+    def set_state(self, key: str, value: str | None) -> None:
+        with self.engine.begin() as conn:
+            if value is None:
+                conn.execute(text("DELETE FROM gateway_state WHERE key = :k"), {"k": key})
+            else:
+                conn.execute(text("INSERT INTO gateway_state (key, value) VALUES (:k, :v) ON CONFLICT (key) "
+                                  "DO UPDATE SET value = excluded.value"), {"k": key, "v": value})

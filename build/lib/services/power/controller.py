@@ -1,0 +1,304 @@
+"""The connector state machine and the current set-point: pure logic, no MQTT, no CAN, no clock.
+
+Inputs are the decoded frames (with the monotonic time they arrived), the limits in force and the
+commands of the gateway; outputs are the OCPP status with its error code, the module command and
+the measurement. Every method takes `now` (monotonic seconds) so tests drive time themselves.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from services.common.contract.hardware import EMERGENCY_STOP, RATED_CURRENT_A, RATED_VOLTAGE_V, HardwareFault
+from services.common.contract.power import ConnectorErrorCode, ConnectorState, ConnectorStatus, Measurement
+
+from .can_codec import EvStatus, MeterReading, ModuleCommand, ModuleStatus, StationInputs
+
+LINK_TIMEOUT_S = 1.0  # a module or EV frame older than this means the device went silent
+BOOT_GRACE_S = 5.0  # after start, a module never heard yet is "starting" (Unavailable), not faulted
+
+# One OCPP error code per fault bit, in the order of precedence when several are set.
+FAULT_CODES: dict[HardwareFault, ConnectorErrorCode] = {
+    HardwareFault.GROUND_FAILURE: ConnectorErrorCode.GROUND_FAILURE,
+    HardwareFault.OVER_CURRENT: ConnectorErrorCode.OVER_CURRENT_FAILURE,
+    HardwareFault.OVER_VOLTAGE: ConnectorErrorCode.OVER_VOLTAGE,
+    HardwareFault.UNDER_VOLTAGE: ConnectorErrorCode.UNDER_VOLTAGE,
+    HardwareFault.HIGH_TEMPERATURE: ConnectorErrorCode.HIGH_TEMPERATURE,
+    HardwareFault.POWER_SWITCH: ConnectorErrorCode.POWER_SWITCH_FAILURE,
+    HardwareFault.CONNECTOR_LOCK: ConnectorErrorCode.CONNECTOR_LOCK_FAILURE,
+    HardwareFault.POWER_METER: ConnectorErrorCode.POWER_METER_FAILURE,
+    HardwareFault.EV_COMMUNICATION: ConnectorErrorCode.EV_COMMUNICATION_ERROR,
+    HardwareFault.READER: ConnectorErrorCode.READER_FAILURE,
+    HardwareFault.INTERNAL: ConnectorErrorCode.INTERNAL_ERROR,
+}
+
+MODULE_SILENT = "module_silent"
+EV_SILENT = "ev_silent"
+IO_SILENT = "io_silent"  # the safety inputs went quiet: an emergency stop could not be seen
+MODULE_STARTING = "module_starting"
+
+
+class Rejected(Exception):
+    """A command that is valid but not allowed in the current state."""
+
+
+@dataclass(frozen=True)
+class Fault:
+    code: ConnectorErrorCode
+    vendor: str
+
+
+@dataclass
+class Controller:
+    """One connector. Mutated by the service on every frame, command and tick."""
+
+    started_at: float
+    connector_id: int = 1
+    module: ModuleStatus | None = None
+    module_seen_at: float | None = None
+    ev: EvStatus | None = None
+    ev_seen_at: float | None = None
+    meter: MeterReading | None = None
+    inputs: StationInputs | None = None
+    inputs_seen_at: float | None = None
+    smart_limit_a: float | None = None  # from smart_charging; None = no profile in force
+    cap_a: float | None = None  # maintenance cap (cmd/set_limit)
+    hold_a: float | None = None  # after adopting a running charge: never raise above it until limits are known
+    energized: bool = False
+    session_id: str | None = None  # the gateway's session the output is energized for
+    suspended: bool = False  # the session goes on without current (SuspendedEVSE)
+    operative: bool = True
+    preparing: bool = False
+    finishing: bool = False
+    service_down: str | None = None  # a service the station needs is down (e.g. metering: nothing could be billed)
+    reserved: bool = False  # the gateway holds a reservation for this connector
+    _was_plugged: bool = False
+    _status: ConnectorStatus | None = None
+    _since: datetime | None = field(default=None)
+
+    # -- inputs ---------------------------------------------------------------------------------
+
+    def on_module(self, status: ModuleStatus, now: float) -> None:
+        self.module, self.module_seen_at = status, now
+
+    def on_ev(self, ev: EvStatus, now: float) -> None:
+        self.ev, self.ev_seen_at = ev, now
+
+    def on_meter(self, meter: MeterReading) -> None:
+        self.meter = meter
+
+    def on_inputs(self, inputs: StationInputs, now: float) -> None:
+        self.inputs, self.inputs_seen_at = inputs, now
+
+    def on_smart_limit(self, limit_a: float | None) -> None:
+        self.smart_limit_a = limit_a
+        self.hold_a = None  # the limits are known now
+
+    def adopt(self, now: float) -> bool:
+        """After our own restart: a module that is delivering keeps delivering (we do not switch it off).
+
+        Returns True when a running charge was adopted.
+        """
+        module = self.module
+        if module is None or not module.enabled or self.fault(now) is not None:
+            return False
+        self.energized = True
+        self.hold_a = module.current_a
+        return True
+
+    def release_hold(self) -> None:
+        self.hold_a = None
+
+    # -- commands -------------------------------------------------------------------------------
+
+    def energize(self, now: float, session_id: str | None = None) -> None:
+        self.settle(now)
+        fault = self.fault(now)
+        if fault is not None:
+            raise Rejected(f"connector faulted: {fault.code} ({fault.vendor})")
+        if not self.operative:
+            raise Rejected("connector is inoperative")
+        if self.service_down is not None:
+            raise Rejected(f"{self.service_down} is down")
+        if not self.plugged(now):
+            raise Rejected("no EV plugged in")
+        self.energized, self.preparing, self.finishing = True, False, False
+        self.session_id, self.suspended = session_id, False
+
+    def deenergize(self, now: float) -> None:
+        if self.energized:
+            self.energized = False
+            self.finishing = self.plugged(now)
+        self.session_id, self.suspended = None, False
+
+    def suspend(self, suspended: bool) -> None:
+        if self.energized:
+            self.suspended = suspended
+
+    def set_cap(self, current_a: float | None) -> None:
+        self.cap_a = current_a
+
+    def set_operative(self, operative: bool) -> None:
+        self.operative = operative
+
+    def prepare(self, active: bool) -> None:
+        self.preparing = active
+
+    # -- derived --------------------------------------------------------------------------------
+
+    def _fresh(self, seen_at: float | None, now: float) -> bool:
+        return seen_at is not None and now - seen_at <= LINK_TIMEOUT_S
+
+    def plugged(self, now: float) -> bool:
+        return self.ev is not None and self._fresh(self.ev_seen_at, now) and self.ev.plugged
+
+    def fault(self, now: float) -> Fault | None:
+        """The fault in force: the emergency stop first, then module silence, the fault bits by precedence,
+        EV silence, and silence of the safety inputs."""
+        if self.inputs is not None and self._fresh(self.inputs_seen_at, now) and self.inputs.emergency_stop:
+            return Fault(ConnectorErrorCode.OTHER_ERROR, EMERGENCY_STOP)
+        if self.module_seen_at is None:
+            if now - self.started_at < BOOT_GRACE_S:
+                return Fault(ConnectorErrorCode.NO_ERROR, MODULE_STARTING)
+            return Fault(ConnectorErrorCode.INTERNAL_ERROR, MODULE_SILENT)
+        if not self._fresh(self.module_seen_at, now):
+            return Fault(ConnectorErrorCode.INTERNAL_ERROR, MODULE_SILENT)
+        assert self.module is not None
+        for bit, code in FAULT_CODES.items():
+            if bit in self.module.faults:
+                return Fault(code, bit.value)
+        if not self._fresh(self.ev_seen_at, now):
+            return Fault(ConnectorErrorCode.EV_COMMUNICATION_ERROR, EV_SILENT)
+        if not self._fresh(self.inputs_seen_at, now) and now - self.started_at >= BOOT_GRACE_S:
+            return Fault(ConnectorErrorCode.INTERNAL_ERROR, IO_SILENT)
+        return None
+
+    def limit_a(self) -> float:
+        limits = [RATED_CURRENT_A]
+        limits += [x for x in (self.smart_limit_a, self.cap_a) if x is not None]
+        return max(0.0, min(limits))
+
+    def setpoint_a(self, now: float) -> float:
+        if not self.energized or self.suspended or self.ev is None or self.fault(now) is not None:
+            return 0.0
+        limits = [self.limit_a(), self.ev.request_a]
+        if self.hold_a is not None:
+            limits.append(self.hold_a)
+        return round(max(0.0, min(limits)), 1)
+
+    def voltage_setpoint_v(self) -> float:
+        if not self.energized or self.ev is None:
+            return 0.0
+        target = self.ev.target_voltage_v
+        return min(target, RATED_VOLTAGE_V) if target > 0 else RATED_VOLTAGE_V
+
+    # -- state ----------------------------------------------------------------------------------
+
+    def settle(self, now: float) -> None:
+        """Apply the safety rules: no output without an EV or with a fault; Finishing ends at unplug."""
+        plugged = self.plugged(now)
+        if self.energized and (self.fault(now) is not None or (self.ev_seen_at is not None and not plugged)):
+            self.energized, self.session_id, self.suspended = False, None, False
+            self.finishing = plugged
+        if not plugged:
+            self.finishing = False
+            if self._was_plugged:
+                self.preparing = False  # the session ended with the cable
+        self._was_plugged = plugged
+
+    def status(self, now: float) -> tuple[ConnectorStatus, Fault | None]:
+        self.settle(now)
+        fault = self.fault(now)
+        if fault is not None and fault.vendor == MODULE_STARTING:
+            return ConnectorStatus.UNAVAILABLE, fault
+        if fault is not None:
+            return ConnectorStatus.FAULTED, fault
+        if not self.operative and not self.energized:
+            return ConnectorStatus.UNAVAILABLE, None
+        if self.service_down is not None and not self.energized:  # a running charge goes on
+            return ConnectorStatus.UNAVAILABLE, Fault(ConnectorErrorCode.NO_ERROR, f"{self.service_down}_down")
+        if self.energized:
+            request = self.ev.request_a if self.ev is not None else 0.0
+            if self.setpoint_a(now) > 0 and request > 0:
+                return ConnectorStatus.CHARGING, None
+            if self.limit_a() <= 0 or self.suspended:
+                return ConnectorStatus.SUSPENDED_EVSE, None
+            return ConnectorStatus.SUSPENDED_EV, None
+        if self.finishing:
+            return ConnectorStatus.FINISHING, None
+        if self.plugged(now) or self.preparing:
+            return ConnectorStatus.PREPARING, None
+        if self.reserved:
+            return ConnectorStatus.RESERVED, None
+        return ConnectorStatus.AVAILABLE, None
+
+    def snapshot(self, now: float, wall: datetime) -> ConnectorState:
+        status, fault = self.status(now)
+        if status is not self._status or self._since is None:
+            self._status, self._since = status, wall
+        return ConnectorState(
+            connector_id=self.connector_id,
+            status=status,
+            error_code=fault.code if fault is not None else ConnectorErrorCode.NO_ERROR,
+            vendor_error_code=fault.vendor if fault is not None else None,
+            plugged=self.plugged(now),
+            energized=self.energized,
+            operative=self.operative,
+            preparing=self.preparing,
+            suspended=self.suspended,
+            reserved=self.reserved,
+            limit_a=self.limit_a(),
+            cap_a=self.cap_a,
+            setpoint_a=self.setpoint_a(now),
+            since=self._since,
+        )
+
+    def command(self, now: float, alive: int) -> ModuleCommand:
+        self.settle(now)
+        setpoint = self.setpoint_a(now)
+        return ModuleCommand(self.energized, self.voltage_setpoint_v(), setpoint, alive % 256)
+
+    def measurement(self, now: float, wall: datetime, boot_id: str, sequence: int) -> Measurement | None:
+        module = self.module
+        if module is None:
+            return None
+        plugged = self.plugged(now)
+        ev = self.ev if plugged else None
+        offered = self.setpoint_a(now)
+        voltage = module.voltage_v or self.voltage_setpoint_v()
+        return Measurement(
+            connector_id=self.connector_id,
+            timestamp=wall,
+            boot_id=boot_id,
+            sequence=sequence,
+            voltage_v=module.voltage_v,
+            current_a=module.current_a,
+            power_w=round(module.voltage_v * module.current_a, 1),
+            energy_wh=self.meter.energy_wh if self.meter is not None else 0.0,
+            temperature_c=module.temperature_c,
+            soc_pct=ev.soc_pct if ev is not None else None,
+            ev_request_a=ev.request_a if ev is not None else 0.0,
+            offered_current_a=offered,
+            offered_power_w=round(offered * voltage, 1),
+        )
+
+
+def same_state(a: ConnectorState | None, b: ConnectorState) -> bool:
+    """Equal but for `since` (which only moves with the status)."""
+    return a is not None and a.model_dump(exclude={"since"}) == b.model_dump(exclude={"since"})
+
+
+def significant(prev: Measurement | None, new: Measurement) -> bool:
+    """A change worth publishing before the next 1 s sample."""
+    if prev is None:
+        return True
+    if abs(new.current_a - prev.current_a) >= max(1.0, 0.02 * prev.current_a):
+        return True
+    if abs(new.voltage_v - prev.voltage_v) >= 5.0:
+        return True
+    if new.offered_current_a != prev.offered_current_a or new.ev_request_a != prev.ev_request_a:
+        return True
+    return (new.soc_pct is None) != (prev.soc_pct is None) or not math.isclose(new.temperature_c, prev.temperature_c,
+                                                                              abs_tol=5.0)

@@ -1,0 +1,5 @@
+from services.common.lifecycle import run_service
+
+from .service import SimService
+
+run_service(SimService)

@@ -1,0 +1,268 @@
+"""The launcher: one pre-imported, single-threaded process that forks every child of the station.
+
+Why: nine Python processes that each import pydantic, paho, SQLAlchemy, the `ocpp` library... hold the
+same pages nine times. Forked from one process that imported them once (and froze its objects out of
+the garbage collector's reach), they share those pages copy-on-write. And the supervisor, which runs
+threads (paho), never forks: a `preexec_fn` in a threaded process can deadlock the fork.
+
+Protocol on the SOCK_SEQPACKET socket the supervisor hands over (`CHARGEBUS_LAUNCHER_FD`):
+- the supervisor sends `{"op": "spawn", "id", "name", "module" | "argv", "env", "fds": [names]}` with
+  the file descriptors (stdout, stderr, and a watchdog pipe for services) attached (SCM_RIGHTS);
+- the launcher answers `{"id", "pid"}` (or `{"id", "error"}`) and later `{"exit": pid, "code"}`.
+Every child dies with the launcher (PR_SET_PDEATHSIG), the launcher dies with the supervisor, and all
+of them keep SIGINT blocked: on Ctrl-C the supervisor stops the services first and the broker last.
+A service's own process is the one `python -m services.<name>` would give: same code, same main.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import importlib
+import json
+import os
+import runpy
+import selectors
+import signal
+import socket
+import sys
+import traceback
+from typing import Any
+
+PR_SET_PDEATHSIG = 1
+M_ARENA_MAX = -8
+WATCHDOG_FD = 3  # where a service finds its watchdog pipe (CHARGEBUS_WATCHDOG_FD names it)
+PRELOAD = (
+    # what most services import anyway: imported once here, shared by every fork
+    "pydantic", "pydantic_settings", "paho.mqtt.client", "sqlalchemy", "setproctitle", "jsonschema",
+    "services.common.bus", "services.common.lifecycle", "services.common.db", "services.common.config_view",
+    "services.common.contract", "can", "cantools",
+    "ocpp.v16", "websockets.asyncio.client", "services.ocpp_gateway.service",
+    "services.power.service", "services.sim.service", "services.auth.service", "services.metering.service",
+    "services.smart_charging.service", "services.firmware.service", "services.api.service",
+)
+
+
+def die_with_parent(expected_parent: int | None = None) -> None:
+    """PR_SET_PDEATHSIG=SIGKILL, SIGINT blocked; exit at once if the parent is already gone."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    if expected_parent is not None and os.getppid() != expected_parent:
+        os._exit(1)  # the parent died before the death signal was armed
+
+
+def limit_malloc_arenas() -> None:
+    """One malloc arena per extra thread would be private to every process (paho's thread has one in each):
+    two arenas in all, set before the first fork, are inherited by every child."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mallopt(M_ARENA_MAX, 2)
+
+
+def preload() -> None:
+    limit_malloc_arenas()
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:  # a service that cannot import will say so itself when it starts
+            print(f"launcher: preload of {name} failed: {exc}", file=sys.stderr)
+    warm_up()
+    gc.collect()
+    gc.freeze()  # objects imported so far are never touched by the collector: their pages stay shared
+
+
+def warm_up() -> None:
+    """Build what the libraries build lazily on first use, once, before the forks share it: a forked child
+    that builds it itself writes into pages it shares with every other child, and each gets its own copy."""
+    import tempfile
+    from pathlib import Path
+
+    with contextlib.suppress(Exception):
+        import decimal
+
+        from ocpp.messages import MessageType, get_validator
+        from ocpp.v16.enums import Action
+
+        # the library caches one validator per action whatever its float parsing: these three it builds with
+        # Decimal (a limit of 21.4 must be a multiple of 0.1), so they must be built the same way here
+        decimal_ones = {(MessageType.Call, "SetChargingProfile"), (MessageType.Call, "RemoteStartTransaction"),
+                        (MessageType.CallResult, "GetCompositeSchedule")}
+        for action in Action:
+            for kind in (MessageType.Call, MessageType.CallResult):
+                parse = decimal.Decimal if (kind, action.value) in decimal_ones else float
+                with contextlib.suppress(OSError, ValueError):
+                    get_validator(kind, action.value, "1.6", parse_float=parse)
+        # by name, like PRELOAD: the supervisor knows the gateway only as a command to run
+        protocol = importlib.import_module("services.ocpp_gateway.protocol")
+        for name in protocol.RAW_ACTIONS:
+            protocol.compiled_schema(name, result=False)
+            protocol.compiled_schema(name, result=True)
+    with contextlib.suppress(Exception), tempfile.TemporaryDirectory() as tmp:
+        from sqlalchemy import text
+
+        from services.common.db import open_engine
+
+        folder = Path(tmp) / "migrations"
+        folder.mkdir()
+        (folder / "001_warm.sql").write_text("CREATE TABLE warm (k TEXT PRIMARY KEY, v TEXT)")
+        engine = open_engine(Path(tmp) / "warm.sqlite", folder)
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO warm (k, v) VALUES (:k, :v)"), {"k": "a", "v": "b"})
+            conn.execute(text("SELECT v FROM warm WHERE k = :k"), {"k": "a"}).first()
+        engine.dispose()
+
+
+class Launcher:
+    def __init__(self, control: socket.socket) -> None:
+        self.control = control
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_w, False)
+        os.set_blocking(self.wake_r, False)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.set_wakeup_fd(self.wake_w)
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(control, selectors.EVENT_READ)
+        self.selector.register(self.wake_r, selectors.EVENT_READ)
+
+    def serve(self) -> None:
+        while True:
+            for key, _ in self.selector.select():
+                if key.fileobj is self.control:
+                    if not self._request():
+                        return  # the supervisor is gone
+                else:
+                    with contextlib.suppress(BlockingIOError):
+                        os.read(self.wake_r, 4096)
+                    self._reap()
+
+    def _send(self, message: dict[str, Any]) -> None:
+        self.control.send(json.dumps(message).encode())
+
+    def _request(self) -> bool:
+        try:
+            data, fds, _flags, _addr = socket.recv_fds(self.control, 65536, 8)
+        except ConnectionResetError:
+            return False
+        if not data:
+            return False
+        request = json.loads(data)
+        try:
+            pid = self._spawn(request, fds)
+        except OSError as exc:
+            self._send({"id": request.get("id"), "error": str(exc)})
+        else:
+            self._send({"id": request["id"], "pid": pid})
+        finally:
+            for fd in fds:
+                os.close(fd)
+        return True
+
+    def _spawn(self, request: dict[str, Any], fds: list[int]) -> int:
+        pid = os.fork()
+        if pid != 0:
+            return pid
+        code = 1
+        try:
+            self._become(request, fds)
+            if "argv" in request:
+                os.execvpe(request["argv"][0], request["argv"], dict(os.environ))
+            sys.argv = [request["module"]]
+            runpy.run_module(request["module"], run_name="__main__", alter_sys=True)
+            code = 0
+        except SystemExit as exc:
+            if isinstance(exc.code, int) or exc.code is None:
+                code = exc.code or 0
+            else:
+                print(exc.code, file=sys.stderr)
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            with contextlib.suppress(Exception):
+                sys.stdout.flush()
+                sys.stderr.flush()
+            os._exit(code)
+        return 0  # never reached: the child always ends in os._exit
+
+    def _become(self, request: dict[str, Any], fds: list[int]) -> None:
+        """In the forked child: the launcher's plumbing goes, the child's own comes in."""
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        self.selector.close()
+        self.control.close()
+        os.close(self.wake_r)
+        os.close(self.wake_w)
+        die_with_parent()
+        names = request.get("fds", ["stdout", "stderr"])
+        given = dict(zip(names, fds, strict=True))
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(given["stdout"], 1)
+        os.dup2(given["stderr"], 2)
+        keep = 3
+        if "watchdog" in given:
+            os.dup2(given["watchdog"], WATCHDOG_FD)
+            os.environ["CHARGEBUS_WATCHDOG_FD"] = str(WATCHDOG_FD)
+            keep = WATCHDOG_FD + 1
+        os.closerange(keep, 1 << 16)
+        os.environ.update(request.get("env", {}))
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            self._send({"exit": pid, "code": os.waitstatus_to_exitcode(status)})
+
+
+def _run(control: socket.socket) -> None:
+    launcher = Launcher(control)
+    try:
+        import setproctitle
+
+        setproctitle.setproctitle("chargebus-launcher")
+    except ImportError:
+        pass
+    launcher._send({"ready": os.getpid()})
+    launcher.serve()
+
+
+def fork_launcher() -> tuple[int, socket.socket]:
+    """From `chargebus run` before it starts any thread: preload, then fork the launcher from this very process,
+    so the supervisor shares every preloaded page with the launcher and the services. Returns (pid, socket)."""
+    preload()
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            ours.close()
+            die_with_parent(parent)
+            keep = sorted({0, 1, 2, theirs.fileno()})
+            for low, high in zip(keep, [*keep[1:], 1 << 16], strict=True):  # the supervisor's files are not ours
+                os.closerange(low + 1, high)
+            _run(theirs)
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+        finally:
+            os._exit(code)
+    theirs.close()
+    return pid, ours
+
+
+def main() -> None:
+    """A launcher started on its own (after the first one died: the supervisor then runs threads and must
+    not fork itself)."""
+    die_with_parent(int(os.environ["CHARGEBUS_SUPERVISOR_PID"]))
+    control = socket.socket(fileno=int(os.environ.pop("CHARGEBUS_LAUNCHER_FD")))
+    preload()
+    _run(control)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,211 @@
+"""`chargebus run`: the launcher, the broker, then every service; restarts, watchdog, clean stop.
+
+The supervisor is itself a bus client named `supervisor` (health, the restart command, the
+process table), so a technician sees and drives it with the same tools as every service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import socket
+import sys
+import time
+import uuid
+
+from services.common.bus import Bus, BusError
+from services.common.contract import ErrorCode
+from services.common.contract.supervisor import PROCESSES, RESTART, ProcessTable, RestartReply, RestartRequest
+from services.common.settings import Settings
+
+from .broker_conf import broker_db, move_aside, write_conf
+from .children import Child, Policy, service_target
+from .launcher_client import LauncherClient
+
+log = logging.getLogger(__name__)
+
+BROKER = "mosquitto"
+STOP_GRACE_S = 3.0  # SIGTERM → SIGKILL per child; the whole stop stays within 5 s
+BROKER_WAIT_S = 10.0
+BUSY_PORT_WAIT_S = 2.0
+WATCHDOG_CHECK_S = 1.0
+
+
+class Supervisor:
+    def __init__(self, settings: Settings, launcher: tuple[int, socket.socket] | None = None) -> None:
+        self.settings = settings
+        self.logs = settings.data_dir / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        names = list(self.service_names())
+        width = max(len(n) for n in [*names, BROKER, "supervisor", "launcher"])
+        self._launcher_prefix = f"{'launcher':<{width}} | "
+        self.launcher = LauncherClient(self._launcher_output, launcher)
+        # one boot of the station: every child gets it; restarting them all (Reset, firmware) is a new boot,
+        # restarting one is not (the gateway sends a BootNotification only for a new boot)
+        self.boot_id = uuid.uuid4().hex
+        policy = Policy(failed_retry_s=settings.failed_retry_s, watchdog_s=settings.watchdog_s)
+        self.broker = Child(BROKER, {"argv": [self._mosquitto(), "-c", str(write_conf(settings))]}, self.logs,
+                            width, self._changed, self.launcher, policy=policy)
+        self.children = {n: Child(n, service_target(n), self.logs, width, self._changed, self.launcher,
+                                  env=self._child_env, watchdog=True, policy=policy) for n in names}
+        self.bus = Bus(settings, "supervisor")
+        self.bus.handle(RESTART, self.on_restart)
+        self.bus.when_connected(self._publish)
+        self._publish_soon = False
+        self._dirty = False
+
+    def _child_env(self) -> dict[str, str]:
+        return {"CHARGEBUS_BOOT_ID": self.boot_id}
+
+    def _launcher_output(self, line: bytes) -> None:
+        sys.stdout.write(self._launcher_prefix + line.decode("utf-8", errors="replace").rstrip() + "\n")
+        sys.stdout.flush()
+
+    def service_names(self) -> tuple[str, ...]:
+        return tuple(s for s in self.settings.services if s != "sim" or self.settings.with_sim)
+
+    def _mosquitto(self) -> str:
+        found = shutil.which(self.settings.mosquitto_bin)
+        if found is None:
+            raise SystemExit(f"chargebus: the broker `{self.settings.mosquitto_bin}` is not installed "
+                             "(apt-get install mosquitto, or run `make run`)")
+        return found
+
+    async def run(self, stop: asyncio.Event) -> None:
+        started = time.monotonic()
+        await self._refuse_busy_port()
+        await self.launcher.ensure()
+        await self._start_broker()
+        await self.bus.start(timeout=BROKER_WAIT_S)
+        for child in self.children.values():
+            child.start()
+        log.info("station started services=%d broker_port=%d in=%.2fs", len(self.children), self.settings.mqtt_port,
+                 time.monotonic() - started)
+        self._publish()
+        async with asyncio.TaskGroup() as tg:
+            tasks = [tg.create_task(self._republish(), name="republish"),
+                     tg.create_task(self._watchdog(), name="watchdog")]
+            await stop.wait()
+            for task in tasks:
+                task.cancel()
+
+    async def _start_broker(self) -> None:
+        """Start the broker; a persistence file it cannot read is moved aside (kept), and it starts again.
+
+        SQLite is the station's source of truth: the broker's file only saves what every service publishes
+        again when it reconnects.
+        """
+        self.broker.start()
+        try:
+            await self._wait_broker()
+            return
+        except SystemExit:
+            db = broker_db(self.settings)
+            if not db.exists():
+                raise
+        aside = move_aside(db)
+        log.error("the broker could not start with %s: moved aside to %s (kept), starting it again", db, aside)
+        self.broker.restart()
+        await self._wait_broker()
+
+    async def shutdown(self) -> None:
+        for child in (self.broker, *self.children.values()):
+            child.hold()  # from now on a child that exits stays down
+        await asyncio.gather(*(c.stop(STOP_GRACE_S) for c in self.children.values()))
+        self._publish()
+        await self.bus.stop()
+        await self.broker.stop(1.0)
+        await self.launcher.stop(1.0)
+
+    async def _refuse_busy_port(self) -> None:
+        """Refuse to start on a port someone else listens on: our broker could not bind, and we would find theirs.
+
+        Our services would then join a foreign bus with the same client ids and take over its sessions.
+        A broker of ours that is still dying (power cut, then an immediate restart) gets a moment to go.
+        """
+        deadline = time.monotonic() + BUSY_PORT_WAIT_S
+        while True:
+            try:
+                _, writer = await asyncio.open_connection(self.settings.mqtt_host, self.settings.mqtt_port)
+            except OSError:
+                return
+            writer.close()
+            if time.monotonic() > deadline:
+                raise SystemExit(f"chargebus: port {self.settings.mqtt_port} is already in use (another station or a "
+                                 "system mosquitto?); stop it or set CHARGEBUS_MQTT_URL")
+            await asyncio.sleep(0.1)
+
+    async def _wait_broker(self) -> None:
+        deadline = time.monotonic() + BROKER_WAIT_S
+        deaths = self.broker.restarts
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                _, writer = await asyncio.open_connection(self.settings.mqtt_host, self.settings.mqtt_port)
+                writer.close()
+                return
+            if self.broker.restarts > deaths:
+                break  # it died at start (the log says why)
+            await asyncio.sleep(0.02)
+        raise SystemExit(f"chargebus: the broker did not listen on port {self.settings.mqtt_port} within "
+                         f"{BROKER_WAIT_S:.0f} s; see {self.logs / 'mosquitto.log'}")
+
+    async def on_restart(self, request: RestartRequest, _params: dict[str, str]) -> RestartReply:
+        if request.service is not None and request.service not in self.children:
+            raise BusError(ErrorCode.NOT_FOUND, f"no service {request.service!r}; known: {sorted(self.children)}")
+        names = [request.service] if request.service else list(self.children)
+        if request.service is None:
+            self.boot_id = uuid.uuid4().hex
+        log.warning("restart services=%s reason=%r", names, request.reason)
+        # the reply goes out first: the caller may be one of the services being restarted
+        asyncio.get_running_loop().call_later(0.05, self._restart, names)
+        return RestartReply(restarting=names)
+
+    def _restart(self, names: list[str]) -> None:
+        for name in names:
+            self.children[name].restart()
+
+    async def _watchdog(self) -> None:
+        while True:
+            await asyncio.sleep(WATCHDOG_CHECK_S)
+            now = time.monotonic()
+            for child in self.children.values():
+                child.check_watchdog(now)
+
+    def _changed(self) -> None:
+        if not self._publish_soon:
+            self._publish_soon = True
+            asyncio.get_running_loop().call_soon(self._publish)
+
+    def _publish(self) -> None:
+        self._publish_soon = False
+        self._dirty = True
+        if self.bus.connected:
+            table = ProcessTable(processes=[c.status() for c in (self.broker, *self.children.values())])
+            self.bus.publish(PROCESSES, table)
+            self._dirty = False
+
+    async def _republish(self) -> None:
+        """A change seen while the broker was down (e.g. its own restart) is published once it is back."""
+        while True:
+            await asyncio.sleep(0.2)
+            if self._dirty and self.bus.connected:
+                self._publish()
+
+
+async def supervise(settings: Settings, launcher: tuple[int, socket.socket] | None = None) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    supervisor = Supervisor(settings, launcher)
+    log.info("chargebus run pid=%d pgid=%d data_dir=%s", os.getpid(), os.getpgid(0), settings.data_dir)
+    try:
+        await supervisor.run(stop)
+    finally:
+        await supervisor.shutdown()
+    log.info("station stopped")
+    return 0

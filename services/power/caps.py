@@ -1,0 +1,44 @@
+"""The maintenance caps (cmd/set_limit) on disk, so a cap a technician set holds across restarts until cleared.
+
+A small JSON file, `<data_dir>/power_caps.json`, replaced atomically (written aside, fsynced, renamed): a
+power cut leaves the old file or the new one. An unreadable file is moved aside and logged: without it the
+station runs without a cap, which the technician sees in `chargebus status`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def load(path: Path) -> dict[int, float]:
+    try:
+        raw = json.loads(path.read_text())
+        return {int(k): float(v) for k, v in raw.items()}
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        aside = path.with_name(f"{path.name}.unreadable-{int(time.time())}")
+        log.error("maintenance caps not readable (%s): moved to %s, no cap in force", exc, aside.name)
+        path.rename(aside)
+        return {}
+
+
+def save(path: Path, caps: dict[int, float]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w") as f:
+        json.dump({str(k): v for k, v in sorted(caps.items())}, f)
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
