@@ -1,1 +1,0 @@
-"""auth service (life cycle only until its features land)."""

@@ -1,1 +1,0 @@
-"""metering service (life cycle only until its features land)."""

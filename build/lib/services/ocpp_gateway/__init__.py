@@ -1,1 +1,0 @@
-"""ocpp_gateway service (life cycle only until its features land)."""

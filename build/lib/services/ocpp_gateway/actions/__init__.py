@@ -1,1 +1,0 @@
-"""The Central System's calls, one module per OCPP 1.6 feature profile; `charge_point.py` assembles them."""

@@ -1,1 +1,0 @@
-"""The supervisor: `chargebus run` starts the broker and every service, restarts what dies, performs Reset."""
