@@ -21,10 +21,11 @@ from pydantic import BaseModel
 from services.common.bus import Bus
 from services.common.contract import Topic
 from services.common.contract.common import Health
+from services.common.contract.firmware import JOBS, JobsState
 from services.common.contract.ocpp_gateway import ConnectionState, TransactionState
 from services.common.contract.power import ConnectorState, Measurement
 from services.common.contract.smart_charging import ChargingLimit
-from services.common.contract.supervisor import PROCESSES, ProcessState, ProcessTable
+from services.common.contract.supervisor import PROCESSES, SLOTS, ProcessState, ProcessTable, SlotState
 from services.common.settings import SERVICES, Settings
 
 COLLECT_S = 1.0  # upper bound: retained states arrive in a burst right after the subscription
@@ -112,16 +113,44 @@ def render(found: dict[str, BaseModel]) -> str:
             lines.append(_transaction(value))
     connection = next((v for v in found.values() if isinstance(v, ConnectionState)), None)
     lines += ["", _connection(connection)]
+    lines += _firmware(found)
     station = found.get("chargebus/smart_charging/state/limit/0")
     if isinstance(station, ChargingLimit) and station.limit_a is not None:
         lines += ["", f"STATION {_limit(station)}"]
     shown = (Health | ConnectorState | Measurement | TransactionState | ConnectionState | ProcessTable
-             | ChargingLimit)
+             | ChargingLimit | JobsState | SlotState)
     others = [t for t, v in sorted(found.items()) if not isinstance(v, shown) and "/state/" in t]
     if others:
         lines += ["", "OTHER STATES"]
         lines += [f"  {t}: {found[t].model_dump_json()}" for t in others]
     return "\n".join(lines)
+
+
+def _firmware(found: dict[str, BaseModel]) -> list[str]:
+    """The version running, a firmware update under way (with its download progress), the last install."""
+    lines: list[str] = []
+    slots = found.get(SLOTS.path)
+    if isinstance(slots, SlotState):
+        trial = f" (on trial: {slots.trial})" if slots.trial else ""
+        lines.append(f"FIRMWARE {slots.running_version}{trial} from {slots.active}")
+        if slots.outcome is not None:
+            done = "installed" if slots.outcome.installed else f"rolled back: {slots.outcome.reason}"
+            lines.append(f"  last install: {slots.outcome.version} {done} "
+                         f"({slots.outcome.at.isoformat(timespec='seconds')})")
+    jobs = found.get(JOBS.path)
+    if isinstance(jobs, JobsState) and jobs.update is not None and jobs.update.phase != "done":
+        u = jobs.update
+        line = f"  update: {u.phase} {u.location}"
+        if u.phase == "downloading":
+            total = f" of {u.bytes_total / 1e6:.1f} MB" if u.bytes_total else ""
+            percent = f" {u.percent:.1f} %" if u.percent is not None else ""
+            line += f":{percent} {u.bytes_done / 1e6:.1f}{total} MB, attempt {u.attempt}"
+        if u.error:
+            line += f" (last error: {u.error})"
+        lines.append(line)
+    if isinstance(jobs, JobsState) and jobs.now.diagnostics.value != "Idle":
+        lines.append(f"  diagnostics: {jobs.now.diagnostics.value} {jobs.diagnostics_file or ''}")
+    return ["", *lines] if lines else []
 
 
 def _limit(limit: ChargingLimit) -> str:

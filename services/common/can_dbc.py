@@ -36,12 +36,14 @@ FAULT_SIGNALS: dict[HardwareFault, str] = {
 def find_dbc() -> Path:
     """The DBC next to the source tree: works from a checkout, an editable install and the Docker image.
 
-    Order: `$CHARGEBUS_DBC`, `<repo>/proto/can/` relative to this file, then `proto/can/` in the
-    working directory or any of its parents.
+    Order: `$CHARGEBUS_DBC`, `<repo>/proto/can/` relative to this file, the copy packaged next to this
+    file (an installed wheel: a firmware slot; in the source tree it is a link to proto/can), then
+    `proto/can/` in the working directory or any of its parents.
     """
     named = os.environ.get(DBC_ENV)
     candidates = [Path(named)] if named else []
     candidates.append(Path(__file__).resolve().parents[2] / "proto" / "can" / DBC_NAME)
+    candidates.append(Path(__file__).with_name(DBC_NAME))
     cwd = Path.cwd().resolve()
     candidates += [parent / "proto" / "can" / DBC_NAME for parent in (cwd, *cwd.parents)]
     for path in candidates:

@@ -1,13 +1,20 @@
-"""Logging: key=value context lines to stdout and a rotating file per process in the data dir."""
+"""Logging: key=value context lines to stdout and a rotating file per process in the data dir; times in UTC."""
 
 from __future__ import annotations
 
 import logging
 import logging.handlers
 import sys
+import time
 from pathlib import Path
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class UtcFormatter(logging.Formatter):
+    """Times in UTC, whatever the station's time zone: the CSMS, OCPP and GetDiagnostics windows speak UTC."""
+
+    converter = time.gmtime  # type: ignore[assignment]  # typeshed's signature is narrower than the docs'
 
 
 def setup_logging(name: str, level: str, data_dir: Path | None) -> None:
@@ -15,7 +22,7 @@ def setup_logging(name: str, level: str, data_dir: Path | None) -> None:
     root.handlers.clear()
     root.setLevel(level)
     stream = logging.StreamHandler(sys.stdout)
-    stream.setFormatter(logging.Formatter(FORMAT))
+    stream.setFormatter(UtcFormatter(FORMAT))
     root.addHandler(stream)
     if data_dir is not None:
         logs = data_dir / "logs"
@@ -23,7 +30,7 @@ def setup_logging(name: str, level: str, data_dir: Path | None) -> None:
         rotating = logging.handlers.RotatingFileHandler(
             logs / f"{name}.log", maxBytes=5_000_000, backupCount=3, encoding="utf-8"
         )
-        rotating.setFormatter(logging.Formatter(FORMAT))
+        rotating.setFormatter(UtcFormatter(FORMAT))
         root.addHandler(rotating)
     # paho logs every packet at DEBUG; that belongs to the broker log, not ours
     logging.getLogger("paho").setLevel(logging.WARNING)

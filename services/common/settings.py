@@ -83,6 +83,14 @@ class Settings(BaseSettings):
         60.0, ge=1, le=3600,
         description="A service in a crash loop (`failed`) is tried again this often, until it stays up.",
     )
+    firmware_public_key: Path | None = Field(
+        None, description="The Ed25519 public key (PEM) firmware images must be signed with; none: UpdateFirmware "
+        "downloads but never installs (InstallationFailed).",
+    )
+    firmware_trial_s: float = Field(
+        120.0, ge=10, le=3600,
+        description="A new firmware version that does not bring every service online within this is rolled back.",
+    )
     ocpp_response_timeout_s: float = Field(
         30.0, gt=0, le=300,
         description="How long the gateway waits for the CSMS to answer a CALL before it counts as unanswered "

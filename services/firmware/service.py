@@ -1,20 +1,74 @@
-"""Wiring of the firmware service: UpdateFirmware and GetDiagnostics jobs (with the Firmware Management issue),
-and what they are doing now (TriggerMessage asks it)."""
+"""firmware: UpdateFirmware and GetDiagnostics jobs, kept in SQLite and resumed after any restart.
+
+Wiring: the jobs (`updater.py`, `uploader.py`), what they show (`report.py`), the sessions they wait for.
+"""
 
 from __future__ import annotations
 
-from services.common.contract import firmware
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from services.common.contract import firmware, ocpp_gateway
 from services.common.contract.base import Empty
-from services.common.contract.firmware import DiagnosticsStatus, FirmwareStatus, JobsStatus
+from services.common.contract.common import CONFIG
+from services.common.contract.firmware import DiagnosticsReply, DiagnosticsRequest, JobsStatus, UpdateRequest
+from services.common.contract.hardware import CONNECTORS
+from services.common.contract.ocpp_gateway import TransactionState
+from services.common.contract.supervisor import SLOTS
+from services.common.db import open_engine
 from services.common.lifecycle import Service
+
+from .report import Report
+from .store import JobStore
+from .updater import Updater
+from .uploader import Uploader
 
 
 class FirmwareService(Service):
     name = "firmware"
 
     async def setup(self) -> None:
+        self.engine = open_engine(self.settings.db_path(self.name), Path(__file__).parent / "migrations")
+        store = JobStore(self.engine)
+        self.report = Report(self.bus, store)
+        self.transactions: dict[int, bool] = {}  # connector → a session is open; unknown until the gateway says
+        self.updater = Updater(self.bus, store, self.report, self.settings, self.busy)
+        self.uploader = Uploader(self.bus, store, self.report, self.settings)
         self.bus.handle(firmware.STATUS, self.on_status)
+        self.bus.handle(firmware.UPDATE, self.on_update)
+        self.bus.handle(firmware.GET_DIAGNOSTICS, self.on_diagnostics)
+        self.bus.watch(ocpp_gateway.TRANSACTION.filter, self.on_transaction)
+        self.bus.watch(SLOTS.filter, self.updater.on_slots)
+        self.bus.watch(CONFIG.filter, self.uploader.on_config)
+        self.bus.watch("chargebus/+/health", self.uploader.on_state)
+        self.bus.watch("chargebus/+/state/#", self.uploader.on_state)
+        self.bus.when_connected(self.report.publish)
+
+    def busy(self) -> bool:
+        """A session is open, or the gateway has not told us yet (an update never starts on a guess)."""
+        return not set(CONNECTORS) <= set(self.transactions) or any(self.transactions.values())
+
+    async def on_transaction(self, _t: str, _d: Any, state: Any, _p: dict[str, str]) -> None:
+        if isinstance(state, TransactionState):
+            self.transactions[state.connector_id] = state.active
+            if not self.busy():
+                self.updater.wake.set()
 
     async def on_status(self, _request: Empty, _p: dict[str, str]) -> JobsStatus:
-        # no job runs yet on this station: both are Idle (OCPP 1.6 answers Idle when nothing runs)
-        return JobsStatus(firmware=FirmwareStatus.IDLE, diagnostics=DiagnosticsStatus.IDLE)
+        return self.report.now()
+
+    async def on_update(self, request: UpdateRequest, _p: dict[str, str]) -> JobsStatus:
+        self.updater.request(request)
+        return self.report.now()
+
+    async def on_diagnostics(self, request: DiagnosticsRequest, _p: dict[str, str]) -> DiagnosticsReply:
+        return DiagnosticsReply(file_name=self.uploader.request(request))
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self.updater.run(), name="firmware-update")
+            tg.create_task(self.uploader.run(), name="diagnostics")
+
+    async def shutdown(self) -> None:
+        self.engine.dispose()

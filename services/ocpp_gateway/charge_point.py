@@ -7,11 +7,13 @@ NotSupported (a 1.6 action) or NotImplemented (an unknown one) by `protocol.clas
 from __future__ import annotations
 
 from .actions.core import CoreActions
+from .actions.firmware import FirmwareActions
 from .actions.local_list import LocalListActions
 from .actions.reservation import ReservationActions
 from .actions.smart_charging import SmartChargingActions
 from .actions.trigger import TriggerActions
 
 
-class ChargePoint(CoreActions, LocalListActions, ReservationActions, TriggerActions, SmartChargingActions):
+class ChargePoint(CoreActions, LocalListActions, ReservationActions, TriggerActions, SmartChargingActions,
+                  FirmwareActions):
     """One instance per WebSocket connection; the state it works on (`Station`) outlives it."""

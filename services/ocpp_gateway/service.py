@@ -12,7 +12,7 @@ from ocpp.v16 import call
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.common.bus import BusError
-from services.common.contract import ocpp_gateway
+from services.common.contract import firmware, ocpp_gateway
 from services.common.contract.auth import IdTagInfo
 from services.common.contract.base import ErrorCode
 from services.common.contract.hardware import CONNECTORS
@@ -25,6 +25,7 @@ from .availability import Availability
 from .charge_point import ChargePoint
 from .config_store import ConfigStore
 from .engine import RESTART_REASON, TransactionEngine
+from .firmware_notifier import FirmwareNotifier
 from .link import Link
 from .ports import CsmsCallError, CsmsUnavailable
 from .registration import RegistrationMemory, current_boot_id
@@ -59,6 +60,8 @@ class OcppGatewayService(Service):
         self.link.when_accepted(self.transactions.on_accepted)
         self.link.when_booted(self.status.on_boot_accepted)
         self.link.when_reconnected(self.status.on_reconnected)
+        self.notifier = FirmwareNotifier(self.store, self.link)
+        self.bus.watch(firmware.JOBS.filter, self.notifier.on_jobs)
         self.bus.handle(ocpp_gateway.CSMS_AUTHORIZE, self.on_authorize)
         self.bus.handle(ocpp_gateway.GET_SESSION, self.on_get_session)
         self.bus.when_connected(self.republish)
@@ -112,6 +115,7 @@ class OcppGatewayService(Service):
             await self.transactions.recovered.wait()
             tg.create_task(self.link.run(), name="csms-link")
             tg.create_task(self.status.run(), name="status")
+            tg.create_task(self.notifier.run(), name="firmware-notifications")
 
     async def shutdown(self) -> None:
         try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import logging
+import os
 from typing import IO
 
 import setproctitle
@@ -11,8 +13,11 @@ import setproctitle
 from services.common.logs import setup_logging
 from services.common.settings import Settings
 
+from . import slots
 from .launcher import fork_launcher
 from .supervisor import supervise
+
+log = logging.getLogger(__name__)
 
 
 def _lock(settings: Settings) -> IO[bytes]:
@@ -34,9 +39,29 @@ def run(settings: Settings) -> int:
     lock = _lock(settings)
     setup_logging("supervisor", settings.log_level, settings.data_dir)
     setproctitle.setproctitle("chargebus-supervisor")
+    running = slots.running_slot()
+    path = slots.state_path(settings.data_dir)
+    boot = slots.at_start(slots.load(path, running))
+    slots.save(path, boot)
+    if boot.active != running:
+        log.warning("the station runs from slot %s (this is %s): restarting from it", boot.active, running)
+        _exec(boot.active, lock)
     # before any thread exists (asyncio, paho): the one safe moment to fork
     launcher = fork_launcher()
     try:
-        return asyncio.run(supervise(settings, launcher))
+        slot = asyncio.run(supervise(settings, launcher, boot))
     finally:
         lock.close()
+    if slot is not None:
+        _exec(slot, None)
+    return 0
+
+
+def _exec(slot: str, lock: IO[bytes] | None) -> None:
+    """Become `chargebus run` of another slot: same pid and process group (a power cut still takes all),
+    same environment; the lock goes with the old image (its descriptor is close-on-exec) and is taken anew."""
+    if lock is not None:
+        lock.close()
+    logging.shutdown()
+    argv = slots.exec_argv(slot)
+    os.execv(argv[0], argv)

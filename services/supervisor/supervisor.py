@@ -25,6 +25,8 @@ from services.common.settings import Settings
 from .broker_conf import broker_db, move_aside, write_conf
 from .children import Child, Policy, service_target
 from .launcher_client import LauncherClient
+from .slot_keeper import SlotKeeper
+from .slots import BootState
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +38,8 @@ WATCHDOG_CHECK_S = 1.0
 
 
 class Supervisor:
-    def __init__(self, settings: Settings, launcher: tuple[int, socket.socket] | None = None) -> None:
+    def __init__(self, settings: Settings, launcher: tuple[int, socket.socket] | None = None,
+                 boot: BootState | None = None) -> None:
         self.settings = settings
         self.logs = settings.data_dir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -57,6 +60,10 @@ class Supervisor:
         self.bus.when_connected(self._publish)
         self._publish_soon = False
         self._dirty = False
+        self.exec_into: str | None = None  # a firmware slot to restart from, once everything stopped
+        self._stop: asyncio.Event | None = None
+        self.slots = SlotKeeper(self.bus, settings.data_dir, boot, settings.firmware_trial_s, tuple(names),
+                                lambda name: self.children[name].pid, self._switch) if boot is not None else None
 
     def _child_env(self) -> dict[str, str]:
         return {"CHARGEBUS_BOOT_ID": self.boot_id}
@@ -75,7 +82,15 @@ class Supervisor:
                              "(apt-get install mosquitto, or run `make run`)")
         return found
 
+    def _switch(self, slot: str) -> None:
+        """Stop the station, then restart the supervisor from `slot` (a firmware install or its rollback)."""
+        self.exec_into = slot
+        self.boot_id = uuid.uuid4().hex
+        if self._stop is not None:
+            self._stop.set()
+
     async def run(self, stop: asyncio.Event) -> None:
+        self._stop = stop
         started = time.monotonic()
         await self._refuse_busy_port()
         await self.launcher.ensure()
@@ -89,6 +104,8 @@ class Supervisor:
         async with asyncio.TaskGroup() as tg:
             tasks = [tg.create_task(self._republish(), name="republish"),
                      tg.create_task(self._watchdog(), name="watchdog")]
+            if self.slots is not None:
+                tasks.append(tg.create_task(self.slots.watch_trial(), name="firmware-trial"))
             await stop.wait()
             for task in tasks:
                 task.cancel()
@@ -196,16 +213,18 @@ class Supervisor:
                 self._publish()
 
 
-async def supervise(settings: Settings, launcher: tuple[int, socket.socket] | None = None) -> int:
+async def supervise(settings: Settings, launcher: tuple[int, socket.socket] | None = None,
+                    boot: BootState | None = None) -> str | None:
+    """Run the station until SIGTERM/SIGINT; returns the firmware slot to restart from, if one was chosen."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    supervisor = Supervisor(settings, launcher)
+    supervisor = Supervisor(settings, launcher, boot)
     log.info("chargebus run pid=%d pgid=%d data_dir=%s", os.getpid(), os.getpgid(0), settings.data_dir)
     try:
         await supervisor.run(stop)
     finally:
         await supervisor.shutdown()
     log.info("station stopped")
-    return 0
+    return supervisor.exec_into

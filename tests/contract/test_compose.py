@@ -59,6 +59,9 @@ def test_station_toml_holds_the_defaults() -> None:
     fields = Settings.model_fields
     assert set(values) == set(fields) - {"services"}
     for key, value in values.items():
+        if key == "firmware_public_key":  # no default: a station names the key it trusts
+            assert fields[key].default is None and Path(value).is_absolute()
+            continue
         default = fields[key].default
         if isinstance(default, Path):
             assert Path(value) == default, key

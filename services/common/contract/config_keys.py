@@ -115,9 +115,9 @@ KEYS: tuple[Key, ...] = (
     Key("StopTxnAlignedDataMaxLength", str(_M), readonly=True),
     Key("StopTxnSampledData", "Energy.Active.Import.Register", check=measurands(_M)),
     Key("StopTxnSampledDataMaxLength", str(_M), readonly=True),
-    # a profile is listed once it works (the issues that bring SmartCharging and FirmwareManagement add theirs)
-    Key("SupportedFeatureProfiles", "Core,LocalAuthListManagement,Reservation,RemoteTrigger,SmartCharging",
-        readonly=True),
+    # a profile is listed once it works, and only then
+    Key("SupportedFeatureProfiles",
+        "Core,FirmwareManagement,LocalAuthListManagement,Reservation,RemoteTrigger,SmartCharging", readonly=True),
     Key("SupportedFeatureProfilesMaxLength", "6", readonly=True),
     Key("TransactionMessageAttempts", "3", check=integer(1, 100)),
     Key("TransactionMessageRetryInterval", "60", check=integer(1, 86400)),
@@ -153,3 +153,7 @@ HEARTBEAT_RANGE_S = (1, 65535)  # PICS ORS-6/ORS-7
 def defaults(*names: str) -> dict[str, str]:
     """The declared defaults of the named keys (a KeyError names a key that is not declared)."""
     return {name: BY_NAME[name].default for name in names}
+
+
+# keys whose values never leave the station in diagnostics, logs or the API (OCPP 1.6 security whitepaper)
+SECRET_KEYS = frozenset({"AuthorizationKey"})

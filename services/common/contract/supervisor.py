@@ -62,3 +62,58 @@ PROCESSES = Topic(
     example={"processes": [{"name": "power", "state": "running", "pid": 4243, "restarts": 0,
                             "since": "2026-11-24T22:00:00Z"}]},
 )
+
+
+class InstallRequest(Model):
+    slot: str = Field(min_length=1, description="The directory of a complete installed version (a virtual "
+                      "environment built from a verified image).")
+    version: str = Field(min_length=1, max_length=64)
+
+
+class InstallReply(Model):
+    switching: bool = Field(description="The station restarts into the slot now (false: refused, see reason).")
+    reason: str | None = None
+
+
+class FirmwareOutcome(Model):
+    version: str
+    installed: bool = Field(description="True: the version came up and runs; false: rolled back.")
+    reason: str | None = Field(None, description="Why it was rolled back.")
+    at: datetime
+
+
+class SlotState(Model):
+    """Which installed version runs, which ran before it, and the last install's outcome."""
+
+    running_version: str
+    active: str = Field(description="The slot (virtual environment) the station starts from.")
+    previous: str | None = Field(None, description="The slot a failed install goes back to.")
+    trial: str | None = Field(None, description="The version on trial: not yet seen with every service online.")
+    outcome: FirmwareOutcome | None = None
+
+
+INSTALL = Topic(
+    "chargebus/supervisor/cmd/install",
+    Kind.CMD,
+    InstallRequest,
+    reply=InstallReply,
+    owner="supervisor",
+    subscribers=("firmware",),
+    doc="Switch to an installed slot: every service and the broker stop, the supervisor restarts itself from the "
+    "slot, and the new version is on trial until every service is online (`firmware_trial_s`); otherwise the "
+    "previous slot comes back and the outcome says why. Answered before the switch begins.",
+    example={"slot": "/var/lib/chargebus/firmware/slots/0.2.0-1", "version": "0.2.0"},
+)
+
+SLOTS = Topic(
+    "chargebus/supervisor/state/slots",
+    Kind.STATE,
+    SlotState,
+    owner="supervisor",
+    retain=True,
+    subscribers=("firmware", "api", "cli"),
+    doc="The installed versions (active, previous), a version on trial and the last install's outcome.",
+    example={"running_version": "0.2.0", "active": "/var/lib/chargebus/firmware/slots/0.2.0-1",
+             "previous": "/opt/chargebus/venv", "trial": None,
+             "outcome": {"version": "0.2.0", "installed": True, "reason": None, "at": "2026-11-26T18:00:00Z"}},
+)

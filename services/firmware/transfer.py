@@ -1,0 +1,235 @@
+"""Files to and from the Central System's servers: ftp://[user[:password]@]host[:port]/path, http://, https://.
+
+A download lands in `<dest>.part` and becomes `dest` only once complete and on disk, so a cut transfer never
+leaves something that looks like an image. Every failure says whether retrying can help (`retryable`): a
+refused login, a missing file or an unsupported scheme will not change in `retryInterval` seconds; a
+timeout, a reset connection or a 5xx may. Passwords never appear in a message: URLs are shown `redact`ed.
+"""
+
+from __future__ import annotations
+
+import ftplib
+import http.client
+import os
+import ssl
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
+
+CHUNK = 64 * 1024
+PROGRESS_EVERY_S = 0.1
+
+Progress = Callable[[int, int | None], None]
+
+
+class TransferError(Exception):
+    def __init__(self, message: str, retryable: bool) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+
+
+def redact(url: str) -> str:
+    """The URL without its password (the user is kept: it helps to see which account was used)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unreadable URL>"
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
+def _parse(url: str) -> SplitResult:
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError as exc:
+        raise TransferError(f"not a usable URL: {redact(url)} ({exc})", retryable=False) from None
+    if parts.scheme not in ("ftp", "http", "https"):
+        raise TransferError(f"scheme {parts.scheme or '(none)'!r} not supported (ftp, http, https)", retryable=False)
+    if not parts.hostname:
+        raise TransferError(f"no host in {redact(url)}", retryable=False)
+    return parts
+
+
+class _Meter:
+    """Calls `progress` at most every PROGRESS_EVERY_S, and once at the end."""
+
+    def __init__(self, progress: Progress | None, total: int | None) -> None:
+        self.progress, self.total, self.done, self._last = progress, total, 0, 0.0
+
+    def add(self, n: int) -> None:
+        self.done += n
+        now = time.monotonic()
+        if self.progress is not None and now - self._last >= PROGRESS_EVERY_S:
+            self._last = now
+            self.progress(self.done, self.total)
+
+    def end(self) -> None:
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+
+
+def download(url: str, dest: Path, progress: Progress | None = None, timeout_s: float = 30.0) -> int:
+    """Fetch `url` into `dest`; returns the number of bytes."""
+    parts = _parse(url)
+    part = dest.with_name(dest.name + ".part")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with part.open("wb") as out:
+            if parts.scheme == "ftp":
+                meter, announced = _ftp_get(parts, out, progress, timeout_s)
+            else:
+                meter, announced = _http_get(url, out, progress, timeout_s)
+            if announced is not None and meter.done != announced:
+                raise TransferError(f"{redact(url)}: {meter.done} bytes arrived, {announced} announced",
+                                    retryable=True)
+            out.flush()
+            os.fsync(out.fileno())
+        part.replace(dest)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    meter.end()
+    return meter.done
+
+
+def _ftp_login(parts: SplitResult, timeout_s: float) -> ftplib.FTP:
+    ftp = ftplib.FTP(timeout=timeout_s)
+    try:
+        ftp.connect(parts.hostname or "", parts.port or 21)
+        ftp.login(unquote(parts.username) if parts.username else "anonymous",
+                  unquote(parts.password) if parts.password else "")
+        ftp.set_pasv(True)
+    except ftplib.error_perm as exc:
+        ftp.close()
+        raise TransferError(f"ftp login refused by {parts.hostname}: {exc}", retryable=False) from None
+    except (OSError, EOFError, ftplib.Error) as exc:
+        ftp.close()
+        raise TransferError(f"ftp {parts.hostname}: {exc}", retryable=True) from None
+    return ftp
+
+
+def _ftp_get(parts: SplitResult, out: IO[bytes], progress: Progress | None, timeout_s: float
+             ) -> tuple[_Meter, int | None]:
+    path = unquote(parts.path) or "/"
+    ftp = _ftp_login(parts, timeout_s)
+    try:
+        ftp.voidcmd("TYPE I")
+        try:
+            size: int | None = ftp.size(path)
+        except ftplib.error_perm:
+            size = None  # SIZE is optional in FTP; the RETR below says whether the file exists
+        meter = _Meter(progress, size)
+
+        def write(block: bytes) -> None:
+            out.write(block)
+            meter.add(len(block))
+
+        ftp.retrbinary(f"RETR {path}", write, blocksize=CHUNK)
+        return meter, size
+    except ftplib.error_perm as exc:
+        raise TransferError(f"ftp {parts.hostname}{path}: {exc}", retryable=False) from None
+    except (OSError, EOFError, ftplib.Error) as exc:
+        raise TransferError(f"ftp {parts.hostname}{path}: {exc}", retryable=True) from None
+    finally:
+        ftp.close()
+
+
+def _http_error(url: str, exc: Exception) -> TransferError:
+    if isinstance(exc, urllib.error.HTTPError):
+        retryable = exc.code >= 500 or exc.code in (408, 429)
+        return TransferError(f"{redact(url)}: HTTP {exc.code} {exc.reason}", retryable=retryable)
+    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    if isinstance(reason, ssl.SSLCertVerificationError):
+        return TransferError(f"{redact(url)}: certificate not trusted: {reason}", retryable=False)
+    return TransferError(f"{redact(url)}: {reason}", retryable=True)
+
+
+def _http_get(url: str, out: IO[bytes], progress: Progress | None, timeout_s: float) -> tuple[_Meter, int | None]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            length = response.headers.get("Content-Length")
+            announced = int(length) if length and length.isdigit() else None
+            meter = _Meter(progress, announced)
+            while chunk := response.read(CHUNK):
+                out.write(chunk)
+                meter.add(len(chunk))
+            return meter, announced
+    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
+        raise _http_error(url, exc) from None
+
+
+def upload(url: str, source: Path, timeout_s: float = 30.0) -> str:
+    """Put `source` into the directory `url` names, under its own name; returns where (redacted)."""
+    parts = _parse(url)
+    directory = parts.path if parts.path.endswith("/") else parts.path + "/"
+    target = parts._replace(path=directory + source.name)
+    if parts.scheme == "ftp":
+        _ftp_put(target, source, timeout_s)
+    else:
+        _http_put(urlunsplit(target), source, timeout_s)
+    return redact(urlunsplit(target))
+
+
+def _ftp_put(target: SplitResult, source: Path, timeout_s: float) -> None:
+    ftp = _ftp_login(target, timeout_s)
+    path = unquote(target.path)
+    try:
+        with source.open("rb") as f:
+            ftp.storbinary(f"STOR {path}", f, blocksize=CHUNK)
+    except ftplib.error_perm as exc:
+        raise TransferError(f"ftp {target.hostname}{path}: {exc}", retryable=False) from None
+    except (OSError, EOFError, ftplib.Error) as exc:
+        raise TransferError(f"ftp {target.hostname}{path}: {exc}", retryable=True) from None
+    finally:
+        ftp.close()
+
+
+def _http_put(url: str, source: Path, timeout_s: float) -> None:
+    size = source.stat().st_size
+    try:
+        with source.open("rb") as f:
+            request = urllib.request.Request(url, data=f, method="PUT", headers={
+                "Content-Type": "application/octet-stream", "Content-Length": str(size)})
+            with urllib.request.urlopen(request, timeout=timeout_s):
+                return
+    except urllib.error.HTTPError as exc:
+        if exc.code not in (405, 501):
+            raise _http_error(url, exc) from None
+    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
+        raise _http_error(url, exc) from None
+    _http_post(url.rsplit("/", 1)[0] + "/", source, timeout_s)
+
+
+def _http_post(url: str, source: Path, timeout_s: float) -> None:
+    """The server refused PUT: a multipart form with the file in a field named `file`."""
+    boundary = uuid.uuid4().hex
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{source.name}\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n").encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    size = len(head) + source.stat().st_size + len(tail)
+
+    def body() -> Iterator[bytes]:
+        yield head
+        with source.open("rb") as f:
+            while chunk := f.read(CHUNK):
+                yield chunk
+        yield tail
+
+    request = urllib.request.Request(url, data=body(), method="POST", headers={
+        "Content-Type": f"multipart/form-data; boundary={boundary}", "Content-Length": str(size)})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s):
+            return
+    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
+        raise _http_error(url, exc) from None

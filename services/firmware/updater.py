@@ -1,0 +1,242 @@
+"""UpdateFirmware, carried out: wait for retrieveDate and for no transaction, download with retries, verify,
+build the slot, hand it to the supervisor, and report the outcome after the restart.
+
+Every step writes its phase first (`store.py`), so whatever stops the station in between, the next start
+goes on from there. Downloading and installing both wait while a transaction runs (PICS AQ-4 No).
+Notifications (OCPP 1.6 §6.27 FirmwareStatus): Downloading → Downloaded (or DownloadFailed after the last
+retry) → Installing → the restart → Installed, or InstallationFailed for an image that is not ours, a bad
+signature or checksum, packages that do not install or start, or a version the supervisor rolled back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from services.common.bus import Bus, BusError
+from services.common.contract.firmware import FirmwareStatus, UpdateProgress, UpdateRequest
+from services.common.contract.supervisor import INSTALL, InstallReply, InstallRequest, SlotState
+from services.common.settings import Settings
+
+from . import image, keys, slot_builder, transfer
+from .report import Report
+from .store import JobStore, UpdateJob
+
+log = logging.getLogger(__name__)
+
+PROGRESS_S = 1.0  # progress on the bus at most this often
+SWITCH_WAIT_S = 30.0  # the supervisor stops us within this once it accepted a slot
+
+
+class Updater:
+    def __init__(self, bus: Bus, store: JobStore, report: Report, settings: Settings,
+                 busy: Callable[[], bool]) -> None:
+        self.bus = bus
+        self.store = store
+        self.report = report
+        self.settings = settings
+        self.busy = busy  # a transaction runs
+        self.folder = settings.data_dir / "firmware"
+        self.wake = asyncio.Event()  # a new request, a transaction that ended, a slot state that arrived
+        self.requested = asyncio.Event()  # a new request: the job under way (not yet installing) is replaced
+        self.slots: SlotState | None = None
+        self._busy_logged = False
+
+    # -- inputs ------------------------------------------------------------------------------------
+
+    def request(self, request: UpdateRequest) -> bool:
+        """UpdateFirmware.req; False when an install is under way (it is not interrupted)."""
+        job = self.store.update()
+        if job is not None and job.phase in ("installing", "switching"):
+            log.warning("UpdateFirmware ignored: version %s is being installed", job.version)
+            return False
+        self.store.new_update(request.location, request.retrieve_at, request.retries, request.retry_interval_s)
+        log.info("firmware update requested location=%s retrieve_at=%s retries=%d interval=%ds",
+                 transfer.redact(request.location), request.retrieve_at.isoformat(), request.retries,
+                 request.retry_interval_s)
+        self.wake.set()
+        self.requested.set()
+        return True
+
+    async def on_slots(self, _t: str, _d: Any, state: Any, _p: dict[str, str]) -> None:
+        if isinstance(state, SlotState):
+            self.slots = state
+            self.wake.set()
+
+    # -- the job -----------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        while True:
+            job = self.store.update()
+            if job is None or job.phase == "done":
+                if job is not None and self.report.update is None:  # after a restart: how the last one ended
+                    self.report.update = UpdateProgress(phase="done", location=transfer.redact(job.location),
+                                                        retrieve_at=job.retrieve_at, version=job.version,
+                                                        attempt=job.attempt)
+                self.report.publish()
+                await self._sleep(None)
+                continue
+            self.requested.clear()
+            task = asyncio.create_task(self._carry_out(job))
+            while not task.done():
+                replaced = asyncio.create_task(self.requested.wait())
+                await asyncio.wait({task, replaced}, return_when=asyncio.FIRST_COMPLETED)
+                replaced.cancel()
+                if self.requested.is_set() and not task.done():
+                    task.cancel()  # replaced by a newer request (never while installing: `request` refuses)
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            if not task.cancelled() and task.exception() is not None:
+                log.error("firmware update failed: %r", task.exception())
+                self._finish(FirmwareStatus.INSTALLATION_FAILED, f"internal error: {task.exception()!r}")
+
+    async def _sleep(self, seconds: float | None) -> None:
+        self.wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.wake.wait(), seconds)
+
+    async def _carry_out(self, job: UpdateJob) -> None:
+        self.report.update = UpdateProgress(phase=job.phase, location=transfer.redact(job.location),
+                                            retrieve_at=job.retrieve_at, version=job.version, attempt=job.attempt)
+        self.report.publish()
+        if job.phase == "switching":
+            await self._outcome(job)
+            return
+        image_path = self.folder / "download" / "image.cbfw"
+        if job.phase in ("scheduled", "waiting", "downloading"):
+            await self._wait_until(job.retrieve_at)
+            await self._no_transaction("downloading")
+            if not await self._download(job, image_path):
+                return
+        await self._no_transaction("installing")
+        await self._install(job, image_path)
+
+    async def _wait_until(self, at: datetime) -> None:
+        while (left := (at - datetime.now(UTC)).total_seconds()) > 0:
+            self.report.progress(phase="scheduled")
+            await self._sleep(min(left, 60.0))
+
+    async def _no_transaction(self, next_phase: str) -> None:
+        while self.busy():
+            if not self._busy_logged:
+                log.info("firmware update waits: a transaction runs (it goes on after the transaction ends)")
+                self._busy_logged = True
+            self.store.set_update(phase="waiting" if next_phase == "downloading" else "downloaded")
+            self.report.progress(phase="waiting")
+            await self._sleep(5.0)
+        self._busy_logged = False
+
+    async def _download(self, job: UpdateJob, dest: Path) -> bool:
+        self.store.set_update(phase="downloading")
+        self.report.notify_firmware(FirmwareStatus.DOWNLOADING)
+        attempts = 1 + job.retries
+        loop = asyncio.get_running_loop()
+        last = [0.0]
+
+        def progress(done: int, total: int | None) -> None:
+            now = time.monotonic()
+            if now - last[0] >= PROGRESS_S or (total is not None and done >= total):
+                last[0] = now
+                percent = round(100.0 * done / total, 1) if total else None
+                loop.call_soon_threadsafe(lambda: self.report.progress(
+                    phase="downloading", bytes_done=done, bytes_total=total, percent=percent))
+
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        last_error = "no attempt left"
+        for attempt in range(job.attempt + 1, attempts + 1):
+            self.store.set_update(attempt=attempt)
+            self.report.progress(attempt=attempt, error=None)
+            try:
+                size = await asyncio.to_thread(transfer.download, job.location, dest, progress)
+            except transfer.TransferError as exc:
+                log.warning("firmware download attempt %d/%d failed: %s", attempt, attempts, exc.message)
+                last_error = exc.message
+                self.report.progress(error=exc.message)
+                if not exc.retryable or attempt == attempts:
+                    break
+                await asyncio.sleep(job.retry_interval_s)
+                continue
+            log.info("firmware downloaded bytes=%d from %s", size, transfer.redact(job.location))
+            self.store.set_update(phase="downloaded")
+            self.report.notify_firmware(FirmwareStatus.DOWNLOADED)
+            self.report.progress(phase="downloaded")
+            return True
+        self._finish(FirmwareStatus.DOWNLOAD_FAILED, f"download failed after {attempts} attempt(s): {last_error}")
+        return False
+
+    async def _install(self, job: UpdateJob, image_path: Path) -> None:
+        self.store.set_update(phase="installing")
+        self.report.notify_firmware(FirmwareStatus.INSTALLING)
+        self.report.progress(phase="installing")
+        parts = self.folder / "download" / "parts"
+        shutil.rmtree(parts, ignore_errors=True)
+        try:
+            key_path = self.settings.firmware_public_key
+            if key_path is None:
+                self._finish(FirmwareStatus.INSTALLATION_FAILED, "no trusted key: set firmware_public_key")
+                return
+            key = keys.load_public(key_path)
+            manifest = await asyncio.to_thread(image.verify, image_path, key, parts)
+        except image.ImageError as exc:
+            self._finish(FirmwareStatus.INSTALLATION_FAILED, f"{exc.kind}: {exc.reason}")
+            return
+        except (keys.KeyFileError, OSError) as exc:
+            self._finish(FirmwareStatus.INSTALLATION_FAILED, f"image not verified: {exc}")
+            return
+        self.store.set_update(version=manifest.version)
+        self.report.progress(version=manifest.version)
+        keep = tuple(s for s in (self.slots.active, self.slots.previous) if s) if self.slots else ()
+        try:
+            slot = await asyncio.to_thread(slot_builder.build, parts, manifest.version, self.folder / "slots", keep)
+        except slot_builder.SlotError as exc:
+            self._finish(FirmwareStatus.INSTALLATION_FAILED, str(exc))
+            return
+        finally:
+            shutil.rmtree(parts, ignore_errors=True)
+        await self._no_transaction("installing")  # the build takes a while: nothing may have started meanwhile
+        self.store.set_update(phase="switching", switched_at=datetime.now(UTC))
+        self.report.progress(phase="switching")
+        try:
+            reply: InstallReply = await self.bus.request(INSTALL, InstallRequest(slot=str(slot),
+                                                                                 version=manifest.version), timeout=10)
+        except BusError as exc:
+            self._finish(FirmwareStatus.INSTALLATION_FAILED, f"the supervisor did not switch: {exc}")
+            return
+        if not reply.switching:
+            self._finish(FirmwareStatus.INSTALLATION_FAILED, f"the supervisor refused: {reply.reason}")
+            return
+        log.warning("firmware %s: the station restarts into it", manifest.version)
+        await asyncio.sleep(SWITCH_WAIT_S)  # stopped by the supervisor long before
+        self._finish(FirmwareStatus.INSTALLATION_FAILED, "the supervisor accepted the slot but did not restart")
+
+    async def _outcome(self, job: UpdateJob) -> None:
+        """After the switch (in whichever version runs now): what the supervisor decided."""
+        deadline = time.monotonic() + 2 * self.settings.firmware_trial_s + 60
+        while time.monotonic() < deadline:
+            state = self.slots
+            outcome = state.outcome if state is not None else None
+            if (outcome is not None and outcome.version == job.version and job.switched_at is not None
+                    and outcome.at >= job.switched_at):
+                if outcome.installed:
+                    self._finish(FirmwareStatus.INSTALLED, None)
+                else:
+                    self._finish(FirmwareStatus.INSTALLATION_FAILED, f"rolled back: {outcome.reason}")
+                return
+            await self._sleep(5.0)
+        self._finish(FirmwareStatus.INSTALLATION_FAILED, "no outcome from the supervisor")
+
+    def _finish(self, status: FirmwareStatus, why: str | None) -> None:
+        self.store.set_update(phase="done")
+        if why is None:
+            log.info("firmware update ends: %s", status.value)
+        else:
+            log.error("firmware update ends: %s (%s)", status.value, why)
+        self.report.notify_firmware(status, now=FirmwareStatus.IDLE)
+        self.report.progress(phase="done", error=why)

@@ -1,0 +1,115 @@
+"""GetDiagnostics, carried out: one archive (logs within the window, configuration keys without secrets,
+version, health), uploaded to the location with retries.
+
+The file name is chosen when the request arrives (GetDiagnostics.conf carries it); the archive is
+collected then uploaded in the background. Notifications: Uploading → Uploaded, or UploadFailed after
+the last retry (OCPP 1.6 §6.19 DiagnosticsStatus). A restart collects and uploads again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from services.common.bus import Bus
+from services.common.contract.common import ConfigValue
+from services.common.contract.config_keys import SECRET_KEYS
+from services.common.contract.firmware import DiagnosticsRequest, DiagnosticsStatus
+from services.common.settings import Settings
+from services.common.version import VERSION
+
+from . import diagnostics, transfer
+from .report import Report
+from .store import DiagnosticsJob, JobStore
+
+log = logging.getLogger(__name__)
+
+
+class Uploader:
+    def __init__(self, bus: Bus, store: JobStore, report: Report, settings: Settings) -> None:
+        self.bus = bus
+        self.store = store
+        self.report = report
+        self.settings = settings
+        self.folder = settings.data_dir / "firmware" / "diagnostics"
+        self.wake = asyncio.Event()
+        self.config: dict[str, str] = {}
+        self.health: dict[str, Any] = {}
+
+    async def on_config(self, _t: str, _d: Any, value: Any, _p: dict[str, str]) -> None:
+        if isinstance(value, ConfigValue):
+            self.config[value.key] = value.value
+
+    async def on_state(self, topic: str, _d: Any, value: Any, _p: dict[str, str]) -> None:
+        """Every retained state and health message: the snapshot that goes into the archive."""
+        if isinstance(value, BaseModel):
+            self.health[topic] = value.model_dump(mode="json")
+        else:
+            self.health.pop(topic, None)
+
+    def request(self, request: DiagnosticsRequest) -> str:
+        name = diagnostics.archive_name(self.settings.charge_point_id, datetime.now(UTC))
+        self.store.new_diagnostics(request.location, request.start, request.stop, request.retries,
+                                   request.retry_interval_s, name)
+        log.info("diagnostics requested file=%s location=%s", name, transfer.redact(request.location))
+        self.wake.set()
+        return name
+
+    async def run(self) -> None:
+        while True:
+            job = self.store.diagnostics()
+            if job is None or job.phase == "done":
+                self.wake.clear()
+                await self.wake.wait()
+                continue
+            self.wake.clear()
+            task = asyncio.create_task(self._carry_out(job))
+            waiter = asyncio.create_task(self.wake.wait())
+            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            if not task.done():  # a newer request replaces this one
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            elif task.exception() is not None:
+                log.error("diagnostics failed: %r", task.exception())
+                self._finish(DiagnosticsStatus.UPLOAD_FAILED)
+
+    async def _carry_out(self, job: DiagnosticsJob) -> None:
+        self.report.diagnostics_file = job.file_name
+        self.report.publish()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for old in self.folder.glob("*.tar.gz"):
+            if old.name != job.file_name:
+                old.unlink(missing_ok=True)
+        window = diagnostics.Window(job.start, job.stop)
+        archive = await asyncio.to_thread(
+            diagnostics.collect, self.settings.data_dir, self.folder, charge_point_id=self.settings.charge_point_id,
+            version=VERSION, config=dict(self.config), secrets=SECRET_KEYS, health=dict(self.health),
+            window=window, now=job.requested_at)
+        self.store.set_diagnostics(phase="uploading")
+        self.report.notify_diagnostics(DiagnosticsStatus.UPLOADING)
+        attempts = 1 + job.retries
+        for attempt in range(job.attempt + 1, attempts + 1):
+            self.store.set_diagnostics(attempt=attempt)
+            try:
+                where = await asyncio.to_thread(transfer.upload, job.location, archive)
+            except transfer.TransferError as exc:
+                log.warning("diagnostics upload attempt %d/%d failed: %s", attempt, attempts, exc.message)
+                if not exc.retryable or attempt == attempts:
+                    break
+                await asyncio.sleep(job.retry_interval_s)
+                continue
+            log.info("diagnostics uploaded to %s", where)
+            self._finish(DiagnosticsStatus.UPLOADED)
+            return
+        self._finish(DiagnosticsStatus.UPLOAD_FAILED)
+
+    def _finish(self, status: DiagnosticsStatus) -> None:
+        self.store.set_diagnostics(phase="done")
+        self.report.notify_diagnostics(status, now=DiagnosticsStatus.IDLE)

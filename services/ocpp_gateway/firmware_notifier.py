@@ -1,0 +1,65 @@
+"""FirmwareStatusNotification and DiagnosticsStatusNotification: the firmware service numbers them; the
+gateway sends each one it has not sent yet, in order, once the CSMS link is Accepted.
+
+The last number sent is kept in SQLite (`gateway_state`), so a restart of the gateway, or of the whole
+station into a new firmware version, sends neither twice nor never: after a firmware switch the CSMS
+sees the new version's BootNotification first, then Installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from ocpp.v16 import call
+
+from services.common.contract.firmware import JobsState, Notification
+
+from .ports import CsmsCallError, CsmsLink, CsmsUnavailable
+from .tx_store import TxStore
+
+log = logging.getLogger(__name__)
+
+SENT = "firmware_notifications_sent"  # gateway_state key: the seq of the last notification the CSMS confirmed
+RETRY_S = 5.0
+
+
+class FirmwareNotifier:
+    def __init__(self, store: TxStore, link: CsmsLink) -> None:
+        self.store = store
+        self.link = link
+        self.pending: list[Notification] = []
+        self.changed = asyncio.Event()
+
+    async def on_jobs(self, _t: str, _d: Any, state: Any, _p: dict[str, str]) -> None:
+        if isinstance(state, JobsState):
+            self.pending = list(state.notifications)
+            self.changed.set()
+
+    def _sent(self) -> int:
+        value = self.store.state(SENT)
+        return int(value) if value is not None and value.isdigit() else 0
+
+    async def run(self) -> None:
+        while True:
+            await self.changed.wait()
+            self.changed.clear()
+            for note in [n for n in self.pending if n.seq > self._sent()]:
+                while True:
+                    await self.link.wait_accepted()
+                    try:
+                        await self.link.call(self._request(note))
+                        break
+                    except (CsmsUnavailable, CsmsCallError) as exc:
+                        log.info("%s status notification %s not delivered (%s): again in %.0f s", note.kind,
+                                 note.status, exc, RETRY_S)
+                        await asyncio.sleep(RETRY_S)
+                self.store.set_state(SENT, str(note.seq))
+                log.info("%s status notification sent status=%s seq=%d", note.kind, note.status, note.seq)
+
+    @staticmethod
+    def _request(note: Notification) -> Any:
+        if note.kind == "diagnostics":
+            return call.DiagnosticsStatusNotification(status=note.status)
+        return call.FirmwareStatusNotification(status=note.status)

@@ -1,0 +1,83 @@
+"""Real firmware images for tests: the project's own wheel at a chosen version, its pinned dependencies,
+packed and signed with a key made for the test run (as `chargebus firmware pack` does).
+
+The dependency wheels are downloaded once per test run into a folder every pytest-xdist worker shares
+(guarded by a lock); each version's project wheel is built from a copy of the source tree whose
+pyproject says that version, optionally broken on purpose.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from services.firmware import image, keys
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# a version that installs and imports (the slot's self-check passes) but whose metering never comes online
+BROKEN_METERING = ("services/metering/service.py", "    async def setup(self) -> None:\n",
+                   "    async def setup(self) -> None:\n        raise RuntimeError('broken on purpose')\n")
+
+
+def _pip(*args: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "pip", *args, "-q", "--disable-pip-version-check"],
+                          capture_output=True, text=True, timeout=600, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"pip {args[0]} failed: {done.stderr[-2000:]}")
+
+
+def dependency_wheels(cache: Path) -> list[Path]:
+    folder = cache / "deps"
+    cache.mkdir(parents=True, exist_ok=True)
+    with (cache / "deps.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / ".complete").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            requirements = cache / "requirements.txt"
+            requirements.write_text("\n".join(image._pinned_dependencies(ROOT / "pyproject.toml")) + "\n")
+            _pip("download", "--only-binary=:all:", "-d", str(folder), "-r", str(requirements))
+            (folder / ".complete").touch()
+    return sorted(folder.glob("*.whl"))
+
+
+def project_wheel(version: str, out: Path, broken: tuple[str, str, str] | None = None) -> Path:
+    source = out / f"src-{version}"
+    shutil.rmtree(source, ignore_errors=True)
+    source.mkdir(parents=True)
+    shutil.copytree(ROOT / "services", source / "services", symlinks=False,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "proto", source / "proto")
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    (source / "pyproject.toml").write_text(re.sub(r'(?m)^version = ".*"$', f'version = "{version}"', pyproject))
+    if broken is not None:
+        path, old, new = broken
+        text = (source / path).read_text()
+        assert old in text, f"{old!r} not in {path}"
+        (source / path).write_text(text.replace(old, new, 1))
+    wheels = out / f"wheel-{version}"
+    _pip("wheel", "--no-deps", "-w", str(wheels), str(source))
+    return next(wheels.glob("chargebus-*.whl"))
+
+
+def signing_keys(folder: Path) -> tuple[Path, Path]:
+    private, public = folder / "signing.pem", folder / "trusted.pub.pem"
+    if not private.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        keys.generate(private, public)
+    return private, public
+
+
+def image_parts(version: str, out: Path, cache: Path, broken: tuple[str, str, str] | None = None) -> list[Path]:
+    return [*dependency_wheels(cache), project_wheel(version, out, broken)]
+
+
+def build_image(version: str, out: Path, cache: Path, private_key: Path,
+                broken: tuple[str, str, str] | None = None) -> Path:
+    return image.pack(image_parts(version, out, cache, broken), version, out / "images",
+                      keys.load_private(private_key))
