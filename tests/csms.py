@@ -9,10 +9,13 @@ to the station, and can drop the connection or refuse new ones.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import http
 import itertools
 import json
 import logging
+import ssl
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -128,9 +131,14 @@ def _now() -> str:
 class CentralSystem:
     """Serve on a free port; `url` is what the station's CHARGEBUS_CSMS_URL should be."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, tls: ssl.SSLContext | None = None,
+                 password: str | None = None) -> None:
+        """`tls`: serve wss:// with this context; `password`: require HTTP basic auth <cp id>:<password>."""
         self.port = port or free_port()
-        self.url = f"ws://127.0.0.1:{self.port}/ocpp"
+        self.url = f"{'wss' if tls else 'ws'}://127.0.0.1:{self.port}/ocpp"
+        self.tls = tls
+        self.password = password
+        self.authorizations: list[str | None] = []  # the Authorization header of every handshake
         self.boot_status = RegistrationStatus.accepted
         self.boot_interval = 300
         self.tags: dict[str, AuthorizationStatus] = {}  # unknown tags are Accepted
@@ -170,7 +178,19 @@ class CentralSystem:
         frames.propagate = False
         frames.addHandler(_PingLog(self.pings))
         self._server = await websockets.serve(self._connected, "127.0.0.1", self.port, subprotocols=["ocpp1.6"],
-                                              ping_interval=None, logger=frames, max_size=4 * 2**20)
+                                              ping_interval=None, logger=frames, max_size=4 * 2**20, ssl=self.tls,
+                                              process_request=self._check_auth)
+
+    def _check_auth(self, connection: Any, request: Any) -> Any:
+        header = request.headers.get("Authorization")
+        self.authorizations.append(header)
+        if self.password is None:
+            return None
+        cp_id = request.path.rsplit("/", 1)[-1]
+        expected = "Basic " + base64.b64encode(f"{cp_id}:{self.password}".encode()).decode()
+        if header != expected:
+            return connection.respond(http.HTTPStatus.UNAUTHORIZED, "wrong or no credentials\n")
+        return None
 
     async def stop(self) -> None:
         if self._server is not None:

@@ -83,6 +83,13 @@ class Settings(BaseSettings):
         60.0, ge=1, le=3600,
         description="A service in a crash loop (`failed`) is tried again this often, until it stays up.",
     )
+    csms_ca_bundle: Path | None = Field(
+        None, description="PEM file of the CA(s) that sign the CSMS's certificate (wss://); none: the system's CAs.",
+    )
+    csms_client_cert: Path | None = Field(
+        None, description="PEM client certificate for security profile 3 (with csms_client_key).",
+    )
+    csms_client_key: Path | None = Field(None, description="PEM private key of csms_client_cert.")
     firmware_public_key: Path | None = Field(
         None, description="The Ed25519 public key (PEM) firmware images must be signed with; none: UpdateFirmware "
         "downloads but never installs (InstallationFailed).",

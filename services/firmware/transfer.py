@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
+from services.common.logs import redact_url
+
 CHUNK = 64 * 1024
 PROGRESS_EVERY_S = 0.1
 
@@ -36,16 +38,7 @@ class TransferError(Exception):
 
 def redact(url: str) -> str:
     """The URL without its password (the user is kept: it helps to see which account was used)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unreadable URL>"
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+    return redact_url(url)
 
 
 def _parse(url: str) -> SplitResult:

@@ -35,17 +35,24 @@ class ConfigStore:
         self._engine = engine
         self._bus = bus
         self._listeners: dict[str, list[Callable[[str], Awaitable[None]]]] = {}
+        self._vetoes: dict[str, list[Callable[[str], str | None]]] = {}
         with engine.connect() as conn:
             stored = dict(conn.execute(text("SELECT key, value FROM config")).tuples().all())
         self._values = {k.name: stored.get(k.name, k.default) for k in KEYS}
         self._unannounced: list[str] = []
         self._revisions: dict[str, int] = {}
 
+    def veto(self, key: str, rule: Callable[[str], str | None]) -> None:
+        """Another part of the gateway's rule for a key: why a new value is refused, or None."""
+        self._vetoes.setdefault(key, []).append(rule)
+
     def publish_all(self) -> None:
         for key in KEYS:
             self._publish(key.name)
 
     def _publish(self, name: str) -> None:
+        if BY_NAME[name].secret:
+            return  # write-only: the gateway alone reads it, from its own store
         self._bus.publish(CONFIG, ConfigValue(key=name, value=self._values[name], readonly=BY_NAME[name].readonly),
                           key=name)
 
@@ -75,8 +82,10 @@ class ConfigStore:
 
     def items(self, names: list[str] | None) -> tuple[list[tuple[str, str, bool]], list[str]]:
         """(key, value, readonly) of the named keys (all when None), and the unknown names."""
-        wanted = names if names else [k.name for k in KEYS]
-        known = [(n, self._values[n], BY_NAME[n].readonly) for n in wanted if n in BY_NAME]
+        # a write-only key is listed only when asked for by name, and never with its value
+        wanted = names if names else [k.name for k in KEYS if not k.secret]
+        known = [(n, "" if BY_NAME[n].secret else self._values[n], BY_NAME[n].readonly) for n in wanted
+                 if n in BY_NAME]
         unknown = [n for n in wanted if n not in BY_NAME]
         return known, unknown
 
@@ -94,8 +103,13 @@ class ConfigStore:
         try:
             value = key.check(value)
         except BadValue as exc:
-            log.info("config rejected key=%s value=%r: %s", name, value, exc)
+            log.info("config rejected key=%s value=%r: %s", name, "(secret)" if key.secret else value, exc)
             return Change.REJECTED
+        for veto in self._vetoes.get(name, []):
+            why = veto(value)
+            if why is not None:
+                log.info("config rejected key=%s: %s", name, why)
+                return Change.REJECTED
         with self._engine.begin() as conn:
             conn.execute(text("INSERT INTO config (key, value) VALUES (:k, :v) "
                               "ON CONFLICT (key) DO UPDATE SET value = excluded.value"), {"k": name, "v": value})
@@ -105,7 +119,7 @@ class ConfigStore:
             self._unannounced.append(name)
         else:
             self._publish(name)
-        log.info("config changed key=%s value=%r", name, value)
+        log.info("config changed key=%s value=%r", name, "(secret)" if key.secret else value)
         for listener in self._listeners.get(name, []):
             await listener(value)
         return Change.REBOOT_REQUIRED if key.reboot else Change.ACCEPTED

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from ocpp.v16.enums import RegistrationStatus
 from services.common.bus import Bus
 from services.common.contract.config_keys import HEARTBEAT_RANGE_S
 from services.common.contract.ocpp_gateway import CONNECTION, ConnectionState, Registration
+from services.common.logs import redact_url
 from services.common.settings import Settings
 from services.common.version import VERSION
 
@@ -35,6 +37,7 @@ from .config_store import ConfigStore
 from .ports import CsmsCallError, CsmsUnavailable
 from .protocol import StationProtocol
 from .registration import RegistrationMemory
+from .security import link_security, profile_refusal
 
 log = logging.getLogger(__name__)
 
@@ -71,15 +74,30 @@ class Link:
         self.last_traffic = 0.0
         config.on_change("WebSocketPingInterval", self._ping_changed)
         config.on_change("HeartbeatInterval", self._interval_changed)
+        # new credentials or a higher profile apply to the next connection: reconnect now (whitepaper §1.3)
+        config.on_change("AuthorizationKey", self._reconnect_for("AuthorizationKey"))
+        config.on_change("SecurityProfile", self._reconnect_for("SecurityProfile"))
+        config.veto("SecurityProfile", lambda value: profile_refusal(
+            config.get_int("SecurityProfile"), int(value), bool(config.get("AuthorizationKey")),
+            settings.csms_url, settings))
 
     async def _interval_changed(self, _value: str) -> None:
         self._heartbeat_changed.set()  # the heartbeat loop sleeps out the new interval, not the old one
 
     async def _ping_changed(self, _value: str) -> None:
         """The ping interval is a property of the connection: reconnect so that it applies at once."""
+        self._reconnect("WebSocketPingInterval")
+
+    def _reconnect_for(self, key: str) -> Callable[[str], Awaitable[None]]:
+        async def changed(_value: str) -> None:
+            self._reconnect(key)
+        return changed
+
+    def _reconnect(self, why: str) -> None:
         protocol = self.protocol
         if protocol is not None:
-            log.info("WebSocketPingInterval changed: reconnecting to apply it")
+            log.info("%s changed: reconnecting to apply it", why)
+            # after the ChangeConfiguration.conf has gone out on the old connection
             asyncio.get_running_loop().call_later(0.5, lambda: asyncio.ensure_future(protocol._connection.close()))
 
     @property
@@ -143,7 +161,7 @@ class Link:
 
     def publish_state(self) -> None:
         self.bus.publish(CONNECTION, ConnectionState(
-            connected=self.connected, registration=self.registration, url=self.settings.ocpp_url,
+            connected=self.connected, registration=self.registration, url=redact_url(self.settings.ocpp_url),
             since=datetime.now(UTC), outbox_pending=self.outbox_pending()))
 
     async def run(self) -> None:
@@ -153,8 +171,13 @@ class Link:
             started = time.monotonic()
             try:
                 await self._session()
+            except ssl.SSLCertVerificationError as exc:
+                log.error("csms certificate not trusted url=%s (csms_ca_bundle=%s): %s",
+                          redact_url(self.settings.ocpp_url), self.settings.csms_ca_bundle, exc.verify_message)
+            except ValueError as exc:  # a security profile this URL or these settings cannot meet
+                log.error("csms link not opened: %s", exc)
             except (OSError, websockets.InvalidHandshake, websockets.ConnectionClosed, TimeoutError) as exc:
-                log.info("csms link down url=%s: %s", self.settings.ocpp_url, exc)
+                log.info("csms link down url=%s: %s", redact_url(self.settings.ocpp_url), exc)
             finally:
                 self._down()
             if time.monotonic() - started > 60:
@@ -174,17 +197,22 @@ class Link:
 
     async def _session(self) -> None:
         ping = self.config.get_int("WebSocketPingInterval")
+        url, key = self.settings.ocpp_url, self.config.get("AuthorizationKey")
+        security = link_security(self.config.get_int("SecurityProfile"), url, self.settings.charge_point_id, key,
+                                 self.settings)
+        if key and not url.startswith("wss://"):
+            log.warning("AuthorizationKey sent over ws:// (no TLS): anyone on the path can read it")
         async with websockets.connect(
-            self.settings.ocpp_url, subprotocols=[websockets.Subprotocol("ocpp1.6")], open_timeout=10,
+            url, subprotocols=[websockets.Subprotocol("ocpp1.6")], open_timeout=10,
             ping_interval=ping or None, ping_timeout=min(max(ping, 5), 60) if ping else None, close_timeout=2,
-            max_size=MAX_FRAME_BYTES,
+            max_size=MAX_FRAME_BYTES, additional_headers=security.headers or None, ssl=security.ssl,
         ) as ws:
             if ws.subprotocol != "ocpp1.6":
                 log.warning("csms did not agree on subprotocol ocpp1.6 (got %r)", ws.subprotocol)
             protocol = self.make_protocol(ws)
             self.protocol = protocol
             self.connected = True
-            log.info("csms connected url=%s", self.settings.ocpp_url)
+            log.info("csms connected url=%s", redact_url(self.settings.ocpp_url))
             self.publish_state()
             reader = asyncio.create_task(protocol.start(), name="ocpp-reader")
             booter = asyncio.create_task(self._register(protocol), name="ocpp-boot")

@@ -16,7 +16,13 @@ from services.common.contract import firmware, ocpp_gateway
 from services.common.contract.auth import IdTagInfo
 from services.common.contract.base import ErrorCode
 from services.common.contract.hardware import CONNECTORS
-from services.common.contract.ocpp_gateway import CsmsAuthorizeRequest, SessionRequest, SessionView
+from services.common.contract.ocpp_gateway import (
+    ChangeConfigurationReply,
+    ChangeConfigurationRequest,
+    CsmsAuthorizeRequest,
+    SessionRequest,
+    SessionView,
+)
 from services.common.db import open_engine
 from services.common.lifecycle import Service
 
@@ -64,6 +70,7 @@ class OcppGatewayService(Service):
         self.bus.watch(firmware.JOBS.filter, self.notifier.on_jobs)
         self.bus.handle(ocpp_gateway.CSMS_AUTHORIZE, self.on_authorize)
         self.bus.handle(ocpp_gateway.GET_SESSION, self.on_get_session)
+        self.bus.handle(ocpp_gateway.CHANGE_CONFIGURATION, self.on_change_configuration)
         self.bus.when_connected(self.republish)
         self._tg: asyncio.TaskGroup | None = None
         self.station = Station(bus=self.bus, config=self.config, transactions=self.transactions,
@@ -87,6 +94,12 @@ class OcppGatewayService(Service):
         if not self.transactions.recovered.is_set():
             raise BusError(ErrorCode.UNAVAILABLE, "the gateway is still recovering its sessions")
         return self.transactions.session(request.connector_id)
+
+    async def on_change_configuration(self, request: ChangeConfigurationRequest, _p: dict[str, str]
+                                      ) -> ChangeConfigurationReply:
+        status = await self.config.change(request.key, request.value)
+        log.info("local configuration change key=%s status=%s", request.key, status.value)
+        return ChangeConfigurationReply(status=status.value)
 
     async def on_authorize(self, request: CsmsAuthorizeRequest, _p: dict[str, str]) -> IdTagInfo:
         try:

@@ -105,8 +105,8 @@ class Station:
 
 @asynccontextmanager
 async def running_station(tmp_path: Path, boot_interval: int = 300, boot_status: str = "Accepted",
-                          **env: str) -> AsyncIterator[Station]:
-    csms = CentralSystem()
+                          csms: CentralSystem | None = None, **env: str) -> AsyncIterator[Station]:
+    csms = csms or CentralSystem()
     csms.boot_interval = boot_interval
     csms.boot_status = RegistrationStatus(boot_status)
     await csms.start()

@@ -74,6 +74,13 @@ def text(max_length: int = 500) -> Callable[[str], str]:
 ANY_TEXT = text()
 
 
+def authorization_key(value: str) -> str:
+    """The basic-auth password of security profiles 1 and 2: 16 to 40 printable characters, no space, no colon."""
+    if not 16 <= len(value) <= 40 or not value.isprintable() or any(c in value for c in " :"):
+        raise BadValue("AuthorizationKey is 16 to 40 printable characters without spaces or colons")
+    return value
+
+
 @dataclass(frozen=True)
 class Key:
     name: str
@@ -81,6 +88,7 @@ class Key:
     readonly: bool = False
     check: Callable[[str], str] = ANY_TEXT
     reboot: bool = False  # ChangeConfiguration answers RebootRequired: takes effect after a restart
+    secret: bool = False  # write-only: never read back (GetConfiguration, the bus, diagnostics, logs)
 
 
 _M = len(SUPPORTED_MEASURANDS)
@@ -144,6 +152,9 @@ KEYS: tuple[Key, ...] = (
     Key("MemberPrice", "312.5,kWh Won", check=text(100)),
     Key("NonMemberPrice", "312.5,kWh Won", check=text(100)),
     Key("ServerURL", "", check=text(500), reboot=True),
+    # OCPP 1.6 security whitepaper (edition 3): profile 1 basic auth, 2 basic auth over TLS, 3 client certificate
+    Key("AuthorizationKey", "", check=authorization_key, secret=True),
+    Key("SecurityProfile", "0", check=integer(0, 3)),
 )
 
 BY_NAME = {k.name: k for k in KEYS}
@@ -156,4 +167,4 @@ def defaults(*names: str) -> dict[str, str]:
 
 
 # keys whose values never leave the station in diagnostics, logs or the API (OCPP 1.6 security whitepaper)
-SECRET_KEYS = frozenset({"AuthorizationKey"})
+SECRET_KEYS = frozenset(k.name for k in KEYS if k.secret)

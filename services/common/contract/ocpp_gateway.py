@@ -143,3 +143,21 @@ RESERVATION = Topic(
     example={"connector_id": 1, "reservation": {"reservation_id": 7, "connector_id": 1, "id_tag": "04A2B3C4",
                                                 "parent_id_tag": None, "expiry_date": "2026-11-26T18:00:00Z"}},
 )
+
+
+class ChangeConfigurationRequest(Model):
+    key: str = Field(min_length=1, max_length=50)
+    value: str = Field(max_length=500)
+
+
+class ChangeConfigurationReply(Model):
+    status: str = Field(description="As ChangeConfiguration.conf: Accepted, Rejected, RebootRequired, NotSupported.")
+
+
+CHANGE_CONFIGURATION = Topic(
+    "chargebus/ocpp_gateway/cmd/change_configuration", Kind.CMD, ChangeConfigurationRequest,
+    reply=ChangeConfigurationReply, owner="ocpp_gateway", subscribers=("cli", "api"),
+    doc="A local maintenance change of a configuration key (`chargebus config set`), checked and persisted like a "
+    "CSMS's ChangeConfiguration; the CSMS is not told.",
+    example={"key": "MeterValueSampleInterval", "value": "30"},
+)

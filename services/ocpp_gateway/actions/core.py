@@ -30,7 +30,7 @@ from ocpp.v16.enums import (
 from services.common.bus import BusError
 from services.common.contract import auth, supervisor
 from services.common.contract.base import Empty
-from services.common.contract.config_keys import VENDOR_ID
+from services.common.contract.config_keys import SECRET_KEYS, VENDOR_ID
 from services.common.contract.hardware import CONNECTORS
 from services.common.contract.supervisor import RestartRequest
 
@@ -52,7 +52,8 @@ class CoreActions(Actions):
                 description=f"{len(key)} keys requested; GetConfigurationMaxKeys is {limit}")
         known, unknown = config.items(key)
         return call_result.GetConfiguration(
-            configuration_key=[KeyValue(key=k, readonly=ro, value=v) for k, v, ro in known],
+            configuration_key=[KeyValue(key=k, readonly=ro, value=None if k in SECRET_KEYS else v)
+                               for k, v, ro in known],
             unknown_key=unknown or None)
 
     @on(Action.change_configuration)

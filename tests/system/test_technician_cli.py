@@ -1,0 +1,59 @@
+"""The technician's command line against a running station: restart, logs, config get/set."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from services.cli.ops_cmd import log_files, parse_since
+from tests.conftest import env_for
+from tests.system.station import Station
+
+
+def cli(station: Station, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "services.cli.main", *args], env=env_for(station.settings),
+                          capture_output=True, text=True, timeout=30)
+
+
+async def test_restart_one_service_and_its_logs_since_then(station: Station) -> None:
+    pid = station.pid("metering")
+    before = datetime.now(UTC)
+    done = cli(station, "restart", "metering")
+    assert done.returncode == 0 and done.stdout.strip() == "restarting: metering", done.stderr
+    await station.observer.wait_online(("metering",), not_pids={"metering": pid})
+    since = cli(station, "logs", "metering", "--since", before.isoformat())
+    assert since.returncode == 0 and "starting service=metering" in since.stdout
+    assert since.stdout.count("starting service=metering") == 1  # the first start is before --since
+    everything = cli(station, "logs", "metering")
+    assert everything.stdout.count("starting service=metering") == 2
+    assert cli(station, "restart", "nonsense").returncode == 2
+
+
+async def test_config_get_and_a_local_change_checked_like_change_configuration(station: Station) -> None:
+    got = cli(station, "config", "get", "MeterValueSampleInterval")
+    assert got.returncode == 0 and got.stdout.strip() == "MeterValueSampleInterval = 60", got.stdout + got.stderr
+    assert cli(station, "config", "set", "MeterValueSampleInterval", "15").stdout.strip() == (
+        "MeterValueSampleInterval: Accepted")
+    await station.observer.wait(lambda: (v := station.observer.get("chargebus/config/MeterValueSampleInterval"))
+                                and v.value == "15", what="the new value on the bus")
+    refused = cli(station, "config", "set", "MeterValueSampleInterval", "-3")
+    assert refused.returncode == 1 and refused.stdout.strip() == "MeterValueSampleInterval: Rejected"
+    readonly = cli(station, "config", "set", "GetConfigurationMaxKeys", "99")
+    assert readonly.returncode == 1 and "Rejected" in readonly.stdout
+    unknown = cli(station, "config", "set", "NoSuchKey", "1")
+    assert unknown.returncode == 1 and "NotSupported" in unknown.stdout
+    assert "MeterValueSampleInterval = 15" in cli(station, "config", "get").stdout
+
+
+def test_since_and_rotated_files_in_order(tmp_path: Path) -> None:
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    assert parse_since("10m", now) == now - timedelta(minutes=10)
+    assert parse_since("2026-11-26T11:00:00", now) == datetime(2026, 11, 26, 11, 0, tzinfo=UTC)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for name in ("power.log", "power.log.1", "power.log.2", "power.stderr.log", "powerx.log"):
+        (logs / name).write_text(name)
+    assert [p.name for p in log_files(tmp_path, "power")] == ["power.log.2", "power.log.1", "power.log",
+                                                               "power.stderr.log"]
