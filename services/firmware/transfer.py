@@ -199,8 +199,14 @@ def _http_put(url: str, source: Path, timeout_s: float) -> None:
     except urllib.error.HTTPError as exc:
         if exc.code not in (405, 501):
             raise _http_error(url, exc) from None
+    except (BrokenPipeError, ConnectionResetError):
+        # A server that refuses PUT often answers 405 and closes at once, while the body is still going
+        # out; the answer is lost with the connection. The POST below fails with its own error if the
+        # server is really gone.
+        pass
     except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
-        raise _http_error(url, exc) from None
+        if not isinstance(getattr(exc, "reason", None), BrokenPipeError | ConnectionResetError):
+            raise _http_error(url, exc) from None
     _http_post(url.rsplit("/", 1)[0] + "/", source, timeout_s)
 
 
