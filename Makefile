@@ -5,13 +5,16 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := mosquitto mosquitto-clients python3-venv
+# the status page's browser test drives Debian's own Chromium through its chromedriver
+TEST_APT_PACKAGES := chromium chromium-driver
 
-.PHONY: run test bench lint proto deps test-deps clean
+.PHONY: run test bench lint proto deps test-deps clean system-packages test-system-packages
 
 deps: $(VENV)/.installed
 
-system-packages:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+system-packages test-system-packages: PACKAGES = $(if $(filter test-%,$@),$(TEST_APT_PACKAGES),$(APT_PACKAGES))
+system-packages test-system-packages:
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
 	@# the packaged broker starts a system-wide instance on 1883; the station runs its own
@@ -23,7 +26,7 @@ $(VENV)/.installed: pyproject.toml | system-packages
 	$(PIP) install -q -e .
 	touch $@
 
-$(VENV)/.test-installed: $(VENV)/.installed
+$(VENV)/.test-installed: $(VENV)/.installed | test-system-packages
 	$(PIP) install -q -e '.[test]'
 	touch $@
 

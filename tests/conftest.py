@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from services.common.settings import Settings
 from tests.broker import Broker, free_port
@@ -27,6 +28,9 @@ def _can_channel() -> tuple[str, int]:
     return f"ff11:7079:7468:6f6e:6465:6d6f:{os.getpid() & 0xFFFF:x}:{suffix:x}", free_port()
 
 
+TEST_API_TOKEN = "test-api-token-0123456789"
+
+
 def isolated_settings(tmp_path: Path, mqtt_url: str | None = None) -> Settings:
     """Settings no other test shares: broker port, data dir, CAN channel and port, API port, CSMS URL."""
     channel, port = _can_channel()
@@ -35,7 +39,9 @@ def isolated_settings(tmp_path: Path, mqtt_url: str | None = None) -> Settings:
         data_dir=tmp_path / "data",
         can_channel=channel,
         can_port=port,
+        api_host="127.0.0.1",
         api_port=free_port(),
+        api_token=SecretStr(TEST_API_TOKEN),
         csms_url=f"ws://127.0.0.1:{free_port()}/ocpp",
         with_sim=True,
     )
@@ -59,9 +65,12 @@ def env_for(settings: Settings) -> dict[str, str]:
         CHARGEBUS_DATA_DIR=str(settings.data_dir),
         CHARGEBUS_CAN_CHANNEL=settings.can_channel,
         CHARGEBUS_CAN_PORT=str(settings.can_port),
+        CHARGEBUS_API_HOST=settings.api_host,
         CHARGEBUS_API_PORT=str(settings.api_port),
         CHARGEBUS_CSMS_URL=settings.csms_url,
         CHARGEBUS_CONFIG_FILE=str(Path(__file__).parent / "empty.toml"),
         CHARGEBUS_WITH_SIM="true",
     )
+    if settings.api_token is not None:
+        out["CHARGEBUS_API_TOKEN"] = settings.api_token.get_secret_value()
     return out

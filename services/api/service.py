@@ -32,7 +32,8 @@ class ApiService(Service):
         self.bus.watch("chargebus/#", self.view.seen)
 
     async def run(self) -> None:
-        config = uvicorn.Config(build_app(self.view), host=self.settings.api_host, port=self.settings.api_port,
+        app = build_app(self.view, self.bus, self.settings)
+        config = uvicorn.Config(app, host=self.settings.api_host, port=self.settings.api_port,
                                 log_level="warning", lifespan="off")
         server = _Server(config)
         log.info("api listening on http://%s:%d", self.settings.api_host, self.settings.api_port)

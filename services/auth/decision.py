@@ -74,3 +74,14 @@ def decide_offline(policy: Policy, local: IdTagInfo | None, cached: IdTagInfo | 
             return found
     status = AuthorizationStatus.ACCEPTED if policy.allow_offline_tx_for_unknown_id else AuthorizationStatus.INVALID
     return IdTagInfo(status=status), AuthSource.OFFLINE_POLICY
+
+
+_SAYS = {AuthSource.CSMS: "the CSMS answered", AuthSource.LOCAL_LIST: "the local list says",
+         AuthSource.CACHE: "the authorization cache says"}
+
+
+def describe(info: IdTagInfo, source: AuthSource, allow_unknown_offline: bool) -> str:
+    """A decision in words, for `chargebus status` and the page."""
+    if source is AuthSource.OFFLINE_POLICY:
+        return f"unknown card, AllowOfflineTxForUnknownId={str(allow_unknown_offline).lower()}: {info.status.value}"
+    return f"{_SAYS[source]} {info.status.value}"

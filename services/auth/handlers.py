@@ -30,7 +30,7 @@ from services.common.contract.base import Empty
 from services.common.contract.ocpp_gateway import ConnectionState, CsmsAuthorizeRequest, IdTagInfoSeen, Registration
 from services.common.lifecycle import give_back_memory
 
-from .decision import Policy, conflicts, decide_offline, decide_online
+from .decision import Policy, conflicts, decide_offline, decide_online, describe
 from .store import AuthStore, ListRefused
 
 log = logging.getLogger(__name__)
@@ -82,15 +82,21 @@ class Handlers:
                                                          timeout=CSMS_TIMEOUT_S)
             except BusError as exc:
                 log.warning("csms authorize failed id_tag=%s: %s; deciding offline", request.id_tag, exc)
+                return self._decided(request, *decide_offline(policy, local, cached, now),
+                                     why=f"the CSMS did not answer ({exc.code})")
             else:
                 self._answered(request.id_tag, info, request.connector_id)
                 return self._decided(request, info, AuthSource.CSMS)
-        return self._decided(request, *decide_offline(policy, local, cached, now))
+        return self._decided(request, *decide_offline(policy, local, cached, now), why="offline")
 
-    def _decided(self, request: AuthorizeRequest, info: IdTagInfo, source: AuthSource) -> AuthorizeDecision:
+    def _decided(self, request: AuthorizeRequest, info: IdTagInfo, source: AuthSource, why: str = ""
+                 ) -> AuthorizeDecision:
         log.info("authorize id_tag=%s status=%s source=%s", request.id_tag, info.status, source)
-        self.bus.publish(auth.DECIDED, Decided(id_tag=request.id_tag, connector_id=request.connector_id,
-                                               status=info.status, source=source, at=datetime.now(UTC)))
+        reason = describe(info, source, self.config.get_bool("AllowOfflineTxForUnknownId"))
+        decided = Decided(id_tag=request.id_tag, connector_id=request.connector_id, status=info.status,
+                          source=source, at=datetime.now(UTC), reason=f"{why}: {reason}" if why else reason)
+        self.bus.publish(auth.DECIDED, decided)
+        self.bus.publish(auth.LAST_DECISION, decided)
         return AuthorizeDecision(id_tag=request.id_tag, info=info, source=source)
 
     def _answered(self, id_tag: str, info: IdTagInfo, connector_id: int) -> None:
@@ -154,3 +160,4 @@ class Handlers:
     async def on_lookup(self, request: LookupRequest, _p: dict[str, str]) -> LookupReply:
         return LookupReply(id_tag=request.id_tag, local=self.store.local(request.id_tag),
                            cached=self.store.cached(request.id_tag), list_version=self._version())
+

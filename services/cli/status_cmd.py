@@ -20,12 +20,14 @@ from pydantic import BaseModel
 
 from services.common.bus import Bus
 from services.common.contract import Topic
+from services.common.contract.auth import LAST_DECISION, Decided
 from services.common.contract.common import Health
 from services.common.contract.firmware import JOBS, JobsState
 from services.common.contract.ocpp_gateway import ConnectionState, TransactionState
 from services.common.contract.power import ConnectorState, Measurement
 from services.common.contract.smart_charging import ChargingLimit
 from services.common.contract.supervisor import PROCESSES, SLOTS, ProcessState, ProcessTable, SlotState
+from services.common.logs import mask_id_tag
 from services.common.settings import SERVICES, Settings
 
 COLLECT_S = 1.0  # upper bound: retained states arrive in a burst right after the subscription
@@ -37,6 +39,7 @@ def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser("status", help="show services, connector and measurements")
     parser.add_argument("--json", action="store_true", help="print every retained state as JSON")
     parser.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for the broker")
+    parser.add_argument("--id-tags", action="store_true", help="show idTags in full (personal data: masked otherwise)")
     parser.set_defaults(func=_run)
 
 
@@ -71,7 +74,7 @@ def _uptime(since: datetime) -> str:
     return f"{hours}h{rest // 60:02d}m{rest % 60:02d}s"
 
 
-def render(found: dict[str, BaseModel]) -> str:
+def render(found: dict[str, BaseModel], reveal: bool = False) -> str:
     table = found.get(PROCESSES.path)
     processes = {p.name: p for p in table.processes} if isinstance(table, ProcessTable) else {}
     lines = ["SERVICE          STATE     PID      UPTIME      VERSION  RESTARTS"]
@@ -113,12 +116,17 @@ def render(found: dict[str, BaseModel]) -> str:
             lines.append(_transaction(value))
     connection = next((v for v in found.values() if isinstance(v, ConnectionState)), None)
     lines += ["", _connection(connection)]
+    decided = found.get(LAST_DECISION.path)
+    if isinstance(decided, Decided):
+        tag = decided.id_tag if reveal else mask_id_tag(decided.id_tag)
+        lines.append(f"LAST CARD {tag} on connector {decided.connector_id}: {decided.status} at "
+                     f"{decided.at:%Y-%m-%d %H:%M:%S} UTC ({decided.reason or decided.source})")
     lines += _firmware(found)
     station = found.get("chargebus/smart_charging/state/limit/0")
     if isinstance(station, ChargingLimit) and station.limit_a is not None:
         lines += ["", f"STATION {_limit(station)}"]
     shown = (Health | ConnectorState | Measurement | TransactionState | ConnectionState | ProcessTable
-             | ChargingLimit | JobsState | SlotState)
+             | ChargingLimit | JobsState | SlotState | Decided)
     others = [t for t, v in sorted(found.items()) if not isinstance(v, shown) and "/state/" in t]
     if others:
         lines += ["", "OTHER STATES"]
@@ -192,5 +200,5 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps({t: v.model_dump(mode="json") for t, v in sorted(found.items())}, indent=2))
     else:
-        print(render(found))
+        print(render(found, reveal=args.id_tags))
     return 0

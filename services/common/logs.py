@@ -14,7 +14,8 @@ from pathlib import Path
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-_ID_TAG = re.compile(r"\b((?:parent_)?id_tag)=([^\s,;)]+)")
+# a colon ends the tag only when a blank or the end follows it: "id_tag=%s: %s" stays readable
+_ID_TAG = re.compile(r"\b((?:parent_)?id_tag)=([^\s,;)]+?)(?=:?(?:[\s,;)]|$))")
 _CREDENTIALS = re.compile(r"(://[^/\s:@]*):[^/\s@]*@")
 
 
@@ -30,6 +31,14 @@ def redact_url(url: str) -> str:
     return _CREDENTIALS.sub(r"\1:***@", url)
 
 
+def scrub(text: str, mask_tags: bool = True) -> str:
+    """A line fit to show: no password in a URL, and `id_tag=…` masked unless `mask_tags` is false."""
+    cleaned = redact_url(text)
+    if mask_tags:
+        cleaned = _ID_TAG.sub(lambda m: f"{m.group(1)}={mask_id_tag(m.group(2))}", cleaned)
+    return cleaned
+
+
 class PrivacyFilter(logging.Filter):
     """Passwords in URLs are never logged; idTags are masked unless the log level is DEBUG."""
 
@@ -39,9 +48,7 @@ class PrivacyFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        cleaned = redact_url(message)
-        if self.mask_tags:
-            cleaned = _ID_TAG.sub(lambda m: f"{m.group(1)}={mask_id_tag(m.group(2))}", cleaned)
+        cleaned = scrub(message, self.mask_tags)
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True

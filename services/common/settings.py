@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -60,8 +60,13 @@ class Settings(BaseSettings):
         "mqtt://127.0.0.1:1883",
         description="Broker URL; the supervisor starts its broker on this host and port.",
     )
-    api_host: str = Field("127.0.0.1", description="Bind address of the maintenance API.")
+    api_host: str = Field(
+        "0.0.0.0", description="Bind address of the maintenance API and status page (the station's LAN: a phone "
+        "at the station reads it; idTags masked, actions need api_token).")
     api_port: int = Field(8080, ge=1, le=65535, description="Port of the maintenance API.")
+    api_token: SecretStr | None = Field(
+        None, min_length=16, description="Bearer token of the maintenance actions and of unmasked idTags on the page; "
+        "none: the actions are refused.")
     can_interface: Literal["udp_multicast", "socketcan", "virtual"] = Field(
         "udp_multicast", description="python-can interface: udp_multicast with the simulator, socketcan on a station."
     )

@@ -17,11 +17,14 @@ from services.common.contract.auth import IdTagInfo
 from services.common.contract.base import ErrorCode
 from services.common.contract.hardware import CONNECTORS
 from services.common.contract.ocpp_gateway import (
+    ChangeAvailabilityRequest,
     ChangeConfigurationReply,
     ChangeConfigurationRequest,
     CsmsAuthorizeRequest,
     SessionRequest,
     SessionView,
+    StatusReply,
+    TriggerRequest,
 )
 from services.common.db import open_engine
 from services.common.lifecycle import Service
@@ -71,6 +74,8 @@ class OcppGatewayService(Service):
         self.bus.handle(ocpp_gateway.CSMS_AUTHORIZE, self.on_authorize)
         self.bus.handle(ocpp_gateway.GET_SESSION, self.on_get_session)
         self.bus.handle(ocpp_gateway.CHANGE_CONFIGURATION, self.on_change_configuration)
+        self.bus.handle(ocpp_gateway.CHANGE_AVAILABILITY, self.on_change_availability)
+        self.bus.handle(ocpp_gateway.TRIGGER, self.on_trigger)
         self.bus.when_connected(self.republish)
         self._tg: asyncio.TaskGroup | None = None
         self.station = Station(bus=self.bus, config=self.config, transactions=self.transactions,
@@ -100,6 +105,26 @@ class OcppGatewayService(Service):
         status = await self.config.change(request.key, request.value)
         log.info("local configuration change key=%s status=%s", request.key, status.value)
         return ChangeConfigurationReply(status=status.value)
+
+    async def on_change_availability(self, request: ChangeAvailabilityRequest, _p: dict[str, str]) -> StatusReply:
+        if request.connector_id not in (0, *CONNECTORS):
+            raise BusError(ErrorCode.NOT_FOUND, f"no connector {request.connector_id}")
+        status = await self.availability.change(request.connector_id, request.operative)
+        log.info("local availability change connector=%d operative=%s status=%s", request.connector_id,
+                 request.operative, status)
+        return StatusReply(status=str(status))
+
+    async def on_trigger(self, request: TriggerRequest, _p: dict[str, str]) -> StatusReply:
+        if not self.link.connected or self._tg is None:
+            return StatusReply(status="Rejected")
+        if request.message == "BootNotification":
+            self._spawn(self.link.trigger_boot(), "local-trigger-boot")
+        else:
+            if request.connector_id not in (None, 0, *CONNECTORS):
+                raise BusError(ErrorCode.NOT_FOUND, f"no connector {request.connector_id}")
+            self._spawn(self.status.trigger(request.connector_id), "local-trigger-status")
+        log.info("local trigger message=%s connector=%s", request.message, request.connector_id)
+        return StatusReply(status="Accepted")
 
     async def on_authorize(self, request: CsmsAuthorizeRequest, _p: dict[str, str]) -> IdTagInfo:
         try:

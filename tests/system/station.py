@@ -69,6 +69,13 @@ class Station:
             result = await self.csms.call(call.ChangeConfiguration(key=key, value=value))
             assert result.status == "Accepted", (key, value, result.status)
 
+    async def accepted(self, timeout: float = 20.0) -> None:
+        """Wait until the gateway's CSMS link is up and its BootNotification Accepted."""
+        def linked() -> bool:
+            state = self.observer.get("chargebus/ocpp_gateway/state/connection")
+            return bool(state and state.connected and state.registration == "Accepted")
+        await self.observer.wait(linked, timeout, "the CSMS link up and Accepted")
+
     async def linked_since(self, since: datetime, timeout: float = 20.0) -> None:
         """Wait until the gateway reports its CSMS link up again after `since` (a stale retained state from
         before a kill -9 does not count): until then auth decides by its offline rules."""

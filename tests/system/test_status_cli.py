@@ -87,5 +87,7 @@ async def test_status_and_api_show_every_service_with_its_pid_the_connector_and_
         assert isinstance(config, dict) and config["HeartbeatInterval"]["readonly"] is False
         page = await client.get(f"{base}/")
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-        assert all(f"<td>{name}</td>" in page.text for name in ALL)
+        summary = await _get_json(client, f"{base}/api/summary", '"sim"')
+        assert isinstance(summary, dict)
+        assert {s["name"]: s["pid"] for s in summary["services"] if s["name"] != "mosquitto"} == pids
     assert stack.proc is not None and stack.proc.poll() is None

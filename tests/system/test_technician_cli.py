@@ -7,6 +7,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from ocpp.v16.enums import AuthorizationStatus
+
 from services.cli.ops_cmd import log_files, parse_since
 from tests.conftest import env_for
 from tests.system.station import Station
@@ -45,6 +47,19 @@ async def test_config_get_and_a_local_change_checked_like_change_configuration(s
     unknown = cli(station, "config", "set", "NoSuchKey", "1")
     assert unknown.returncode == 1 and "NotSupported" in unknown.stdout
     assert "MeterValueSampleInterval = 15" in cli(station, "config", "get").stdout
+
+
+async def test_status_shows_the_last_card_refused_and_why(station: Station) -> None:
+    station.csms.tags["04A2B3C4D5"] = AuthorizationStatus.blocked
+    await station.accepted()
+    await station.swipe("04A2B3C4D5")
+    await station.observer.wait(lambda: station.observer.get("chargebus/auth/state/last_decision") is not None,
+                                what="the decision kept on the bus")
+    shown = cli(station, "status").stdout
+    line = next(line for line in shown.splitlines() if line.startswith("LAST CARD"))
+    assert "04**D5 on connector" in line and ": Blocked at " in line and "(the CSMS answered Blocked)" in line
+    assert "04A2B3C4D5" not in shown
+    assert "LAST CARD 04A2B3C4D5 " in cli(station, "status", "--id-tags").stdout
 
 
 def test_since_and_rotated_files_in_order(tmp_path: Path) -> None:

@@ -72,6 +72,7 @@ class Decided(Model):
     status: AuthorizationStatus
     source: AuthSource
     at: datetime
+    reason: str = Field("", description="In words, for a technician: who decided and on what ground.")
 
 
 class CacheCleared(Model):
@@ -177,6 +178,14 @@ DECIDED = Topic(
     "is personal data: the api shows it to an authenticated user only.",
     example={"id_tag": "04A2B3C4", "connector_id": 1, "status": "Blocked", "source": "local_list",
              "at": "2026-11-26T17:00:00Z"},
+)
+LAST_DECISION = Topic(
+    "chargebus/auth/state/last_decision", Kind.STATE, Decided, owner="auth", retain=True,
+    subscribers=("api", "cli"),
+    doc="The latest authorization decision (as the decided event), kept so that `chargebus status` and the page "
+    "show why the last card was refused even after the fact.",
+    example={"id_tag": "04A2B3C4", "connector_id": 1, "status": "Invalid", "source": "csms",
+             "at": "2026-11-26T17:00:00Z", "reason": "the CSMS answered Invalid"},
 )
 LOCAL_LIST_CONFLICT = Topic(
     "chargebus/auth/event/local_list_conflict", Kind.EVENT, LocalListConflict, owner="auth",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field
 
@@ -160,4 +161,35 @@ CHANGE_CONFIGURATION = Topic(
     doc="A local maintenance change of a configuration key (`chargebus config set`), checked and persisted like a "
     "CSMS's ChangeConfiguration; the CSMS is not told.",
     example={"key": "MeterValueSampleInterval", "value": "30"},
+)
+
+
+class ChangeAvailabilityRequest(Model):
+    connector_id: int = Field(ge=0, description="0: the whole station.")
+    operative: bool
+
+
+class TriggerRequest(Model):
+    message: Literal["StatusNotification", "BootNotification"]
+    connector_id: int | None = Field(None, ge=0, description="StatusNotification only; none: every connector.")
+
+
+class StatusReply(Model):
+    status: str = Field(description="As the matching OCPP conf: Accepted, Scheduled, Rejected.")
+
+
+CHANGE_AVAILABILITY = Topic(
+    "chargebus/ocpp_gateway/cmd/change_availability", Kind.CMD, ChangeAvailabilityRequest,
+    reply=StatusReply, owner="ocpp_gateway", subscribers=("api",),
+    doc="A local maintenance change of availability, as a CSMS's ChangeAvailability (Scheduled while a "
+    "transaction runs; the StatusNotification tells the CSMS).",
+    example={"connector_id": 1, "operative": False},
+)
+
+TRIGGER = Topic(
+    "chargebus/ocpp_gateway/cmd/trigger", Kind.CMD, TriggerRequest,
+    reply=StatusReply, owner="ocpp_gateway", subscribers=("api",),
+    doc="Send a StatusNotification or a BootNotification to the CSMS now, as if it had asked with "
+    "TriggerMessage. Rejected while the CSMS is not connected.",
+    example={"message": "StatusNotification", "connector_id": 1},
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.auth.decision import Policy, decide_offline, decide_online
+from services.auth.decision import Policy, decide_offline, decide_online, describe
 from services.common.contract.auth import AuthorizationStatus, AuthSource, IdTagInfo
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -32,3 +32,11 @@ def test_offline() -> None:
     assert info.status is AuthorizationStatus.ACCEPTED
     info, _ = decide_offline(Policy(local_authorize_offline=False), None, ACCEPTED, NOW)
     assert info.status is AuthorizationStatus.INVALID
+
+
+def test_a_decision_in_words_says_who_decided_and_why() -> None:
+    assert describe(BLOCKED, AuthSource.LOCAL_LIST, False) == "the local list says Blocked"
+    assert describe(IdTagInfo(status=AuthorizationStatus.INVALID), AuthSource.CSMS, False) == \
+        "the CSMS answered Invalid"
+    info, source = decide_offline(Policy(), None, None, NOW)
+    assert describe(info, source, False) == "unknown card, AllowOfflineTxForUnknownId=false: Invalid"

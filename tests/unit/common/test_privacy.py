@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from services.common.logs import mask_id_tag, redact_url, setup_logging
+from services.common.logs import mask_id_tag, redact_url, scrub, setup_logging
 
 
 @pytest.mark.parametrize(("url", "shown"), [
@@ -24,6 +24,18 @@ def test_id_tags_are_masked_enough_to_tell_cards_apart() -> None:
     assert mask_id_tag("04A2B3C4") == "04**C4"
     assert mask_id_tag("ABC") == "A**"
     assert mask_id_tag("04A2B3C4") != mask_id_tag("05A2B3C5")
+
+
+@pytest.mark.parametrize(("line", "shown"), [
+    ("csms authorize failed id_tag=04A2B3C4D5: timeout", "csms authorize failed id_tag=04**D5: timeout"),
+    ("start id_tag=04A2B3C4, connector=1", "start id_tag=04**C4, connector=1"),
+    ("card id_tag=AB:CD:EF:01 (csms)", "card id_tag=AB**01 (csms)"),
+    ("end id_tag=04A2B3C4D5", "end id_tag=04**D5"),
+    ("no tag here", "no tag here"),
+])
+def test_scrub_masks_the_whole_tag_whatever_follows_it(line: str, shown: str) -> None:
+    assert scrub(line) == shown
+    assert scrub(line, mask_tags=False) == line
 
 
 @pytest.mark.parametrize(("level", "tag_shown"), [("INFO", "04**C4"), ("DEBUG", "04A2B3C4")])
