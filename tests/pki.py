@@ -51,7 +51,8 @@ class Pki:
                                                          else ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False))
         if server:
             builder = builder.add_extension(x509.SubjectAlternativeName([
-                x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]), critical=False)
+                x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost"),
+                x509.IPAddress(ipaddress.ip_address("0.0.0.0"))]), critical=False)  # a broker on every address
         return _write(self.folder, name, builder.sign(self.ca_key, hashes.SHA256()), key)
 
     def server_context(self, client_ca: Path | None = None) -> ssl.SSLContext:

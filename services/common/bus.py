@@ -31,6 +31,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from pydantic import BaseModel, ValidationError
 
 from . import contract
+from .bus_accounts import credentials
 from .contract import ErrorBody, ErrorCode, Kind, Reply, Topic
 from .contract.common import HEALTH, Health, HealthState
 from .settings import Settings
@@ -99,6 +100,9 @@ class Bus:
         self._subs: list[_Subscription] = []
         self._watches: list[tuple[str, WatchHandler]] = []
         self._pending: dict[bytes, asyncio.Future[tuple[bytes, Any]]] = {}
+        self._in_flight: dict[int, tuple[str, bytes | None]] = {}  # mid → (topic, correlation of a request)
+        self._acked_early: dict[int, ReasonCode] = {}
+        self._refused_topics: set[str] = set()
         self._reply_topic = contract.reply_topic(self.client_id)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[mqtt.MQTTMessage] = asyncio.Queue()
@@ -154,6 +158,13 @@ class Bus:
         client.on_subscribe = self._on_subscribe
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_publish = self._on_publish
+        if self._settings.mqtt_tls:
+            ca = self._settings.mqtt_tls_ca
+            client.tls_set(ca_certs=str(ca) if ca is not None else None)
+        login = credentials(self._settings, self.name)
+        if login is not None:
+            client.username_pw_set(*login)
         if self._health:
             client.will_set(
                 HEALTH.render(service=self.name),
@@ -186,9 +197,8 @@ class Bus:
     async def stop(self) -> None:
         """Publish `stopped` health, flush, disconnect."""
         if self._health and self._connected.is_set():
-            info = self._client.publish(
-                HEALTH.render(service=self.name), self._health_payload(HealthState.STOPPED), qos=1, retain=True
-            )
+            info = self._send(HEALTH.render(service=self.name), self._health_payload(HealthState.STOPPED), qos=1,
+                              retain=True)
             try:
                 await asyncio.to_thread(info.wait_for_publish, 2.0)
             except (RuntimeError, ValueError) as exc:  # the broker went first (e.g. a station-wide stop)
@@ -232,13 +242,51 @@ class Bus:
         self._connected.set()
         if self._health:
             # whoever sees `online` can already reach our handlers: the subscriptions are in place
-            self._client.publish(HEALTH.render(service=self.name), self._health_payload(HealthState.ONLINE), qos=1,
+            self._send(HEALTH.render(service=self.name), self._health_payload(HealthState.ONLINE), qos=1,
                                  retain=True)
         for callback in self._on_connected:
             try:
                 callback()
             except Exception:  # one owner failing to republish must not keep the others from it
                 log.exception("republish after connect failed client=%s", self.client_id)
+
+    def _send(self, path: str, payload: str | bytes, *, qos: int, retain: bool = False,
+              properties: Properties | None = None, corr: bytes | None = None) -> mqtt.MQTTMessageInfo:
+        """Every publish goes here, so that the broker's answer to it (a refusal) is matched to it.
+
+        No lock: paho calls on_publish holding its own mutex, which publish() takes too. Single dict
+        operations are atomic; the second look catches an answer that came between the two.
+        """
+        info = self._client.publish(path, payload, qos=qos, retain=retain, properties=properties)
+        early = self._acked_early.pop(info.mid, None)
+        if early is None:
+            self._in_flight[info.mid] = (path, corr)
+            early = self._acked_early.pop(info.mid, None)
+            if early is None or self._in_flight.pop(info.mid, None) is None:
+                return info
+        self._acked(path, corr, early)
+        return info
+
+    def _on_publish(self, _c: mqtt.Client, _u: object, mid: int, reason: ReasonCode, _p: object) -> None:
+        sent = self._in_flight.pop(mid, None)
+        if sent is None:  # publish() has not returned yet: _send takes it from here
+            self._acked_early[mid] = reason
+            return
+        self._acked(*sent, reason)
+
+    def _acked(self, path: str, corr: bytes | None, reason: ReasonCode) -> None:
+        """The broker's PUBACK: a refusal (its ACL) fails a request at once instead of at its deadline."""
+        if not reason.is_failure:
+            return
+        if path not in self._refused_topics:  # once per topic: a refused writer must not flood the log
+            self._refused_topics.add(path)
+            log.error("the broker refused a publish client=%s topic=%s reason=%s (bus account %s)",
+                      self.client_id, path, reason, self.name)
+        fut = self._pending.get(corr) if corr is not None else None
+        if fut is not None and self._loop is not None:
+            error = BusError(ErrorCode.REJECTED, f"the broker refused {path}: {reason} (bus account {self.name!r}; "
+                             "the chargebus CLI needs the station's user to read its password)")
+            self._loop.call_soon_threadsafe(_fail, fut, error)
 
     def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, reason: ReasonCode, _p: object) -> None:
         log.info("bus disconnected client=%s reason=%s", self.client_id, reason)
@@ -353,7 +401,7 @@ class Bus:
         out = Properties(PacketTypes.PUBLISH)
         if corr is not None:
             out.CorrelationData = corr
-        self._client.publish(response_topic, reply.model_dump_json(), qos=1, properties=out)
+        self._send(response_topic, reply.model_dump_json(), qos=1, properties=out)
 
     # -- outgoing -------------------------------------------------------------------------------
 
@@ -363,12 +411,11 @@ class Bus:
             raise ValueError(f"{topic.path} is a command: use request()")
         if not isinstance(payload, topic.payload):
             raise TypeError(f"{topic.path} carries {topic.payload.__name__}, not {type(payload).__name__}")
-        self._client.publish(topic.render(**params), payload.model_dump_json(), qos=topic.qos,
-                             retain=topic.retain)
+        self._send(topic.render(**params), payload.model_dump_json(), qos=topic.qos, retain=topic.retain)
 
     def clear(self, topic: Topic, **params: object) -> None:
         """Remove a retained message."""
-        self._client.publish(topic.render(**params), b"", qos=1, retain=True)
+        self._send(topic.render(**params), b"", qos=1, retain=True)
 
     async def request(self, topic: Topic, payload: BaseModel, timeout: float = DEFAULT_TIMEOUT_S,
                       **params: object) -> Any:
@@ -390,7 +437,7 @@ class Bus:
         props.CorrelationData = corr
         props.MessageExpiryInterval = max(1, int(timeout + 0.999))
         props.UserProperty = [(DEADLINE, f"{time.time() + timeout:.3f}")]
-        self._client.publish(topic.render(**params), payload.model_dump_json(), qos=1, properties=props)
+        self._send(topic.render(**params), payload.model_dump_json(), qos=1, properties=props, corr=corr)
         try:
             _raw, body = await asyncio.wait_for(fut, timeout)
         except TimeoutError:
@@ -423,3 +470,8 @@ def _nodelay(_client: mqtt.Client, _userdata: object, sock: Any) -> None:
     # Without it a QoS 1 round trip costs 44-88 ms (Nagle + delayed ACK); with it ~1.5 ms.
     if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def _fail(fut: asyncio.Future[Any], error: BusError) -> None:
+    if not fut.done():
+        fut.set_exception(error)

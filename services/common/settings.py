@@ -60,6 +60,12 @@ class Settings(BaseSettings):
         "mqtt://127.0.0.1:1883",
         description="Broker URL; the supervisor starts its broker on this host and port.",
     )
+    mqtt_tls_cert: Path | None = Field(
+        None, description="PEM certificate of the broker's listener; with mqtt_tls_key and an mqtts:// URL the bus may "
+        "listen beyond loopback (then passwords only, no anonymous client).")
+    mqtt_tls_key: Path | None = Field(None, description="PEM private key of mqtt_tls_cert.")
+    mqtt_tls_ca: Path | None = Field(
+        None, description="PEM CA bundle the services check the broker's certificate against (mqtts:// only).")
     api_host: str = Field(
         "0.0.0.0", description="Bind address of the maintenance API and status page (the station's LAN: a phone "
         "at the station reads it; idTags masked, actions need api_token).")
@@ -121,8 +127,8 @@ class Settings(BaseSettings):
     @classmethod
     def _mqtt_url(cls, value: str) -> str:
         parts = urlsplit(value)
-        if parts.scheme != "mqtt" or not parts.hostname:
-            raise ValueError("must be mqtt://host:port")
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise ValueError("must be mqtt://host:port (or mqtts:// with TLS)")
         try:
             _ = parts.port
         except ValueError as exc:
@@ -143,7 +149,11 @@ class Settings(BaseSettings):
 
     @property
     def mqtt_port(self) -> int:
-        return urlsplit(self.mqtt_url).port or 1883
+        return urlsplit(self.mqtt_url).port or (8883 if self.mqtt_tls else 1883)
+
+    @property
+    def mqtt_tls(self) -> bool:
+        return urlsplit(self.mqtt_url).scheme == "mqtts"
 
     @property
     def ocpp_url(self) -> str:

@@ -1,15 +1,103 @@
-"""The broker configuration `chargebus run` writes into the data directory before starting Mosquitto."""
+"""The broker configuration `chargebus run` writes into the data directory before starting Mosquitto, and the
+same files for the compose broker (`chargebus broker-setup`): listener, accounts and the ACL, generated from
+the bus contract so that the two never drift.
+
+Who may write where comes from the contract: a service publishes under its own `chargebus/<service>/`,
+the topics it owns elsewhere (`chargebus/config/+` for the gateway), the commands it is a declared caller
+of, and replies. Every account reads the whole namespace. Anonymous clients (loopback only) read and
+never write: `mosquitto_sub -v -t 'chargebus/#'` works on the station, a stray tool cannot set a current.
+"""
 
 from __future__ import annotations
 
 import getpass
+import ipaddress
+import os
+import secrets
+import shutil
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+from services.common.bus_accounts import ACCOUNTS, CLI, accounts_dir, password_path
+from services.common.contract import TOPICS, Kind
+from services.common.contract.base import ROOT
 from services.common.settings import Settings
 
-# the same rules as deploy/mosquitto/acl: every client is anonymous on loopback, confined to our namespace
-ACL = "topic readwrite chargebus/#\ntopic read $SYS/#\n"
+
+class BrokerSetupError(Exception):
+    """The broker cannot be set up as asked (said in one line to the user)."""
+
+
+def _filter(path: str) -> str:
+    """A contract path with its `{params}` as MQTT single-level wildcards."""
+    return "/".join("+" if part.startswith("{") else part for part in path.split("/"))
+
+
+def writes(account: str) -> list[str]:
+    """The topic filters `account` may publish on."""
+    if account == CLI:
+        return [f"{ROOT}/#"]
+    own = f"{ROOT}/{account}/"
+    found = [f"{own}#", f"{ROOT}/reply/#"]
+    for topic in TOPICS:
+        outside = topic.owner == account and not topic.path.startswith(own)
+        caller = topic.kind is Kind.CMD and account in topic.subscribers and not topic.path.startswith(own)
+        if (outside or caller) and _filter(topic.path) not in found:
+            found.append(_filter(topic.path))
+    return found
+
+
+def acl_text() -> str:
+    lines = ["# generated from the bus contract (services/supervisor/broker_conf.py); do not edit",
+             "# anonymous clients, on the loopback listener only: read everything, publish nothing",
+             f"topic read {ROOT}/#", "topic read $SYS/#"]
+    for account in ACCOUNTS:
+        lines += ["", f"user {account}"]
+        lines += [f"topic {'readwrite' if f == f'{ROOT}/#' else 'write'} {f}" for f in writes(account)]
+        if account != CLI:
+            lines.append(f"topic read {ROOT}/#")
+        lines.append("topic read $SYS/#")
+    return "\n".join(lines) + "\n"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def ensure_accounts(settings: Settings, passwd_bin: str | None = None) -> Path:
+    """Make the missing passwords (kept across starts) and write the broker's hashed password file."""
+    folder = accounts_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    for account in ACCOUNTS:
+        path = password_path(settings, account)
+        if not path.exists() or not path.read_text(encoding="ascii").strip():
+            _write_private(path, secrets.token_urlsafe(24) + "\n")
+    passwd = broker_dir(settings) / "passwd"
+    passwd.parent.mkdir(parents=True, exist_ok=True)
+    _write_private(passwd, "".join(f"{a}:{password_path(settings, a).read_text(encoding='ascii').strip()}\n"
+                                   for a in ACCOUNTS))
+    tool = passwd_bin or shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+    try:
+        subprocess.run([tool, "-U", str(passwd)], check=True, capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as exc:
+        passwd.unlink(missing_ok=True)  # never leave the passwords there in clear
+        raise BrokerSetupError(f"cannot hash the bus passwords with {tool} ({exc}); "
+                               "apt-get install mosquitto") from None
+    return passwd
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(text)
+    path.chmod(0o600)
 
 
 AUTOSAVE_S = 300  # see write_conf
@@ -32,11 +120,11 @@ def move_aside(db: Path) -> Path:
     return aside
 
 
-def write_conf(settings: Settings) -> Path:
-    """Write mosquitto.conf for this station and return its path.
+def write_conf(settings: Settings, passwd_bin: str | None = None) -> Path:
+    """Write mosquitto.conf (with the accounts and the ACL) for this station and return its path.
 
-    Loopback only: the bus is the station's inside; nothing outside the box may publish a set-point.
-    `set_tcp_nodelay` cuts a QoS 1 round trip from ~44 ms to ~1.5 ms.
+    Loopback unless TLS is set: a listener that other machines can reach takes no anonymous client and
+    only TLS. `set_tcp_nodelay` cuts a QoS 1 round trip from ~44 ms to ~1.5 ms.
 
     Persistence keeps the sessions (subscriptions, queued QoS 1 messages of a restarting service) and the
     retained states, saved every `AUTOSAVE_S` and at an orderly stop. Not every second: mosquitto rewrites
@@ -44,35 +132,56 @@ def write_conf(settings: Settings) -> Path:
     of the retained states is published again by each owner when it reconnects; SQLite holds the
     station's data. `max_packet_size` and `max_queued_bytes` bound what one client can make it hold.
     """
+    return _write(settings, settings.data_dir, passwd_bin, user=getpass.getuser())
+
+
+def write_compose_conf(settings: Settings, passwd_bin: str | None = None) -> Path:
+    """The same files for the compose broker container, which mounts the data volume at `/chargebus`."""
+    return _write(settings, Path("/chargebus"), passwd_bin, user=None)
+
+
+def _write(settings: Settings, seen_as: Path, passwd_bin: str | None, user: str | None) -> Path:
+    """Write the files under `settings.data_dir`; the paths inside them are as the broker sees that directory."""
+    loopback = is_loopback(settings.mqtt_host)
+    if not loopback and not settings.mqtt_tls:
+        raise BrokerSetupError(
+            f"the bus would listen on {settings.mqtt_host}, beyond this machine: that needs TLS and passwords "
+            "(CHARGEBUS_MQTT_URL=mqtts://…, CHARGEBUS_MQTT_TLS_CERT, CHARGEBUS_MQTT_TLS_KEY); or use 127.0.0.1")
+    if settings.mqtt_tls and not (settings.mqtt_tls_cert and settings.mqtt_tls_key):
+        raise BrokerSetupError("an mqtts:// bus needs the listener's certificate and key "
+                               "(CHARGEBUS_MQTT_TLS_CERT, CHARGEBUS_MQTT_TLS_KEY)")
     folder = broker_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    acl = folder / "acl"
-    acl.write_text(ACL, encoding="utf-8")
-    acl.chmod(0o600)  # mosquitto ≥ 2.0.16 warns about (later ones refuse) an ACL others may read
+    ensure_accounts(settings, passwd_bin)
+    _write_private(folder / "acl", acl_text())  # mosquitto ≥ 2.0.16 warns about an ACL others may read
+    inside = seen_as / "mosquitto"
+    lines = ["# written by chargebus at every start: edit the settings, not this file",
+             f"listener {settings.mqtt_port} {settings.mqtt_host}"]
+    if user is not None:  # as root, mosquitto would switch to its own user and could not write our data dir
+        lines.append(f"user {user}")
+    # anonymous clients are read-only by the ACL, and only where nothing outside the machine reaches
+    lines.append(f"allow_anonymous {'true' if loopback else 'false'}")
+    if settings.mqtt_tls_cert and settings.mqtt_tls_key and settings.mqtt_tls:
+        lines += [f"certfile {settings.mqtt_tls_cert.resolve()}", f"keyfile {settings.mqtt_tls_key.resolve()}"]
+    lines += [
+        f"password_file {inside / 'passwd'}",
+        f"acl_file {inside / 'acl'}",
+        "set_tcp_nodelay true",
+        "persistence true",
+        f"persistence_location {inside}/",
+        f"autosave_interval {AUTOSAVE_S}",
+        "max_queued_messages 100000",
+        "max_inflight_messages 100",
+        f"max_queued_bytes {MAX_QUEUED_BYTES}",
+        f"max_packet_size {MAX_PACKET_BYTES}",
+        "log_dest stdout",
+        "log_type error",
+        "log_type warning",
+        "log_type notice",
+        "connection_messages true",
+    ]
     conf = folder / "mosquitto.conf"
-    conf.write_text(
-        "# written by `chargebus run` at every start: edit deploy/ or the settings, not this file\n"
-        f"listener {settings.mqtt_port} {settings.mqtt_host}\n"
-        # as root, mosquitto would switch to its own user and could not write our data dir
-        f"user {getpass.getuser()}\n"
-        "allow_anonymous true\n"
-        f"acl_file {acl.resolve()}\n"
-        "set_tcp_nodelay true\n"
-        "persistence true\n"
-        f"persistence_location {folder.resolve()}/\n"
-        f"autosave_interval {AUTOSAVE_S}\n"
-        "max_queued_messages 100000\n"
-        "max_inflight_messages 100\n"
-        f"max_queued_bytes {MAX_QUEUED_BYTES}\n"
-        f"max_packet_size {MAX_PACKET_BYTES}\n"
-        "log_dest stdout\n"
-        f"log_dest file {(logs / 'mosquitto.log').resolve()}\n"
-        "log_type error\n"
-        "log_type warning\n"
-        "log_type notice\n"
-        "connection_messages true\n",
-        encoding="utf-8",
-    )
+    conf.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return conf

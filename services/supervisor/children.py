@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from services.common.contract.supervisor import ProcessState, ProcessStatus
+from services.common.logs import UtcFormatter
 
 from .launcher_client import ForkedProcess, LauncherClient, LauncherGone
 
@@ -54,7 +55,7 @@ class Child:
 
     def __init__(self, name: str, target: dict[str, Any], logs: Path, width: int, on_change: Callable[[], None],
                  launcher: LauncherClient, env: Callable[[], dict[str, str]] | None = None,
-                 watchdog: bool = False, policy: Policy | None = None) -> None:
+                 watchdog: bool = False, policy: Policy | None = None, keep_output: bool = False) -> None:
         self.name = name
         self.target = target  # {"module": "services.power"} or {"argv": [...]}
         self.proc: ForkedProcess | None = None
@@ -78,12 +79,9 @@ class Child:
         self._prefix = f"{name:<{width}} | "
         self._on_change = on_change
         # stderr carries what logging cannot: tracebacks of a crash, interpreter errors, one-line exits
-        self._errors = logging.getLogger(f"chargebus.child.{name}")
-        self._errors.propagate = False
-        if not self._errors.handlers:
-            handler = logging.handlers.RotatingFileHandler(logs / f"{name}.stderr.log", maxBytes=2_000_000,
-                                                           backupCount=2, encoding="utf-8")
-            self._errors.addHandler(handler)
+        self._errors = _line_log(f"chargebus.child.{name}", logs / f"{name}.stderr.log")
+        # a child that has no log files of its own (the broker): its output, rotated like the services' logs
+        self._output = _line_log(f"chargebus.output.{name}", logs / f"{name}.log") if keep_output else None
 
     @property
     def pid(self) -> int | None:
@@ -252,8 +250,22 @@ class Child:
                 if error:
                     self._errors.error(text)
                     self.last_error.append(text[:300])
+                elif self._output is not None:
+                    self._output.info(text)
         finally:
             transport.close()
+
+
+def _line_log(name: str, path: Path) -> logging.Logger:
+    """A rotated file of a child's lines, each stamped in UTC (GetDiagnostics picks lines by their time)."""
+    lines = logging.getLogger(name)
+    lines.propagate = False
+    lines.setLevel(logging.INFO)
+    if not lines.handlers:
+        handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=2, encoding="utf-8")
+        handler.setFormatter(UtcFormatter("%(asctime)s %(message)s"))
+        lines.addHandler(handler)
+    return lines
 
 
 def service_target(name: str) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from services.common.contract import ErrorCode
 from services.common.contract.supervisor import PROCESSES, RESTART, ProcessTable, RestartReply, RestartRequest
 from services.common.settings import Settings
 
-from .broker_conf import broker_db, move_aside, write_conf
+from .broker_conf import BrokerSetupError, broker_db, move_aside, write_conf
 from .children import Child, Policy, service_target
 from .launcher_client import LauncherClient
 from .slot_keeper import SlotKeeper
@@ -51,8 +51,12 @@ class Supervisor:
         # restarting one is not (the gateway sends a BootNotification only for a new boot)
         self.boot_id = uuid.uuid4().hex
         policy = Policy(failed_retry_s=settings.failed_retry_s, watchdog_s=settings.watchdog_s)
-        self.broker = Child(BROKER, {"argv": [self._mosquitto(), "-c", str(write_conf(settings))]}, self.logs,
-                            width, self._changed, self.launcher, policy=policy)
+        try:
+            conf = write_conf(settings)
+        except BrokerSetupError as exc:
+            raise SystemExit(f"chargebus: {exc}") from None
+        self.broker = Child(BROKER, {"argv": [self._mosquitto(), "-c", str(conf)]}, self.logs,
+                            width, self._changed, self.launcher, policy=policy, keep_output=True)
         self.children = {n: Child(n, service_target(n), self.logs, width, self._changed, self.launcher,
                                   env=self._child_env, watchdog=True, policy=policy) for n in names}
         self.bus = Bus(settings, "supervisor")

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from services.common.settings import SERVICES, Settings
-from services.supervisor.broker_conf import ACL
+from services.supervisor.broker_conf import acl_text
 from services.supervisor.children import service_argv
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,7 +51,7 @@ def test_broker_container_uses_the_deploy_config_with_nodelay_and_persistence() 
 def test_broker_acl_is_the_one_chargebus_run_writes() -> None:
     rules = [line for line in (ROOT / "deploy" / "mosquitto" / "acl").read_text().splitlines()
              if line and not line.startswith("#")]
-    assert rules == ACL.splitlines()
+    assert rules == [line for line in acl_text().splitlines() if line and not line.startswith("#")]
 
 
 def test_station_toml_holds_the_defaults() -> None:

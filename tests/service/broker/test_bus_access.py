@@ -1,0 +1,219 @@
+"""The station's broker as `chargebus run` configures it: accounts and the ACL from the contract, anonymous
+loopback clients read-only, no listener beyond loopback without TLS and passwords. A real Mosquitto."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.reasoncodes import ReasonCode
+
+from services.common.bus import Bus, BusError
+from services.common.bus_accounts import credentials
+from services.common.contract import auth, power
+from services.common.contract.base import ErrorCode
+from services.common.contract.common import CONFIG, ConfigValue
+from services.common.contract.power import ConnectorState
+from services.common.settings import Settings
+from services.supervisor.broker_conf import BrokerSetupError, acl_text, write_conf, writes
+from tests.broker import free_port, wait_port
+from tests.conftest import env_for, isolated_settings
+from tests.pki import Pki
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
+@pytest.fixture
+def station_broker(tmp_path: Path) -> Iterator[Settings]:
+    settings = isolated_settings(tmp_path)
+    with _running(settings):
+        yield settings
+
+
+class _running:
+    def __init__(self, settings: Settings) -> None:
+        self.conf = write_conf(settings)
+        self.port = settings.mqtt_port
+
+    def __enter__(self) -> _running:
+        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        wait_port(self.port)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.proc.terminate()
+        self.proc.wait(5)
+
+
+class _Client:
+    """A bare MQTT v5 client: what a foreign tool on the station could do."""
+
+    def __init__(self, settings: Settings, login: tuple[str, str] | None = None, tls_ca: Path | None = None) -> None:
+        self.received: list[tuple[str, bytes, bool]] = []
+        self.acks: dict[int, ReasonCode] = {}
+        self.connect_reason: ReasonCode | None = None
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        if login:
+            self.client.username_pw_set(*login)
+        if tls_ca:
+            self.client.tls_set(ca_certs=str(tls_ca))
+        self.client.on_message = lambda _c, _u, m: self.received.append((m.topic, m.payload, bool(m.retain)))
+        self.client.on_publish = lambda _c, _u, mid, rc, _p: self.acks.__setitem__(mid, rc)
+        self.client.on_connect = lambda _c, _u, _f, rc, _p: setattr(self, "connect_reason", rc)
+        self.client.connect(settings.mqtt_host, settings.mqtt_port)
+        self.client.loop_start()
+        _wait(lambda: self.connect_reason is not None, "CONNACK")
+
+    def publish(self, topic: str, payload: bytes = b"{}") -> ReasonCode:
+        info = self.client.publish(topic, payload, qos=1)
+        _wait(lambda: info.mid in self.acks, f"PUBACK of {topic}")
+        return self.acks[info.mid]
+
+    def subscribe(self, topic_filter: str) -> None:
+        self.client.subscribe(topic_filter, qos=1)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def _wait(done: Callable[[], object], what: str, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {what} within {timeout} s")
+        time.sleep(0.01)
+
+
+def test_the_acl_follows_the_contract() -> None:
+    assert writes("power")[:2] == ["chargebus/power/#", "chargebus/reply/#"]
+    assert "chargebus/ocpp_gateway/cmd/get_session" in writes("power")  # power is a declared caller
+    assert "chargebus/auth/cmd/authorize" not in writes("power")
+    assert "chargebus/config/+" in writes("ocpp_gateway")  # owned outside its namespace
+    assert writes("cli") == ["chargebus/#"]
+    text = acl_text()
+    anonymous = text.split("\nuser ")[0]
+    assert "topic read chargebus/#" in anonymous and "write" not in anonymous
+
+
+def test_a_service_publishes_under_its_own_name_only(station_broker: Settings) -> None:
+    settings = station_broker
+    watcher = _Client(settings)
+    watcher.subscribe("chargebus/#")
+    power_login = credentials(settings, "power")
+    assert power_login is not None and power_login[0] == "power"
+    as_power = _Client(settings, power_login)
+    try:
+        assert not as_power.publish("chargebus/power/event/test", b"1").is_failure
+        refused = as_power.publish("chargebus/auth/state/local_list", b'{"version": 99, "size": 0}')
+        assert refused.is_failure and refused.getName() == "Not authorized"
+        assert as_power.publish("chargebus/ocpp_gateway/cmd/authorize", b"{}").is_failure  # not its caller
+        assert as_power.publish("elsewhere/topic", b"1").is_failure
+        wrong = _Client(settings, ("power", "not-the-password"))
+        assert wrong.connect_reason is not None and wrong.connect_reason.is_failure
+        wrong.close()
+        _wait(lambda: any(t == "chargebus/power/event/test" for t, _, _ in watcher.received), "the allowed message")
+        assert not any(t.startswith("chargebus/auth/") for t, _, _ in watcher.received)
+    finally:
+        as_power.close()
+        watcher.close()
+
+
+def test_anonymous_clients_read_everything_and_publish_nothing(station_broker: Settings) -> None:
+    settings = station_broker
+
+    async def publish_states() -> None:
+        bus = Bus(settings, "power")  # its health goes out retained, online
+        await bus.start(5)
+        assert power.CONNECTOR.example is not None
+        bus.publish(power.CONNECTOR, ConnectorState.model_validate(power.CONNECTOR.example), connector_id=1)
+        await asyncio.sleep(0.2)
+        await bus.stop()
+
+    asyncio.run(publish_states())
+    # the debugging recipe of docs/debugging.md, as it is
+    seen = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(settings.mqtt_port), "-v",
+                           "-t", "chargebus/#", "-W", "2"], capture_output=True, text=True)
+    assert "chargebus/power/health " in seen.stdout and "chargebus/power/state/connector/1 " in seen.stdout
+    anonymous = _Client(settings)
+    try:
+        assert anonymous.publish("chargebus/power/cmd/energize", b"{}").is_failure
+        assert anonymous.publish("chargebus/sim/cmd/plug", b"{}").is_failure
+        anonymous.subscribe("chargebus/power/state/#")
+        _wait(lambda: any(r for _, _, r in anonymous.received), "the retained connector state")
+    finally:
+        anonymous.close()
+
+
+async def test_a_refused_request_fails_at_once_with_a_clear_error(station_broker: Settings) -> None:
+    bus = Bus(station_broker, "power")
+    await bus.start(5)
+    try:
+        started = datetime.now(UTC)
+        with pytest.raises(BusError) as refused:
+            await bus.request(auth.LOOKUP, auth.LOOKUP.payload.model_validate(auth.LOOKUP.example), timeout=10)
+        assert refused.value.code is ErrorCode.REJECTED and "Not authorized" in refused.value.message
+        assert (datetime.now(UTC) - started).total_seconds() < 5  # not at the deadline
+    finally:
+        await bus.stop()
+    gateway = Bus(station_broker, "ocpp_gateway")
+    await gateway.start(5)
+    gateway.publish(CONFIG, ConfigValue(key="HeartbeatInterval", value="60", readonly=False), key="HeartbeatInterval")
+    await gateway.stop()
+
+
+def test_the_passwords_are_made_once_and_only_the_owner_reads_them(tmp_path: Path) -> None:
+    settings = isolated_settings(tmp_path)
+    write_conf(settings)
+    first = credentials(settings, "metering")
+    write_conf(settings)
+    assert credentials(settings, "metering") == first and first is not None
+    folder = settings.data_dir / "bus-accounts"
+    assert folder.stat().st_mode & 0o077 == 0 and (folder / "metering").stat().st_mode & 0o077 == 0
+    passwd = (settings.data_dir / "mosquitto" / "passwd").read_text()
+    assert "metering:$7$" in passwd and first[1] not in passwd  # hashed
+
+
+def test_no_listener_beyond_loopback_without_tls(tmp_path: Path) -> None:
+    settings = isolated_settings(tmp_path).model_copy(update={"mqtt_url": f"mqtt://0.0.0.0:{free_port()}"})
+    with pytest.raises(BrokerSetupError, match="beyond this machine: that needs TLS and passwords"):
+        write_conf(settings)
+    done = subprocess.run([sys.executable, "-m", "services.cli.main", "run"],
+                          env={**env_for(settings), "CHARGEBUS_MQTT_URL": settings.mqtt_url},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "needs TLS and passwords" in done.stderr
+    assert not (settings.data_dir / "mosquitto" / "mosquitto.conf").exists()
+
+
+def test_beyond_loopback_tls_and_passwords_only(tmp_path: Path) -> None:
+    pki = Pki(tmp_path / "pki")
+    cert, key = pki.issue("broker", server=True)
+    settings = isolated_settings(tmp_path).model_copy(update={
+        "mqtt_url": f"mqtts://0.0.0.0:{free_port()}", "mqtt_tls_cert": cert, "mqtt_tls_key": key,
+        "mqtt_tls_ca": pki.ca_path})
+    with _running(settings):
+        anonymous = _Client(settings, tls_ca=pki.ca_path)
+        assert anonymous.connect_reason is not None and anonymous.connect_reason.is_failure
+        anonymous.close()
+
+        async def as_service() -> None:
+            bus = Bus(settings, "power")
+            await bus.start(5)
+            bus.publish(power.CONNECTOR, ConnectorState.model_validate(power.CONNECTOR.example), connector_id=1)
+            await bus.stop()
+
+        asyncio.run(as_service())
+        login = credentials(settings, "cli")
+        reader = _Client(settings, login, tls_ca=pki.ca_path)
+        reader.subscribe("chargebus/power/#")
+        _wait(lambda: any(t == "chargebus/power/state/connector/1" for t, _, _ in reader.received), "the state")
+        reader.close()
