@@ -11,5 +11,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends mosquitto && rm
     && pip install . && useradd --system --uid 1000 chargebus && mkdir -p /data && chown chargebus /data
 USER chargebus
 VOLUME ["/data"]
-# without compose the image runs the whole station under the supervisor (broker included)
+# without compose the image runs the whole station under the supervisor (broker included); under compose
+# each container names its own command and healthcheck
+HEALTHCHECK --interval=15s --timeout=10s --start-period=20s CMD ["chargebus", "health", "supervisor"]
 CMD ["chargebus", "run"]

@@ -13,12 +13,15 @@ import gc
 import logging
 import os
 import signal
-from typing import ClassVar
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 import setproctitle
+from pydantic import BaseModel
 
 from . import failpoints
 from .bus import Bus
+from .contract.supervisor import RESTART_ORDER, RestartOrder
 from .db import StorageError
 from .logs import setup_logging
 from .settings import Settings, load_settings
@@ -84,6 +87,15 @@ async def serve(service_cls: type[Service], settings: Settings, stop: asyncio.Ev
     failpoints.arm_from(settings.data_dir)
     bus = Bus(settings, service_cls.name)
     service = service_cls(settings, bus)
+    started = datetime.now(UTC)
+
+    async def on_order(_t: str, _d: Any, order: BaseModel | None, _p: dict[str, str]) -> None:
+        if isinstance(order, RestartOrder) and service_cls.name in order.services and order.at >= started:
+            log.warning("restart ordered service=%s reason=%r: stopping for the restart policy",
+                        service_cls.name, order.reason)
+            stop.set()
+
+    bus.watch(RESTART_ORDER.path, on_order)
     pings = asyncio.create_task(watchdog_pings(service_cls.name), name="watchdog-pings")
     try:
         await service.setup()
@@ -112,7 +124,7 @@ def run_service(service_cls: type[Service]) -> None:
     """Entry point of `python -m services.<name>`."""
     settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    setup_logging(service_cls.name, settings.log_level, settings.data_dir)
+    setup_logging(service_cls.name, settings.log_level, settings.data_dir, settings.log_format)
     setproctitle.setproctitle(f"chargebus-{service_cls.name}")
 
     async def main() -> None:

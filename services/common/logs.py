@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import logging.handlers
 import re
 import sys
 import time
 from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -60,13 +64,50 @@ class UtcFormatter(logging.Formatter):
     converter = time.gmtime  # type: ignore[assignment]  # typeshed's signature is narrower than the docs'
 
 
-def setup_logging(name: str, level: str, data_dir: Path | None) -> None:
+_CONTEXT: ContextVar[dict[str, Any]] = ContextVar("chargebus_log_context", default={})  # noqa: B039  # never mutated
+_FIELD = re.compile(r"\b([a-z_]+)=([^\s,;()]+?)(?=:?(?:[\s,;)]|$))")
+
+
+@contextlib.contextmanager
+def log_context(**fields: Any) -> Iterator[None]:
+    """Fields every log record inside carries in the JSON format (an OCPP message id, a transaction id);
+    per asyncio task, like every context variable."""
+    token = _CONTEXT.set({**_CONTEXT.get(), **fields})
+    try:
+        yield
+    finally:
+        _CONTEXT.reset(token)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC), level, service, logger, message, the `key=value` pairs of the
+    message (session, transaction_id, connector, ...) and the context's fields (ocpp_message_id, ...)."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        out: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname, "service": self.service, "logger": record.name, "message": message}
+        for key, value in _FIELD.findall(message):
+            out.setdefault(key, int(value) if value.isdigit() else value)
+        out.update(_CONTEXT.get())
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, default=str)
+
+
+def setup_logging(name: str, level: str, data_dir: Path | None, fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers.clear()
     root.setLevel(level)
     privacy = PrivacyFilter(mask_tags=level != "DEBUG")
+    formatter = JsonFormatter(name) if fmt == "json" else UtcFormatter(FORMAT)
     stream = logging.StreamHandler(sys.stdout)
-    stream.setFormatter(UtcFormatter(FORMAT))
+    stream.setFormatter(formatter)
     stream.addFilter(privacy)
     root.addHandler(stream)
     if data_dir is not None:
@@ -75,18 +116,24 @@ def setup_logging(name: str, level: str, data_dir: Path | None) -> None:
         rotating = logging.handlers.RotatingFileHandler(
             logs / f"{name}.log", maxBytes=5_000_000, backupCount=3, encoding="utf-8"
         )
-        rotating.setFormatter(UtcFormatter(FORMAT))
+        rotating.setFormatter(formatter)
         rotating.addFilter(privacy)
         root.addHandler(rotating)
     # paho logs every packet at DEBUG; that belongs to the broker log, not ours
     logging.getLogger("paho").setLevel(logging.WARNING)
 
 
+_JSON_STAMP = '{"ts": "'
 _STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) ")
 
 
 def record_time(line: str) -> datetime | None:
     """The UTC time a log record starts with, or None for a continuation line (a traceback)."""
+    if line.startswith(_JSON_STAMP):  # the JSON format: its "ts" comes first
+        try:
+            return datetime.fromisoformat(line[len(_JSON_STAMP):line.index('"', len(_JSON_STAMP))])
+        except ValueError:
+            return None
     match = _STAMP.match(line)
     if match is None:
         return None

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     )
     can_port: int = Field(43113, ge=1, le=65535, description="UDP port, udp_multicast only.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="text: one key=value line per record; json: one object per line with service, "
+        "transaction id and OCPP message id as fields (for a log collector).")
     mosquitto_bin: str = Field("mosquitto", description="Broker binary the supervisor starts.")
     services: tuple[str, ...] = Field(SERVICES, description="Services the supervisor starts, in order.")
     with_sim: bool = Field(False, description="Start the hardware simulator: the bench (`make run`) and tests only; "

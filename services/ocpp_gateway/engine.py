@@ -437,7 +437,8 @@ class TransactionEngine:
                                               self.config.get_int("StopTransactionMaxMeterValues"))
         if self.store.stop(tx.session_id, reason, at, meter_stop,
                            messages.stop_payload(meter_stop, at, reason, id_tag, data)):
-            log.info("transaction stopped session=%s reason=%s meter_stop=%d", tx.session_id, reason, meter_stop)
+            log.info("transaction stopped session=%s transaction_id=%s reason=%s meter_stop=%d", tx.session_id,
+                     tx.transaction_id, reason, meter_stop)
             self.bus.publish(ocpp_gateway.TRANSACTION_STOPPED, TransactionStopped(
                 connector_id=tx.connector_id, session_id=tx.session_id,
                 transaction_id=self.store.transaction_id(tx.session_id), id_tag=tx.id_tag, reason=reason,

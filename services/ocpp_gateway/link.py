@@ -17,6 +17,7 @@ import logging
 import random
 import ssl
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +30,7 @@ from ocpp.v16.enums import RegistrationStatus
 from services.common.bus import Bus
 from services.common.contract.config_keys import HEARTBEAT_RANGE_S
 from services.common.contract.ocpp_gateway import CONNECTION, ConnectionState, Registration
-from services.common.logs import redact_url
+from services.common.logs import log_context, redact_url
 from services.common.settings import Settings
 from services.common.version import VERSION
 
@@ -145,9 +146,11 @@ class Link:
             await self._take_interval(int(conf.interval))
 
     async def _call(self, protocol: StationProtocol, payload: Any, timeout: float | None = None) -> Any:
+        unique_id = str(uuid.uuid4())
         try:
-            result = await asyncio.wait_for(protocol.call(payload, suppress=False),
-                                            timeout or self.settings.ocpp_response_timeout_s)
+            with log_context(ocpp_message_id=unique_id, ocpp_action=type(payload).__name__):
+                result = await asyncio.wait_for(protocol.call(payload, suppress=False, unique_id=unique_id),
+                                                timeout or self.settings.ocpp_response_timeout_s)
         except TimeoutError as exc:
             raise CsmsUnavailable(f"no answer to {type(payload).__name__}") from exc
         except websockets.ConnectionClosed as exc:

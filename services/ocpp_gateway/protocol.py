@@ -41,6 +41,7 @@ from ocpp.v16 import ChargePoint
 from ocpp.v16.enums import Action
 
 from services.common.lifecycle import give_back_memory
+from services.common.logs import log_context
 
 log = logging.getLogger(__name__)
 
@@ -228,6 +229,10 @@ class StationProtocol(ChargePoint):
             self._response_queue.put_nowait(msg)
 
     async def _answer(self, msg: Call) -> None:
+        with log_context(ocpp_message_id=msg.unique_id, ocpp_action=msg.action):
+            await self._answer_in_context(msg)
+
+    async def _answer_in_context(self, msg: Call) -> None:
         try:
             route(msg.action, msg.payload, msg.action in self.route_map or msg.action in self._raw)
         except CallRefused as not_routed:

@@ -9,23 +9,11 @@ BootNotification.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from .tx_store import TxStore
 
 KEY = "registration_accepted_boot"
-KERNEL_BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
 
-def current_boot_id() -> str:
-    named = os.environ.get("CHARGEBUS_BOOT_ID")
-    if named:
-        return named
-    try:
-        return "kernel-" + KERNEL_BOOT_ID.read_text().strip()
-    except OSError:
-        return "unknown"
 
 
 class RegistrationMemory:

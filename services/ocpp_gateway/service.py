@@ -11,6 +11,7 @@ from typing import Any
 from ocpp.v16 import call
 from sqlalchemy.exc import SQLAlchemyError
 
+from services.common.boot import current_boot_id
 from services.common.bus import BusError
 from services.common.contract import firmware, ocpp_gateway
 from services.common.contract.auth import IdTagInfo
@@ -37,7 +38,7 @@ from .engine import RESTART_REASON, TransactionEngine
 from .firmware_notifier import FirmwareNotifier
 from .link import Link
 from .ports import CsmsCallError, CsmsUnavailable
-from .registration import RegistrationMemory, current_boot_id
+from .registration import RegistrationMemory
 from .status import StatusReporter
 from .tx_store import TxStore
 
@@ -55,8 +56,9 @@ class OcppGatewayService(Service):
         self.engine = open_engine(self.settings.db_path(self.name), MIGRATIONS)
         self.store = TxStore(self.engine)
         self.config = ConfigStore(self.engine, self.bus)
-        self.link = Link(self.settings, self.bus, self.config, RegistrationMemory(self.store, current_boot_id()),
-                         self._protocol, outbox_pending=self.store.pending)
+        registration = RegistrationMemory(self.store, current_boot_id(self.settings.data_dir))
+        self.link = Link(self.settings, self.bus, self.config, registration, self._protocol,
+                         outbox_pending=self.store.pending)
         self.transactions = TransactionEngine(self.bus, self.store, self.config, self.link)
         self.availability = Availability(self.engine, self.bus, CONNECTORS,
                                          busy=lambda c: self.store.open_session(c) is not None,

@@ -135,9 +135,10 @@ def write_conf(settings: Settings, passwd_bin: str | None = None) -> Path:
     return _write(settings, settings.data_dir, passwd_bin, user=getpass.getuser())
 
 
-def write_compose_conf(settings: Settings, passwd_bin: str | None = None) -> Path:
-    """The same files for the compose broker container, which mounts the data volume at `/chargebus`."""
-    return _write(settings, Path("/chargebus"), passwd_bin, user=None)
+def write_compose_conf(settings: Settings, seen_as: Path = Path("/chargebus"), passwd_bin: str | None = None
+                       ) -> Path:
+    """The same files for the compose broker container, which mounts the data volume at `seen_as`."""
+    return _write(settings, seen_as, passwd_bin, user=None)
 
 
 def _write(settings: Settings, seen_as: Path, passwd_bin: str | None, user: str | None) -> Path:

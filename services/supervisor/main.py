@@ -37,7 +37,7 @@ def _lock(settings: Settings) -> IO[bytes]:
 def run(settings: Settings) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     lock = _lock(settings)
-    setup_logging("supervisor", settings.log_level, settings.data_dir)
+    setup_logging("supervisor", settings.log_level, settings.data_dir, settings.log_format)
     setproctitle.setproctitle("chargebus-supervisor")
     running = slots.running_slot()
     path = slots.state_path(settings.data_dir)

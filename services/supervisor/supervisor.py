@@ -27,6 +27,7 @@ from .children import Child, Policy, service_target
 from .launcher_client import LauncherClient
 from .slot_keeper import SlotKeeper
 from .slots import BootState
+from .systemd_notify import notify, watchdog_pings
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +106,11 @@ class Supervisor:
         log.info("station started services=%d broker_port=%d in=%.2fs", len(self.children), self.settings.mqtt_port,
                  time.monotonic() - started)
         self._publish()
+        notify(f"READY=1\nSTATUS=broker and {len(self.children)} services started\nMAINPID={os.getpid()}")
         async with asyncio.TaskGroup() as tg:
             tasks = [tg.create_task(self._republish(), name="republish"),
-                     tg.create_task(self._watchdog(), name="watchdog")]
+                     tg.create_task(self._watchdog(), name="watchdog"),
+                     tg.create_task(watchdog_pings(), name="systemd-watchdog")]
             if self.slots is not None:
                 tasks.append(tg.create_task(self.slots.watch_trial(), name="firmware-trial"))
             await stop.wait()
@@ -134,6 +137,7 @@ class Supervisor:
         await self._wait_broker()
 
     async def shutdown(self) -> None:
+        notify("STOPPING=1")
         for child in (self.broker, *self.children.values()):
             child.hold()  # from now on a child that exits stays down
         await asyncio.gather(*(c.stop(STOP_GRACE_S) for c in self.children.values()))

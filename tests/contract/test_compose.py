@@ -25,7 +25,7 @@ def _compose() -> dict[str, Any]:
 
 def test_one_container_per_supervised_service_running_the_same_command() -> None:
     services = _compose()["services"]
-    assert set(services) - {"mosquitto"} == set(SERVICES)
+    assert set(services) - {"mosquitto", "broker-setup", "supervisor"} == set(SERVICES)
     for name in SERVICES:
         spec = services[name]
         assert spec["command"] == ["python", *service_argv(name)[1:]], name
@@ -37,21 +37,60 @@ def test_one_container_per_supervised_service_running_the_same_command() -> None
     assert services["power"]["environment"]["CHARGEBUS_CAN_CHANNEL"] == "can0"
 
 
-def test_broker_container_uses_the_deploy_config_with_nodelay_and_persistence() -> None:
-    broker = _compose()["services"]["mosquitto"]
+def test_every_service_container_has_a_healthcheck_a_log_limit_and_waits_for_a_healthy_broker() -> None:
+    services = _compose()["services"]
+    for name in (*SERVICES, "supervisor"):
+        spec = services[name]
+        assert spec["healthcheck"]["test"] == ["CMD", "chargebus", "health", name, "--same-host"], name
+        assert spec["depends_on"]["mosquitto"]["condition"] == "service_healthy", name
+        assert spec["logging"]["options"]["max-size"] and spec["logging"]["options"]["max-file"], name
+        assert spec["stop_grace_period"], name
+    assert services["supervisor"]["command"] == ["python", "-m", "services.supervisor.restart_orders"]
+
+
+def test_the_broker_container_runs_what_broker_setup_writes_into_the_volume() -> None:
+    services = _compose()["services"]
+    setup, broker = services["broker-setup"], services["mosquitto"]
     assert broker["image"].startswith("eclipse-mosquitto:2") and broker["restart"] == "unless-stopped"
-    source = next(v.split(":")[0] for v in broker["volumes"] if v.endswith("mosquitto.conf:ro"))
-    conf = (ROOT / source).read_text().splitlines()
-    assert "set_tcp_nodelay true" in conf and "persistence true" in conf
-    assert any(line.startswith("listener 1883 127.0.0.1") for line in conf)
-    acl = next(v.split(":") for v in broker["volumes"] if v.endswith(":/mosquitto/config/acl:ro"))
-    assert f"acl_file {acl[1]}" in conf
+    assert broker["depends_on"]["broker-setup"]["condition"] == "service_completed_successfully"
+    mount = next(v.split(":")[1] for v in broker["volumes"] if v.startswith("chargebus-data:"))
+    assert setup["command"] == ["chargebus", "broker-setup", "--broker-sees", mount]
+    assert broker["command"] == ["mosquitto", "-c", f"{mount}/mosquitto/mosquitto.conf"]
+    assert "$$SYS/broker/uptime" in broker["healthcheck"]["test"]
+    assert broker["logging"]["options"]["max-size"]
 
 
 def test_broker_acl_is_the_one_chargebus_run_writes() -> None:
-    rules = [line for line in (ROOT / "deploy" / "mosquitto" / "acl").read_text().splitlines()
-             if line and not line.startswith("#")]
-    assert rules == [line for line in acl_text().splitlines() if line and not line.startswith("#")]
+    assert (ROOT / "deploy" / "mosquitto" / "acl").read_text() == acl_text()
+
+
+def test_the_systemd_unit_runs_the_station_with_absolute_paths_a_watchdog_and_an_orderly_stop() -> None:
+    unit = _unit()
+    assert unit["Type"] == "notify" and int(unit["WatchdogSec"]) > 0 and unit["NotifyAccess"] == "main"
+    assert unit["KillMode"] == "mixed" and unit["Restart"] == "always"
+    assert Path(unit["ExecStart"].split()[0]).is_absolute() and unit["ExecStart"].endswith("chargebus run")
+    env = dict(e.split("=", 1) for e in unit["Environment"])
+    assert Path(env["CHARGEBUS_DATA_DIR"]).is_absolute() and Path(env["CHARGEBUS_CONFIG_FILE"]).is_absolute()
+    install = (ROOT / "deploy" / "systemd" / "install.sh").read_text()
+    assert "deploy/systemd/chargebus.service" in install and "systemctl enable --now chargebus.service" in install
+    assert env["CHARGEBUS_DATA_DIR"] in install
+
+
+def _unit() -> dict[str, Any]:
+    """The [Service] section: a key given more than once (Environment) as a list."""
+    section: dict[str, Any] = {}
+    current = ""
+    for raw in (ROOT / "deploy" / "systemd" / "chargebus.service").read_text().splitlines():
+        line = raw.strip()
+        if line.startswith("["):
+            current = line
+        elif current == "[Service]" and "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            if key == "Environment":
+                section.setdefault(key, []).append(value)
+            else:
+                section[key] = value
+    return section
 
 
 def test_station_toml_holds_the_defaults() -> None:
@@ -90,11 +129,15 @@ def test_production_paths_run_no_simulator() -> None:
     assert tomllib.loads((ROOT / "deploy" / "chargebus.toml").read_text())["with_sim"] is False
 
 
-def test_the_broker_configs_bound_what_they_write_and_hold() -> None:
-    from services.supervisor.broker_conf import AUTOSAVE_S, MAX_PACKET_BYTES, MAX_QUEUED_BYTES
+def test_the_broker_configs_bound_what_they_write_and_hold(tmp_path: Path) -> None:
+    from services.supervisor.broker_conf import AUTOSAVE_S, MAX_PACKET_BYTES, MAX_QUEUED_BYTES, write_compose_conf
 
-    deployed = (ROOT / "deploy" / "mosquitto" / "mosquitto.conf").read_text().splitlines()
+    settings = Settings(data_dir=tmp_path)
+    written = write_compose_conf(settings).read_text().splitlines()
     for line in (f"autosave_interval {AUTOSAVE_S}", f"max_packet_size {MAX_PACKET_BYTES}",
-                 f"max_queued_bytes {MAX_QUEUED_BYTES}"):
-        assert line in deployed, line
+                 f"max_queued_bytes {MAX_QUEUED_BYTES}", "listener 1883 127.0.0.1", "allow_anonymous true",
+                 "password_file /chargebus/mosquitto/passwd", "acl_file /chargebus/mosquitto/acl",
+                 "persistence_location /chargebus/mosquitto/"):
+        assert line in written, line
+    assert not any(line.startswith("user ") for line in written)  # the container's user, not ours
     assert AUTOSAVE_S >= 60  # a save rewrites the whole file: every second would wear out flash

@@ -51,6 +51,20 @@ RESTART = Topic(
     example={"service": "metering", "reason": "maintenance"},
 )
 
+class RestartOrder(Model):
+    services: list[str] = Field(description="The services to stop now; their restart policy starts them again.")
+    reason: str = ""
+    at: datetime = Field(description="A service started after this ignores the order (a late delivery).")
+
+
+RESTART_ORDER = Topic(
+    "chargebus/supervisor/event/restart_order", Kind.EVENT, RestartOrder, owner="supervisor",
+    subscribers=("every service",),
+    doc="Under docker-compose, where no supervisor holds the processes: the named services stop in order and "
+    "compose's restart policy starts them again (the Reset of a CSMS, `chargebus restart`).",
+    example={"services": ["metering"], "reason": "maintenance", "at": "2026-11-26T17:00:00Z"},
+)
+
 PROCESSES = Topic(
     "chargebus/supervisor/state/processes",
     Kind.STATE,
