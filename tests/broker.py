@@ -8,6 +8,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -71,3 +72,26 @@ class Broker:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+class StationBroker:
+    """The station's own broker as `chargebus run` configures it (accounts, ACL, bridge), for a test."""
+
+    def __init__(self, settings: Any) -> None:
+        from services.supervisor.broker_conf import write_conf
+
+        self.conf = write_conf(settings)
+        self.port = settings.mqtt_port
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> StationBroker:
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        self.proc = subprocess.Popen([binary, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        wait_port(self.port)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(5)

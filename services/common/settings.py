@@ -66,6 +66,18 @@ class Settings(BaseSettings):
     mqtt_tls_key: Path | None = Field(None, description="PEM private key of mqtt_tls_cert.")
     mqtt_tls_ca: Path | None = Field(
         None, description="PEM CA bundle the services check the broker's certificate against (mqtts:// only).")
+    bridge_url: str | None = Field(
+        None, description="A central (fleet) MQTT broker to bridge to, mqtts://host:port: health, states and events "
+        "go out under bridge_prefix; Mosquitto's own bridge, over TLS with its own account.")
+    bridge_user: str | None = Field(None, description="The station's account on the fleet broker.")
+    bridge_password: SecretStr | None = Field(None, description="Its password (CHARGEBUS_BRIDGE_PASSWORD).")
+    bridge_ca: Path | None = Field(None, description="PEM CA bundle that the fleet broker's certificate must verify.")
+    bridge_prefix: str = Field(
+        "fleet/{charge_point_id}/", pattern=r"^[^#+]*/$",
+        description="Where the station's topics appear on the fleet broker ({charge_point_id} is replaced).")
+    bridge_commands_in: bool = Field(
+        False, description="Also take commands from the fleet broker (under the prefix) and send their replies "
+        "back. Off: nothing comes in.")
     api_host: str = Field(
         "0.0.0.0", description="Bind address of the maintenance API and status page (the station's LAN: a phone "
         "at the station reads it; idTags masked, actions need api_token).")
@@ -136,6 +148,16 @@ class Settings(BaseSettings):
             _ = parts.port
         except ValueError as exc:
             raise ValueError("port is not a number in 1..65535") from exc
+        return value
+
+    @field_validator("bridge_url")
+    @classmethod
+    def _bridge_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme != "mqtts" or not parts.hostname:
+            raise ValueError("must be mqtts://host:port: a bridge leaves the station, so it is TLS")
         return value
 
     @field_validator("services")

@@ -18,6 +18,7 @@ import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from services.common.bus_accounts import ACCOUNTS, CLI, accounts_dir, password_path
 from services.common.contract import TOPICS, Kind
@@ -183,6 +184,32 @@ def _write(settings: Settings, seen_as: Path, passwd_bin: str | None, user: str 
         "log_type notice",
         "connection_messages true",
     ]
+    lines += bridge_lines(settings)
     conf = folder / "mosquitto.conf"
-    conf.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _write_private(conf, "\n".join(lines) + "\n")  # a bridge's password is in it
     return conf
+
+
+# what goes out to a fleet broker: everything a watcher needs, never a command (unless asked for)
+BRIDGED_OUT = ("+/health", "+/state/#", "+/event/#", "config/#")
+
+
+def bridge_lines(settings: Settings) -> list[str]:
+    """Mosquitto's bridge to the fleet broker, if one is set: out only, unless bridge_commands_in."""
+    if settings.bridge_url is None:
+        return []
+    if not (settings.bridge_user and settings.bridge_password):
+        raise BrokerSetupError("a bridge needs its account on the fleet broker (bridge_user, bridge_password)")
+    parts = urlsplit(settings.bridge_url)
+    remote = settings.bridge_prefix.replace("{charge_point_id}", settings.charge_point_id) + f"{ROOT}/"
+    lines = ["", "# the fleet bridge (settings bridge_*)", f"connection fleet-{settings.charge_point_id}",
+             f"address {parts.hostname}:{parts.port or 8883}", "bridge_protocol_version mqttv50",
+             f"remote_clientid chargebus-{settings.charge_point_id}", f"remote_username {settings.bridge_user}",
+             f"remote_password {settings.bridge_password.get_secret_value()}", "bridge_insecure false",
+             "cleansession false", "restart_timeout 5 60"]
+    lines.append(f"bridge_cafile {settings.bridge_ca.resolve()}" if settings.bridge_ca
+                 else "bridge_capath /etc/ssl/certs")
+    lines += [f"topic {pattern} out 1 {ROOT}/ {remote}" for pattern in BRIDGED_OUT]
+    if settings.bridge_commands_in:
+        lines += [f"topic +/cmd/# in 1 {ROOT}/ {remote}", f"topic reply/# out 1 {ROOT}/ {remote}"]
+    return lines

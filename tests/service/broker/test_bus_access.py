@@ -4,7 +4,6 @@ loopback clients read-only, no listener beyond loopback without TLS and password
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
 import sys
 import time
@@ -24,37 +23,19 @@ from services.common.contract.common import CONFIG, ConfigValue
 from services.common.contract.power import ConnectorState
 from services.common.settings import Settings
 from services.supervisor.broker_conf import BrokerSetupError, acl_text, write_conf, writes
-from tests.broker import free_port, wait_port
+from tests.broker import StationBroker, free_port
 from tests.conftest import env_for, isolated_settings
 from tests.pki import Pki
-
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
 @pytest.fixture
 def station_broker(tmp_path: Path) -> Iterator[Settings]:
     settings = isolated_settings(tmp_path)
-    with _running(settings):
+    with StationBroker(settings):
         yield settings
 
 
-class _running:
-    def __init__(self, settings: Settings) -> None:
-        self.conf = write_conf(settings)
-        self.port = settings.mqtt_port
-
-    def __enter__(self) -> _running:
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
-        wait_port(self.port)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.proc.terminate()
-        self.proc.wait(5)
-
-
-class _Client:
+class Client:
     """A bare MQTT v5 client: what a foreign tool on the station could do."""
 
     def __init__(self, settings: Settings, login: tuple[str, str] | None = None, tls_ca: Path | None = None) -> None:
@@ -71,11 +52,11 @@ class _Client:
         self.client.on_connect = lambda _c, _u, _f, rc, _p: setattr(self, "connect_reason", rc)
         self.client.connect(settings.mqtt_host, settings.mqtt_port)
         self.client.loop_start()
-        _wait(lambda: self.connect_reason is not None, "CONNACK")
+        wait_until(lambda: self.connect_reason is not None, "CONNACK")
 
     def publish(self, topic: str, payload: bytes = b"{}") -> ReasonCode:
         info = self.client.publish(topic, payload, qos=1)
-        _wait(lambda: info.mid in self.acks, f"PUBACK of {topic}")
+        wait_until(lambda: info.mid in self.acks, f"PUBACK of {topic}")
         return self.acks[info.mid]
 
     def subscribe(self, topic_filter: str) -> None:
@@ -86,7 +67,7 @@ class _Client:
         self.client.loop_stop()
 
 
-def _wait(done: Callable[[], object], what: str, timeout: float = 5.0) -> None:
+def wait_until(done: Callable[[], object], what: str, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while not done():
         if time.monotonic() > deadline:
@@ -107,21 +88,21 @@ def test_the_acl_follows_the_contract() -> None:
 
 def test_a_service_publishes_under_its_own_name_only(station_broker: Settings) -> None:
     settings = station_broker
-    watcher = _Client(settings)
+    watcher = Client(settings)
     watcher.subscribe("chargebus/#")
     power_login = credentials(settings, "power")
     assert power_login is not None and power_login[0] == "power"
-    as_power = _Client(settings, power_login)
+    as_power = Client(settings, power_login)
     try:
         assert not as_power.publish("chargebus/power/event/test", b"1").is_failure
         refused = as_power.publish("chargebus/auth/state/local_list", b'{"version": 99, "size": 0}')
         assert refused.is_failure and refused.getName() == "Not authorized"
         assert as_power.publish("chargebus/ocpp_gateway/cmd/authorize", b"{}").is_failure  # not its caller
         assert as_power.publish("elsewhere/topic", b"1").is_failure
-        wrong = _Client(settings, ("power", "not-the-password"))
+        wrong = Client(settings, ("power", "not-the-password"))
         assert wrong.connect_reason is not None and wrong.connect_reason.is_failure
         wrong.close()
-        _wait(lambda: any(t == "chargebus/power/event/test" for t, _, _ in watcher.received), "the allowed message")
+        wait_until(lambda: any(t == "chargebus/power/event/test" for t, _, _ in watcher.received), "the message")
         assert not any(t.startswith("chargebus/auth/") for t, _, _ in watcher.received)
     finally:
         as_power.close()
@@ -144,12 +125,12 @@ def test_anonymous_clients_read_everything_and_publish_nothing(station_broker: S
     seen = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(settings.mqtt_port), "-v",
                            "-t", "chargebus/#", "-W", "2"], capture_output=True, text=True)
     assert "chargebus/power/health " in seen.stdout and "chargebus/power/state/connector/1 " in seen.stdout
-    anonymous = _Client(settings)
+    anonymous = Client(settings)
     try:
         assert anonymous.publish("chargebus/power/cmd/energize", b"{}").is_failure
         assert anonymous.publish("chargebus/sim/cmd/plug", b"{}").is_failure
         anonymous.subscribe("chargebus/power/state/#")
-        _wait(lambda: any(r for _, _, r in anonymous.received), "the retained connector state")
+        wait_until(lambda: any(r for _, _, r in anonymous.received), "the retained connector state")
     finally:
         anonymous.close()
 
@@ -200,8 +181,8 @@ def test_beyond_loopback_tls_and_passwords_only(tmp_path: Path) -> None:
     settings = isolated_settings(tmp_path).model_copy(update={
         "mqtt_url": f"mqtts://0.0.0.0:{free_port()}", "mqtt_tls_cert": cert, "mqtt_tls_key": key,
         "mqtt_tls_ca": pki.ca_path})
-    with _running(settings):
-        anonymous = _Client(settings, tls_ca=pki.ca_path)
+    with StationBroker(settings):
+        anonymous = Client(settings, tls_ca=pki.ca_path)
         assert anonymous.connect_reason is not None and anonymous.connect_reason.is_failure
         anonymous.close()
 
@@ -213,7 +194,7 @@ def test_beyond_loopback_tls_and_passwords_only(tmp_path: Path) -> None:
 
         asyncio.run(as_service())
         login = credentials(settings, "cli")
-        reader = _Client(settings, login, tls_ca=pki.ca_path)
+        reader = Client(settings, login, tls_ca=pki.ca_path)
         reader.subscribe("chargebus/power/#")
-        _wait(lambda: any(t == "chargebus/power/state/connector/1" for t, _, _ in reader.received), "the state")
+        wait_until(lambda: any(t == "chargebus/power/state/connector/1" for t, _, _ in reader.received), "the state")
         reader.close()
