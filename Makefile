@@ -39,7 +39,8 @@ run: deps
 test: test-deps
 	$(VENV)/bin/ruff check services tests bench
 	$(VENV)/bin/mypy
-	$(PY) -m pytest -n auto -q
+	@# four workers on two cores: the system tests mostly wait on OCPP and protocol timers, not on the CPU
+	$(PY) -m pytest -n 4 -q
 
 bench: test-deps
 	$(PY) -m bench

@@ -74,17 +74,15 @@ class Broker:
         self.start()
 
 
-class StationBroker:
-    """The station's own broker as `chargebus run` configures it (accounts, ACL, bridge), for a test."""
+class MosquittoProcess:
+    """`mosquitto -c conf` for the length of a `with` block."""
 
-    def __init__(self, settings: Any) -> None:
-        from services.supervisor.broker_conf import write_conf
-
-        self.conf = write_conf(settings)
-        self.port = settings.mqtt_port
+    def __init__(self, conf: Path, port: int) -> None:
+        self.conf = conf
+        self.port = port
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def __enter__(self) -> StationBroker:
+    def __enter__(self) -> Any:
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         self.proc = subprocess.Popen([binary, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
@@ -95,3 +93,12 @@ class StationBroker:
         if self.proc is not None:
             self.proc.terminate()
             self.proc.wait(5)
+
+
+class StationBroker(MosquittoProcess):
+    """The station's own broker as `chargebus run` configures it (accounts, ACL, bridge), for a test."""
+
+    def __init__(self, settings: Any) -> None:
+        from services.supervisor.broker_conf import write_conf
+
+        super().__init__(write_conf(settings), settings.mqtt_port)

@@ -92,14 +92,14 @@ async def test_a_version_that_does_not_come_online_is_rolled_back(
     built = build_image("0.3.0", tmp_path / "build", cache, private, broken=BROKEN_METERING)
     shutil.copy(built, root / built.name)
     async with running_station(tmp_path, CHARGEBUS_FIRMWARE_PUBLIC_KEY=str(public),
-                               CHARGEBUS_FIRMWARE_TRIAL_S="15") as station:
+                               CHARGEBUS_FIRMWARE_TRIAL_S="10") as station:
         await update(station, f"{url}/{built.name}")
         await notified(station, "InstallationFailed", timeout=150)
         versions = [b["firmware_version"] for b in station.csms.calls("BootNotification")]
         assert versions == ["0.1.0", "0.3.0", "0.1.0"], versions  # tried, then back
         assert statuses(station) == ["Downloading", "Downloaded", "Installing", "InstallationFailed"]
         status = _cli(station, "status")
-        assert "last install: 0.3.0 rolled back: not online within 15 s: metering" in status, status
+        assert "last install: 0.3.0 rolled back: not online within 10 s: metering" in status, status
 
 
 async def test_a_bad_signature_and_a_corrupt_download_fail_before_anything_stops(

@@ -4,7 +4,6 @@ Mosquitto over TLS with its own account; commands come in only when configured. 
 from __future__ import annotations
 
 import getpass
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from services.common.contract import power
 from services.common.contract.power import ConnectorState
 from services.common.settings import Settings
 from services.supervisor.broker_conf import BrokerSetupError, write_conf
-from tests.broker import StationBroker, free_port, wait_port
+from tests.broker import MosquittoProcess, StationBroker, free_port
 from tests.conftest import isolated_settings
 from tests.pki import Pki
 from tests.service.broker.test_bus_access import Client, wait_until
@@ -26,35 +25,21 @@ from tests.service.broker.test_bus_access import Client, wait_until
 FLEET_USER, FLEET_PASSWORD = "station-CB0000001", "fleet-secret-1234"
 
 
-class FleetBroker:
+class FleetBroker(MosquittoProcess):
     """A central Mosquitto with TLS and passwords only, as a fleet operator would run."""
 
     def __init__(self, folder: Path, pki: Pki) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
         cert, key = pki.issue("fleet", server=True)
         passwd = folder / "passwd"
         for i, (user, password) in enumerate(((FLEET_USER, FLEET_PASSWORD), ("watcher", "watcher-pass"))):
             subprocess.run(["mosquitto_passwd", *(["-c"] if i == 0 else []), "-b", str(passwd), user, password],
                            check=True, capture_output=True)
         passwd.chmod(0o600)
-        self.conf = folder / "fleet.conf"
+        super().__init__(folder / "fleet.conf", free_port())
         self.conf.write_text(f"listener {self.port} 127.0.0.1\nuser {getpass.getuser()}\n"
                              f"certfile {cert}\nkeyfile {key}\nallow_anonymous false\npassword_file {passwd}\n"
                              "persistence false\nlog_dest none\n")
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> FleetBroker:
-        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        self.proc = subprocess.Popen([binary, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        wait_port(self.port)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        assert self.proc is not None
-        self.proc.terminate()
-        self.proc.wait(5)
 
     def settings(self) -> Settings:
         return Settings(mqtt_url=f"mqtts://127.0.0.1:{self.port}")
