@@ -15,7 +15,8 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from services.common.bus import Bus
-from services.common.contract import Topic, power, sim
+from services.common.contract import Topic, ocpp_gateway, power, sim
+from services.common.contract.ocpp_gateway import SessionPhase, SessionRequest, SessionView
 from services.common.contract.power import EnergizeRequest, Measurement, SetLimitRequest
 from services.common.contract.sim import PlugRequest
 from services.common.lifecycle import Service, serve
@@ -56,6 +57,12 @@ async def _measure(settings: Settings) -> list[float]:
     current = _Current()
     bus = Bus(settings, "bench", persistent=False, health=False)
     bus.watch(power.MEASUREMENT.filter, current.seen)
+
+    async def session(request: SessionRequest, _p: dict[str, str]) -> SessionView:
+        # the gateway's part: power energizes only for a session the gateway confirms
+        return SessionView(connector_id=request.connector_id, phase=SessionPhase.ACTIVE, session_id="bench-session")
+
+    bus.handle(ocpp_gateway.GET_SESSION, session)
     await bus.start(5)
     samples: list[float] = []
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Coroutine
 from pathlib import Path
@@ -16,6 +17,7 @@ from services.common.bus import BusError
 from services.common.contract import firmware, ocpp_gateway
 from services.common.contract.auth import IdTagInfo
 from services.common.contract.base import ErrorCode
+from services.common.contract.common import HEALTH, Health, HealthState
 from services.common.contract.hardware import CONNECTORS
 from services.common.contract.ocpp_gateway import (
     ChangeAvailabilityRequest,
@@ -45,6 +47,7 @@ from .tx_store import TxStore
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+POWER_WAIT_S = 3.0  # at start, for power to be online before it is told the availability in force
 
 
 class OcppGatewayService(Service):
@@ -79,6 +82,10 @@ class OcppGatewayService(Service):
         self.bus.handle(ocpp_gateway.CHANGE_AVAILABILITY, self.on_change_availability)
         self.bus.handle(ocpp_gateway.TRIGGER, self.on_trigger)
         self.bus.when_connected(self.republish)
+        self._power_pid: int | None = None
+        self._power_online = asyncio.Event()
+        self._background: set[asyncio.Task[None]] = set()
+        self.bus.watch(HEALTH.render(service="power"), self._power_seen)
         self._tg: asyncio.TaskGroup | None = None
         self.station = Station(bus=self.bus, config=self.config, transactions=self.transactions,
                                availability=self.availability, registration=lambda: self.link.registration,
@@ -146,8 +153,23 @@ class OcppGatewayService(Service):
         self.transactions.republish()
         self.link.publish_state()
 
+    async def _power_seen(self, _t: str, _d: Any, health: Any, _p: dict[str, str]) -> None:
+        """power keeps availability in memory only: tell it again whenever a new power process is online."""
+        if not isinstance(health, Health) or health.state is not HealthState.ONLINE or health.pid == self._power_pid:
+            return
+        self._power_pid = health.pid
+        if not self._power_online.is_set():
+            self._power_online.set()  # the start below applies it
+            return
+        task = asyncio.get_running_loop().create_task(self.availability.apply(), name="availability-to-power")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     async def run(self) -> None:
         await self.bus.wait_connected()
+        # online means subscribed: a request sent before power subscribed (both start together) would be lost
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._power_online.wait(), POWER_WAIT_S)
         await self.availability.apply()
         async with asyncio.TaskGroup() as tg:
             self._tg = tg

@@ -11,6 +11,7 @@ from ocpp.exceptions import OCPPError
 from ocpp.v16 import call
 
 from services.common.contract.common import ConfigValue
+from services.common.contract.supervisor import RESTART, RestartRequest
 from tests.system.station import Station, charging
 
 
@@ -46,6 +47,17 @@ async def test_change_availability_scheduled_during_a_transaction(station: Stati
     await station.swipe("TAG1")
     await station.csms.wait("StopTransaction")
     await station.status("Unavailable")
+    # power keeps availability in memory only: a new power process is told again
+    pid = station.pid("power")
+    await station.bus.request(RESTART, RestartRequest(service="power", reason="test"))
+    new_pid = (await station.observer.wait_online(("power",), not_pids={"power": pid}))["power"]
+    history = station.observer.history
+    seen = next(i for i, (_, t, p) in enumerate(history) if t == "chargebus/power/health" and p.pid == new_pid)
+
+    def told_again() -> bool:  # what the new process published, not what the old one left
+        states = [p for _, t, p in history[seen:] if t == "chargebus/power/state/connector/1"]
+        return bool(states) and not states[-1].operative and states[-1].status == "Unavailable"
+    await station.observer.wait(told_again, what="the new power process told the connector is inoperative")
     back = await station.csms.call(call.ChangeAvailability(connector_id=0, type="Operative"))
     assert back.status == "Accepted"
     assert (await station.csms.call(call.ChangeAvailability(connector_id=7, type="Operative"))).status == "Rejected"
