@@ -429,6 +429,16 @@ class Bus:
         if not isinstance(payload, topic.payload):
             raise TypeError(f"{topic.path} takes {topic.payload.__name__}, not {type(payload).__name__}")
         loop = asyncio.get_running_loop()
+        if not self._connected.is_set():
+            # sent now, it would wait in paho's queue and could go out on a reconnect before the reply topic is
+            # subscribed again: the reply would be lost and the caller time out although the peer answered
+            started = loop.time()
+            try:
+                await asyncio.wait_for(self._connected.wait(), timeout)
+            except TimeoutError:
+                raise BusError(ErrorCode.TIMEOUT, f"no broker connection for {topic.path} within {timeout:g} s"
+                               ) from None
+            timeout = max(0.001, timeout - (loop.time() - started))
         corr = uuid.uuid4().bytes
         fut: asyncio.Future[tuple[bytes, Any]] = loop.create_future()
         self._pending[corr] = fut

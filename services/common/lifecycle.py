@@ -58,6 +58,10 @@ class Service:
         """The service's own work; the default just waits to be stopped."""
         await asyncio.Event().wait()
 
+    def stopping(self) -> None:
+        """An orderly stop begins (before `run` is cancelled): record now what must survive it, since closing
+        links may take longer than the supervisor's grace."""
+
     async def shutdown(self) -> None:
         """Release resources (close CAN, databases). Runs after `run` is cancelled."""
 
@@ -106,6 +110,8 @@ async def serve(service_cls: type[Service], settings: Settings, stop: asyncio.Ev
             done, _ = await asyncio.wait({worker, stopper}, return_when=asyncio.FIRST_COMPLETED)
             if worker in done and worker.exception() is not None:
                 raise worker.exception()  # type: ignore[misc]
+            if stopper in done:
+                service.stopping()
         finally:
             for task in (worker, stopper):
                 task.cancel()

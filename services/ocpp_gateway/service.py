@@ -179,13 +179,16 @@ class OcppGatewayService(Service):
             tg.create_task(self.status.run(), name="status")
             tg.create_task(self.notifier.run(), name="firmware-notifications")
 
-    async def shutdown(self) -> None:
+    def stopping(self) -> None:
+        # an orderly stop: a session found open at the next start was ended by this stop, not by a power cut.
+        # Recorded first: closing the CSMS link may wait for a CSMS that does not answer its close.
         try:
-            # an orderly stop: a session found open at the next start was ended by this stop, not by a power cut
             if self.store.state(RESTART_REASON) is None and self.store.unfinished():
                 self.store.set_state(RESTART_REASON, "Reboot")
         except SQLAlchemyError as exc:
             log.error("restart reason not recorded: %s", exc)
+
+    async def shutdown(self) -> None:
         self.engine.dispose()
 
 
