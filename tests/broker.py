@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import getpass
+import os
+import random
 import shutil
 import socket
 import subprocess
@@ -10,11 +12,41 @@ import time
 from pathlib import Path
 from typing import Any
 
+LOWEST_PORT = 10_000
+_given: set[int] = set()
+
+
+def _ephemeral_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port to listen on that nobody else will take meanwhile.
+
+    Not from the kernel's ephemeral range: any outgoing connection of a parallel test (a client of a broker,
+    of a CSMS) may be given that very port between our check and the listener's bind. Each xdist worker has
+    its own slice below that range, and a port is handed out once per worker.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    index = int(worker) if worker.isdigit() else 0
+    slices = 16
+    width = (_ephemeral_start() - LOWEST_PORT) // slices
+    low = LOWEST_PORT + (index % slices) * width
+    for _ in range(1000):
+        port = random.randrange(low, low + width)
+        if port in _given:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _given.add(port)
+        return port
+    raise RuntimeError(f"no free port in {low}..{low + width}")
 
 
 def wait_port(port: int, timeout: float = 10.0) -> None:
