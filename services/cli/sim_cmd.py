@@ -10,16 +10,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import uuid
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from services.common.bus import Bus, BusError
+from services.common.bus import BusError
 from services.common.contract import ErrorCode, Topic
 from services.common.contract import sim as contract
 from services.common.contract.sim import SIM_FAULTS, SimState
 from services.common.settings import Settings
+
+from .bus_call import ask
 
 TIMEOUT_S = 5.0
 CLEAR = "clear"
@@ -79,19 +80,6 @@ def _line(state: SimState) -> str:
             f"max current {state.max_current_a:g} A, faults: {faults}{estop}")
 
 
-async def _send(settings: Settings, topic: Topic, request: BaseModel, timeout: float) -> SimState:
-    bus = Bus(settings, "cli", client_id=f"chargebus-cli-{uuid.uuid4().hex[:12]}", persistent=False, health=False)
-    try:
-        try:
-            await bus.start(timeout=timeout)
-        except TimeoutError:
-            raise BusError(ErrorCode.UNAVAILABLE, f"no MQTT broker at {settings.mqtt_url}") from None
-        state: SimState = await bus.request(topic, request, timeout=timeout)
-        return state
-    finally:
-        await bus.stop()
-
-
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         request = _request(args)
@@ -104,7 +92,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"chargebus sim {args.sim_command}: --timeout must be positive", file=sys.stderr)
         return 2
     try:
-        state = asyncio.run(_send(settings, args.topic, request, args.timeout))
+        state: SimState = asyncio.run(ask(settings, args.topic, request, args.timeout))
     except BusError as exc:
         hint = " (is the sim service running?)" if exc.code is ErrorCode.TIMEOUT else ""
         print(f"chargebus sim {args.sim_command}: {exc.code}: {exc.message}{hint}", file=sys.stderr)
