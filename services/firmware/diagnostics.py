@@ -9,11 +9,9 @@ archive. The archive is written aside and renamed: the name the CSMS was given n
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import io
 import json
-import os
 import re
 import tarfile
 import tempfile
@@ -23,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from services.common.durable import replaced
 from services.common.logs import record_time, within
 
 # RotatingFileHandler's current file and its backups (x.log, x.log.1, ...), stderr logs included
@@ -106,16 +105,6 @@ def _add_json(tar: tarfile.TarFile, name: str, value: Any, now: datetime) -> Non
     _add_bytes(tar, name, text.encode("utf-8"), now)
 
 
-def _fsync_dir(folder: Path) -> None:
-    # the rename is durable only once the directory is; some file systems refuse to sync a directory
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 class _Logs:
     """Adds the filtered logs to the archive, within one byte budget for all of them."""
 
@@ -162,39 +151,29 @@ def collect(data_dir: Path, out_dir: Path, *, charge_point_id: str, version: str
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / archive_name(charge_point_id, now)
     hidden = {name.lower() for name in secrets}
-    fd, tmp_name = tempfile.mkstemp(dir=out_dir, prefix=f".{final.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            # gzip header without a file name and with `now` as its time: the same inputs give the same bytes
-            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=int(now.timestamp())) as packed, \
-                    tarfile.open(fileobj=packed, mode="w") as tar:
-                logs = _Logs(tar, window, max_log_bytes, out_dir, now)
-                for path in _log_files(data_dir):
-                    logs.add(path)
-                _add_json(tar, "config.json", {
-                    "keys": {key: config[key] for key in config if key.lower() not in hidden},
-                    "left_out": sorted(key for key in config if key.lower() in hidden),
-                }, now)
-                _add_bytes(tar, "version.txt", f"{version}\n".encode(), now)
-                _add_json(tar, "health.json", health, now)
-                _add_json(tar, "summary.json", {
-                    "charge_point_id": charge_point_id,
-                    "version": version,
-                    "created": _iso(now),
-                    "window": {"start": None if window.start is None else _iso(window.start),
-                               "stop": None if window.stop is None else _iso(window.stop)},
-                    "logs": logs.records,
-                    "logs_truncated": logs.truncated,
-                    "max_log_bytes": max_log_bytes,
-                    "logs_unreadable": logs.unreadable,
-                }, now)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would keep an uploader running as another user out
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(out_dir)
+    # 0644: mkstemp's 0600 would keep an uploader running as another user out; the gzip header has no file
+    # name and `now` as its time: the same inputs give the same bytes
+    with replaced(final, 0o644, dir_sync_may_fail=True) as raw, \
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=int(now.timestamp())) as packed, \
+            tarfile.open(fileobj=packed, mode="w") as tar:
+        logs = _Logs(tar, window, max_log_bytes, out_dir, now)
+        for path in _log_files(data_dir):
+            logs.add(path)
+        _add_json(tar, "config.json", {
+            "keys": {key: config[key] for key in config if key.lower() not in hidden},
+            "left_out": sorted(key for key in config if key.lower() in hidden),
+        }, now)
+        _add_bytes(tar, "version.txt", f"{version}\n".encode(), now)
+        _add_json(tar, "health.json", health, now)
+        _add_json(tar, "summary.json", {
+            "charge_point_id": charge_point_id,
+            "version": version,
+            "created": _iso(now),
+            "window": {"start": None if window.start is None else _iso(window.start),
+                       "stop": None if window.stop is None else _iso(window.stop)},
+            "logs": logs.records,
+            "logs_truncated": logs.truncated,
+            "max_log_bytes": max_log_bytes,
+            "logs_unreadable": logs.unreadable,
+        }, now)
     return final

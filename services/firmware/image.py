@@ -34,6 +34,8 @@ from typing import IO, Any, ClassVar
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from services.common.durable import fsync_dir, replaced
+
 FORMAT = 1
 PRODUCT = "chargebus"
 SUFFIX = ".cbfw"
@@ -240,25 +242,13 @@ def pack(parts: Sequence[Path], version: str, out_dir: Path, private_key: Ed2551
     when = built_at or datetime.now(UTC)
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / image_name(version)
-    fd, tmp_name = tempfile.mkstemp(dir=out_dir, prefix=f".{final.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
-                listed = tuple(_add_part(tar, path, when) for path in sorted(parts, key=lambda p: p.name))
-                manifest = Manifest(product=PRODUCT, version=version, built_at=when, parts=listed)
-                body = manifest.to_json()
-                # manifest last: its checksums are of the bytes just written, not of a file that may change
-                _add_bytes(tar, MANIFEST, body, when)
-                _add_bytes(tar, SIGNATURE, private_key.sign(body), when)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; an image is not secret
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(out_dir)
+    with replaced(final) as out, tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        listed = tuple(_add_part(tar, path, when) for path in sorted(parts, key=lambda p: p.name))
+        manifest = Manifest(product=PRODUCT, version=version, built_at=when, parts=listed)
+        body = manifest.to_json()
+        # manifest last: its checksums are of the bytes just written, not of a file that may change
+        _add_bytes(tar, MANIFEST, body, when)
+        _add_bytes(tar, SIGNATURE, private_key.sign(body), when)
     return final
 
 
@@ -283,15 +273,6 @@ def _add_part(tar: tarfile.TarFile, path: Path, when: datetime) -> Part:
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, when: datetime) -> None:
     tar.addfile(_tarinfo(name, len(data), when), io.BytesIO(data))
-
-
-def _fsync_dir(path: Path) -> None:
-    # the rename is durable only once the directory entry is on disk
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # --- verify -----------------------------------------------------------------------------------------------------
@@ -414,13 +395,13 @@ def _extract(tar: tarfile.TarFile, parts: list[tuple[Part, tarfile.TarInfo]], de
     try:
         for part, member in parts:
             _extract_part(tar, part, member, tmp / part.name)
-        _fsync_dir(tmp)
+        fsync_dir(tmp)
         tmp.chmod(0o755)
         os.replace(tmp, dest)  # POSIX rename also replaces the empty directory a caller may have prepared
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _fsync_dir(dest.parent)
+    fsync_dir(dest.parent)
 
 
 def _extract_part(tar: tarfile.TarFile, part: Part, member: tarfile.TarInfo, target: Path) -> None:

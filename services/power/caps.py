@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from pathlib import Path
+
+from services.common.durable import write_text
 
 log = logging.getLogger(__name__)
 
@@ -30,15 +31,4 @@ def load(path: Path) -> dict[int, float]:
 
 
 def save(path: Path, caps: dict[int, float]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w") as f:
-        json.dump({str(k): v for k, v in sorted(caps.items())}, f)
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    write_text(path, json.dumps({str(k): v for k, v in sorted(caps.items())}))

@@ -12,11 +12,12 @@ replaced atomically, so a power cut leaves the old state or the new one.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+
+from services.common.durable import write_text
 
 # launches of a version on trial (each hop counts: the start that execs into it and its own start): two hops
 # allow one power cut during the trial; one more means it never reached the check
@@ -72,18 +73,7 @@ def load(path: Path, running: str) -> BootState:
 
 
 def save(path: Path, state: BootState) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w") as f:
-        json.dump(asdict(state), f, indent=2)
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(path)
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_text(path, json.dumps(asdict(state), indent=2))
 
 
 def usable(slot: str) -> bool:
