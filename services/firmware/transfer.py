@@ -8,6 +8,7 @@ timeout, a reset connection or a 5xx may. Passwords never appear in a message: U
 
 from __future__ import annotations
 
+import contextlib
 import ftplib
 import http.client
 import os
@@ -112,11 +113,24 @@ def _ftp_login(parts: SplitResult, timeout_s: float) -> ftplib.FTP:
     return ftp
 
 
+@contextlib.contextmanager
+def _ftp_session(parts: SplitResult, path: str, timeout_s: float) -> Iterator[ftplib.FTP]:
+    """A logged-in FTP connection, closed at the end; a refusal of the server (5xx) is final, the rest retryable."""
+    ftp = _ftp_login(parts, timeout_s)
+    try:
+        yield ftp
+    except ftplib.error_perm as exc:
+        raise TransferError(f"ftp {parts.hostname}{path}: {exc}", retryable=False) from None
+    except (OSError, EOFError, ftplib.Error) as exc:
+        raise TransferError(f"ftp {parts.hostname}{path}: {exc}", retryable=True) from None
+    finally:
+        ftp.close()
+
+
 def _ftp_get(parts: SplitResult, out: IO[bytes], progress: Progress | None, timeout_s: float
              ) -> tuple[_Meter, int | None]:
     path = unquote(parts.path) or "/"
-    ftp = _ftp_login(parts, timeout_s)
-    try:
+    with _ftp_session(parts, path, timeout_s) as ftp:
         ftp.voidcmd("TYPE I")
         try:
             size: int | None = ftp.size(path)
@@ -130,12 +144,6 @@ def _ftp_get(parts: SplitResult, out: IO[bytes], progress: Progress | None, time
 
         ftp.retrbinary(f"RETR {path}", write, blocksize=CHUNK)
         return meter, size
-    except ftplib.error_perm as exc:
-        raise TransferError(f"ftp {parts.hostname}{path}: {exc}", retryable=False) from None
-    except (OSError, EOFError, ftplib.Error) as exc:
-        raise TransferError(f"ftp {parts.hostname}{path}: {exc}", retryable=True) from None
-    finally:
-        ftp.close()
 
 
 def _http_error(url: str, exc: Exception) -> TransferError:
@@ -175,17 +183,9 @@ def upload(url: str, source: Path, timeout_s: float = 30.0) -> str:
 
 
 def _ftp_put(target: SplitResult, source: Path, timeout_s: float) -> None:
-    ftp = _ftp_login(target, timeout_s)
     path = unquote(target.path)
-    try:
-        with source.open("rb") as f:
-            ftp.storbinary(f"STOR {path}", f, blocksize=CHUNK)
-    except ftplib.error_perm as exc:
-        raise TransferError(f"ftp {target.hostname}{path}: {exc}", retryable=False) from None
-    except (OSError, EOFError, ftplib.Error) as exc:
-        raise TransferError(f"ftp {target.hostname}{path}: {exc}", retryable=True) from None
-    finally:
-        ftp.close()
+    with _ftp_session(target, path, timeout_s) as ftp, source.open("rb") as f:
+        ftp.storbinary(f"STOR {path}", f, blocksize=CHUNK)
 
 
 def _http_put(url: str, source: Path, timeout_s: float) -> None:
