@@ -71,13 +71,12 @@ class StationView:
                 del trace[::2]
         elif isinstance(payload, EnergyRegister):
             self.registers[payload.connector_id] = payload.energy_wh
-        elif isinstance(payload, Decided):  # the retained last decision: known again after a restart of the api
+        elif isinstance(payload, Decided):  # auth's retained last decision, also there after a restart of the api
+            # a card read before a connector was chosen (0) is the only connector's on this station
             self.decisions[payload.connector_id or CONNECTORS[0]] = payload
 
     def _event(self, payload: BaseModel) -> None:
-        if isinstance(payload, Decided):
-            # a card read before a connector was chosen (0) is the only connector's on this station
-            self.decisions[payload.connector_id or CONNECTORS[0]] = payload
+        if isinstance(payload, Decided):  # the per-connector decision comes from the retained state
             self._say(f"card id_tag={payload.id_tag}: {payload.status.value}, {payload.reason or payload.source.value}")
         elif isinstance(payload, TransactionStopped):
             self._say(f"transaction {payload.transaction_id} stopped: {payload.reason}, "
