@@ -243,7 +243,7 @@ class Bus:
         if self._health:
             # whoever sees `online` can already reach our handlers: the subscriptions are in place
             self._send(HEALTH.render(service=self.name), self._health_payload(HealthState.ONLINE), qos=1,
-                                 retain=True)
+                       retain=True)
         for callback in self._on_connected:
             try:
                 callback()
