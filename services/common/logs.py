@@ -15,53 +15,29 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+# the scrubber is its own module: the supervisor's capture of the children's output uses it too; the two
+# helpers are named here as well, where the services have always found them
+from services.common.redact import mask_id_tag as mask_id_tag
+from services.common.redact import redact_url as redact_url
+from services.common.redact import scrub
+
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-# a colon ends the tag only when a blank or the end follows it: "id_tag=%s: %s" stays readable
-_ID_TAG = re.compile(r"\b((?:parent_)?id_tag)=([^\s,;)]+?)(?=:?(?:[\s,;)]|$))")
-_CREDENTIALS = re.compile(r"(://[^/\s:@]*):[^/\s@]*@")
-
-
-def mask_id_tag(tag: str) -> str:
-    """An idTag is personal data: enough of it to tell two cards apart in a log, not to copy one."""
-    if len(tag) >= 6:
-        return f"{tag[:2]}**{tag[-2:]}"
-    return f"{tag[:1]}**" if tag else tag
-
-
-def redact_url(url: str) -> str:
-    """The URL without a password in it (the user stays: it says which account was used)."""
-    return _CREDENTIALS.sub(r"\1:***@", url)
-
-
-def scrub(text: str, mask_tags: bool = True) -> str:
-    """A line fit to show: no password in a URL, and `id_tag=…` masked unless `mask_tags` is false."""
-    cleaned = redact_url(text)
-    if mask_tags:
-        cleaned = _ID_TAG.sub(lambda m: f"{m.group(1)}={mask_id_tag(m.group(2))}", cleaned)
-    return cleaned
-
-
-class PrivacyFilter(logging.Filter):
-    """Passwords in URLs are never logged; idTags are masked unless the log level is DEBUG."""
-
-    def __init__(self, mask_tags: bool) -> None:
-        super().__init__()
-        self.mask_tags = mask_tags
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = scrub(message, self.mask_tags)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
-
-
 class UtcFormatter(logging.Formatter):
-    """Times in UTC, whatever the station's time zone: the CSMS, OCPP and GetDiagnostics windows speak UTC."""
+    """Times in UTC, whatever the station's time zone: the CSMS, OCPP and GetDiagnostics windows speak UTC.
+
+    Every line it writes is scrubbed whole (message, traceback, stack), whichever logger it came from: the
+    OCPP library logs whole frames, a database error prints its parameters."""
 
     converter = time.gmtime  # type: ignore[assignment]  # typeshed's signature is narrower than the docs'
+
+    def __init__(self, fmt: str, mask_tags: bool = True) -> None:
+        super().__init__(fmt)
+        self.mask_tags = mask_tags
+
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub(super().format(record), self.mask_tags)
 
 
 _CONTEXT: ContextVar[dict[str, Any]] = ContextVar("chargebus_log_context", default={})  # noqa: B039  # never mutated
@@ -83,20 +59,24 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: time (UTC), level, service, logger, message, the `key=value` pairs of the
     message (session, transaction_id, connector, ...) and the context's fields (ocpp_message_id, ...)."""
 
-    def __init__(self, service: str) -> None:
+    def __init__(self, service: str, mask_tags: bool = True) -> None:
         super().__init__()
         self.service = service
+        self.mask_tags = mask_tags
 
     def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
+        # each field scrubbed before it is encoded: the patterns read text, not JSON escapes
+        message = scrub(record.getMessage(), self.mask_tags)
         out: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "level": record.levelname, "service": self.service, "logger": record.name, "message": message}
         for key, value in _FIELD.findall(message):
             out.setdefault(key, int(value) if value.isdigit() else value)
-        out.update(_CONTEXT.get())
+        out.update({k: scrub(v, self.mask_tags) if isinstance(v, str) else v for k, v in _CONTEXT.get().items()})
         if record.exc_info:
-            out["exception"] = self.formatException(record.exc_info)
+            out["exception"] = scrub(self.formatException(record.exc_info), self.mask_tags)
+        if record.stack_info:
+            out["stack"] = scrub(self.formatStack(record.stack_info), self.mask_tags)
         return json.dumps(out, default=str)
 
 
@@ -104,11 +84,10 @@ def setup_logging(name: str, level: str, data_dir: Path | None, fmt: str = "text
     root = logging.getLogger()
     root.handlers.clear()
     root.setLevel(level)
-    privacy = PrivacyFilter(mask_tags=level != "DEBUG")
-    formatter = JsonFormatter(name) if fmt == "json" else UtcFormatter(FORMAT)
+    mask_tags = level != "DEBUG"  # idTags are personal data: in full only when a technician asked for DEBUG
+    formatter = JsonFormatter(name, mask_tags) if fmt == "json" else UtcFormatter(FORMAT, mask_tags)
     stream = logging.StreamHandler(sys.stdout)
     stream.setFormatter(formatter)
-    stream.addFilter(privacy)
     root.addHandler(stream)
     if data_dir is not None:
         logs = data_dir / "logs"
@@ -117,10 +96,12 @@ def setup_logging(name: str, level: str, data_dir: Path | None, fmt: str = "text
             logs / f"{name}.log", maxBytes=5_000_000, backupCount=3, encoding="utf-8"
         )
         rotating.setFormatter(formatter)
-        rotating.addFilter(privacy)
         root.addHandler(rotating)
     # paho logs every packet at DEBUG; that belongs to the broker log, not ours
     logging.getLogger("paho").setLevel(logging.WARNING)
+    # websockets logs every frame at DEBUG cut in its middle ('[2,"…","Chan...e":"<the key>"}]'): no scrubber
+    # can tell a secret in what is left. The OCPP frames are logged whole (and scrubbed) by the `ocpp` logger.
+    logging.getLogger("websockets").setLevel(logging.INFO)
 
 
 _JSON_STAMP = '{"ts": "'

@@ -29,6 +29,7 @@ from typing import Any
 
 from services.common.contract.supervisor import ProcessState, ProcessStatus
 from services.common.logs import UtcFormatter
+from services.common.redact import scrub
 
 from .launcher_client import ForkedProcess, LauncherClient, LauncherGone
 
@@ -55,7 +56,8 @@ class Child:
 
     def __init__(self, name: str, target: dict[str, Any], logs: Path, width: int, on_change: Callable[[], None],
                  launcher: LauncherClient, env: Callable[[], dict[str, str]] | None = None,
-                 watchdog: bool = False, policy: Policy | None = None, keep_output: bool = False) -> None:
+                 watchdog: bool = False, policy: Policy | None = None, keep_output: bool = False,
+                 mask_tags: bool = True) -> None:
         self.name = name
         self.target = target  # {"module": "services.power"} or {"argv": [...]}
         self.proc: ForkedProcess | None = None
@@ -78,6 +80,7 @@ class Child:
         self._task: asyncio.Task[None] | None = None
         self._prefix = f"{name:<{width}} | "
         self._on_change = on_change
+        self._mask_tags = mask_tags  # idTags in full only when the station logs at DEBUG
         # stderr carries what logging cannot: tracebacks of a crash, interpreter errors, one-line exits
         self._errors = _line_log(f"chargebus.child.{name}", logs / f"{name}.stderr.log")
         # a child that has no log files of its own (the broker): its output, rotated like the services' logs
@@ -244,7 +247,9 @@ class Child:
                     continue
                 if not line:
                     return
-                text = line.decode("utf-8", errors="replace").rstrip()
+                # scrubbed before it goes anywhere: a crash's traceback may quote a password, and these lines
+                # reach the files GetDiagnostics uploads, the supervisor's own output and, on `failed`, the bus
+                text = scrub(line.decode("utf-8", errors="replace").rstrip(), self._mask_tags)
                 sys.stdout.write(self._prefix + text + "\n")
                 sys.stdout.flush()
                 if error:
@@ -263,7 +268,8 @@ def _line_log(name: str, path: Path) -> logging.Logger:
     lines.setLevel(logging.INFO)
     if not lines.handlers:
         handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=2, encoding="utf-8")
-        handler.setFormatter(UtcFormatter("%(asctime)s %(message)s"))
+        # the lines come scrubbed, idTags masked or not as the station's level wants: not masked again here
+        handler.setFormatter(UtcFormatter("%(asctime)s %(message)s", mask_tags=False))
         lines.addHandler(handler)
     return lines
 

@@ -20,6 +20,7 @@ import uuid
 from services.common.bus import Bus, BusError
 from services.common.contract import ErrorCode
 from services.common.contract.supervisor import PROCESSES, RESTART, ProcessTable, RestartReply, RestartRequest
+from services.common.redact import scrub
 from services.common.settings import Settings
 
 from .broker_conf import BrokerSetupError, broker_db, move_aside, write_conf
@@ -52,14 +53,16 @@ class Supervisor:
         # restarting one is not (the gateway sends a BootNotification only for a new boot)
         self.boot_id = uuid.uuid4().hex
         policy = Policy(failed_retry_s=settings.failed_retry_s, watchdog_s=settings.watchdog_s)
+        mask_tags = settings.log_level != "DEBUG"
         try:
             conf = write_conf(settings)
         except BrokerSetupError as exc:
             raise SystemExit(f"chargebus: {exc}") from None
         self.broker = Child(BROKER, {"argv": [self._mosquitto(), "-c", str(conf)]}, self.logs,
-                            width, self._changed, self.launcher, policy=policy, keep_output=True)
+                            width, self._changed, self.launcher, policy=policy, keep_output=True, mask_tags=mask_tags)
         self.children = {n: Child(n, service_target(n), self.logs, width, self._changed, self.launcher,
-                                  env=self._child_env, watchdog=True, policy=policy) for n in names}
+                                  env=self._child_env, watchdog=True, policy=policy, mask_tags=mask_tags)
+                         for n in names}
         self.bus = Bus(settings, "supervisor")
         self.bus.handle(RESTART, self.on_restart)
         self.bus.when_connected(self._publish)
@@ -74,7 +77,7 @@ class Supervisor:
         return {"CHARGEBUS_BOOT_ID": self.boot_id}
 
     def _launcher_output(self, line: bytes) -> None:
-        sys.stdout.write(self._launcher_prefix + line.decode("utf-8", errors="replace").rstrip() + "\n")
+        sys.stdout.write(self._launcher_prefix + scrub(line.decode("utf-8", errors="replace").rstrip()) + "\n")
         sys.stdout.flush()
 
     def service_names(self) -> tuple[str, ...]:
