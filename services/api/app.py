@@ -1,22 +1,21 @@
 """HTTP routes of the local maintenance API and the live status page (everything in OpenAPI at /docs).
 
-Reading is open on the station's network (idTags masked); the maintenance actions and the unmasked
-idTags need the `api_token` setting's token (`Authorization: Bearer <token>`, or `?token=` for the page's
-stream). Without a token configured, the actions are refused outright.
+Reading is open on the station's network, every idTag masked; the unmasked idTags need the `api_token`
+setting's token (`Authorization: Bearer <token>`, or the page's login cookie), the maintenance actions need it
+in the header. Without a token configured, the actions are refused outright (see access.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query
+from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -33,10 +32,12 @@ from services.common.settings import SERVICES, Settings
 from services.common.version import VERSION
 
 from . import summary
+from .access import COOKIE, SESSION_S, Access
 from .view import StationView
 
 PAGE = (Path(__file__).parent / "page.html").read_text(encoding="utf-8")
 STREAM_MIN_S = 0.25  # at most four pictures a second, however busy the bus
+KEEPALIVE_S = 15  # a picture at least this often, so that a proxy keeps the stream and the durations tick
 
 
 # what a failed bus request means to an HTTP client; anything else is the service's fault (502)
@@ -53,19 +54,20 @@ class TriggerBody(BaseModel):
     connector_id: int | None = Field(None, ge=0)
 
 
+class LoginBody(BaseModel):
+    token: str = Field(min_length=1, max_length=256)
+
+
 def build_app(view: StationView, bus: Bus | None = None, settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="chargebus maintenance API", version=VERSION)
     token = settings.api_token.get_secret_value() if settings is not None and settings.api_token else None
+    access = Access(token, secure=settings is not None and settings.api_tls_cert is not None)
     cp_id = settings.charge_point_id if settings is not None else "?"
-
-    def authenticated(authorization: str | None, query_token: str | None = None) -> bool:
-        given = query_token or (authorization.removeprefix("Bearer ").strip() if authorization else None)
-        return bool(token and given and hmac.compare_digest(given.encode(), token.encode()))
 
     def require_token(authorization: str | None = Header(None)) -> None:
         if not token:
             raise HTTPException(403, "maintenance actions are off: no api_token is set on this station")
-        if not authenticated(authorization):
+        if not access.bearer(authorization):
             raise HTTPException(401, "a valid token is needed (Authorization: Bearer <api_token>)")
 
     def picture(reveal: bool) -> dict[str, Any]:
@@ -78,9 +80,11 @@ def build_app(view: StationView, bus: Bus | None = None, settings: Settings | No
         return view.health()
 
     @app.get("/api/status")
-    async def status() -> dict[str, Any]:
-        """Every retained state: connector, measurement, transaction, connection, limits, processes."""
-        return view.states()
+    async def status(request: Request) -> dict[str, Any]:
+        """Every retained state: connector, measurement, transaction, connection, limits, processes (idTags masked
+        without the token)."""
+        states = view.states()
+        return states if access.reader(request) else summary.masked(states)
 
     @app.get("/api/config")
     async def config() -> dict[str, Any]:
@@ -88,28 +92,47 @@ def build_app(view: StationView, bus: Bus | None = None, settings: Settings | No
         return view.config()
 
     @app.get("/api/summary")
-    async def station(authorization: str | None = Header(None)) -> dict[str, Any]:
+    async def station(request: Request) -> dict[str, Any]:
         """The page's picture: connectors, session, limit, CSMS link, services, jobs, events, keys."""
-        return picture(authenticated(authorization))
+        return picture(access.reader(request))
 
     @app.get("/api/stream")
-    async def stream(token_: str | None = Query(None, alias="token")) -> StreamingResponse:
+    async def stream(request: Request) -> StreamingResponse:
         """Server-sent events: the summary again on every change of the bus (at most 4 a second)."""
-        reveal = authenticated(None, token_)
 
         async def events() -> AsyncIterator[str]:
             while True:
-                view.changed.clear()
-                yield f"data: {json.dumps(picture(reveal), default=str)}\n\n"
+                seen = view.version
+                # asked again each time: a logout or an expired session masks an open stream too
+                yield f"data: {json.dumps(picture(access.reader(request)), default=str)}\n\n"
                 await asyncio.sleep(STREAM_MIN_S)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(view.changed.wait(), 15)  # a keep-alive picture at least every 15 s
+                    await asyncio.wait_for(view.changed_since(seen), KEEPALIVE_S)
         return StreamingResponse(events(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     @app.get("/", response_class=HTMLResponse)
     async def page() -> str:
         return PAGE
+
+    @app.post("/api/login", status_code=204)
+    async def login(body: LoginBody) -> Response:
+        """The page's login: the token once, in the body; a session cookie that shows the full idTags."""
+        if not token:
+            raise HTTPException(403, "no api_token is set on this station")
+        if not access.is_token(body.token):
+            raise HTTPException(401, "wrong token")
+        response = Response(status_code=204)
+        response.set_cookie(COOKIE, access.open_session(), max_age=SESSION_S, path="/", httponly=True,
+                            samesite="strict", secure=access.secure)
+        return response
+
+    @app.post("/api/logout", status_code=204)
+    async def logout(request: Request) -> Response:
+        access.close_session(request.cookies.get(COOKIE))
+        response = Response(status_code=204)
+        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict", secure=access.secure)
+        return response
 
     async def ask(topic: Any, request: BaseModel) -> Any:
         if bus is None:

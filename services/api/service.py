@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 from collections.abc import Iterator
 
 import uvicorn
 
 from services.common.lifecycle import Service
+from services.common.settings import Settings, SettingsError
 
 from .app import build_app
 from .view import StationView
@@ -32,9 +34,27 @@ class ApiService(Service):
         self.bus.watch("chargebus/#", self.view.seen)
 
     async def run(self) -> None:
-        app = build_app(self.view, self.bus, self.settings)
-        config = uvicorn.Config(app, host=self.settings.api_host, port=self.settings.api_port,
-                                log_level="warning", lifespan="off")
+        settings = self.settings
+        if (settings.api_tls_cert is None) != (settings.api_tls_key is None):
+            raise SettingsError("chargebus: bad setting CHARGEBUS_API_TLS_KEY: api_tls_cert and api_tls_key go "
+                                "together")
+        app = build_app(self.view, self.bus, settings)
+        config = uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level="warning",
+                                lifespan="off", ssl_certfile=settings.api_tls_cert, ssl_keyfile=settings.api_tls_key)
         server = _Server(config)
-        log.info("api listening on http://%s:%d", self.settings.api_host, self.settings.api_port)
+        scheme = "https" if settings.api_tls_cert else "http"
+        log.info("api listening on %s://%s:%d", scheme, settings.api_host, settings.api_port)
+        if scheme == "http" and not _loopback(settings):
+            log.warning("api serves plain HTTP beyond loopback host=%s port=%d: the login and the token cross the "
+                        "network in clear; set api_tls_cert and api_tls_key for HTTPS", settings.api_host,
+                        settings.api_port)
         await server.serve()
+
+
+def _loopback(settings: Settings) -> bool:
+    if settings.api_host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(settings.api_host).is_loopback
+    except ValueError:  # a host name: where it points is the network's business
+        return False

@@ -1,7 +1,8 @@
 """One JSON picture of the station for the page and for scripts, built from what the bus holds.
 
 Pure: it takes the latest retained payload per topic, the recent events and the session's trace, and
-the time. idTags are personal data: masked unless the reader is authenticated (`reveal`).
+the time. idTags are personal data: masked unless the reader is authenticated (`reveal`), by one pass over
+the whole picture, so that a field added later is masked too.
 """
 
 from __future__ import annotations
@@ -32,18 +33,31 @@ def _get(latest: dict[str, BaseModel], topic: str, kind: type[BaseModel]) -> Any
 def build(latest: dict[str, BaseModel], events: list[dict[str, Any]], traces: dict[int, Trace],
           decisions: dict[int, Decided], registers: dict[int, float], now: datetime, *, charge_point_id: str,
           version: str, reveal: bool) -> dict[str, Any]:
-    tag = (lambda t: t) if reveal else mask_id_tag
-    return {
+    picture = {
         "station": {"charge_point_id": charge_point_id, "version": version, "at": now.isoformat()},
-        "connectors": [_connector(latest, c, traces.get(c, []), decisions.get(c), registers.get(c), now, tag)
+        "connectors": [_connector(latest, c, traces.get(c, []), decisions.get(c), registers.get(c), now)
                        for c in CONNECTORS if f"chargebus/power/state/connector/{c}" in latest],
         "csms": _model(_get(latest, "chargebus/ocpp_gateway/state/connection", ConnectionState)),
         "services": _services(latest),
         "local_list": _model(_get(latest, "chargebus/auth/state/local_list", LocalListState)),
         "firmware": _firmware(latest),
-        "events": [{**e, "what": scrub(e["what"], mask_tags=not reveal)} for e in events[-20:]][::-1],
+        "events": [{**e, "what": scrub(e["what"], mask_tags=False)} for e in events[-20:]][::-1],
         "config": {v.key: v.value for v in latest.values() if isinstance(v, ConfigValue)},
+        "unmasked": reveal,
     }
+    return picture if reveal else masked(picture)
+
+
+_TAG_FIELDS = frozenset({"id_tag", "parent_id_tag"})
+
+
+def masked(value: Any) -> Any:
+    """A JSON value with every idTag masked, however deep: the fields named for one, and `id_tag=…` in text."""
+    if isinstance(value, dict):
+        return {k: mask_id_tag(v) if k in _TAG_FIELDS and isinstance(v, str) else masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked(v) for v in value]
+    return scrub(value) if isinstance(value, str) else value
 
 
 def _model(value: BaseModel | None) -> dict[str, Any] | None:
@@ -51,7 +65,7 @@ def _model(value: BaseModel | None) -> dict[str, Any] | None:
 
 
 def _connector(latest: dict[str, BaseModel], c: int, trace: Trace, decided: Decided | None, register: float | None,
-               now: datetime, tag: Any) -> dict[str, Any]:
+               now: datetime) -> dict[str, Any]:
     state: ConnectorState = latest[f"chargebus/power/state/connector/{c}"]  # type: ignore[assignment]
     out: dict[str, Any] = {"id": c, **state.model_dump(mode="json", exclude={"connector_id"})}
     measurement = _get(latest, f"chargebus/power/state/measurement/{c}", Measurement)
@@ -63,17 +77,17 @@ def _connector(latest: dict[str, BaseModel], c: int, trace: Trace, decided: Deci
     if tx is not None and tx.active:
         energy = (register - tx.meter_start_wh) if register is not None and tx.meter_start_wh is not None else None
         out["transaction"] = {
-            "phase": tx.phase.value, "transaction_id": tx.transaction_id, "id_tag": tag(tx.id_tag or ""),
+            "phase": tx.phase.value, "transaction_id": tx.transaction_id, "id_tag": tx.id_tag,
             "started_at": tx.started_at.isoformat() if tx.started_at else None,
             "duration_s": (now - tx.started_at).total_seconds() if tx.started_at else None,
             "energy_wh": energy, "power_w": measurement.power_w if measurement else None}
     reservation = _get(latest, f"chargebus/ocpp_gateway/state/reservation/{c}", ReservationState)
     booking = reservation.reservation if reservation is not None else None
     out["reservation"] = None if booking is None else {"reservation_id": booking.reservation_id,
-                                                       "id_tag": tag(booking.id_tag),
+                                                       "id_tag": booking.id_tag,
                                                        "expiry_date": booking.expiry_date.isoformat()}
     out["last_decision"] = None if decided is None else {
-        "id_tag": tag(decided.id_tag), "status": decided.status.value, "source": decided.source.value,
+        "id_tag": decided.id_tag, "status": decided.status.value, "source": decided.source.value,
         "reason": decided.reason, "at": decided.at.isoformat()}
     out["trace"] = trace if out["transaction"] is not None else []
     return out

@@ -1,7 +1,8 @@
 """The api's picture of the station, kept from the bus: the latest retained state of every topic, the recent
 events, the last card decision and the power trace of each connector's session.
 
-The api only reads the bus; it never owns data. Every change wakes the live page's stream.
+The api only reads the bus; it never owns data. Every change counts up `version` and wakes every stream of
+the live page, each of which compares with the version of its own last picture: none misses a change.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ class StationView:
         self.decisions: dict[int, Decided] = {}
         self.traces: dict[int, list[tuple[float, float, float]]] = {}
         self.registers: dict[int, float] = {}
-        self.changed = asyncio.Event()
+        self.version = 0
+        self._changed = asyncio.Condition()
         self._sessions: dict[int, str | None] = {}
 
     async def seen(self, topic: str, _declared: Topic, payload: BaseModel | None, _p: dict[str, str]) -> None:
@@ -43,7 +45,14 @@ class StationView:
             self.latest[topic] = payload
         elif "/event/" in topic:
             self._event(payload)
-        self.changed.set()
+        self.version += 1
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def changed_since(self, version: int) -> None:
+        """Returns once the view is newer than `version` (at once if it already is)."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.version != version)
 
     def _say(self, what: str) -> None:
         self.events.append({"at": datetime.now(UTC).isoformat(), "what": what})

@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = Field(
         None, min_length=16, description="Bearer token of the maintenance actions and of unmasked idTags on the page; "
         "none: the actions are refused.")
+    api_tls_cert: Path | None = Field(
+        None, description="PEM certificate of the maintenance API (with api_tls_key): the page and the API over "
+        "HTTPS. None: plain HTTP, with a warning at start unless api_host is loopback.")
+    api_tls_key: Path | None = Field(None, description="PEM private key of api_tls_cert.")
     can_interface: Literal["udp_multicast", "socketcan", "virtual"] = Field(
         "udp_multicast", description="python-can interface: udp_multicast with the simulator, socketcan on a station."
     )

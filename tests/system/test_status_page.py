@@ -78,8 +78,15 @@ async def test_the_page_follows_the_station_live_without_a_reload(station: Stati
     assert "metering" in services and "online" in services
     assert "connected" in browser.find_element(By.ID, "csms").text
 
-    # the token holder sees the card in full
-    await asyncio.to_thread(browser.get, f"{base}/?token={TEST_API_TOKEN}")
+    # the token holder logs in (the token in a POST body, never in the URL) and sees the card in full
+    status = await asyncio.to_thread(browser.execute_async_script, """
+        const done = arguments[arguments.length - 1];
+        fetch('/api/login', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                             body: JSON.stringify({token: arguments[0]})}).then((r) => done(r.status));""",
+                                     TEST_API_TOKEN)
+    assert status == 204
+    assert browser.execute_script("return document.cookie;") == ""  # HttpOnly: no script of the page reads it
+    await asyncio.to_thread(browser.get, f"{base}/")
     await _until(browser, "document.getElementById('connector-1')?.textContent.includes('04A2B3C4D5')",
                  "the idTag in full for the token holder")
 
