@@ -101,7 +101,10 @@ def render(found: dict[str, BaseModel], reveal: bool = False) -> str:
                       f"{', ' + value.vendor_error_code if value.vendor_error_code else ''})",
                       f"  plugged={value.plugged} energized={value.energized} operative={value.operative} "
                       f"limit={value.limit_a:.1f} A setpoint={value.setpoint_a:.1f} A"]
-            if value.cap_a is not None:
+            if value.cap_fail_closed is not None:
+                lines.append(f"  maintenance cap {value.cap_a or 0:.1f} A FAIL-CLOSED: {value.cap_fail_closed} "
+                             "(chargebus charging cap AMPS|clear replaces the file)")
+            elif value.cap_a is not None:
                 lines.append(f"  maintenance cap {value.cap_a:.1f} A (chargebus charging cap clear)")
             limit = found.get(f"chargebus/smart_charging/state/limit/{value.connector_id}")
             if isinstance(limit, ChargingLimit):

@@ -65,6 +65,7 @@ class Controller:
     inputs_seen_at: float | None = None
     smart_limit_a: float | None = None  # from smart_charging; None = no profile in force
     cap_a: float | None = None  # maintenance cap (cmd/set_limit)
+    cap_fail_closed: str | None = None  # cap_a is the safe cap: the kept caps could not be read (why)
     hold_a: float | None = None  # after adopting a running charge: never raise above it until limits are known
     energized: bool = False
     session_id: str | None = None  # the gateway's session the output is energized for
@@ -137,8 +138,8 @@ class Controller:
         if self.energized:
             self.suspended = suspended
 
-    def set_cap(self, current_a: float | None) -> None:
-        self.cap_a = current_a
+    def set_cap(self, current_a: float | None, fail_closed: str | None = None) -> None:
+        self.cap_a, self.cap_fail_closed = current_a, fail_closed
 
     def set_operative(self, operative: bool) -> None:
         self.operative = operative
@@ -251,6 +252,7 @@ class Controller:
             reserved=self.reserved,
             limit_a=self.limit_a(),
             cap_a=self.cap_a,
+            cap_fail_closed=self.cap_fail_closed,
             setpoint_a=self.setpoint_a(now),
             since=self._since,
         )

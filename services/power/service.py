@@ -59,7 +59,7 @@ class PowerService(Service):
         self._sequence = itertools.count()
         self.caps_path = self.settings.data_dir / "power_caps.json"
         self.caps = caps.load(self.caps_path)
-        self.ctl.set_cap(self.caps.get(self.ctl.connector_id))
+        self.ctl.set_cap(self.caps.cap(self.ctl.connector_id), fail_closed=self.caps.unreadable)
         h = handlers.Handlers(self.ctl, self.apply, self.ready, self.open_session, self.keep_cap)
         self.bus.handle(power.ENERGIZE, h.on_energize)
         self.bus.handle(power.SUSPEND, h.on_suspend)
@@ -84,11 +84,11 @@ class PowerService(Service):
             self._down_since.setdefault(name, time.monotonic())
 
     def keep_cap(self, connector_id: int, current_a: float | None) -> None:
-        updated = {k: v for k, v in self.caps.items() if k != connector_id}
+        updated = {k: v for k, v in self.caps.by_connector.items() if k != connector_id}
         if current_a is not None:
             updated[connector_id] = current_a
         caps.save(self.caps_path, updated)
-        self.caps = updated
+        self.caps = caps.Caps(updated)  # a technician's word replaces an unreadable file: no longer fail closed
 
     def _needed_down(self, now: float) -> str | None:
         return next((n for n in NEEDED if n in self._down_since and now - self._down_since[n] > NEEDED_GRACE_S), None)

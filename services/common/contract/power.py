@@ -58,6 +58,9 @@ class ConnectorState(Model):
     reserved: bool = Field(False, description="Reserved for an idTag (ReserveNow): status Reserved while idle.")
     limit_a: float = Field(ge=0, description="Current limit in force (smart charging and maintenance caps).")
     cap_a: float | None = Field(None, ge=0, description="The maintenance cap (cmd/set_limit), kept across restarts.")
+    cap_fail_closed: str | None = Field(
+        None, max_length=200, description="Set when `cap_a` is the safe cap power applies because the kept caps "
+        "(`<data_dir>/power_caps.json`) could not be read: why. Until a cap is set or cleared (cmd/set_limit).")
     setpoint_a: float = Field(ge=0, description="Current set-point sent to the DC module.")
     since: datetime = Field(description="When the status last changed, UTC.")
 
