@@ -10,7 +10,7 @@ from services.common.settings import SettingsError, load_settings
 
 # sub-command modules, each with register(subparsers)
 COMMANDS = ("run_cmd", "status_cmd", "ops_cmd", "sim_cmd", "auth_cmd", "charging_cmd", "firmware_cmd",
-            "deploy_cmd")
+            "deploy_cmd", "csms_cmd")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     services: tuple[str, ...] = Field(SERVICES, description="Services the supervisor starts, in order.")
     with_sim: bool = Field(False, description="Start the hardware simulator: the bench (`make run`) and tests only; "
                            "a station talks to its real devices.")
+    dev_csms_port: int = Field(
+        9000, ge=1, le=65535, description="Loopback port of the development CSMS (`chargebus csms`) that `chargebus "
+        "run` starts on the bench (with_sim) while csms_url is the built-in default; the gateway then connects to it.")
     watchdog_s: float = Field(
         5.0, ge=1, le=600,
         description="A service whose event loop has not reported for this long is blocked: the supervisor restarts it.",

@@ -17,6 +17,9 @@ import sys
 import time
 import uuid
 
+import websockets
+from websockets.asyncio.client import connect
+
 from services.common.bus import Bus, BusError
 from services.common.contract import ErrorCode
 from services.common.contract.supervisor import PROCESSES, RESTART, ProcessTable, RestartReply, RestartRequest
@@ -37,6 +40,20 @@ STOP_GRACE_S = 3.0  # SIGTERM → SIGKILL per child; the whole stop stays within
 BROKER_WAIT_S = 10.0
 BUSY_PORT_WAIT_S = 2.0
 WATCHDOG_CHECK_S = 1.0
+DEV_CSMS = "csms"
+DEV_CSMS_WAIT_S = 5.0
+
+
+def dev_csms_wanted(settings: Settings) -> bool:
+    """The bench with no Central System configured: the development CSMS stands in for one.
+
+    A station (with_sim off) never runs it, and a CSMS URL of one's own switches it off.
+    """
+    return settings.with_sim and settings.csms_url == Settings.model_fields["csms_url"].default
+
+
+def dev_csms_url(settings: Settings) -> str:
+    return f"ws://127.0.0.1:{settings.dev_csms_port}/ocpp"
 
 
 class Supervisor:
@@ -63,6 +80,9 @@ class Supervisor:
         self.children = {n: Child(n, service_target(n), self.logs, width, self._changed, self.launcher,
                                   env=self._child_env, watchdog=True, policy=policy, mask_tags=mask_tags)
                          for n in names}
+        # not a station service (no bus, no watchdog pipe): it stands for the remote Central System
+        self.dev_csms = Child(DEV_CSMS, {"module": "services.csms"}, self.logs, width, self._changed, self.launcher,
+                              env=self._child_env, policy=policy) if dev_csms_wanted(settings) else None
         self.bus = Bus(settings, "supervisor")
         self.bus.handle(RESTART, self.on_restart)
         self.bus.when_connected(self._publish)
@@ -74,7 +94,10 @@ class Supervisor:
                                 lambda name: self.children[name].pid, self._switch) if boot is not None else None
 
     def _child_env(self) -> dict[str, str]:
-        return {"CHARGEBUS_BOOT_ID": self.boot_id}
+        env = {"CHARGEBUS_BOOT_ID": self.boot_id}
+        if self.dev_csms is not None:
+            env["CHARGEBUS_CSMS_URL"] = dev_csms_url(self.settings)
+        return env
 
     def _launcher_output(self, line: bytes) -> None:
         sys.stdout.write(self._launcher_prefix + scrub(line.decode("utf-8", errors="replace").rstrip()) + "\n")
@@ -102,8 +125,12 @@ class Supervisor:
         started = time.monotonic()
         await self._refuse_busy_port()
         await self.launcher.ensure()
+        if self.dev_csms is not None:
+            self.dev_csms.start()
         await self._start_broker()
         await self.bus.start(timeout=BROKER_WAIT_S)
+        if self.dev_csms is not None:
+            await self._wait_dev_csms()
         for child in self.children.values():
             child.start()
         log.info("station started services=%d broker_port=%d in=%.2fs", len(self.children), self.settings.mqtt_port,
@@ -141,9 +168,11 @@ class Supervisor:
 
     async def shutdown(self) -> None:
         notify("STOPPING=1")
-        for child in (self.broker, *self.children.values()):
+        extra = [self.dev_csms] if self.dev_csms is not None else []
+        for child in (self.broker, *self.children.values(), *extra):
             child.hold()  # from now on a child that exits stays down
         await asyncio.gather(*(c.stop(STOP_GRACE_S) for c in self.children.values()))
+        await asyncio.gather(*(c.stop(STOP_GRACE_S) for c in extra))
         self._publish()
         await self.bus.stop()
         await self.broker.stop(1.0)
@@ -181,6 +210,21 @@ class Supervisor:
         raise SystemExit(f"chargebus: the broker did not listen on port {self.settings.mqtt_port} within "
                          f"{BROKER_WAIT_S:.0f} s; see {self.logs / 'mosquitto.log'}")
 
+    async def _wait_dev_csms(self) -> None:
+        """The gateway's first connection finds the dev CSMS listening (a refused one backs off for a while).
+
+        The probe is a WebSocket handshake on its control path, which a bare handshake leaves silent."""
+        url = f"ws://127.0.0.1:{self.settings.dev_csms_port}/control"
+        deadline = time.monotonic() + DEV_CSMS_WAIT_S
+        while time.monotonic() < deadline:
+            try:
+                async with connect(url, open_timeout=1, close_timeout=1):
+                    return
+            except (OSError, TimeoutError, websockets.InvalidHandshake):
+                await asyncio.sleep(0.05)
+        log.warning("the dev CSMS does not listen on port %d (see its lines above): the gateway keeps trying",
+                    self.settings.dev_csms_port)
+
     async def on_restart(self, request: RestartRequest, _params: dict[str, str]) -> RestartReply:
         if request.service is not None and request.service not in self.children:
             raise BusError(ErrorCode.NOT_FOUND, f"no service {request.service!r}; known: {sorted(self.children)}")
@@ -212,7 +256,8 @@ class Supervisor:
         self._publish_soon = False
         self._dirty = True
         if self.bus.connected:
-            table = ProcessTable(processes=[c.status() for c in (self.broker, *self.children.values())])
+            extra = [self.dev_csms] if self.dev_csms is not None else []
+            table = ProcessTable(processes=[c.status() for c in (self.broker, *self.children.values(), *extra)])
             self.bus.publish(PROCESSES, table)
             self._dirty = False
 

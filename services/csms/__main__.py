@@ -1,0 +1,5 @@
+from services.common.settings import load_settings
+
+from .server import main
+
+raise SystemExit(main(load_settings()))

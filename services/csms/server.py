@@ -1,0 +1,129 @@
+"""The dev CSMS's WebSocket server on loopback: charge points at `<any path>/<cp id>`, the control at `/control`.
+
+Only loopback, and no handshake that carries an Origin header: a web page open in a browser on the bench
+could otherwise drive the station through it (browsers let any page open a WebSocket to 127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http
+import logging
+from collections.abc import Sequence
+
+import ocpp.messages
+import setproctitle
+import websockets
+from websockets.asyncio.server import Request, Response, ServerConnection, serve
+from websockets.typing import Subprotocol
+
+from services.common.logs import setup_logging
+from services.common.settings import Settings
+
+from . import control
+from .central import CommandError, DevChargePoint
+
+log = logging.getLogger(__name__)
+
+HOST = "127.0.0.1"
+OCPP16 = Subprotocol("ocpp1.6")
+BENCH_METER_INTERVAL_S = 5  # a MeterValues every few seconds: a short demo shows the energy growing
+
+
+class DevCsms:
+    """The connected charge points (one per id: a reconnect replaces the old link) and the control requests."""
+
+    def __init__(self, meter_interval_s: int = BENCH_METER_INTERVAL_S, mask_tags: bool = True) -> None:
+        self.meter_interval_s = meter_interval_s
+        self.mask_tags = mask_tags
+        self.stations: dict[str, DevChargePoint] = {}
+
+    async def handle(self, connection: ServerConnection) -> None:
+        path = connection.request.path if connection.request is not None else ""
+        if path == control.CONTROL_PATH:
+            await self._control(connection)
+            return
+        cp_id = path.rstrip("/").rsplit("/", 1)[-1]
+        if not cp_id or connection.subprotocol != OCPP16:
+            log.warning("refused path=%s subprotocol=%s: not an OCPP 1.6 charge point", path, connection.subprotocol)
+            await connection.close(1002, "OCPP 1.6J only (subprotocol ocpp1.6, path .../<charge point id>)")
+            return
+        station = DevChargePoint(cp_id, connection, self.meter_interval_s, self.mask_tags)
+        old = self.stations.get(cp_id)
+        self.stations[cp_id] = station
+        if old is not None:
+            await old._connection.close(1000, "replaced by a new connection")
+        log.info("cp=%s connected from=%s", cp_id, connection.remote_address)
+        try:
+            await station.serve()
+        finally:
+            if self.stations.get(cp_id) is station:
+                del self.stations[cp_id]
+
+    async def _control(self, connection: ServerConnection) -> None:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            raw = await connection.recv()
+            try:
+                action, payload, cp = control.parse_request(raw)
+                station = self._station(cp)
+                log.info("cp=%s command %s from the control socket", station.id, action)
+                result = await station.command(action, payload)
+            except (control.ControlError, CommandError) as exc:
+                log.info("command refused: %s", exc)
+                await connection.send(control.reply_error(exc.code, str(exc)))
+                return
+            await connection.send(control.reply_ok(station.id, result))
+
+    def _station(self, cp: str | None) -> DevChargePoint:
+        if cp is not None:
+            if cp not in self.stations:
+                raise control.ControlError("no_station", f"charge point {cp!r} is not connected; connected: "
+                                                         f"{sorted(self.stations) or 'none'}")
+            return self.stations[cp]
+        if len(self.stations) != 1:
+            raise control.ControlError("no_station", f"{len(self.stations)} charge points connected "
+                                                     f"({', '.join(sorted(self.stations)) or 'none'}): name one")
+        return next(iter(self.stations.values()))
+
+
+def _subprotocol(_connection: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:
+    # none for the control socket; a charge point without ocpp1.6 is refused by `handle`, with a reason
+    return OCPP16 if OCPP16 in offered else None
+
+
+def _no_browsers(connection: ServerConnection, request: Request) -> Response | None:
+    if request.headers.get("Origin") is not None:
+        log.warning("refused a handshake with Origin %s", request.headers["Origin"])
+        return connection.respond(http.HTTPStatus.FORBIDDEN, "no web pages: the dev CSMS drives a station\n")
+    return None
+
+
+async def run(port: int, csms: DevCsms, ready: asyncio.Event | None = None) -> None:
+    """Serve on 127.0.0.1:`port` until cancelled; `ready` is set once it listens."""
+    async with serve(csms.handle, HOST, port, select_subprotocol=_subprotocol,
+                     process_request=_no_browsers, max_size=4 * 2**20) as server:
+        log.info("dev CSMS listening on ws://%s:%d (charge points at <path>/<id>, commands: chargebus csms send)",
+                 HOST, port)
+        if ready is not None:
+            ready.set()
+        await server.serve_forever()
+
+
+def main(settings: Settings, port: int | None = None, meter_interval_s: int = BENCH_METER_INTERVAL_S) -> int:
+    setup_logging("csms", settings.log_level, settings.data_dir, settings.log_format)
+    setproctitle.setproctitle("chargebus-csms")
+    # one line per frame is ours (frames.py); the library's own lines would repeat each one
+    logging.getLogger("ocpp").setLevel(logging.WARNING)
+    logging.getLogger("websockets").setLevel(logging.WARNING)
+    ocpp.messages.ASYNC_VALIDATION = False  # a bench tool: no executor thread per message
+    csms = DevCsms(meter_interval_s, mask_tags=settings.log_level != "DEBUG")
+    try:
+        asyncio.run(run(port or settings.dev_csms_port, csms))
+    except KeyboardInterrupt:
+        return 0
+    except OSError as exc:  # the port is taken: most likely a CSMS of the user's own
+        log.error("dev CSMS cannot listen on %s:%d: %s (a CSMS of your own? set CHARGEBUS_CSMS_URL to it)",
+                  HOST, port or settings.dev_csms_port, exc)
+        return 1
+    return 0

@@ -1,0 +1,117 @@
+"""The bench's first session: `make run` with no CSMS configured charges against the development CSMS.
+
+The station is started the way `make run` starts it (`chargebus run`, the simulator on, no CSMS URL: the
+built-in default), and driven the way the README tells a new user: `chargebus sim plug 1`, then
+`chargebus sim swipe 04A2B3C4`. The dev CSMS's lines in the station's console are what the user reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from services.common.contract.common import ConfigValue
+from services.common.contract.power import ConnectorState
+from services.common.settings import Settings
+from tests.broker import free_port
+from tests.conftest import env_for, isolated_settings
+from tests.system.stack import ALL, Observer, Stack
+
+CARD = "04A2B3C4"
+
+
+class Bench:
+    def __init__(self, stack: Stack, env: dict[str, str], observer: Observer) -> None:
+        self.stack, self.env, self.observer = stack, env, observer
+
+    def chargebus(self, *args: str) -> str:
+        """A `chargebus` command as the user types it in another terminal."""
+        done = subprocess.run([sys.executable, "-m", "services.cli.main", *args], env=self.env,
+                              capture_output=True, text=True, timeout=30, check=False)
+        assert done.returncode == 0, (args, done.stdout, done.stderr)
+        return done.stdout
+
+    def console(self) -> str:
+        return self.stack.log.read_text(errors="replace")
+
+    async def shows(self, text: str, timeout: float = 30.0) -> None:
+        await self.observer.wait(lambda: text in self.console(), timeout, f"{text!r} on the console")
+
+    async def connector(self, status: str, timeout: float = 30.0) -> None:
+        def reached() -> bool:
+            state = self.observer.get("chargebus/power/state/connector/1")
+            return isinstance(state, ConnectorState) and state.status == status
+        await self.observer.wait(reached, timeout, f"connector 1 {status}")
+
+
+def bench_env(settings: Settings, dev_csms_port: int) -> dict[str, str]:
+    """`make run`'s environment: the simulator on, no CSMS URL; only the ports are the test's own."""
+    env = env_for(settings)
+    del env["CHARGEBUS_CSMS_URL"]
+    env["CHARGEBUS_DEV_CSMS_PORT"] = str(dev_csms_port)
+    return env
+
+
+@pytest.fixture
+async def bench(tmp_path: Path) -> AsyncIterator[Bench]:
+    settings = isolated_settings(tmp_path)
+    env = bench_env(settings, free_port())
+    stack = Stack(env, tmp_path / "run.log")
+    stack.start()
+    try:
+        async with Observer(settings) as observer:
+            await observer.wait_online(ALL, timeout=30)
+            yield Bench(stack, env, observer)
+    finally:
+        stack.stop()
+
+
+async def test_first_session_of_the_readme_charges_with_no_csms_configured(bench: Bench) -> None:
+    bench.chargebus("sim", "plug", "1")
+    await bench.connector("Preparing")
+    bench.chargebus("sim", "swipe", CARD)
+    await bench.connector("Charging")
+    for line in ("station->csms BootNotification.req", "csms->station BootNotification.conf",
+                 "station->csms Authorize.req", "csms->station Authorize.conf {\"idTagInfo\": {\"status\": "
+                 "\"Accepted\"}}", "station->csms StartTransaction.req"):
+        await bench.shows(line)
+    # every few seconds on the bench: two of them within the wait (the station's default is one a minute)
+    await bench.observer.wait(lambda: bench.console().count("station->csms MeterValues.req") >= 2, 30,
+                              "two MeterValues")
+    bench.chargebus("sim", "swipe", CARD)
+    await bench.shows("station->csms StopTransaction.req")
+    await bench.connector("Finishing")
+
+
+async def test_meter_values_come_every_few_seconds_on_the_bench(bench: Bench) -> None:
+    await bench.shows("csms->station ChangeConfiguration.req {\"key\": \"MeterValueSampleInterval\"")
+    await bench.shows("station->csms ChangeConfiguration.conf {\"status\": \"Accepted\"}")
+    key = await bench.observer.wait(lambda: _value(bench.observer.get("chargebus/config/MeterValueSampleInterval")),
+                                    10, "the key changed on the bus")
+    assert key == "5"
+
+
+def _value(key: object) -> str | None:
+    return key.value if isinstance(key, ConfigValue) and key.value != "60" else None
+
+
+def test_environment_is_the_one_make_run_gives(tmp_path: Path) -> None:
+    """The fixture's environment names no CSMS: what `make run` on a fresh clone has (besides the ports)."""
+    env = bench_env(isolated_settings(tmp_path), free_port())
+    assert "CHARGEBUS_CSMS_URL" not in env and env["CHARGEBUS_WITH_SIM"] == "true"
+    assert os.environ.get("CHARGEBUS_CSMS_URL") is None
+
+
+async def test_a_command_sent_through_the_dev_csms_starts_a_charge(bench: Bench) -> None:
+    bench.chargebus("sim", "plug", "1")
+    await bench.connector("Preparing")
+    answer = bench.chargebus("csms", "send", "RemoteStartTransaction", json.dumps({"idTag": CARD, "connectorId": 1}))
+    assert answer.split(maxsplit=1)[1].strip() == 'RemoteStartTransaction: {"status": "Accepted"}'
+    await bench.connector("Charging")
+    await bench.shows("station->csms StartTransaction.req")

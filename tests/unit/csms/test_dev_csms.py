@@ -1,0 +1,196 @@
+"""The dev CSMS against a real station-side OCPP 1.6 client over real WebSockets on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import websockets
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint, call, call_result
+from ocpp.v16.enums import Action, AuthorizationStatus, ConfigurationStatus, RegistrationStatus, RemoteStartStopStatus
+from websockets.asyncio.client import ClientConnection, connect
+
+from services.cli.main import main as chargebus
+from services.csms import control
+from services.csms.server import DevCsms, run
+from tests.broker import free_port
+
+ID = "04A2B3C4"
+
+
+class Station(ChargePoint):
+    """What the station side of the link saw, in order."""
+
+    def __init__(self, cp_id: str, connection: ClientConnection) -> None:
+        super().__init__(cp_id, connection)
+        self.frames: list[list[Any]] = []
+        self.changed = asyncio.Event()
+
+    async def route_message(self, raw_msg: Any) -> None:
+        self.frames.append(json.loads(raw_msg))
+        self.changed.set()
+        await super().route_message(raw_msg)
+
+    def calls(self, action: str) -> list[dict[str, Any]]:
+        return [f[3] for f in self.frames if f[0] == 2 and f[2] == action]
+
+    async def called(self, action: str) -> dict[str, Any]:
+        async with asyncio.timeout(10):
+            while not self.calls(action):
+                self.changed.clear()
+                await self.changed.wait()
+        return self.calls(action)[0]
+
+    @on(Action.change_configuration)
+    def on_change_configuration(self, **_payload: Any) -> call_result.ChangeConfiguration:
+        return call_result.ChangeConfiguration(status=ConfigurationStatus.accepted)
+
+    @on(Action.remote_start_transaction)
+    def on_remote_start(self, **_payload: Any) -> call_result.RemoteStartTransaction:
+        return call_result.RemoteStartTransaction(status=RemoteStartStopStatus.accepted)
+
+
+@dataclass
+class Bench:
+    port: int
+
+    @contextlib.asynccontextmanager
+    async def station(self, cp_id: str = "CP1") -> AsyncIterator[Station]:
+        async with connect(f"ws://127.0.0.1:{self.port}/ocpp/{cp_id}", subprotocols=[websockets.Subprotocol(
+                "ocpp1.6")]) as link:
+            station = Station(cp_id, link)
+            reader = asyncio.create_task(station.start())
+            try:
+                yield station
+            finally:
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError, websockets.ConnectionClosed):
+                    await reader
+
+    async def send(self, action: str, payload: dict[str, Any], cp: str | None = None) -> tuple[str, dict[str, Any]]:
+        return await asyncio.to_thread(control.send, self.port, action, payload, cp)
+
+
+@pytest.fixture
+async def bench() -> AsyncIterator[Bench]:
+    port = free_port()
+    ready = asyncio.Event()
+    server = asyncio.create_task(run(port, DevCsms(meter_interval_s=5), ready))
+    await asyncio.wait_for(ready.wait(), 10)
+    yield Bench(port)
+    server.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await server
+
+
+async def test_every_card_is_accepted_and_every_transaction_gets_its_own_id(bench: Bench) -> None:
+    async with bench.station() as station:
+        boot = await station.call(call.BootNotification(charge_point_model="m", charge_point_vendor="v"))
+        assert boot.status == RegistrationStatus.accepted
+        authorized = await station.call(call.Authorize(id_tag=ID))
+        assert authorized.id_tag_info["status"] == AuthorizationStatus.accepted
+        starts = [await station.call(call.StartTransaction(connector_id=1, id_tag=tag, meter_start=0,
+                                                           timestamp="2026-12-05T00:00:00Z"))
+                  for tag in (ID, "UNKNOWN-CARD")]
+        assert [s.id_tag_info["status"] for s in starts] == [AuthorizationStatus.accepted] * 2
+        assert starts[0].transaction_id != starts[1].transaction_id
+
+
+async def test_the_meter_interval_is_set_once_the_boot_is_answered(bench: Bench) -> None:
+    async with bench.station() as station:
+        await station.call(call.BootNotification(charge_point_model="m", charge_point_vendor="v"))
+        assert await station.called("ChangeConfiguration") == {"key": "MeterValueSampleInterval", "value": "5"}
+        kinds = [f[0] for f in station.frames]
+        assert kinds.index(3) < kinds.index(2), "the BootNotification answer comes first: " + str(station.frames)
+
+
+async def test_a_command_reaches_the_station_and_its_answer_comes_back(bench: Bench) -> None:
+    async with bench.station() as station:
+        cp, answer = await bench.send("RemoteStartTransaction", {"idTag": ID, "connectorId": 1})
+        assert (cp, answer) == ("CP1", {"status": "Accepted"})
+        assert station.calls("RemoteStartTransaction") == [{"idTag": ID, "connectorId": 1}]
+
+
+async def test_a_call_the_station_refuses_comes_back_as_its_error(bench: Bench) -> None:
+    async with bench.station():
+        with pytest.raises(control.ControlError) as refused:
+            await bench.send("Reset", {"type": "Soft"})  # this station has no Reset: NotImplemented
+    assert refused.value.code == "call_error" and "NotImplemented" in str(refused.value)
+
+
+async def test_an_invalid_payload_is_refused_before_it_is_sent(bench: Bench) -> None:
+    async with bench.station() as station:
+        with pytest.raises(control.ControlError) as refused:
+            await bench.send("Reset", {"type": "Sideways"})
+        assert refused.value.code == "invalid_payload"
+        _, answer = await bench.send("RemoteStartTransaction", {"idTag": ID})  # the next one still goes out
+        assert answer == {"status": "Accepted"}
+        assert station.calls("Reset") == []
+
+
+@pytest.mark.parametrize(("stations", "cp", "says"), [
+    ((), None, "0 charge points connected (none)"),
+    (("CP1", "CP2"), None, "2 charge points connected (CP1, CP2): name one"),
+    (("CP1",), "CP9", "charge point 'CP9' is not connected"),
+])
+async def test_which_station_a_command_goes_to(bench: Bench, stations: tuple[str, ...], cp: str | None,
+                                               says: str) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        for name in stations:
+            station = await stack.enter_async_context(bench.station(name))
+            await station.call(call.Heartbeat())  # connected and registered by the dev CSMS
+        with pytest.raises(control.ControlError) as refused:
+            await bench.send("ClearCache", {}, cp)
+    assert refused.value.code == "no_station" and says in str(refused.value)
+
+
+async def test_a_web_page_cannot_reach_it(bench: Bench) -> None:
+    """A browser sends its page's Origin: a page on the bench's browser must not drive the station."""
+    for path in (control.CONTROL_PATH, "/ocpp/CP1"):
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            async with connect(f"ws://127.0.0.1:{bench.port}{path}", origin=websockets.Origin("http://a.example")):
+                pass
+        assert refused.value.response.status_code == 403
+
+
+async def test_a_charge_point_without_ocpp16_is_closed_with_a_reason(bench: Bench) -> None:
+    async with connect(f"ws://127.0.0.1:{bench.port}/ocpp/CP1") as link:
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await link.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1002
+
+
+def test_send_without_a_dev_csms_says_so() -> None:
+    with pytest.raises(control.ControlError) as refused:
+        control.send(free_port(), "ClearCache", {})
+    assert refused.value.code == "no_csms"
+
+
+@pytest.mark.parametrize("payload", ["{not json", "[1]"])
+def test_cli_refuses_a_payload_that_is_no_json_object(payload: str) -> None:
+    assert chargebus(["csms", "send", "Reset", payload]) == 2
+
+
+def test_cli_refuses_an_unknown_command() -> None:
+    with pytest.raises(SystemExit) as exited:
+        chargebus(["csms", "send", "Sideways"])
+    assert exited.value.code == 2
+
+
+async def test_a_station_that_goes_away_is_one_line_not_an_error(bench: Bench,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    async with bench.station() as station:
+        await station.call(call.BootNotification(charge_point_model="m", charge_point_vendor="v"))
+        await station.called("ChangeConfiguration")
+    async with asyncio.timeout(10):
+        while not any("cp=CP1 disconnected" in r.getMessage() for r in caplog.records):
+            await asyncio.sleep(0.02)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
