@@ -66,6 +66,9 @@ class Link:
         self.registration = Registration.NONE
         self.connected = False
         self.protocol: StationProtocol | None = None
+        self._published: tuple[bool, Registration] | None = None
+        self._since = datetime.now(UTC)
+        self._published_pending: int | None = None
         self._accepted = asyncio.Event()
         self._on_accepted: list[Callable[[], Awaitable[None]]] = []
         self._on_booted: list[Callable[[], Awaitable[None]]] = []
@@ -163,9 +166,18 @@ class Link:
         return result
 
     def publish_state(self) -> None:
+        link = (self.connected, self.registration)
+        if link != self._published:  # `since` is when the link took this state, not when the outbox last moved
+            self._published, self._since = link, datetime.now(UTC)
+        self._published_pending = self.outbox_pending()
         self.bus.publish(CONNECTION, ConnectionState(
             connected=self.connected, registration=self.registration, url=redact_url(self.settings.ocpp_url),
-            since=datetime.now(UTC), outbox_pending=self.outbox_pending()))
+            since=self._since, outbox_pending=self._published_pending))
+
+    def outbox_changed(self) -> None:
+        """A message was queued or left the outbox: the retained figure follows (`chargebus status`, the page)."""
+        if self.outbox_pending() != self._published_pending:
+            self.publish_state()
 
     async def run(self) -> None:
         retry = FIRST_RETRY_S

@@ -62,6 +62,7 @@ class OcppGatewayService(Service):
         registration = RegistrationMemory(self.store, current_boot_id(self.settings.data_dir))
         self.link = Link(self.settings, self.bus, self.config, registration, self._protocol,
                          outbox_pending=self.store.pending)
+        self.store.on_outbox_change = self.link.outbox_changed
         self.transactions = TransactionEngine(self.bus, self.store, self.config, self.link)
         self.availability = Availability(self.engine, self.bus, CONNECTORS,
                                          busy=lambda c: self.store.open_session(c) is not None,

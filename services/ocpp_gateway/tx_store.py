@@ -15,6 +15,7 @@ technician, and the queue moves on.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -84,6 +85,8 @@ def _message(row: Any) -> OutboxMessage:
 class TxStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # told after every committed change of the outbox: its size is published with the link's state
+        self.on_outbox_change: Callable[[], None] = lambda: None
 
     # -- sessions ---------------------------------------------------------------------------------
 
@@ -123,6 +126,7 @@ class TxStore:
                               "WHERE session_id = :s AND phase = 'starting'"),
                          {"s": session_id, "t": started_at.isoformat()})
             self._enqueue(conn, session_id, "StartTransaction", start_payload)
+        self.on_outbox_change()
 
     def discard(self, session_id: str) -> None:
         """A start that never energized: no trace for the CSMS."""
@@ -141,6 +145,8 @@ class TxStore:
             if changed:
                 self._enqueue(conn, session_id, "StopTransaction", stop_payload)
                 conn.execute(text("DELETE FROM transaction_data WHERE session_id = :s"), {"s": session_id})
+        if changed:
+            self.on_outbox_change()
         return bool(changed)
 
     def meter(self, session_id: str, energy_wh: int, at: datetime, meter_values: dict[str, Any] | None) -> bool:
@@ -154,6 +160,8 @@ class TxStore:
                                   {"m": energy_wh, "t": at.isoformat(), "s": session_id}).rowcount
             if active and meter_values is not None:
                 self._enqueue(conn, session_id, "MeterValues", meter_values)
+        if active and meter_values is not None:
+            self.on_outbox_change()
         return bool(active)
 
     def suspend(self, session_id: str) -> None:
@@ -207,12 +215,14 @@ class TxStore:
             conn.execute(text("UPDATE transactions SET transaction_id = :t WHERE session_id = :s"),
                          {"t": transaction_id, "s": session_id})
             conn.execute(text("DELETE FROM outbox WHERE seq = :q"), {"q": seq})
+        self.on_outbox_change()
 
     def done(self, *seqs: int) -> None:
         if not seqs:
             return
         with self.engine.begin() as conn:
             conn.execute(text("DELETE FROM outbox WHERE seq = :q"), [{"q": q} for q in seqs])
+        self.on_outbox_change()
 
     def failed(self, seq: int) -> int:
         """Count one more CALLERROR for this message; returns the count."""
@@ -228,7 +238,9 @@ class TxStore:
             conn.execute(text("INSERT INTO outbox_set_aside (seq, session_id, action, payload, attempts, reason, "
                               f"set_aside_at) SELECT seq, session_id, action, payload, attempts, :r, :t FROM outbox "
                               f"WHERE {where}"), {**params, "r": reason[:500], "t": datetime.now(UTC).isoformat()})
-            return int(conn.execute(text(f"DELETE FROM outbox WHERE {where}"), params).rowcount)
+            count = int(conn.execute(text(f"DELETE FROM outbox WHERE {where}"), params).rowcount)
+        self.on_outbox_change()
+        return count
 
     def set_aside_count(self) -> int:
         with self.engine.connect() as conn:
