@@ -53,6 +53,7 @@ class DevChargePoint(ChargePoint):
 
     def __init__(self, cp_id: str, connection: Any, meter_interval_s: int, mask_tags: bool) -> None:
         super().__init__(cp_id, connection)
+        self.link = connection
         self.frames = FrameLog(cp_id, mask_tags)
         self.meter_interval_s = meter_interval_s
         self._boot_call: str | None = None
@@ -103,7 +104,8 @@ class DevChargePoint(ChargePoint):
         try:
             await validate_payload(Call(unique_id="check", action=action, payload=payload), "1.6")
         except OCPPError as exc:
-            raise CommandError("invalid_payload", f"{action}: {exc.description}") from None
+            cause = exc.details.get("cause") if isinstance(exc.details, dict) else None
+            raise CommandError("invalid_payload", f"{action}: {cause or exc.description}") from None
         try:
             result = await self.call(request_class(**camel_to_snake_case(payload)), suppress=False)
         except OCPPError as exc:

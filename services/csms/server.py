@@ -53,7 +53,7 @@ class DevCsms:
         old = self.stations.get(cp_id)
         self.stations[cp_id] = station
         if old is not None:
-            await old._connection.close(1000, "replaced by a new connection")
+            await old.link.close(1000, "replaced by a new connection")
         log.info("cp=%s connected from=%s", cp_id, connection.remote_address)
         try:
             await station.serve()

@@ -130,6 +130,7 @@ async def test_an_invalid_payload_is_refused_before_it_is_sent(bench: Bench) -> 
         with pytest.raises(control.ControlError) as refused:
             await bench.send("Reset", {"type": "Sideways"})
         assert refused.value.code == "invalid_payload"
+        assert "'Sideways' is not one of ['Hard', 'Soft']" in str(refused.value)  # what is wrong, not just that
         _, answer = await bench.send("RemoteStartTransaction", {"idTag": ID})  # the next one still goes out
         assert answer == {"status": "Accepted"}
         assert station.calls("Reset") == []
@@ -194,3 +195,14 @@ async def test_a_station_that_goes_away_is_one_line_not_an_error(bench: Bench,
         while not any("cp=CP1 disconnected" in r.getMessage() for r in caplog.records):
             await asyncio.sleep(0.02)
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+async def test_a_reconnecting_station_replaces_its_old_link(bench: Bench) -> None:
+    """A station that reconnects before the old link is noticed dead gets the commands on its new link."""
+    async with bench.station() as old:
+        await old.call(call.Heartbeat())
+        async with bench.station() as new:
+            await new.call(call.Heartbeat())
+            cp, _ = await bench.send("RemoteStartTransaction", {"idTag": ID})
+            assert cp == "CP1" and new.calls("RemoteStartTransaction") == [{"idTag": ID}]
+        assert old.calls("RemoteStartTransaction") == []
