@@ -124,12 +124,11 @@ class Handlers:
     # -- the local list ---------------------------------------------------------------------------------
 
     def _version(self) -> int:
-        """The version GetLocalListVersion reports: -1 while the list is disabled, 0 while it is empty (OCPP 1.6:
-        a Full list without entries leaves version 0, whatever version it carried: OCTT TC_042_2)."""
+        """The version GetLocalListVersion reports: -1 while the list is disabled, else the store's (0 while
+        the list is empty, OCTT TC_042_2), the same one a Differential update is compared with."""
         if not self.config.get_bool("LocalAuthListEnabled"):
             return -1
-        version, size = self.store.local_list_state()
-        return version if size > 0 else 0
+        return self.store.local_list_state()[0]
 
     async def on_get_local_list_version(self, _request: Empty, _p: dict[str, str]) -> LocalListVersion:
         return LocalListVersion(version=self._version(), size=self.store.local_list_state()[1])

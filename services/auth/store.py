@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from services.common.contract.auth import IdTagInfo, LocalListEntry, UpdateStatus, UpdateType, id_tag_key
 
@@ -63,9 +63,13 @@ class AuthStore:
         """Apply a Full list or a Differential update all or nothing; returns (version, size).
 
         Raises ListRefused (VersionMismatch, Failed): the list is then exactly what it was.
+        An empty list is version 0 (OCTT TC_042_2), stored so: the version reported is the one compared.
         """
+        keys = {id_tag_key(e.id_tag) for e in entries}
+        if len(keys) < len(entries):  # which of two entries for one idTag (a CiString20) would count?
+            raise ListRefused(UpdateStatus.FAILED, "the same idTag more than once in one update")
         with self.engine.begin() as conn:
-            current = int(conn.execute(text("SELECT version FROM local_list_version")).scalar_one())
+            current = _current_version(conn)
             if update_type is UpdateType.FULL:
                 if any(e.info is None for e in entries):
                     raise ListRefused(UpdateStatus.FAILED, "a Full list needs idTagInfo for every idTag")
@@ -85,14 +89,22 @@ class AuthStore:
             size = int(conn.execute(text("SELECT COUNT(*) FROM local_list")).scalar_one())
             if size > max_length:
                 raise ListRefused(UpdateStatus.FAILED, f"{size} entries exceed LocalAuthListMaxLength {max_length}")
+            version = version if size > 0 else 0
             conn.execute(text("UPDATE local_list_version SET version = :v"), {"v": version})
         return version, size
 
     def local_list_state(self) -> tuple[int, int]:
         with self.engine.connect() as conn:
-            version = int(conn.execute(text("SELECT version FROM local_list_version")).scalar_one())
+            version = _current_version(conn)
             size = int(conn.execute(text("SELECT COUNT(*) FROM local_list")).scalar_one())
         return version, size
+
+
+def _current_version(conn: Connection) -> int:
+    """The list's version: 0 while it is empty, also where an older release stored the empty list's own."""
+    version = int(conn.execute(text("SELECT version FROM local_list_version")).scalar_one())
+    empty = conn.execute(text("SELECT 1 FROM local_list LIMIT 1")).first() is None
+    return 0 if empty else version
 
 
 def _row(id_tag: str, info: IdTagInfo) -> dict[str, object]:

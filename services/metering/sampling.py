@@ -11,7 +11,7 @@ from services.common.contract.power import Measurement
 
 def sampled_values(m: Measurement | None, energy_wh: float, measurands: list[str], context: ReadingContext,
                    ) -> list[SampledValue]:
-    """One SampledValue per measurand the hardware gives; unknown measurands are left out."""
+    """One SampledValue per measurand of PICS C-09 the hardware gives; others are left out (the keys refuse them)."""
     def value(measurand: str, number: float, unit: str, location: str | None = "Outlet") -> SampledValue:
         return SampledValue(value=f"{number:.1f}" if unit != "Wh" else str(int(number)), context=context,
                             measurand=measurand, unit=unit, location=location)
@@ -24,20 +24,14 @@ def sampled_values(m: Measurement | None, energy_wh: float, measurands: list[str
             continue
         elif name == "Power.Active.Import":
             out.append(value(name, m.power_w, "W"))
-        elif name == "Current.Import":
+        elif name == "Current.Export":  # the DC current out of the station, as the reference station reports it
             out.append(value(name, m.current_a, "A"))
-        elif name == "Current.Export":
-            out.append(value(name, 0.0, "A"))  # a DC charger never takes energy back from the EV
         elif name == "Voltage":
             out.append(value(name, m.voltage_v, "V"))
         elif name == "SoC" and m.soc_pct is not None:
             out.append(value(name, m.soc_pct, "Percent", "EV"))
-        elif name == "Current.Offered":
-            out.append(value(name, m.offered_current_a, "A"))
         elif name == "Power.Offered":
             out.append(value(name, m.offered_power_w, "W"))
-        elif name == "Temperature":
-            out.append(value(name, m.temperature_c, "Celsius", "Body"))
     return out
 
 

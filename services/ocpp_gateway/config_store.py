@@ -18,6 +18,8 @@ from services.common.contract.config_keys import BY_NAME, KEYS, BadValue
 
 log = logging.getLogger(__name__)
 
+_BY_FOLDED = {k.name.casefold(): k for k in KEYS}  # keys are CiString50: compared without case
+
 
 class Change(StrEnum):
     """ConfigurationStatus of ChangeConfiguration.conf."""
@@ -38,7 +40,8 @@ class ConfigStore:
         self._vetoes: dict[str, list[Callable[[str], str | None]]] = {}
         with engine.connect() as conn:
             stored = dict(conn.execute(text("SELECT key, value FROM config")).tuples().all())
-        self._values = {k.name: stored.get(k.name, k.default) for k in KEYS}
+        # a read-only key has its declared value, whatever an older version stored while it was writable
+        self._values = {k.name: k.default if k.readonly else stored.get(k.name, k.default) for k in KEYS}
         self._unannounced: list[str] = []
         self._revisions: dict[str, int] = {}
 
@@ -81,13 +84,16 @@ class ConfigStore:
         self._listeners.setdefault(key, []).append(callback)
 
     def items(self, names: list[str] | None) -> tuple[list[tuple[str, str, bool]], list[str]]:
-        """(key, value, readonly) of the named keys (all when None), and the unknown names."""
+        """(key, value, readonly) of the named keys (all when None), and the unknown names.
+
+        A key is a CiString50: `heartbeatinterval` names HeartbeatInterval, answered with its own spelling.
+        """
         # a write-only key is listed only when asked for by name, and never with its value
-        wanted = names if names else [k.name for k in KEYS if not k.secret]
-        known = [(n, "" if BY_NAME[n].secret else self._values[n], BY_NAME[n].readonly) for n in wanted
-                 if n in BY_NAME]
-        unknown = [n for n in wanted if n not in BY_NAME]
-        return known, unknown
+        if not names:
+            return [(k.name, self._values[k.name], k.readonly) for k in KEYS if not k.secret], []
+        found = [(n, _BY_FOLDED.get(n.casefold())) for n in names]
+        known = [(k.name, "" if k.secret else self._values[k.name], k.readonly) for _n, k in found if k is not None]
+        return known, [n for n, k in found if k is None]
 
     async def change(self, name: str, value: str, *, announce_later: bool = False) -> Change:
         """Check, persist (durable before the answer), then tell the bus and the listeners.
@@ -95,9 +101,10 @@ class ConfigStore:
         `announce_later`: the retained copy is published by `announce()`, after the CSMS got its answer:
         waking every reader of the key must not delay the ChangeConfiguration.conf.
         """
-        key = BY_NAME.get(name)
+        key = _BY_FOLDED.get(name.casefold())
         if key is None:
             return Change.NOT_SUPPORTED
+        name = key.name
         if key.readonly:
             return Change.REJECTED
         try:

@@ -29,11 +29,13 @@ import json
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 
 import fastjsonschema
 import ocpp.messages
+from jsonschema import Draft4Validator, FormatChecker
 from jsonschema.exceptions import ValidationError as SchemaError
 from ocpp.exceptions import OCPPError
 from ocpp.messages import Call, CallError, MessageType, get_validator, unpack
@@ -72,6 +74,19 @@ _BY_KEYWORD = {
     "minItems": "OccurenceConstraintViolation",
     "maxItems": "OccurenceConstraintViolation",
 }
+
+
+# calls whose answer cannot say no (UpdateFirmware.conf is empty, GetDiagnostics.conf only names a file): a
+# dateTime that is no time at all is refused as the 1.6 schema's "format" says, before the handler reads it
+FORMAT_CHECKED = frozenset({"UpdateFirmware", "GetDiagnostics"})
+_DATE_TIME = FormatChecker(formats=())
+
+
+@_DATE_TIME.checks("date-time", raises=ValueError)
+def _date_time(value: object) -> bool:
+    if isinstance(value, str):
+        datetime.fromisoformat(value)  # lenient as the contract reads it: without an offset is UTC
+    return True
 
 
 RawHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -140,6 +155,19 @@ def schema_refusal(action: str, payload: Any) -> CallRefused | None:
     first = errors[0]
     where = "/".join(str(p) for p in first.absolute_path) or "payload"
     return CallRefused(_BY_KEYWORD.get(str(first.validator), "FormationViolation"), f"{where}: {first.message}")
+
+
+def format_refusal(action: str, payload: Any) -> CallRefused | None:
+    """PropertyConstraintViolation for a date-time field that does not parse, in the FORMAT_CHECKED calls."""
+    if action not in FORMAT_CHECKED:
+        return None
+    schema = get_validator(MessageType.Call, action, "1.6").schema
+    error = next((e for e in Draft4Validator(schema, format_checker=_DATE_TIME).iter_errors(payload)
+                  if e.validator == "format"), None)
+    if error is None:
+        return None
+    where = "/".join(str(p) for p in error.absolute_path)
+    return CallRefused("PropertyConstraintViolation", f"{where}: {error.instance!r} is not a date-time")
 
 
 def _rank(error: SchemaError) -> int:
@@ -243,6 +271,10 @@ class StationProtocol(ChargePoint):
             await self._answer_raw(msg, raw)
             return
         payload = msg.payload  # the library may re-parse it (Decimal) while validating
+        unreadable = format_refusal(msg.action, payload)
+        if unreadable is not None:
+            await self._refuse(msg, unreadable)
+            return
         try:
             await self._handle_call(msg)  # the library checks the request (once) and our response
         except OCPPError as exc:

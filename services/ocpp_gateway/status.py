@@ -12,6 +12,8 @@
   not every second for ever.
 - The CSMS contradicting a valid local list entry is reported at once: the connector's status with
   errorCode LocalListConflict, then its status as it is.
+- A new session on a Finishing connector (a RemoteStartTransaction before the cable was unplugged) is
+  reported Preparing first: the 1.6 status table leads from Finishing to Preparing, never to Charging.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ log = logging.getLogger(__name__)
 FIRST_BACKOFF_S = 2.0
 MAX_BACKOFF_S = 300.0
 Value = tuple[str, str, str | None]  # status, errorCode, vendorErrorCode
+SESSION_STATUSES = frozenset({ConnectorStatus.CHARGING.value, ConnectorStatus.SUSPENDED_EV.value,
+                              ConnectorStatus.SUSPENDED_EVSE.value})
 
 
 @dataclass
@@ -64,6 +68,7 @@ class StatusReporter:
         self._backoff: dict[int, float] = {}
         self._changed = asyncio.Event()
         self._conflicts: set[int] = set()
+        self._preparing: dict[int, Reported] = {}  # Preparing, to report before a session left Finishing
         bus.watch(power.CONNECTOR.filter, self.on_connector)
         bus.on(auth.LOCAL_LIST_CONFLICT, self.on_conflict)
 
@@ -101,6 +106,9 @@ class StatusReporter:
             old = self.current.get(state.connector_id)
             # power stamps `since` when the status moved; an error code change alone is stamped now
             at = state.since if old is None or old.value[0] != value[0] else datetime.now(UTC)
+            if old is not None and old.value[0] == ConnectorStatus.FINISHING.value and value[0] in SESSION_STATUSES:
+                self._preparing[state.connector_id] = Reported(
+                    (ConnectorStatus.PREPARING.value, ConnectorErrorCode.NO_ERROR.value, None), at, time.monotonic())
             self._set(state.connector_id, value, at)
 
     def station_changed(self) -> None:
@@ -121,7 +129,7 @@ class StatusReporter:
         minimum = self._minimum_s()
         pending = [c for c in sorted(self.current) if self.sent.get(c) != self.current[c].value]
         ready = [c for c in pending if not self._hold(c) and now - self.current[c].changed_mono >= minimum
-                 and now >= self._retry_at.get(c, 0.0)]
+                 and now >= self._retry_at.get(c, 0.0) and c not in self._preparing]
         return ready, pending
 
     async def run(self) -> None:
@@ -130,6 +138,9 @@ class StatusReporter:
             await self.link.wait_accepted()
             for connector in sorted(self._conflicts):
                 await self._report_conflict(connector)
+            for connector, preparing in list(self._preparing.items()):
+                if time.monotonic() >= self._retry_at.get(connector, 0.0) and await self._send(connector, preparing):
+                    del self._preparing[connector]
             ready, pending = self.due(time.monotonic())
             if not ready:
                 self._changed.clear()

@@ -35,13 +35,13 @@ from services.common.contract.smart_charging import (
 
 from . import planner
 from .planner import Criteria, Installed, Limit, Plan, Session
-from .profiles import Limits, Profile, ProfileError, Purpose, from_ocpp, refusal, to_ocpp
+from .profiles import Limits, Profile, ProfileError, Purpose, from_ocpp, from_tx_start, refusal, to_ocpp
 from .store import ProfileStore
 
 log = logging.getLogger(__name__)
 
 KEYS = ("ChargeProfileMaxStackLevel", "ChargingScheduleMaxPeriods", "MaxChargingProfilesInstalled",
-        "ChargingScheduleAllowedChargingRateUnit")
+        "ChargingScheduleAllowedChargingRateUnit", "AbsoluteWithoutStartScheduleAsRelative")
 UNITS = {"Current": "A", "Power": "W"}  # ChargingScheduleAllowedChargingRateUnit → schedule unit
 
 
@@ -126,10 +126,10 @@ class Charging:
         self._forget_ended()
         if request.profile is not None:
             profile = self._readable(connector, request.profile)
-            why = self._refusal(profile, tx_profile_session=True)
+            why = self._refusal(profile, tx_profile_session=True) or self._install(
+                Installed(profile, request.session.session_id))
             if why is not None:
                 raise BusError(ErrorCode.BAD_REQUEST, f"the RemoteStartTransaction profile cannot be applied: {why}")
-            self._install(Installed(profile, request.session.session_id))
         if self.known >= set(CONNECTORS):
             self.become_ready("every connector's session is known")
         self._changed()
@@ -159,9 +159,12 @@ class Charging:
 
     def _readable(self, connector: int, profile: ChargingProfile) -> Profile:
         try:
-            return from_ocpp(connector, profile.model_dump())
+            readable = from_ocpp(connector, profile.model_dump())
         except ProfileError as exc:
             raise BusError(ErrorCode.BAD_REQUEST, str(exc)) from None
+        if self.config.get_bool("AbsoluteWithoutStartScheduleAsRelative"):
+            return from_tx_start(readable)
+        return readable
 
     def _refusal(self, profile: Profile, tx_profile_session: bool) -> str | None:
         if profile.connector_id not in (0, *CONNECTORS):
@@ -170,8 +173,11 @@ class Charging:
             return "a TxProfile needs a transaction running on its connector"
         return refusal(profile, self.limits())
 
+    def _max_installed(self) -> int:
+        return self.config.get_int("MaxChargingProfilesInstalled", 10)
+
     def _install(self, new: Installed) -> str | None:
-        installed, why = planner.install(self.installed, new, self.config.get_int("MaxChargingProfilesInstalled", 10))
+        installed, why = planner.install(self.installed, new, self._max_installed())
         if why is not None:
             return why
         removed = [i for i in self.installed if i not in installed]
@@ -191,8 +197,9 @@ class Charging:
         why = self._refusal(profile, tx_profile_session=request.session is not None or request.check_only)
         if why is not None:
             return self._rejected(request, why)
-        if request.check_only:
-            return SetProfileReply(status="Accepted")
+        if request.check_only:  # a RemoteStartTransaction's profile: would it fit among those installed?
+            why = planner.install(self.installed, Installed(profile, None), self._max_installed())[1]
+            return self._rejected(request, why) if why is not None else SetProfileReply(status="Accepted")
         session_id = None
         if profile.purpose is Purpose.TX and request.session is not None:
             session_id = request.session.session_id

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -119,6 +119,14 @@ def from_ocpp(connector_id: int, raw: Mapping[str, Any]) -> Profile:
         valid_to=_optional(profile, "valid_to", _time, ""),
         transaction_id=_optional(profile, "transaction_id", _int, ""),
     )
+
+
+def from_tx_start(profile: Profile) -> Profile:
+    """An Absolute profile without startSchedule as the vendor key AbsoluteWithoutStartScheduleAsRelative reads
+    it: counted from the start of charging, as a Relative one (a ChargePointMaxProfile is then refused as one)."""
+    if profile.kind is Kind.ABSOLUTE and profile.schedule.start is None:
+        return replace(profile, kind=Kind.RELATIVE)
+    return profile
 
 
 def to_ocpp(profile: Profile) -> dict[str, Any]:

@@ -7,8 +7,8 @@ built-in default), and driven the way the README tells a new user: `chargebus si
 
 from __future__ import annotations
 
+import asyncio
 import json
-import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -18,10 +18,12 @@ import pytest
 
 from services.common.contract.common import ConfigValue
 from services.common.contract.power import ConnectorState
+from services.common.contract.supervisor import ProcessTable
 from services.common.settings import Settings
 from tests.broker import free_port
 from tests.conftest import env_for, isolated_settings
 from tests.system.stack import ALL, Observer, Stack
+from tests.system.station import running_station
 
 CARD = "04A2B3C4"
 
@@ -65,6 +67,7 @@ async def bench(tmp_path: Path) -> AsyncIterator[Bench]:
     stack = Stack(env, tmp_path / "run.log")
     stack.start()
     try:
+        await _broker_listening(settings, stack)
         async with Observer(settings) as observer:
             await observer.wait_online(ALL, timeout=30)
             yield Bench(stack, env, observer)
@@ -101,13 +104,6 @@ def _value(key: object) -> str | None:
     return key.value if isinstance(key, ConfigValue) and key.value != "60" else None
 
 
-def test_environment_is_the_one_make_run_gives(tmp_path: Path) -> None:
-    """The fixture's environment names no CSMS: what `make run` on a fresh clone has (besides the ports)."""
-    env = bench_env(isolated_settings(tmp_path), free_port())
-    assert "CHARGEBUS_CSMS_URL" not in env and env["CHARGEBUS_WITH_SIM"] == "true"
-    assert os.environ.get("CHARGEBUS_CSMS_URL") is None
-
-
 async def test_a_command_sent_through_the_dev_csms_starts_a_charge(bench: Bench) -> None:
     bench.chargebus("sim", "plug", "1")
     await bench.connector("Preparing")
@@ -115,3 +111,40 @@ async def test_a_command_sent_through_the_dev_csms_starts_a_charge(bench: Bench)
     assert answer.split(maxsplit=1)[1].strip() == 'RemoteStartTransaction: {"status": "Accepted"}'
     await bench.connector("Charging")
     await bench.shows("station->csms StartTransaction.req")
+
+
+async def test_it_is_a_process_of_the_bench_station(bench: Bench) -> None:
+    table = await bench.observer.wait(lambda: _processes(bench.observer), 10, "the process table")
+    assert table.get("csms") == "running"
+
+
+async def test_a_csms_url_of_ones_own_leaves_it_off(tmp_path: Path) -> None:
+    async with running_station(tmp_path) as station:  # the tests' own Central System, by CHARGEBUS_CSMS_URL
+        await station.accepted()
+        table = await station.observer.wait(lambda: _processes(station.observer), 10, "the process table")
+        assert "csms" not in table and "station->csms" not in station.stack.tail(10_000)
+
+
+async def _broker_listening(settings: Settings, stack: Stack, timeout: float = 60.0) -> None:
+    """The station's broker accepts connections (the supervisor imports every service first: slow on a busy
+    machine), so that the observer's own connect deadline is not spent waiting for it."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            _, writer = await asyncio.open_connection(settings.mqtt_host, settings.mqtt_port)
+        except OSError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"no broker within {timeout} s:\n{stack.tail(20)}") from None
+            await asyncio.sleep(0.1)
+            continue
+        writer.close()
+        return
+
+
+def _processes(observer: Observer) -> dict[str, str]:
+    """name -> state, once every service of the station is in the table."""
+    table = observer.get("chargebus/supervisor/state/processes")
+    if not isinstance(table, ProcessTable):
+        return {}
+    states = {p.name: p.state.value for p in table.processes}
+    return states if all(states.get(name) == "running" for name in ALL if name != "supervisor") else {}

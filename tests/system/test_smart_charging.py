@@ -1,5 +1,5 @@
 """Smart Charging against the whole station and a real CSMS (OCTT 1.6 case ids): the profiles, the composite
-schedule, and the limit as the EV gets it (power's set-point, the meter's Current.Import)."""
+schedule, and the limit as the EV gets it (power's set-point, the meter's Current.Export)."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ async def draws_at_most(station: Station, amps: float) -> None:
 
 
 async def test_tc_056_tx_default_profile_limits_the_next_transaction_and_the_meter_shows_it(station: Station) -> None:
-    await station.configure(MeterValuesSampledData="Energy.Active.Import.Register,Current.Import",
+    await station.configure(MeterValuesSampledData="Energy.Active.Import.Register,Current.Export",
                             MeterValueSampleInterval="1")
     assert await set_profile(station, 0, profile(1, "TxDefaultProfile", [(0, 10.0)])) == "Accepted"
     found = await limit_is(station, 10.0)
@@ -77,7 +77,7 @@ async def test_tc_056_tx_default_profile_limits_the_next_transaction_and_the_met
     await draws_at_most(station, 10.0)
     values = await station.csms.wait("MeterValues", 2, where=lambda p: p.get("transaction_id") is not None)
     currents = [float(v["value"]) for p in values for mv in p["meter_value"] for v in mv["sampled_value"]
-                if v.get("measurand") == "Current.Import"]
+                if v.get("measurand") == "Current.Export"]
     assert currents and max(currents) <= 10.0, currents
     states = [p for _t, topic, p in station.observer.history if topic == CONNECTOR and isinstance(p, ConnectorState)]
     assert all(s.setpoint_a <= 10.0 for s in states if s.energized)  # never above, from the first energized state

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-# what the hardware measures (power + metering); anything else in a measurand list is rejected
+# the measurands of PICS C-09 (what the station was certified with); anything else in a measurand list is
+# rejected. Current.Export is the DC current measured at the outlet, as the reference station reports it.
 SUPPORTED_MEASURANDS = (
-    "Energy.Active.Import.Register", "Power.Active.Import", "Current.Import", "Current.Export", "Voltage", "SoC",
-    "Current.Offered", "Power.Offered", "Temperature",
+    "Energy.Active.Import.Register", "Power.Active.Import", "Current.Export", "Voltage", "SoC", "Power.Offered",
 )
 VENDOR_ID = "chargebus"
 
@@ -96,7 +96,8 @@ _SECONDS = integer(0, 86400)
 
 KEYS: tuple[Key, ...] = (
     # Core profile (OCPP 1.6 §9.1)
-    Key("AllowOfflineTxForUnknownId", "false", check=boolean),  # PICS C-02: No
+    # PICS C-02 No: read-only false, so that no CSMS can switch on what the station does not claim (§9.1.1)
+    Key("AllowOfflineTxForUnknownId", "false", readonly=True),
     Key("AuthorizationCacheEnabled", "true", check=boolean),  # C-04
     Key("AuthorizeRemoteTxRequests", "false", check=boolean),
     Key("ClockAlignedDataInterval", "0", check=_SECONDS),
@@ -112,7 +113,7 @@ KEYS: tuple[Key, ...] = (
     Key("MeterValuesAlignedDataMaxLength", str(_M), readonly=True),
     Key("MeterValuesSampledData", "Energy.Active.Import.Register", check=measurands(_M)),
     Key("MeterValuesSampledDataMaxLength", str(_M), readonly=True),
-    Key("MeterValueSampleInterval", "60", check=integer(1, 65535)),
+    Key("MeterValueSampleInterval", "60", check=integer(0, 65535)),  # 0: no sampled data (§9.1.18)
     Key("MinimumStatusDuration", "0", check=integer(0, 3600)),  # C-05
     Key("NumberOfConnectors", "1", readonly=True),
     Key("ResetRetries", "3", check=integer(0, 10)),
@@ -143,6 +144,9 @@ KEYS: tuple[Key, ...] = (
     Key("SupportedFileTransferProtocols", "FTP", readonly=True),
     # ORS-8: MeterValue elements in StopTransaction.transactionData (the Transaction.End reading first)
     Key("StopTransactionMaxMeterValues", "1", check=integer(0, 100)),
+    # true: an Absolute profile without startSchedule runs from the start of charging, as a Relative one
+    # (false, the default: such a profile is Rejected)
+    Key("AbsoluteWithoutStartScheduleAsRelative", "false", check=boolean),
     # vendor keys of the PICS
     Key("CP_MODEL", "MIC-200-ELT", readonly=True),
     Key("SERVER_ADDRESS", "", check=text(255), reboot=True),

@@ -11,7 +11,6 @@ import asyncio
 import logging
 from typing import Any
 
-from ocpp.exceptions import OccurenceConstraintViolationError
 from ocpp.routing import after, on
 from ocpp.v16 import call_result
 from ocpp.v16.datatypes import KeyValue
@@ -48,8 +47,10 @@ class CoreActions(Actions):
         config = self.station.config
         limit = config.get_int("GetConfigurationMaxKeys")
         if key is not None and len(key) > limit:
-            raise OccurenceConstraintViolationError(
-                description=f"{len(key)} keys requested; GetConfigurationMaxKeys is {limit}")
+            # the CSMS's mistake, and one that costs us nothing: every key it named is answered, as a request
+            # without keys gets them all anyway (a CALLERROR made CSMSs record the whole read as failed)
+            log.info("GetConfiguration names %d keys, more than GetConfigurationMaxKeys %d: all answered",
+                     len(key), limit)
         known, unknown = config.items(key)
         return call_result.GetConfiguration(
             configuration_key=[KeyValue(key=k, readonly=ro, value=None if k in SECRET_KEYS else v)
@@ -85,7 +86,7 @@ class CoreActions(Actions):
     @on(Action.data_transfer)
     async def on_data_transfer(self, vendor_id: str, message_id: str | None = None,
                                data: str | None = None) -> call_result.DataTransfer:
-        if vendor_id != VENDOR_ID:
+        if vendor_id.casefold() != VENDOR_ID.casefold():  # a CiString255
             return call_result.DataTransfer(status=DataTransferStatus.unknown_vendor_id)
         return call_result.DataTransfer(status=DataTransferStatus.unknown_message_id)
 

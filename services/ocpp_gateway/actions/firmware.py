@@ -1,5 +1,12 @@
 """Firmware Management: UpdateFirmware and GetDiagnostics are the firmware service's jobs; the gateway
-hands them over and answers (the notifications go out through `firmware_notifier.py`)."""
+hands them over and answers (the notifications go out through `firmware_notifier.py`).
+
+Neither answer can say no, so every request the 1.6 schema allows is taken: retries and retryInterval
+beyond the firmware service's limits are capped to them (below 0: 0; a missing retryInterval is 60 s, 0 stays 0); a
+location longer than the service takes is answered, then reported DownloadFailed (UpdateFirmware) or
+answered without a file name (GetDiagnostics: nothing will be uploaded). A date-time that is no time is
+refused before these handlers (protocol.FORMAT_CHECKED).
+"""
 
 from __future__ import annotations
 
@@ -7,29 +14,49 @@ import logging
 from datetime import UTC, datetime
 
 from ocpp.exceptions import InternalError
-from ocpp.routing import on
-from ocpp.v16 import call_result
-from ocpp.v16.enums import Action
+from ocpp.routing import after, on
+from ocpp.v16 import call, call_result
+from ocpp.v16.enums import Action, FirmwareStatus
 from pydantic import ValidationError
 
 from services.common.bus import BusError
 from services.common.contract import firmware
 from services.common.contract.firmware import DiagnosticsRequest, UpdateRequest
 
+from ..ports import CsmsCallError, CsmsUnavailable
 from .base import Actions
 
 log = logging.getLogger(__name__)
 
 HANDOVER_TIMEOUT_S = 5.0
+# the firmware service's limits (contract.firmware UpdateRequest, DiagnosticsRequest)
+MAX_RETRIES = 100
+MAX_RETRY_INTERVAL_S = 86400
+MAX_LOCATION = 512
+DEFAULT_RETRY_INTERVAL_S = 60
+
+
+def _retries(retries: int | None) -> int:
+    return max(0, min(retries or 0, MAX_RETRIES))  # the schema allows any integer, even a negative one
+
+
+def _retry_interval(retry_interval: int | None) -> int:
+    if retry_interval is None:
+        return DEFAULT_RETRY_INTERVAL_S
+    return max(0, min(retry_interval, MAX_RETRY_INTERVAL_S))
 
 
 class FirmwareActions(Actions):
     @on(Action.update_firmware)
     async def on_update_firmware(self, location: str, retrieve_date: str, retries: int | None = None,
                                  retry_interval: int | None = None) -> call_result.UpdateFirmware:
+        if len(location) > MAX_LOCATION:
+            log.warning("UpdateFirmware location of %d characters (at most %d): reported DownloadFailed",
+                        len(location), MAX_LOCATION)
+            return call_result.UpdateFirmware()
         try:
-            request = UpdateRequest(location=location, retrieve_at=_utc(retrieve_date),
-                                    retries=retries or 0, retry_interval_s=retry_interval or 60)
+            request = UpdateRequest(location=location, retrieve_at=_utc(retrieve_date), retries=_retries(retries),
+                                    retry_interval_s=_retry_interval(retry_interval))
             await self.station.bus.request(firmware.UPDATE, request, timeout=HANDOVER_TIMEOUT_S)
         except (ValueError, ValidationError) as exc:
             raise InternalError(description=f"the update cannot be taken: {exc}"[:255]) from None
@@ -37,13 +64,29 @@ class FirmwareActions(Actions):
             raise InternalError(description=f"the firmware service is not reachable: {exc.code}") from None
         return call_result.UpdateFirmware()
 
+    @after(Action.update_firmware)
+    def after_update_firmware(self, location: str, retrieve_date: str, retries: int | None = None,
+                              retry_interval: int | None = None) -> None:
+        if len(location) > MAX_LOCATION:  # sync on purpose: the library never awaits an async after-hook
+            self.station.spawn(self._download_failed(), "firmware-location-too-long")
+
+    async def _download_failed(self) -> None:
+        try:
+            await self.station.link.call(call.FirmwareStatusNotification(status=FirmwareStatus.download_failed))
+        except (CsmsUnavailable, CsmsCallError) as exc:
+            log.warning("DownloadFailed not delivered: %s", exc)
+
     @on(Action.get_diagnostics)
     async def on_get_diagnostics(self, location: str, retries: int | None = None, retry_interval: int | None = None,
                                  start_time: str | None = None, stop_time: str | None = None
                                  ) -> call_result.GetDiagnostics:
+        if len(location) > MAX_LOCATION:
+            log.warning("GetDiagnostics location of %d characters (at most %d): nothing will be uploaded",
+                        len(location), MAX_LOCATION)
+            return call_result.GetDiagnostics()
         try:
             request = DiagnosticsRequest(
-                location=location, retries=retries or 0, retry_interval_s=retry_interval or 60,
+                location=location, retries=_retries(retries), retry_interval_s=_retry_interval(retry_interval),
                 start=_utc(start_time) if start_time else None,
                 stop=_utc(stop_time) if stop_time else None)
             reply = await self.station.bus.request(firmware.GET_DIAGNOSTICS, request, timeout=HANDOVER_TIMEOUT_S)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from ocpp.routing import on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action, CancelReservationStatus, ReservationStatus
+from pydantic import ValidationError
 
 from services.common.contract.auth import IdTagInfo
 from services.common.contract.hardware import CONNECTORS
 
 from ..sessions import Booking
 from .base import Actions
+
+log = logging.getLogger(__name__)
 
 
 class ReservationActions(Actions):
@@ -21,7 +25,11 @@ class ReservationActions(Actions):
                              parent_id_tag: str | None = None) -> call_result.ReserveNow:
         if connector_id not in CONNECTORS:  # 0 is the whole station: ReserveConnectorZeroSupported is false
             return call_result.ReserveNow(status=ReservationStatus.rejected)
-        expiry = _utc(expiry_date)
+        try:
+            expiry = _utc(expiry_date)
+        except ValidationError:
+            log.info("ReserveNow rejected: expiryDate %r is no date-time", expiry_date)
+            return call_result.ReserveNow(status=ReservationStatus.rejected)
         status = self.station.transactions.reserve(Booking(reservation_id, connector_id, id_tag, parent_id_tag,
                                                            expiry))
         return call_result.ReserveNow(status=status.value)

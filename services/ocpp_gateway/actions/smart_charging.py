@@ -37,6 +37,7 @@ from .base import Actions, Station
 log = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT_S = 5.0
+MAX_COMPOSITE_S = 30 * 86400  # contract.smart_charging CompositeRequest: a longer request is capped to it
 
 
 def _read(raw: dict[str, Any]) -> ChargingProfile | None:
@@ -115,6 +116,9 @@ class SmartChargingActions(Actions):
             log.info("GetCompositeSchedule rejected: connector %d, unit %s (amperes only), duration %d",
                      connector_id, charging_rate_unit, duration)
             return rejected
+        if duration > MAX_COMPOSITE_S:  # what smart_charging computes; the answer's duration says so
+            log.info("GetCompositeSchedule for %d s answered for %d s", duration, MAX_COMPOSITE_S)
+            duration = MAX_COMPOSITE_S
         try:
             reply = await self.station.bus.request(smart_charging.GET_COMPOSITE, CompositeRequest(
                 connector_id=connector_id, duration_s=duration), timeout=REQUEST_TIMEOUT_S)

@@ -35,7 +35,7 @@ async def _read(bus: Bus) -> MeterReading:
         try:
             reading: MeterReading = await bus.request(metering.READ, ReadRequest(
                 connector_id=1, context=ReadingContext.TRANSACTION_END,
-                measurands=["Energy.Active.Import.Register", "SoC", "Current.Import", "Temperature"]), timeout=2)
+                measurands=["Energy.Active.Import.Register", "SoC", "Current.Export", "Voltage"]), timeout=2)
             return reading
         except BusError as exc:
             if exc.code is not ErrorCode.TIMEOUT:
@@ -85,7 +85,7 @@ async def test_periodic_values_reads_and_the_register_survives_kill_9(settings: 
         assert reading.energy_wh == 650
         units = {s.measurand: (s.unit, s.location) for s in reading.meter_value.sampled_value}
         assert units == {"Energy.Active.Import.Register": ("Wh", "Outlet"), "SoC": ("Percent", "EV"),
-                         "Current.Import": ("A", "Outlet"), "Temperature": ("Celsius", "Body")}
+                         "Current.Export": ("A", "Outlet"), "Voltage": ("V", "Outlet")}
     finally:
         proc.kill()
         proc.wait(5)

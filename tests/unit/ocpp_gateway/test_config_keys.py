@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import text
+
 from services.common.bus import Bus
 from services.common.contract.config_keys import BY_NAME
 from services.common.db import open_engine
@@ -28,7 +30,7 @@ async def test_change_answers_and_persistence(tmp_path: Path) -> None:
     engine = open_engine(tmp_path / "gw.sqlite", MIGRATIONS)
     bus = Bus(settings, "ocpp_gateway", persistent=False)  # never started: publishing is queued locally
     store = ConfigStore(engine, bus)
-    assert await store.change("MeterValueSampleInterval", "0") is Change.REJECTED
+    assert await store.change("MeterValueSampleInterval", "-1") is Change.REJECTED
     assert await store.change("MeterValueSampleInterval", "65536") is Change.REJECTED
     assert await store.change("MeterValueSampleInterval", "abc") is Change.REJECTED
     assert await store.change("MeterValueSampleInterval", "15") is Change.ACCEPTED
@@ -50,3 +52,13 @@ async def test_change_answers_and_persistence(tmp_path: Path) -> None:
     known, unknown = again.items(["HeartbeatInterval", "Nope"])
     assert known == [("HeartbeatInterval", "30", False)] and unknown == ["Nope"]
     assert len(again.items(None)[0]) == len(BY_NAME) - 1  # AuthorizationKey is write-only: never listed
+
+
+async def test_a_read_only_key_has_its_declared_value_whatever_was_stored(tmp_path: Path) -> None:
+    """Item 4: AllowOfflineTxForUnknownId was writable; a station that stored true keeps no such claim."""
+    engine = open_engine(tmp_path / "gw.sqlite", MIGRATIONS)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO config (key, value) VALUES ('AllowOfflineTxForUnknownId', 'true')"))
+    store = ConfigStore(engine, Bus(Settings(data_dir=tmp_path), "ocpp_gateway", persistent=False))
+    assert store.items(["allowofflinetxforunknownid"]) == ([("AllowOfflineTxForUnknownId", "false", True)], [])
+    assert await store.change("ALLOWOFFLINETXFORUNKNOWNID", "true") is Change.REJECTED
