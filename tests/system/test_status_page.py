@@ -4,9 +4,13 @@ maintenance API's actions against a running station."""
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -48,6 +52,17 @@ async def _until(driver: webdriver.Chrome, script: str, what: str, timeout: floa
         await asyncio.sleep(0.1)
 
 
+PHONE, DESKTOP = 412, 1400  # CSS pixels wide
+ZONE = "Asia/Kolkata"  # the browser's time zone: half an hour off UTC, so a UTC time cannot pass for local
+RAW = re.compile(r"\b(None|null|undefined|NaN|Infinity)\b|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def _text(driver: webdriver.Chrome, element_id: str) -> str:
+    """An element's text in one step: every picture of the stream redraws it, so a held element goes stale."""
+    text: str = driver.execute_script(f"return document.getElementById('{element_id}').innerText;")
+    return text
+
+
 def _status(connector: int = 1) -> str:
     return f"document.getElementById('connector-{connector}')?.dataset.status"
 
@@ -59,7 +74,7 @@ async def test_the_page_follows_the_station_live_without_a_reload(station: Stati
     assert browser.title == "chargebus"
     await _until(browser, f"{_status()} === 'Available'", "connector 1 Available")
     browser.execute_script("window.loadedOnce = true;")  # gone if the page reloaded
-    assert "CB0000001" in browser.find_element(By.ID, "station").text
+    assert "CB0000001" in _text(browser, "station")
 
     await station.accepted()
     await station.plug()
@@ -70,25 +85,27 @@ async def test_the_page_follows_the_station_live_without_a_reload(station: Stati
                  "the session's power plot")
     assert browser.execute_script("return window.loadedOnce === true;"), "the page was reloaded"
 
-    connector = browser.find_element(By.ID, "connector-1").text
+    connector = _text(browser, "connector-1")
     assert "04**D5" in connector and "04A2B3C4D5" not in browser.page_source  # personal data: masked
-    events = browser.find_element(By.ID, "events").text
+    events = _text(browser, "events")
     assert "connector 1: Preparing" in events and "connector 1: Charging" in events
-    services = browser.find_element(By.ID, "services").text
+    services = _text(browser, "services")
     assert "metering" in services and "online" in services
-    assert "connected" in browser.find_element(By.ID, "csms").text
+    assert "connected" in _text(browser, "csms")
 
-    # the token holder logs in (the token in a POST body, never in the URL) and sees the card in full
-    status = await asyncio.to_thread(browser.execute_async_script, """
-        const done = arguments[arguments.length - 1];
-        fetch('/api/login', {method: 'POST', headers: {'Content-Type': 'application/json'},
-                             body: JSON.stringify({token: arguments[0]})}).then((r) => done(r.status));""",
-                                     TEST_API_TOKEN)
-    assert status == 204
-    assert browser.execute_script("return document.cookie;") == ""  # HttpOnly: no script of the page reads it
-    await asyncio.to_thread(browser.get, f"{base}/")
+    # the token holder logs in on the page (the token in a POST body, never in the URL) and sees the card in full
+    browser.find_element(By.ID, "token").send_keys(TEST_API_TOKEN)
+    browser.find_element(By.CSS_SELECTOR, "#login button").click()
     await _until(browser, "document.getElementById('connector-1')?.textContent.includes('04A2B3C4D5')",
                  "the idTag in full for the token holder")
+    assert browser.execute_script("return document.cookie;") == ""  # HttpOnly: no script of the page reads it
+    assert TEST_API_TOKEN not in browser.current_url
+    await asyncio.to_thread(browser.get, f"{base}/")  # the session outlives a reload
+    await _until(browser, "document.getElementById('connector-1')?.textContent.includes('04A2B3C4D5')",
+                 "the idTag in full after a reload")
+    browser.find_element(By.ID, "logout").click()
+    await _until(browser, "document.getElementById('connector-1')?.textContent.includes('04**D5')",
+                 "the idTag masked again after the logout")
 
 
 async def test_maintenance_actions_over_the_api(station: Station) -> None:
@@ -122,3 +139,52 @@ async def test_maintenance_actions_over_the_api(station: Station) -> None:
         pid = station.pid("metering")
         assert (await api.post("/api/services/metering/restart")).json() == {"restarting": ["metering"]}
         await station.observer.wait_online(("metering",), not_pids={"metering": pid})
+
+
+async def _look(driver: webdriver.Chrome, width: int, folder: Path) -> str:
+    """The whole page at `width`: saved as a screenshot (the test's artefact), checked to fit; its text."""
+    driver.execute_script("document.querySelectorAll('details').forEach((d) => { d.open = true; });")
+    await asyncio.to_thread(driver.set_window_size, width, 900)
+    await _until(driver, f"window.innerWidth === {width}", f"a window {width} px wide")
+    height = driver.execute_script("return document.documentElement.scrollHeight;")
+    await asyncio.to_thread(driver.set_window_size, width, height + 140)  # + the window's frame: the whole page
+    shot = folder / f"status-page-{width}px.png"
+    driver.save_screenshot(str(shot))
+    print(f"screenshot: {shot}")
+    sideways = driver.execute_script(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth;")
+    assert sideways <= 0, f"at {width} px the page scrolls {sideways} px sideways ({shot})"
+    clipped = driver.execute_script("""
+        return [...document.querySelectorAll('body *')].filter((e) => getComputedStyle(e).overflowX !== 'visible'
+          && e.scrollWidth > e.clientWidth + 1).map((e) => e.id || e.className || e.tagName);""")
+    assert clipped == [], f"at {width} px these hide part of their content: {clipped} ({shot})"
+    wrapped = driver.execute_script("""
+        return [...document.querySelectorAll('.nowrap')].filter((cell) => {
+          const range = document.createRange(); range.selectNodeContents(cell);
+          return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size > 1;
+        }).map((cell) => cell.textContent);""")
+    assert wrapped == [], f"at {width} px these wrap: {wrapped} ({shot})"
+    text: str = driver.execute_script("return document.body.innerText;")
+    assert not RAW.search(text), f"at {width} px a raw value: {RAW.search(text)} in {text!r} ({shot})"
+    return text
+
+
+async def test_the_page_reads_on_a_phone_and_a_desktop(station: Station, browser: webdriver.Chrome,
+                                                        tmp_path: Path) -> None:
+    browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": ZONE})
+    base = f"http://127.0.0.1:{station.settings.api_port}"
+    await charging(station, "04A2B3C4D5")
+    await asyncio.to_thread(browser.get, f"{base}/")
+    await _until(browser, f"{_status()} === 'Charging'", "Charging")
+    await _until(browser, "document.getElementById('plot-note').textContent.startsWith('power ')",
+                 "the session's power plot")
+    async with httpx.AsyncClient(base_url=base, timeout=10) as api:
+        picture = (await api.get("/api/summary")).json()
+    since = datetime.fromisoformat(picture["csms"]["since"]).astimezone(ZoneInfo(ZONE)).strftime("%H:%M")
+
+    for width in (PHONE, DESKTOP):
+        text = await _look(browser, width, tmp_path)
+        assert since in _text(browser, "csms"), f"the CSMS link's time in {ZONE}: {since}"
+        for unit in (" kW", " A", " V", " kWh"):
+            assert unit in _text(browser, "connector-1"), unit
+        assert "04**D5" in text and "HeartbeatInterval" in text  # the configuration too, opened
