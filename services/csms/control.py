@@ -77,7 +77,11 @@ def send(port: int, action: str, payload: dict[str, Any], cp: str | None = None)
             raw = link.recv(timeout=REPLY_WAIT_S)
     except (OSError, TimeoutError, WebSocketException) as exc:
         raise ControlError("no_csms", f"no dev CSMS at {url}: {exc}") from None
-    reply = json.loads(raw)
-    if not reply.get("ok"):
-        raise ControlError(reply["error"]["code"], reply["error"]["message"])
-    return str(reply["cp"]), dict(reply["result"])
+    try:
+        reply = json.loads(raw)
+        if not reply["ok"]:
+            raise ControlError(str(reply["error"]["code"]), str(reply["error"]["message"]))
+        return str(reply["cp"]), dict(reply["result"])
+    except (ValueError, TypeError, KeyError):
+        # something else listens on the port (a CSMS of one's own): say so rather than fail on its answer
+        raise ControlError("no_csms", f"what answers at {url} is not the dev CSMS: {str(raw)[:100]!r}") from None

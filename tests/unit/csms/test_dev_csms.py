@@ -16,6 +16,7 @@ from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action, AuthorizationStatus, ConfigurationStatus, RegistrationStatus, RemoteStartStopStatus
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.server import ServerConnection, serve
 
 from services.cli.main import main as chargebus
 from services.csms import control
@@ -206,3 +207,16 @@ async def test_a_reconnecting_station_replaces_its_old_link(bench: Bench) -> Non
             cp, _ = await bench.send("RemoteStartTransaction", {"idTag": ID})
             assert cp == "CP1" and new.calls("RemoteStartTransaction") == [{"idTag": ID}]
         assert old.calls("RemoteStartTransaction") == []
+
+
+async def test_send_to_something_else_than_the_dev_csms_says_so() -> None:
+    """A CSMS of one's own on the port answers the control socket with anything but our reply."""
+    async def foreign(connection: ServerConnection) -> None:
+        await connection.recv()
+        await connection.send('[2, "1", "Heartbeat", {}]')
+
+    port = free_port()
+    async with serve(foreign, "127.0.0.1", port):
+        with pytest.raises(control.ControlError) as refused:
+            await asyncio.to_thread(control.send, port, "ClearCache", {})
+    assert refused.value.code == "no_csms" and "not the dev CSMS" in str(refused.value)
