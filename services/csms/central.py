@@ -112,6 +112,8 @@ class DevChargePoint(ChargePoint):
             raise CommandError("call_error", f"the station answered {exc.code}: {exc.description}") from None
         except TimeoutError:
             raise CommandError("timeout", f"the station did not answer {action}") from None
+        except websockets.ConnectionClosed:
+            raise CommandError("no_station", f"the station's link closed before it answered {action}") from None
         answer: dict[str, Any] = snake_to_camel_case(remove_nones(serialize_as_dict(result)))
         return answer
 
