@@ -87,9 +87,10 @@ def build_app(view: StationView, bus: Bus | None = None, settings: Settings | No
         return states if access.reader(request) else summary.masked(states)
 
     @app.get("/api/config")
-    async def config() -> dict[str, Any]:
+    async def config(request: Request) -> dict[str, Any]:
         """The OCPP configuration keys as the gateway publishes them (write-only keys are never published)."""
-        return view.config()
+        keys = view.config()
+        return keys if access.reader(request) else summary.masked(keys)
 
     @app.get("/api/summary")
     async def station(request: Request) -> dict[str, Any]:
