@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from services.auth.decision import Policy, decide_offline
-from services.auth.store import AuthStore
-from services.common.contract.auth import AuthorizationStatus, IdTagInfo
+from services.auth.store import AuthStore, ListRefused
+from services.common.contract.auth import AuthorizationStatus, IdTagInfo, LocalListEntry, UpdateStatus, UpdateType
 from services.common.db import open_engine
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "auth" / "migrations"
@@ -50,3 +51,28 @@ def test_rows_of_the_first_schema_are_kept_by_the_migration(tmp_path: Path) -> N
     store = AuthStore(open_engine(tmp_path / "auth.sqlite", MIGRATIONS))
     found = store.cached("TAG1")
     assert found is not None and found.expiry_date == datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def test_an_empty_list_is_version_0_and_a_differential_is_compared_with_it(tmp_path: Path) -> None:
+    """Item 3: the version reported is the one compared (OCTT TC_042_2: an empty list is version 0)."""
+    store = AuthStore(open_engine(tmp_path / "auth.sqlite", MIGRATIONS))
+    accepted = IdTagInfo(status=AuthorizationStatus.ACCEPTED)
+    store.apply_list(5, UpdateType.FULL, [LocalListEntry(id_tag="A1", info=accepted)], 9999)
+    assert store.apply_list(3, UpdateType.FULL, [], 9999) == (0, 0)
+    assert store.apply_list(1, UpdateType.DIFFERENTIAL, [LocalListEntry(id_tag="B1", info=accepted)], 9999) == (1, 1)
+    assert store.apply_list(4, UpdateType.DIFFERENTIAL, [LocalListEntry(id_tag="b1")], 9999) == (0, 0)
+    assert store.local_list_state() == (0, 0)
+
+
+def test_one_id_tag_twice_in_an_update_fails_and_changes_nothing(tmp_path: Path) -> None:
+    """Item 10: idTags are CiString20, so `twice1` and `TWICE1` are one card: which entry would count?"""
+    store = AuthStore(open_engine(tmp_path / "auth.sqlite", MIGRATIONS))
+    accepted = IdTagInfo(status=AuthorizationStatus.ACCEPTED)
+    store.apply_list(1, UpdateType.FULL, [LocalListEntry(id_tag="KEEP1", info=accepted)], 9999)
+    twice = [LocalListEntry(id_tag="TWICE1", info=accepted),
+             LocalListEntry(id_tag="twice1", info=IdTagInfo(status=AuthorizationStatus.BLOCKED))]
+    for update in (UpdateType.FULL, UpdateType.DIFFERENTIAL):
+        with pytest.raises(ListRefused) as refused:
+            store.apply_list(2, update, twice, 9999)
+        assert refused.value.status is UpdateStatus.FAILED
+    assert store.local_list_state() == (1, 1) and store.local("TWICE1") is None

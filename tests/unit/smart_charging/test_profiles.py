@@ -22,6 +22,7 @@ from services.smart_charging.profiles import (
     Recurrency,
     Schedule,
     from_ocpp,
+    from_tx_start,
     refusal,
     to_ocpp,
 )
@@ -299,3 +300,17 @@ def test_round_trip_through_the_wire(profile: Profile) -> None:
     # as on the wire: JSON text, read back by the library with fractions as Decimal
     wire = json.loads(json.dumps(to_ocpp(profile)), parse_float=Decimal)
     assert from_ocpp(profile.connector_id, wire) == profile
+
+
+def test_from_tx_start_reads_only_an_absolute_profile_without_start_as_relative() -> None:
+    """Item 8: the vendor key AbsoluteWithoutStartScheduleAsRelative; what else arrives is left as it came."""
+    schedule = Schedule(periods=(Period(0, 12.0),), unit="A")
+    no_start = Profile(id=1, connector_id=1, stack_level=0, purpose=Purpose.TX_DEFAULT, kind=Kind.ABSOLUTE,
+                       schedule=schedule)
+    started = replace(no_start, schedule=replace(schedule, start=T0))
+    recurring = replace(no_start, kind=Kind.RECURRING, recurrency=Recurrency.DAILY)
+    assert from_tx_start(no_start) == replace(no_start, kind=Kind.RELATIVE)
+    assert refusal(from_tx_start(no_start), Limits()) is None
+    assert [from_tx_start(p) for p in (started, recurring)] == [started, recurring]
+    cap = replace(no_start, purpose=Purpose.CHARGE_POINT_MAX, connector_id=0)
+    assert refusal(from_tx_start(cap), Limits()) is not None  # no start of charging to count from
