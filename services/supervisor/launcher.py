@@ -10,7 +10,9 @@ Protocol on the SOCK_SEQPACKET socket the supervisor hands over (`CHARGEBUS_LAUN
   the file descriptors (stdout, stderr, and a watchdog pipe for services) attached (SCM_RIGHTS);
 - the launcher answers `{"id", "pid"}` (or `{"id", "error"}`) and later `{"exit": pid, "code"}`.
 Every child dies with the launcher (PR_SET_PDEATHSIG), the launcher dies with the supervisor, and all
-of them keep SIGINT blocked: on Ctrl-C the supervisor stops the services first and the broker last.
+of them keep SIGINT blocked: on Ctrl-C the supervisor stops the services first and the broker last. The
+launcher also ignores SIGTERM (a stop of the whole process group) and leaves when the supervisor closes
+the socket.
 A service's own process is the one `python -m services.<name>` would give: same code, same main.
 """
 
@@ -188,6 +190,7 @@ class Launcher:
         """In the forked child: the launcher's plumbing goes, the child's own comes in."""
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # ignored by the launcher only; an exec would keep SIG_IGN
         self.selector.close()
         self.control.close()
         os.close(self.wake_r)
@@ -219,6 +222,10 @@ class Launcher:
 
 
 def _run(control: socket.socket) -> None:
+    # A stop of the whole process group (systemd's KillMode=control-group, `kill -- -PGID`) reaches the launcher
+    # with the rest: dying then would SIGKILL every child (their death signal) in the middle of its orderly
+    # stop. The launcher leaves when the supervisor, done stopping them, closes the control socket.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     launcher = Launcher(control)
     try:
         import setproctitle

@@ -222,8 +222,9 @@ class LauncherClient:
         pid = self._launcher_pid
         watchers = [t for t in self._tasks if t.get_name() == "launcher-watch"]
         if pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
+            if self._sock is not None:  # the launcher ignores SIGTERM: the end of its control socket ends it
+                with contextlib.suppress(OSError):
+                    self._sock.shutdown(socket.SHUT_RDWR)
             try:
                 await asyncio.wait_for(asyncio.gather(*watchers), grace)
             except TimeoutError:

@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from services.common.contract.ocpp_gateway import CONNECTION, ConnectionState
-from tests.conftest import env_for
+from tests.conftest import env_for, isolated_settings
+from tests.system.stack import ALL, Observer, Stack
 from tests.system.station import Station, charging
 
 
@@ -55,3 +59,23 @@ async def test_status_shows_the_outbox_waiting_offline_and_empty_once_sent(stati
     await station.observer.wait(lambda: (c := _published(station)) is not None and c.outbox_pending == 0,
                                 what="outbox_pending=0 on the bus")
     assert "outbox_pending=0" in _status(station)
+
+
+async def test_a_stop_of_the_whole_process_group_is_clean(tmp_path: Path) -> None:
+    """SIGTERM to every process of the station at once (systemd's default KillMode=control-group, `kill --
+    -PGID`): each service finishes its orderly stop and nothing is logged as an error."""
+    settings = isolated_settings(tmp_path)
+    stack = Stack(env_for(settings), tmp_path / "run.log")
+    stack.start()
+    try:
+        async with Observer(settings) as observer:
+            await observer.wait_online(ALL, timeout=30)
+        os.killpg(stack.pgid, signal.SIGTERM)
+        assert stack.proc is not None and stack.proc.wait(30) == 0
+    finally:
+        stack.stop()
+    log = stack.log.read_text(errors="replace")
+    assert "station stopped" in log
+    assert [line for line in log.splitlines() if " ERROR " in line] == []
+    services = {name for name in ALL if name != "supervisor"}
+    assert {name for name in services if f"stopped service={name}" in log} == services
