@@ -14,6 +14,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -214,6 +215,27 @@ class SettingsError(SystemExit):
     """A bad setting: one clear line, exit status 2."""
 
 
+def _said(err: ErrorDetails) -> str:
+    """What is wrong, the way a person says it (pydantic says "Value should have at least 16 items" of a
+    token); the value itself is never repeated: it may be a secret."""
+    ctx = err.get("ctx", {})
+    kind = err["type"]
+    if kind in ("too_short", "string_too_short"):
+        given = f" ({ctx['actual_length']} given)" if "actual_length" in ctx else ""
+        return f"at least {ctx['min_length']} characters{given}"
+    if kind in ("too_long", "string_too_long"):
+        given = f" ({len(err['input'])} given)" if isinstance(err.get("input"), str) else ""
+        return f"at most {ctx['max_length']} characters{given}"
+    words = {"string_pattern_mismatch": "only the characters of {pattern}", "greater_than_equal": "at least {ge:g}",
+             "less_than_equal": "at most {le:g}", "greater_than": "more than {gt:g}", "less_than": "less than {lt:g}",
+             "int_parsing": "a whole number", "int_from_float": "a whole number", "float_parsing": "a number",
+             "bool_parsing": "true or false", "literal_error": "one of {expected}", "enum": "one of {expected}",
+             "value_error": "{error}"}
+    if kind in words:
+        return words[kind].format(**ctx)
+    return err["msg"]
+
+
 def load_settings(**overrides: object) -> Settings:
     """Load settings or exit with one line naming the bad setting."""
     toml = _config_file()
@@ -227,6 +249,6 @@ def load_settings(**overrides: object) -> Settings:
             known = ", ".join(sorted(Settings.model_fields))
             raise SettingsError(f"chargebus: unknown setting {err['loc'][0]!r} in {toml}; known: {known}") from None
         name = "CHARGEBUS_" + str(err["loc"][0]).upper() if err["loc"] else "settings"
-        raise SettingsError(f"chargebus: bad setting {name}: {err['msg']}") from None
+        raise SettingsError(f"chargebus: bad setting {name}: {_said(err)}") from None
     except ValueError as exc:  # a TOML file that does not parse
         raise SettingsError(f"chargebus: bad settings file {toml}: {exc}") from None

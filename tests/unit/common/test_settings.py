@@ -100,3 +100,32 @@ def test_the_station_file_keeps_the_simulator_off() -> None:
     assert Settings.model_fields["with_sim"].default is False
     station = Path(__file__).resolve().parents[3] / "deploy" / "chargebus.toml"
     assert "with_sim = false" in station.read_text().splitlines()
+
+
+@pytest.mark.parametrize(
+    ("env", "value", "said"),
+    [
+        ("CHARGEBUS_API_TOKEN", "short", "CHARGEBUS_API_TOKEN: at least 16 characters (5 given)"),
+        ("CHARGEBUS_CHARGE_POINT_ID", "C" * 49, "CHARGEBUS_CHARGE_POINT_ID: at most 48 characters (49 given)"),
+        ("CHARGEBUS_CHARGE_POINT_ID", "has space", "CHARGEBUS_CHARGE_POINT_ID: only the characters of "
+                                                   "^[A-Za-z0-9._:-]+$"),
+        ("CHARGEBUS_API_PORT", "0", "CHARGEBUS_API_PORT: at least 1"),
+        ("CHARGEBUS_API_PORT", "eighty", "CHARGEBUS_API_PORT: a whole number"),
+        ("CHARGEBUS_OCPP_RESPONSE_TIMEOUT_S", "0", "CHARGEBUS_OCPP_RESPONSE_TIMEOUT_S: more than 0"),
+        ("CHARGEBUS_OCPP_RESPONSE_TIMEOUT_S", "soon", "CHARGEBUS_OCPP_RESPONSE_TIMEOUT_S: a number"),
+        ("CHARGEBUS_WITH_SIM", "maybe", "CHARGEBUS_WITH_SIM: true or false"),
+        ("CHARGEBUS_CAN_INTERFACE", "pcan", "CHARGEBUS_CAN_INTERFACE: one of 'udp_multicast', 'socketcan' or "
+                                            "'virtual'"),
+        ("CHARGEBUS_MQTT_URL", "http://x:1", "CHARGEBUS_MQTT_URL: must be mqtt://host:port"),
+    ],
+)
+def test_a_bad_setting_is_said_the_way_a_person_would(monkeypatch: pytest.MonkeyPatch, env: str, value: str,
+                                                      said: str) -> None:
+    monkeypatch.setenv(env, value)
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    message = str(err.value)
+    assert message.startswith(f"chargebus: bad setting {said}"), message
+    for pydantic_speak in ("items", "Input should", "String should", "Value error", "valid integer"):
+        assert pydantic_speak not in message
+    assert value not in message or env != "CHARGEBUS_API_TOKEN"  # a secret is never echoed
