@@ -1,5 +1,6 @@
 """Real firmware images for tests: the project's own wheel at a chosen version, its pinned dependencies,
-packed and signed with a key made for the test run (as `chargebus firmware pack` does).
+packed and signed with a key made for the test run by `chargebus firmware pack` itself (the version is the
+project wheel's).
 
 The dependency wheels are downloaded once per test run into a folder every pytest-xdist worker shares
 (guarded by a lock); each version's project wheel is built from a copy of the source tree whose
@@ -15,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from services.firmware import image, keys
+from services.firmware import keys, wheels
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,7 +41,7 @@ def dependency_wheels(cache: Path) -> list[Path]:
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir()
             requirements = cache / "requirements.txt"
-            requirements.write_text("\n".join(image._pinned_dependencies(ROOT / "pyproject.toml")) + "\n")
+            requirements.write_text("\n".join(wheels._pinned_dependencies(ROOT / "pyproject.toml")) + "\n")
             _pip("download", "--only-binary=:all:", "-d", str(folder), "-r", str(requirements))
             (folder / ".complete").touch()
     return sorted(folder.glob("*.whl"))
@@ -79,5 +80,10 @@ def image_parts(version: str, out: Path, cache: Path, broken: tuple[str, str, st
 
 def build_image(version: str, out: Path, cache: Path, private_key: Path,
                 broken: tuple[str, str, str] | None = None) -> Path:
-    return image.pack(image_parts(version, out, cache, broken), version, out / "images",
-                      keys.load_private(private_key))
+    parts = [arg for part in image_parts(version, out, cache, broken) for arg in ("--part", str(part))]
+    done = subprocess.run([sys.executable, "-m", "services.cli.main", "firmware", "pack", "--key", str(private_key),
+                           "--out", str(out / "images"), *parts], capture_output=True, text=True, timeout=300,
+                          check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"chargebus firmware pack failed: {done.stderr[-2000:]}")
+    return Path(done.stdout.strip())

@@ -1,7 +1,8 @@
 """`chargebus firmware ...`: make signing keys, pack a signed firmware image, verify one.
 
 keygen  writes a new Ed25519 key pair (exit 2 if a file exists)
-pack    builds the project's wheels (or takes `--part` files), packs and signs `chargebus-<version>.cbfw`
+pack    builds the project's wheels (or takes `--part` files), packs and signs `chargebus-<version>.cbfw`;
+        the version is the project wheel's (a `--version` that disagrees is refused)
 verify  checks an image against a public key and extracts its parts, as a station does before installing
 
 Exit status: 0 done, 1 the image, key or build failed (one line on stderr), 2 bad argument.
@@ -17,7 +18,7 @@ from typing import Any
 
 from services.common.settings import Settings
 from services.common.version import VERSION
-from services.firmware import image, keys
+from services.firmware import image, keys, wheels
 
 
 def register(sub: Any) -> None:
@@ -31,7 +32,9 @@ def register(sub: Any) -> None:
 
     pack = cmds.add_parser("pack", help="build the wheels and pack a signed image")
     pack.add_argument("--key", type=Path, required=True, help="private key PEM that signs the image")
-    pack.add_argument("--version", default=None, help=f"image version (default {VERSION}, the installed one)")
+    pack.add_argument("--version", default=None,
+                      help="image version: must be the project wheel's, which it is by default (for parts without "
+                      f"a project wheel, default {VERSION})")
     pack.add_argument("--out", type=Path, default=Path("."), help="directory the image is written to")
     pack.add_argument("--part", type=Path, action="append", default=None, metavar="FILE",
                       help="pack this file instead of building the wheels (repeat for each part)")
@@ -70,18 +73,18 @@ def _keygen(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _pack(args: argparse.Namespace, settings: Settings) -> int:
-    version = args.version or VERSION
     try:
         key = keys.load_private(args.key)  # before a build that takes minutes
         if args.part:
+            version = args.version if args.version or image.project_version(args.part) else VERSION
             path = image.pack(args.part, version, args.out, key)
         else:
             with tempfile.TemporaryDirectory(prefix="chargebus-wheels-") as tmp:
-                wheels = image.build_wheels(args.project, Path(tmp))
-                path = image.pack(wheels, version, args.out, key)
+                built = wheels.build_wheels(args.project, Path(tmp))
+                path = image.pack(built, args.version, args.out, key)
     except image.ImageError as exc:
         return _fail("pack", f"{exc.kind}: {exc.reason}")
-    except (image.BuildError, keys.KeyFileError) as exc:
+    except (wheels.BuildError, keys.KeyFileError) as exc:
         return _fail("pack", str(exc))
     except OSError as exc:
         return _fail("pack", _os_error(exc))

@@ -132,6 +132,14 @@ class Settings(BaseSettings):
         120.0, ge=10, le=3600,
         description="A new firmware version that does not bring every service online within this is rolled back.",
     )
+    firmware_max_image_bytes: int = Field(
+        256 * 1024 * 1024, ge=1024 * 1024,
+        description="A firmware download larger than this ends DownloadFailed (announced or not, it is cut there).",
+    )
+    firmware_disk_reserve_bytes: int = Field(
+        128 * 1024 * 1024, ge=0,
+        description="Free disk a firmware download never takes: the databases and logs beside it keep room to write.",
+    )
     ocpp_response_timeout_s: float = Field(
         30.0, gt=0, le=300,
         description="How long the gateway waits for the CSMS to answer a CALL before it counts as unanswered "

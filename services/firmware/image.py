@@ -1,13 +1,18 @@
-"""Signed firmware images: `chargebus-<version>.cbfw`, a tar archive a station can install offline.
+"""Signed firmware images: `chargebus-<version>.cbfw`, a tar archive a station can install offline, sealed.
 
 Layout:
   manifest.json   format, product, version, built_at and every part's name, sha256 and size (sorted keys, UTF-8)
   manifest.sig    raw 64-byte Ed25519 signature over the exact bytes of manifest.json
   parts/<name>    the wheels of the project and of its pinned dependencies, plus any file a caller adds
+and after the archive (plain or gzip), the seal (`seal.py`): a signature over the archive's length and sha256.
+Tar readers stop at the archive's end, so the seal does not disturb them (a station of the release before
+reads manifest.sig only).
 
-The archive comes from the network, so `verify` trusts nothing in it: it inspects every header before
-reading any data, checks the signature before extracting a byte, streams parts through sha256 in chunks,
-and extracts into a temporary directory that only becomes `dest` once every part checked out.
+The file comes from the network, so `verify` trusts nothing in it: the seal is checked first, streaming the
+whole file through sha256 with a fixed buffer, and no tar or gzip parser sees a byte before that (a forged
+archive with a 300 MB long-name header costs one hash, not 300 MB). Then every header is inspected before
+any data is read, the manifest's signature checked, parts streamed through sha256 in chunks and extracted
+into a temporary directory that only becomes `dest` once every part checked out.
 """
 
 from __future__ import annotations
@@ -19,11 +24,8 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import tarfile
 import tempfile
-import tomllib
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -35,6 +37,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from services.common.durable import fsync_dir, replaced
+
+from . import versions
+from .seal import Prefix, SealError, SealingWriter, unseal
 
 FORMAT = 1
 PRODUCT = "chargebus"
@@ -99,8 +104,16 @@ class UnsafeImage(ImageError):
     kind = "unsafe"
 
 
-class BuildError(RuntimeError):
-    """Building the wheels failed (pip's last lines of stderr in the message)."""
+class Downgrade(ImageError):
+    """A correctly signed image of a version older than the one running (or one that cannot be compared)."""
+
+    kind = "downgrade"
+
+
+class VersionMismatch(ImageError):
+    """The version asked for an image is not the version of the project wheel it holds."""
+
+    kind = "version_mismatch"
 
 
 @dataclass(frozen=True)
@@ -226,13 +239,30 @@ class _HashingReader:
         return data
 
 
-def pack(parts: Sequence[Path], version: str, out_dir: Path, private_key: Ed25519PrivateKey,
+def project_version(parts: Sequence[Path]) -> str | None:
+    """The version of the project wheel among `parts` (`chargebus-<version>-...whl`), None without one."""
+    found = {path.name.split("-")[1] for path in parts
+             if path.name.endswith(".whl") and path.name.split("-")[0] == PRODUCT and path.name.count("-") >= 2}
+    if len(found) > 1:
+        raise VersionMismatch(f"project wheels of several versions: {', '.join(sorted(found))}")
+    return found.pop() if found else None
+
+
+def pack(parts: Sequence[Path], version: str | None, out_dir: Path, private_key: Ed25519PrivateKey,
          built_at: datetime | None = None) -> Path:
     """Write `out_dir/chargebus-<version>.cbfw` atomically and return its path.
 
-    A temporary file in out_dir is fsynced and renamed, so a reader never sees half an image, and an
-    interrupted pack leaves no file behind. Parts are streamed, never loaded whole.
+    The version is the project wheel's: an image labelled otherwise could never install (the station asks pip
+    for `chargebus==<version>`), so a `version` that disagrees is refused; `version` is needed only for parts
+    without a project wheel. A temporary file in out_dir is fsynced and renamed, so a reader never sees half an
+    image, and an interrupted pack leaves no file behind. Parts are streamed, never loaded whole.
     """
+    wheel_version = project_version(parts)
+    if version is not None and wheel_version is not None and version != wheel_version:
+        raise VersionMismatch(f"--version {version} but the project wheel is version {wheel_version}")
+    version = version or wheel_version
+    if version is None:
+        raise VersionMismatch("no project wheel among the parts: say the version")
     if not _VERSION.fullmatch(version):
         raise NotAnImage(f"version {version!r} is not a plain version string")
     names = [path.name for path in parts]
@@ -242,13 +272,16 @@ def pack(parts: Sequence[Path], version: str, out_dir: Path, private_key: Ed2551
     when = built_at or datetime.now(UTC)
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / image_name(version)
-    with replaced(final) as out, tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        listed = tuple(_add_part(tar, path, when) for path in sorted(parts, key=lambda p: p.name))
-        manifest = Manifest(product=PRODUCT, version=version, built_at=when, parts=listed)
-        body = manifest.to_json()
-        # manifest last: its checksums are of the bytes just written, not of a file that may change
-        _add_bytes(tar, MANIFEST, body, when)
-        _add_bytes(tar, SIGNATURE, private_key.sign(body), when)
+    with replaced(final) as out:
+        sink = SealingWriter(out)
+        with tarfile.open(fileobj=sink, mode="w", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
+            listed = tuple(_add_part(tar, path, when) for path in sorted(parts, key=lambda p: p.name))
+            manifest = Manifest(product=PRODUCT, version=version, built_at=when, parts=listed)
+            body = manifest.to_json()
+            # manifest last: its checksums are of the bytes just written, not of a file that may change
+            _add_bytes(tar, MANIFEST, body, when)
+            _add_bytes(tar, SIGNATURE, private_key.sign(body), when)
+        sink.seal(private_key)
     return final
 
 
@@ -278,24 +311,32 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, when: datetime) -> 
 # --- verify -----------------------------------------------------------------------------------------------------
 
 
-def verify(image: Path, public_key: Ed25519PublicKey, dest: Path) -> Manifest:
+def verify(image: Path, public_key: Ed25519PublicKey, dest: Path, not_older_than: str | None = None) -> Manifest:
     """Check `image` against `public_key` and extract its parts into the new directory `dest`.
 
+    `not_older_than`: the running version; an older image is refused (Downgrade) before a part is extracted.
     Raises an ImageError subclass for an image that must not be installed, OSError for a file that cannot
     be read or written, FileExistsError when `dest` exists and is not an empty directory. On any failure
     nothing is left at `dest` or beside it.
     """
     if dest.exists() and not (dest.is_dir() and not any(dest.iterdir())):
         raise FileExistsError(f"{dest} exists and is not an empty directory")
-    with image.open("rb") as raw, _open_archive(raw, image.name) as tar:
-        members = _scan(tar)
-        manifest = _authenticate(tar, members, public_key)
-        parts = _match(members, manifest)
-        _extract(tar, parts, dest)
+    with image.open("rb") as raw:
+        try:
+            archive = Prefix(raw, unseal(raw, public_key))
+        except SealError as exc:
+            raise BadSignature(str(exc)) from None
+        with _open_archive(archive, image.name) as tar:
+            members = _scan(tar)
+            manifest = _authenticate(tar, members, public_key)
+            if not_older_than is not None and versions.older(manifest.version, not_older_than):
+                raise Downgrade(f"version {manifest.version} is older than the running {not_older_than}")
+            parts = _match(members, manifest)
+            _extract(tar, parts, dest)
     return manifest
 
 
-def _open_archive(raw: IO[bytes], name: str) -> tarfile.TarFile:
+def _open_archive(raw: Prefix, name: str) -> tarfile.TarFile:
     # by magic number rather than "r:*": plain tar or gzip only, no other decompressor is exposed to the input
     gzipped = raw.read(2) == b"\x1f\x8b"
     raw.seek(0)
@@ -428,45 +469,3 @@ def _extract_part(tar: tarfile.TarFile, part: Part, member: tarfile.TarInfo, tar
         raise BadChecksum(f"{part.name}: {size} bytes read, the manifest says {part.size}")
     if digest.hexdigest() != part.sha256:
         raise BadChecksum(f"{part.name}: sha256 {digest.hexdigest()} differs from the manifest's {part.sha256}")
-
-
-# --- build ------------------------------------------------------------------------------------------------------
-
-
-def build_wheels(project_dir: Path, out_dir: Path) -> list[Path]:
-    """Wheels of the project and of its pinned dependencies in `out_dir` (best empty), for an offline install.
-
-    Needs pip and the network. Wheels are downloaded for the platform of this interpreter.
-    """
-    requirements = _pinned_dependencies(project_dir / "pyproject.toml")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _pip("wheel", "--no-deps", "-w", str(out_dir), str(project_dir))
-    if requirements:
-        with tempfile.TemporaryDirectory() as tmp:
-            req_file = Path(tmp) / "requirements.txt"
-            req_file.write_text("\n".join(requirements) + "\n", encoding="utf-8")
-            _pip("download", "--only-binary=:all:", "-d", str(out_dir), "-r", str(req_file))
-    return sorted(out_dir.glob("*.whl"))
-
-
-def _pinned_dependencies(pyproject: Path) -> list[str]:
-    try:
-        with pyproject.open("rb") as f:
-            deps = tomllib.load(f).get("project", {}).get("dependencies", [])
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise BuildError(f"cannot read {pyproject}: {exc}") from None
-    if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
-        raise BuildError(f"{pyproject}: project.dependencies is not a list of strings")
-    # a station installs from the image alone: a range would make the image depend on the day it was built
-    loose = [d for d in deps if "==" not in d]
-    if loose:
-        raise BuildError(f"{pyproject}: dependencies not pinned with ==: {', '.join(loose)}")
-    return deps
-
-
-def _pip(*args: str) -> None:
-    cmd = [sys.executable, "-m", "pip", *args]
-    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        tail = "\n".join(result.stderr.strip().splitlines()[-10:])
-        raise BuildError(f"pip {args[0]} failed with status {result.returncode}:\n{tail}")

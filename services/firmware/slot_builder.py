@@ -17,9 +17,10 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from services.common.contract.supervisor import SLOT_MARKER
+
 log = logging.getLogger(__name__)
 
-MARKER = "slot.json"
 BUILD_TIMEOUT_S = 600.0
 KEEP = 3  # complete slots kept (the running one, the previous one and one more); older ones are removed
 
@@ -58,7 +59,7 @@ def build(parts: Path, version: str, slots_dir: Path, keep: tuple[str, ...] = ()
           "services.smart_charging.service, services.firmware.service, services.api.service; "
           "from services.common.can_dbc import find_dbc; find_dbc()"],
          "self-check of the new version (import every service)", timeout=120)
-    (dest / MARKER).write_text(json.dumps({"version": version, "built_at": datetime.now(UTC).isoformat()}))
+    (dest / SLOT_MARKER).write_text(json.dumps({"version": version, "built_at": datetime.now(UTC).isoformat()}))
     log.info("slot built version=%s path=%s", version, dest)
     return dest
 
@@ -66,10 +67,10 @@ def build(parts: Path, version: str, slots_dir: Path, keep: tuple[str, ...] = ()
 def _tidy(slots_dir: Path, keep: tuple[str, ...]) -> None:
     """Remove unfinished slots and all but the newest complete ones (never one in `keep`)."""
     kept = {str(Path(k).resolve()) for k in keep}
-    complete = sorted((p for p in slots_dir.iterdir() if (p / MARKER).is_file()), key=lambda p: p.stat().st_mtime)
+    complete = sorted((p for p in slots_dir.iterdir() if (p / SLOT_MARKER).is_file()), key=lambda p: p.stat().st_mtime)
     for path in slots_dir.iterdir():
         if str(path.resolve()) in kept or not path.is_dir():
             continue
-        if not (path / MARKER).is_file() or path in complete[:-KEEP]:
+        if not (path / SLOT_MARKER).is_file() or path in complete[:-KEEP]:
             log.info("removing slot %s", path)
             shutil.rmtree(path, ignore_errors=True)

@@ -25,6 +25,7 @@ class UpdateJob:
     version: str | None
     switched_at: datetime | None
     requested_at: datetime
+    install_starts: int
 
 
 @dataclass(frozen=True)
@@ -58,13 +59,13 @@ class JobStore:
         with self.engine.connect() as conn:
             row = conn.execute(text(
                 "SELECT location, retrieve_at, retries, retry_interval_s, attempt, phase, version, switched_at, "
-                "requested_at FROM update_job WHERE id = 1")).first()
+                "requested_at, install_starts FROM update_job WHERE id = 1")).first()
         if row is None:
             return None
         retrieve_at, requested_at = _time(row[1]), _time(row[8])
         assert retrieve_at is not None and requested_at is not None
         return UpdateJob(row[0], retrieve_at, int(row[2]), int(row[3]), int(row[4]), row[5], row[6], _time(row[7]),
-                         requested_at)
+                         requested_at, int(row[9]))
 
     def new_update(self, location: str, retrieve_at: datetime, retries: int, retry_interval_s: int) -> None:
         with self.engine.begin() as conn:
@@ -76,8 +77,9 @@ class JobStore:
                  "at": _iso(datetime.now(UTC))})
 
     def set_update(self, *, phase: str | None = None, attempt: int | None = None, version: str | None = None,
-                   switched_at: datetime | None = None) -> None:
-        fields = {"phase": phase, "attempt": attempt, "version": version, "switched_at": _iso(switched_at)}
+                   switched_at: datetime | None = None, install_starts: int | None = None) -> None:
+        fields = {"phase": phase, "attempt": attempt, "version": version, "switched_at": _iso(switched_at),
+                  "install_starts": install_starts}
         given = {k: v for k, v in fields.items() if v is not None}
         if not given:
             return

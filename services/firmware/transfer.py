@@ -1,14 +1,20 @@
 """Files to and from the Central System's servers: ftp://[user[:password]@]host[:port]/path, http://, https://.
 
 A download lands in `<dest>.part` and becomes `dest` only once complete and on disk, so a cut transfer never
-leaves something that looks like an image. Every failure says whether retrying can help (`retryable`): a
-refused login, a missing file or an unsupported scheme will not change in `retryInterval` seconds; a
-timeout, a reset connection or a 5xx may. Passwords never appear in a message: URLs are shown `redact`ed.
+leaves something that looks like an image. It never grows past `max_bytes` nor takes the last `reserve_bytes`
+of the disk (the databases beside it must go on writing): either, or a full disk, fails it at once, not
+retryable, and the partial file is removed. A URL with a control character (CR/LF: a second FTP command
+smuggled into the path) is refused before a connection is made.
+
+Every failure says whether retrying can help (`retryable`): a refused login, a missing file or an unsupported
+scheme will not change in `retryInterval` seconds; a timeout, a reset connection or a 5xx may. Passwords never
+appear in a message: URLs are shown `redact`ed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import ftplib
 import http.client
 import os
@@ -43,6 +49,8 @@ def redact(url: str) -> str:
 
 
 def _parse(url: str) -> SplitResult:
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in unquote(url)):
+        raise TransferError(f"a control character (CR, LF...) in the URL, refused: {redact(url)!r}", retryable=False)
     try:
         parts = urlsplit(url)
         _ = parts.port
@@ -73,22 +81,58 @@ class _Meter:
             self.progress(self.done, self.total)
 
 
-def download(url: str, dest: Path, progress: Progress | None = None, timeout_s: float = 30.0) -> int:
+class _Sink:
+    """The `.part` file: every block is counted against the size cap and the disk's reserve before it is written."""
+
+    def __init__(self, out: IO[bytes], url: str, meter: _Meter, max_bytes: int | None, reserve_bytes: int) -> None:
+        self.out, self.url, self.meter, self.max_bytes, self.reserve_bytes = out, url, meter, max_bytes, reserve_bytes
+
+    def check(self, size: int) -> None:
+        """Refuse `size` bytes (announced, or written so far) over the cap or beyond the free disk."""
+        if self.max_bytes is not None and size > self.max_bytes:
+            raise TransferError(f"{redact(self.url)}: over {self.max_bytes} bytes, the largest image accepted",
+                                retryable=False)
+        stat = os.statvfs(self.out.name)
+        free = stat.f_bavail * stat.f_frsize
+        if size - self.meter.done > free - self.reserve_bytes:
+            raise TransferError(f"disk full: {size - self.meter.done} more bytes do not fit ({free} free, "
+                                f"{self.reserve_bytes} kept for the databases)", retryable=False)
+
+    def write(self, block: bytes) -> None:
+        self.check(self.meter.done + len(block))
+        try:
+            self.out.write(block)
+        except OSError as exc:
+            raise local_error(exc) from None
+        self.meter.add(len(block))
+
+
+def local_error(exc: OSError) -> TransferError:
+    """A failure of our own disk: the server cannot fix it, so it is never retried."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return TransferError(f"disk full: {exc.strerror}", retryable=False)
+    return TransferError(f"cannot write the download: {exc.strerror or exc}", retryable=False)
+
+
+def download(url: str, dest: Path, progress: Progress | None = None, timeout_s: float = 30.0, *,
+             max_bytes: int | None = None, reserve_bytes: int = 0) -> int:
     """Fetch `url` into `dest`; returns the number of bytes."""
     parts = _parse(url)
     part = dest.with_name(dest.name + ".part")
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
         with part.open("wb") as out:
-            if parts.scheme == "ftp":
-                meter, announced = _ftp_get(parts, out, progress, timeout_s)
-            else:
-                meter, announced = _http_get(url, out, progress, timeout_s)
+            meter = _Meter(progress, None)
+            sink = _Sink(out, url, meter, max_bytes, reserve_bytes)
+            announced = _ftp_get(parts, sink, timeout_s) if parts.scheme == "ftp" else _http_get(url, sink, timeout_s)
             if announced is not None and meter.done != announced:
                 raise TransferError(f"{redact(url)}: {meter.done} bytes arrived, {announced} announced",
                                     retryable=True)
-            out.flush()
-            os.fsync(out.fileno())
+            try:
+                out.flush()
+                os.fsync(out.fileno())
+            except OSError as exc:
+                raise local_error(exc) from None
         part.replace(dest)
     except BaseException:
         part.unlink(missing_ok=True)
@@ -127,8 +171,7 @@ def _ftp_session(parts: SplitResult, path: str, timeout_s: float) -> Iterator[ft
         ftp.close()
 
 
-def _ftp_get(parts: SplitResult, out: IO[bytes], progress: Progress | None, timeout_s: float
-             ) -> tuple[_Meter, int | None]:
+def _ftp_get(parts: SplitResult, sink: _Sink, timeout_s: float) -> int | None:
     path = unquote(parts.path) or "/"
     with _ftp_session(parts, path, timeout_s) as ftp:
         ftp.voidcmd("TYPE I")
@@ -136,14 +179,11 @@ def _ftp_get(parts: SplitResult, out: IO[bytes], progress: Progress | None, time
             size: int | None = ftp.size(path)
         except ftplib.error_perm:
             size = None  # SIZE is optional in FTP; the RETR below says whether the file exists
-        meter = _Meter(progress, size)
-
-        def write(block: bytes) -> None:
-            out.write(block)
-            meter.add(len(block))
-
-        ftp.retrbinary(f"RETR {path}", write, blocksize=CHUNK)
-        return meter, size
+        if size is not None:
+            sink.check(size)
+        sink.meter.total = size
+        ftp.retrbinary(f"RETR {path}", sink.write, blocksize=CHUNK)
+        return size
 
 
 def _http_error(url: str, exc: Exception) -> TransferError:
@@ -156,16 +196,17 @@ def _http_error(url: str, exc: Exception) -> TransferError:
     return TransferError(f"{redact(url)}: {reason}", retryable=True)
 
 
-def _http_get(url: str, out: IO[bytes], progress: Progress | None, timeout_s: float) -> tuple[_Meter, int | None]:
+def _http_get(url: str, sink: _Sink, timeout_s: float) -> int | None:
     try:
         with urllib.request.urlopen(url, timeout=timeout_s) as response:
             length = response.headers.get("Content-Length")
             announced = int(length) if length and length.isdigit() else None
-            meter = _Meter(progress, announced)
+            if announced is not None:
+                sink.check(announced)
+            sink.meter.total = announced
             while chunk := response.read(CHUNK):
-                out.write(chunk)
-                meter.add(len(chunk))
-            return meter, announced
+                sink.write(chunk)
+            return announced
     except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
         raise _http_error(url, exc) from None
 

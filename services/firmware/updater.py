@@ -4,8 +4,10 @@ build the slot, hand it to the supervisor, and report the outcome after the rest
 Every step writes its phase first (`store.py`), so whatever stops the station in between, the next start
 goes on from there. Downloading and installing both wait while a transaction runs (PICS AQ-4 No).
 Notifications (OCPP 1.6 §6.27 FirmwareStatus): Downloading → Downloaded (or DownloadFailed after the last
-retry) → Installing → the restart → Installed, or InstallationFailed for an image that is not ours, a bad
-signature or checksum, packages that do not install or start, or a version the supervisor rolled back.
+retry, at once for a full disk or an image over firmware_max_image_bytes) → Installing → the restart →
+Installed, or InstallationFailed for an image that is not ours, a bad signature or checksum, a version older
+than the running one, packages that do not install or start, or a version the supervisor rolled back.
+A triggered notification says the phase of the job, Installing until the new version's outcome is known.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from services.common.bus import Bus, BusError
 from services.common.contract.firmware import FirmwareStatus, UpdateProgress, UpdateRequest
 from services.common.contract.supervisor import INSTALL, InstallReply, InstallRequest, SlotState
 from services.common.settings import Settings
+from services.common.version import VERSION
 
 from . import image, keys, slot_builder, transfer
 from .report import Report
@@ -33,6 +36,11 @@ log = logging.getLogger(__name__)
 
 PROGRESS_S = 1.0  # progress on the bus at most this often
 SWITCH_WAIT_S = 30.0  # the supervisor stops us within this once it accepted a slot
+# an install begun this often without an end (the process killed each time): InstallationFailed, not a loop
+MAX_INSTALL_STARTS = 3
+# what a triggered FirmwareStatusNotification says of a job resumed after a restart in this phase
+RESUMED = {"downloading": FirmwareStatus.DOWNLOADING, "downloaded": FirmwareStatus.DOWNLOADED,
+           "installing": FirmwareStatus.INSTALLING, "switching": FirmwareStatus.INSTALLING}
 
 
 class Updater:
@@ -48,6 +56,9 @@ class Updater:
         self.requested = asyncio.Event()  # a new request: the job under way (not yet installing) is replaced
         self.slots: SlotState | None = None
         self._busy_logged = False
+        job = store.update()
+        if job is not None:  # before any request is answered: a trigger after a restart says where the job is
+            report.firmware = RESUMED.get(job.phase, report.firmware)
 
     # -- inputs ------------------------------------------------------------------------------------
 
@@ -154,7 +165,9 @@ class Updater:
             self.store.set_update(attempt=attempt)
             self.report.progress(attempt=attempt, error=None)
             try:
-                size = await asyncio.to_thread(transfer.download, job.location, dest, progress)
+                size = await asyncio.to_thread(transfer.download, job.location, dest, progress,
+                                               max_bytes=self.settings.firmware_max_image_bytes,
+                                               reserve_bytes=self.settings.firmware_disk_reserve_bytes)
             except transfer.TransferError as exc:
                 log.warning("firmware download attempt %d/%d failed: %s", attempt, attempts, exc.message)
                 last_error = exc.message
@@ -172,8 +185,15 @@ class Updater:
         return False
 
     async def _install(self, job: UpdateJob, image_path: Path) -> None:
-        self.store.set_update(phase="installing")
-        self.report.notify_firmware(FirmwareStatus.INSTALLING)
+        starts = job.install_starts + 1
+        if starts > MAX_INSTALL_STARTS:
+            self._finish(FirmwareStatus.INSTALLATION_FAILED,
+                         f"the install was interrupted {job.install_starts} times: the image is given up")
+            return
+        self.store.set_update(phase="installing", install_starts=starts)
+        log.info("firmware install begins (start %d of %d)", starts, MAX_INSTALL_STARTS)
+        if job.phase != "installing":  # not again after a restart: the CSMS has had it
+            self.report.notify_firmware(FirmwareStatus.INSTALLING)
         self.report.progress(phase="installing")
         parts = self.folder / "download" / "parts"
         shutil.rmtree(parts, ignore_errors=True)
@@ -183,7 +203,7 @@ class Updater:
                 self._finish(FirmwareStatus.INSTALLATION_FAILED, "no trusted key: set firmware_public_key")
                 return
             key = keys.load_public(key_path)
-            manifest = await asyncio.to_thread(image.verify, image_path, key, parts)
+            manifest = await asyncio.to_thread(image.verify, image_path, key, parts, VERSION)
         except image.ImageError as exc:
             self._finish(FirmwareStatus.INSTALLATION_FAILED, f"{exc.kind}: {exc.reason}")
             return

@@ -41,6 +41,7 @@ class SlotKeeper:
     def __init__(self, bus: Bus, data_dir: Path, boot: BootState, trial_s: float, services: tuple[str, ...],
                  pid_of: Callable[[str], int | None], switch: Callable[[str], None]) -> None:
         self.bus = bus
+        self.data_dir = data_dir
         self.path = slots.state_path(data_dir)
         self.boot = boot
         self.trial_s = trial_s
@@ -71,8 +72,10 @@ class SlotKeeper:
     async def on_install(self, request: InstallRequest, _p: dict[str, str]) -> InstallReply:
         if self.boot.trial_version is not None:
             return InstallReply(switching=False, reason=f"version {self.boot.trial_version} is still on trial")
-        if not slots.usable(request.slot):
-            return InstallReply(switching=False, reason=f"{request.slot} is not a complete installation")
+        refused = slots.not_installable(request.slot, request.version, self.data_dir)
+        if refused is not None:
+            log.error("install of %s refused: %s", request.slot, refused)
+            return InstallReply(switching=False, reason=refused)
         self.boot = slots.switching(self.boot, request.slot, request.version)
         slots.save(self.path, self.boot)
         log.warning("firmware %s installed in %s: the station restarts from it (on trial for %.0f s)",

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from services.common.contract.supervisor import SLOT_MARKER
 from services.common.durable import write_text
 
 # launches of a version on trial (each hop counts: the start that execs into it and its own start): two hops
@@ -78,6 +79,31 @@ def save(path: Path, state: BootState) -> None:
 
 def usable(slot: str) -> bool:
     return (Path(slot) / "bin" / "chargebus").is_file()
+
+
+def slots_dir(data_dir: Path) -> Path:
+    return data_dir / "firmware" / "slots"
+
+
+def not_installable(slot: str, version: str, data_dir: Path) -> str | None:
+    """Why `slot` may not be installed, None when it may: only a slot the firmware service built from a verified
+    image, a directory right under `slots_dir` with the builder's marker naming `version` (a directory that merely
+    holds a bin/chargebus could be anything)."""
+    try:
+        path = Path(slot).resolve(strict=True)
+    except OSError:
+        return f"{slot} does not exist"
+    if path.parent != slots_dir(data_dir).resolve():
+        return f"{slot} is not a slot under {slots_dir(data_dir)}"
+    try:
+        marked = json.loads((path / SLOT_MARKER).read_text()).get("version")
+    except (OSError, ValueError, AttributeError):
+        return f"{slot} has no {SLOT_MARKER}: not built from a verified image"
+    if marked != version:
+        return f"{slot} holds version {marked!r}, not {version!r}"
+    if not usable(str(path)):
+        return f"{slot} is not a complete installation"
+    return None
 
 
 def _now() -> str:

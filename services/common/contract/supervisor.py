@@ -78,6 +78,11 @@ PROCESSES = Topic(
 )
 
 
+# written last into a slot by the firmware service once the image verified and the slot passed its self-check;
+# the supervisor installs only a slot under `<data_dir>/firmware/slots/` that carries it, naming the version
+SLOT_MARKER = "slot.json"
+
+
 class InstallRequest(Model):
     slot: str = Field(min_length=1, description="The directory of a complete installed version (a virtual "
                       "environment built from a verified image).")

@@ -25,8 +25,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from services.cli import firmware_cmd
 from services.common.settings import Settings
 from services.common.version import VERSION
-from services.firmware import image, keys
+from services.firmware import image, keys, seal, wheels
 from services.firmware.image import ImageError, Manifest, Part
+from services.firmware.seal import seal_file
 
 BUILT_AT = datetime(2025, 3, 14, 15, 9, 26, 535897, tzinfo=UTC)
 Member = tarfile.TarInfo | tuple[str, bytes]
@@ -70,7 +71,8 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def write_tar(path: Path, members: Iterable[Member], mode: str = "w") -> Path:
+def write_tar(path: Path, members: Iterable[Member], key: Ed25519PrivateKey | None, mode: str = "w") -> Path:
+    """An archive assembled by hand; sealed with `key` (the checks behind the seal are the point), or not."""
     with tarfile.open(path, mode) as tar:  # type: ignore[call-overload]
         for member in members:
             if isinstance(member, tarfile.TarInfo):
@@ -80,6 +82,8 @@ def write_tar(path: Path, members: Iterable[Member], mode: str = "w") -> Path:
                 info = tarfile.TarInfo(name)
                 info.size = len(data)
                 tar.addfile(info, io.BytesIO(data))
+    if key is not None:
+        seal_file(path, key)
     return path
 
 
@@ -99,6 +103,13 @@ def kind_of(call: Callable[[], object]) -> str:
         call()
     assert info.value.reason and str(info.value) == info.value.reason
     return info.value.kind
+
+
+def reseal(path: Path, key: Ed25519PrivateKey) -> None:
+    """A new seal over the archive as it is now: for the checks behind the seal (as if the signer made it so)."""
+    with path.open("r+b") as f:
+        f.truncate(path.stat().st_size - seal.SIZE)
+    seal_file(path, key)
 
 
 def flip_byte(path: Path, offset: int) -> None:
@@ -165,6 +176,7 @@ def test_a_gzip_compressed_image_verifies_too(
     plain = image.pack(write_parts(tmp_path / "wheels", PARTS), "1.2.3", tmp_path / "out", private_key)
     compressed = tmp_path / "compressed.cbfw"
     compressed.write_bytes(gzip.compress(plain.read_bytes()))
+    seal_file(compressed, private_key)
     manifest = image.verify(compressed, public_key, tmp_path / "dest")
     assert len(manifest.parts) == 3
     assert {p.name: p.read_bytes() for p in (tmp_path / "dest").iterdir()} == PARTS
@@ -190,6 +202,7 @@ def test_a_flipped_byte_in_a_part_is_a_bad_checksum_and_leaves_nothing(
     path = image.pack(write_parts(tmp_path / "wheels", PARTS), "1.2.3", tmp_path / "out", private_key)
     name = "pydantic_core-2.41.5-cp311-cp311-manylinux_2_17_x86_64.whl"
     flip_byte(path, data_offset(path, f"parts/{name}") + 50_000)
+    reseal(path, private_key)
     dest = tmp_path / "install" / "dest"
     assert kind_of(lambda: image.verify(path, public_key, dest)) == "bad_checksum"
     assert leftovers(tmp_path / "install") == []
@@ -200,6 +213,7 @@ def test_a_flipped_byte_in_the_manifest_is_a_bad_signature_before_any_part_is_re
         monkeypatch: pytest.MonkeyPatch) -> None:
     path = image.pack(write_parts(tmp_path / "wheels", PARTS), "1.2.3", tmp_path / "out", private_key)
     flip_byte(path, data_offset(path, "manifest.json") + 20)
+    reseal(path, private_key)
     opened: list[str] = []
     real_extractfile = tarfile.TarFile.extractfile
 
@@ -225,7 +239,7 @@ def test_an_image_signed_with_another_key_is_a_bad_signature(
 def test_an_unsigned_image_is_a_bad_signature(tmp_path: Path, private_key: Ed25519PrivateKey,
                                               public_key: Ed25519PublicKey) -> None:
     members = [*signed_manifest(private_key, {"a.whl": b"a"})[:1], ("parts/a.whl", b"a")]
-    path = write_tar(tmp_path / "x.cbfw", members)
+    path = write_tar(tmp_path / "x.cbfw", members, private_key)
     assert kind_of(lambda: image.verify(path, public_key, tmp_path / "dest")) == "bad_signature"
 
 
@@ -264,7 +278,7 @@ def test_unsafe_members_are_refused(tmp_path: Path, private_key: Ed25519PrivateK
     members = [*signed_manifest(private_key, parts), ("parts/a.whl", b"a"), member]
     if isinstance(member, tarfile.TarInfo) and member.name == "parts/a.whl":
         members.remove(("parts/a.whl", b"a"))  # the link stands in for the listed part
-    path = write_tar(tmp_path / "x.cbfw", members)
+    path = write_tar(tmp_path / "x.cbfw", members, private_key)
     dest = tmp_path / "install" / "dest"
     with pytest.raises(ImageError) as info:
         image.verify(path, public_key, dest)
@@ -275,7 +289,7 @@ def test_unsafe_members_are_refused(tmp_path: Path, private_key: Ed25519PrivateK
 def test_a_part_listed_but_missing_is_a_bad_checksum(tmp_path: Path, private_key: Ed25519PrivateKey,
                                                      public_key: Ed25519PublicKey) -> None:
     members = [*signed_manifest(private_key, {"a.whl": b"a", "b.whl": b"b"}), ("parts/a.whl", b"a")]
-    path = write_tar(tmp_path / "x.cbfw", members)
+    path = write_tar(tmp_path / "x.cbfw", members, private_key)
     with pytest.raises(ImageError) as info:
         image.verify(path, public_key, tmp_path / "dest")
     assert info.value.kind == "bad_checksum" and "b.whl" in info.value.reason and "missing" in info.value.reason
@@ -285,7 +299,7 @@ def test_a_part_listed_but_missing_is_a_bad_checksum(tmp_path: Path, private_key
 def test_an_extra_unlisted_part_is_a_bad_checksum(tmp_path: Path, private_key: Ed25519PrivateKey,
                                                   public_key: Ed25519PublicKey) -> None:
     members = [*signed_manifest(private_key, {"a.whl": b"a"}), ("parts/a.whl", b"a"), ("parts/b.whl", b"b")]
-    path = write_tar(tmp_path / "x.cbfw", members)
+    path = write_tar(tmp_path / "x.cbfw", members, private_key)
     with pytest.raises(ImageError) as info:
         image.verify(path, public_key, tmp_path / "dest")
     assert info.value.kind == "bad_checksum" and "b.whl" in info.value.reason and "not listed" in info.value.reason
@@ -295,7 +309,7 @@ def test_an_extra_unlisted_part_is_a_bad_checksum(tmp_path: Path, private_key: E
 def test_a_part_of_another_size_is_a_bad_checksum(tmp_path: Path, private_key: Ed25519PrivateKey,
                                                   public_key: Ed25519PublicKey) -> None:
     members = [*signed_manifest(private_key, {"a.whl": b"abc"}), ("parts/a.whl", b"abcd")]
-    path = write_tar(tmp_path / "x.cbfw", members)
+    path = write_tar(tmp_path / "x.cbfw", members, private_key)
     assert kind_of(lambda: image.verify(path, public_key, tmp_path / "dest")) == "bad_checksum"
 
 
@@ -321,16 +335,19 @@ _NOISE = random.Random(20261126).randbytes(5000)  # the same bytes in every pyte
     ("gzip of random bytes", gzip.compress(_NOISE)),
     ("gzip magic only", b"\x1f\x8b garbage"),
 ], ids=["random", "empty", "gzip-random", "gzip-magic"])
-def test_a_file_that_is_not_a_tar_is_not_an_image(tmp_path: Path, public_key: Ed25519PublicKey,
-                                                  row: str, content: bytes) -> None:
+def test_a_file_that_is_not_a_tar_is_not_an_image(tmp_path: Path, private_key: Ed25519PrivateKey,
+                                                  public_key: Ed25519PublicKey, row: str, content: bytes) -> None:
     path = tmp_path / "download.cbfw"
     path.write_bytes(content)
+    assert kind_of(lambda: image.verify(path, public_key, tmp_path / "dest")) == "bad_signature", row  # no seal
+    seal_file(path, private_key)
     assert kind_of(lambda: image.verify(path, public_key, tmp_path / "dest")) == "not_an_image", row
     assert not (tmp_path / "dest").exists()
 
 
-def test_a_tar_without_manifest_is_not_an_image(tmp_path: Path, public_key: Ed25519PublicKey) -> None:
-    path = write_tar(tmp_path / "x.cbfw", [("parts/a.whl", b"a")])
+def test_a_tar_without_manifest_is_not_an_image(tmp_path: Path, private_key: Ed25519PrivateKey,
+                                                public_key: Ed25519PublicKey) -> None:
+    path = write_tar(tmp_path / "x.cbfw", [("parts/a.whl", b"a")], private_key)
     assert kind_of(lambda: image.verify(path, public_key, tmp_path / "dest")) == "not_an_image"
 
 
@@ -342,7 +359,7 @@ def test_a_signed_image_of_another_product_or_format_is_not_ours(
         tmp_path: Path, private_key: Ed25519PrivateKey, public_key: Ed25519PublicKey,
         row: str, fields: dict[str, object]) -> None:
     members = [*signed_manifest(private_key, {"a.whl": b"a"}, **fields), ("parts/a.whl", b"a")]
-    path = write_tar(tmp_path / "x.cbfw", members)
+    path = write_tar(tmp_path / "x.cbfw", members, private_key)
     assert kind_of(lambda: image.verify(path, public_key, tmp_path / "dest")) == "not_ours", row
     assert not (tmp_path / "dest").exists()
 
@@ -563,7 +580,7 @@ def test_cli_verify_failure_is_one_line_with_the_kind(tmp_path: Path, key_files:
 
     (tmp_path / "random.cbfw").write_bytes(os.urandom(100))
     assert cli(["firmware", "verify", str(tmp_path / "random.cbfw"), "--public", str(key_files[1])]) == 1
-    assert capsys.readouterr().err.startswith("chargebus firmware verify: not_an_image: ")
+    assert capsys.readouterr().err.startswith("chargebus firmware verify: bad_signature: not sealed")
 
 
 @pytest.mark.parametrize(("row", "key", "part"), [
@@ -598,6 +615,87 @@ def test_build_wheels_refuses_a_project_it_cannot_pin_before_running_pip(
     project.mkdir()
     if pyproject is not None:
         (project / "pyproject.toml").write_text(pyproject)
-    with pytest.raises(image.BuildError, match=re.escape(said)):
-        image.build_wheels(project, tmp_path / "wheels")
+    with pytest.raises(wheels.BuildError, match=re.escape(said)):
+        wheels.build_wheels(project, tmp_path / "wheels")
     assert not (tmp_path / "wheels").exists(), row
+
+
+# --- authenticated before parsed, never older -------------------------------------------------------------------
+
+
+def forged_header_archive(path: Path, kind: bytes, size: int) -> Path:
+    """A gzip tar whose first header announces `size` bytes of long name (GNU) or extended header (pax): a few
+    hundred KB on the wire, `size` bytes for a reader that believes it."""
+    info = tarfile.TarInfo("././@LongLink" if kind == tarfile.GNUTYPE_LONGNAME else "././@PaxHeader")
+    info.type, info.size = kind, size
+    zeros = b"a" * (1024 * 1024)
+    with gzip.open(path, "wb", compresslevel=1) as out:
+        out.write(info.tobuf(tarfile.USTAR_FORMAT))
+        for _ in range(size // len(zeros)):
+            out.write(zeros)
+        out.write(tarfile.TarInfo("manifest.json").tobuf(tarfile.USTAR_FORMAT) + b"\0" * 1024)
+    return path
+
+
+@pytest.mark.parametrize("kind", [tarfile.GNUTYPE_LONGNAME, tarfile.XHDTYPE], ids=["gnu-long-name", "pax"])
+@pytest.mark.parametrize("sealed_by", ["nobody", "another key"])
+def test_a_forged_archive_with_a_huge_header_is_refused_before_any_parser_reads_it(
+        tmp_path: Path, public_key: Ed25519PublicKey, kind: bytes, sealed_by: str) -> None:
+    path = forged_header_archive(tmp_path / "forged.cbfw", kind, 64 * 1024 * 1024)
+    if sealed_by == "another key":
+        seal_file(path, Ed25519PrivateKey.generate())
+    assert path.stat().st_size < 1024 * 1024
+    tracemalloc.start()
+    try:
+        kind_seen = kind_of(lambda: image.verify(path, public_key, tmp_path / "install" / "dest"))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert kind_seen == "bad_signature"
+    assert peak < 4 * 1024 * 1024, f"verify held {peak / 1e6:.1f} MB of an unauthenticated archive"
+    assert leftovers(tmp_path / "install") == []
+
+
+def test_a_byte_changed_anywhere_in_the_file_breaks_the_seal(
+        tmp_path: Path, private_key: Ed25519PrivateKey, public_key: Ed25519PublicKey) -> None:
+    path = image.pack(write_parts(tmp_path / "wheels", PARTS), "1.2.3", tmp_path / "out", private_key)
+    flip_byte(path, path.stat().st_size - 2000)  # the archive's padding: covered by no manifest checksum
+    assert kind_of(lambda: image.verify(path, public_key, tmp_path / "dest")) == "bad_signature"
+
+
+@pytest.mark.parametrize(("row", "version", "running", "installs"), [
+    ("older", "1.2.2", "1.2.3", False),
+    ("older minor, higher patch", "1.1.9", "1.2.0", False),
+    ("a pre-release of the running one", "1.2.3rc1", "1.2.3", False),
+    ("the same", "1.2.3", "1.2.3", True),
+    ("the same, running from a source tree", "1.2.3", "1.2.3+src", True),
+    ("newer", "1.10.0", "1.9.9", True),
+    ("the release of a running pre-release", "1.2.3", "1.2.3rc2", True),
+    ("unreadable", "banana", "1.2.3", False),
+])
+def test_an_image_older_than_the_running_version_is_refused_before_a_part_is_extracted(
+        tmp_path: Path, private_key: Ed25519PrivateKey, public_key: Ed25519PublicKey,
+        row: str, version: str, running: str, installs: bool) -> None:
+    path = image.pack(write_parts(tmp_path / "wheels", {"dep.whl": b"PK"}), version, tmp_path / "out", private_key)
+    dest = tmp_path / "install" / "dest"
+    if installs:
+        assert image.verify(path, public_key, dest, not_older_than=running).version == version, row
+    else:
+        assert kind_of(lambda: image.verify(path, public_key, dest, not_older_than=running)) == "downgrade", row
+        assert leftovers(tmp_path / "install") == [], row
+
+
+def test_cli_pack_labels_the_image_with_the_project_wheels_version_and_refuses_another(
+        tmp_path: Path, key_files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    parts = write_parts(tmp_path / "wheels", {"chargebus-0.4.0-py3-none-any.whl": b"PK",
+                                              "dep-1.0-py3-none-any.whl": b"PK"})
+    argv = ["firmware", "pack", "--key", str(key_files[0]), "--out", str(tmp_path / "out"),
+            *(arg for part in parts for arg in ("--part", str(part)))]
+    assert cli([*argv, "--version", "0.5.0"]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines() == [err.strip()] and "0.5.0" in err and "0.4.0" in err
+    assert err.startswith("chargebus firmware pack: version_mismatch: ")
+    assert leftovers(tmp_path / "out") == []
+    assert cli(argv) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "out" / "chargebus-0.4.0.cbfw")
+    assert cli([*argv, "--version", "0.4.0"]) == 0

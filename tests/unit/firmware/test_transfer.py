@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -52,7 +54,8 @@ def test_ftp_refusals_are_final_and_leave_nothing(ftp: tuple[str, Path], tmp_pat
 
 
 class _Flaky(BaseHTTPRequestHandler):
-    """GET /cut announces more than it sends; /boom is a 500; /missing a 404; PUT is refused, POST is taken."""
+    """GET /cut announces more than it sends; /endless sends 8 MB without a Content-Length; /boom is a 500;
+    /missing a 404; PUT is refused, POST is taken."""
 
     posted: dict[str, bytes] = {}
 
@@ -67,6 +70,13 @@ class _Flaky(BaseHTTPRequestHandler):
             self.wfile.write(b"x" * 1000)
             self.wfile.flush()
             self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if self.path == "/endless":
+            self.send_response(200)  # HTTP/1.0 without a length: the body ends when the connection closes
+            self.end_headers()
+            with contextlib.suppress(OSError):  # the client gives up midway
+                for _ in range(128):
+                    self.wfile.write(b"x" * 65536)
             return
         self.send_error(500 if self.path == "/boom" else 404)
 
@@ -143,3 +153,56 @@ def test_redact_never_shows_the_password(password: str) -> None:
     if password not in "ftp://user:@example.org:2121/path/file.cbfw":
         assert password not in shown
     assert shown.startswith("ftp://user:***@example.org:2121/")
+
+
+def test_a_download_over_the_maximum_size_stops_there_without_a_length_and_is_final(flaky: str, tmp_path: Path,
+                                                                                     ftp: tuple[str, Path]) -> None:
+    with pytest.raises(TransferError) as endless:
+        download(f"{flaky}/endless", tmp_path / "fw.cbfw", timeout_s=5, max_bytes=1024 * 1024)
+    assert not endless.value.retryable and "1048576 bytes" in endless.value.message
+    url, root = ftp
+    (root / "big.cbfw").write_bytes(b"x" * (1024 * 1024 + 1))
+    with pytest.raises(TransferError) as announced:
+        download(f"{url}/big.cbfw", tmp_path / "fw.cbfw", max_bytes=1024 * 1024)
+    assert not announced.value.retryable
+    assert list(tmp_path.glob("fw.cbfw*")) == []
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MB file system of its own (tmpfs, as root): a disk that really fills up."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_a_full_disk_fails_the_download_at_once_and_removes_the_partial_file(flaky: str, tiny_disk: Path) -> None:
+    with pytest.raises(TransferError) as full:
+        download(f"{flaky}/endless", tiny_disk / "fw.cbfw", timeout_s=5)
+    assert not full.value.retryable and "disk full" in full.value.message
+    assert list(tiny_disk.iterdir()) == []
+
+
+def test_a_download_leaves_the_reserve_free(flaky: str, tmp_path: Path) -> None:
+    free = os.statvfs(tmp_path).f_bavail * os.statvfs(tmp_path).f_frsize
+    with pytest.raises(TransferError) as kept:
+        download(f"{flaky}/endless", tmp_path / "fw.cbfw", timeout_s=5, reserve_bytes=free)
+    assert not kept.value.retryable and "kept for the databases" in kept.value.message
+    assert list(tmp_path.glob("fw.cbfw*")) == []
+
+
+@pytest.mark.parametrize("path", ["/a%0D%0ADELE%20precious.cbfw", "/a%0ADELE%20precious.cbfw"])
+def test_a_url_with_cr_lf_is_refused_before_any_command(ftp: tuple[str, Path], tmp_path: Path, path: str) -> None:
+    url, root = ftp
+    (root / "precious.cbfw").write_bytes(b"keep me")
+    with pytest.raises(TransferError) as down:
+        download(url + path, tmp_path / "fw.cbfw")
+    assert not down.value.retryable and "control character" in down.value.message
+    with pytest.raises(TransferError) as up:
+        upload(url + path, tmp_path / "diag.tar.gz")
+    assert not up.value.retryable and "control character" in up.value.message
+    assert (root / "precious.cbfw").read_bytes() == b"keep me"
