@@ -106,6 +106,7 @@ class _StationSide(ChargePoint):
     @on(Action.stop_transaction)
     async def on_stop(self, **payload: Any) -> call_result.StopTransaction:
         self.csms.record("StopTransaction", payload)
+        await asyncio.sleep(self.csms.stop_delay_s)  # a slow CSMS: received now, answered later
         return call_result.StopTransaction()
 
     @on(Action.meter_values)
@@ -128,14 +129,22 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+def _cp_id(path: str) -> str:
+    return path.rstrip("/").rsplit("/", 1)[-1]
+
+
 class CentralSystem:
     """Serve on a free port; `url` is what the station's CHARGEBUS_CSMS_URL should be."""
 
     def __init__(self, port: int | None = None, tls: ssl.SSLContext | None = None,
-                 password: str | None = None) -> None:
-        """`tls`: serve wss:// with this context; `password`: require HTTP basic auth <cp id>:<password>."""
+                 password: str | None = None, trailing_slash: bool = False) -> None:
+        """`tls`: serve wss:// with this context; `password`: require HTTP basic auth <cp id>:<password>;
+        `trailing_slash`: route only `/ocpp/<cp id>/` (HTTP 404 for `/ocpp/<cp id>`)."""
         self.port = port or free_port()
         self.url = f"{'wss' if tls else 'ws'}://127.0.0.1:{self.port}/ocpp"
+        self.trailing_slash = trailing_slash
+        self.paths: list[str] = []  # the path of every handshake
+        self.stop_delay_s = 0.0  # how long a StopTransaction waits for its answer
         self.tls = tls
         self.password = password
         self.authorizations: list[str | None] = []  # the Authorization header of every handshake
@@ -184,9 +193,12 @@ class CentralSystem:
     def _check_auth(self, connection: Any, request: Any) -> Any:
         header = request.headers.get("Authorization")
         self.authorizations.append(header)
+        self.paths.append(request.path)
+        if request.path.endswith("/") != self.trailing_slash:
+            return connection.respond(http.HTTPStatus.NOT_FOUND, "no such charge point path\n")
         if self.password is None:
             return None
-        cp_id = request.path.rsplit("/", 1)[-1]
+        cp_id = _cp_id(request.path)
         expected = "Basic " + base64.b64encode(f"{cp_id}:{self.password}".encode()).decode()
         if header != expected:
             return connection.respond(http.HTTPStatus.UNAUTHORIZED, "wrong or no credentials\n")
@@ -202,7 +214,7 @@ class CentralSystem:
             await ws.close(1013, "refused by test")
             return
         self.connections += 1
-        station = _StationSide(ws.request.path.rsplit("/", 1)[-1], ws, response_timeout=10)
+        station = _StationSide(_cp_id(ws.request.path), ws, response_timeout=10)
         station.csms = self
         self.station, self._ws = station, ws
         self._changed.set()

@@ -50,11 +50,18 @@ class Settings(BaseSettings):
 
     csms_url: str = Field(
         "ws://127.0.0.1:9000/ocpp",
-        description="Central System WebSocket URL; the gateway connects to <csms_url>/<charge_point_id>.",
+        description="Central System WebSocket URL; the gateway connects to <csms_url>/<charge_point_id>, or to the "
+        "URL with {id} replaced by the charge point id when it has one (e.g. ws://host/ocpp/{id}/ for a CSMS that "
+        "routes a trailing slash).",
     )
     charge_point_id: str = Field(
         "CB0000001", min_length=1, max_length=48, pattern=r"^[A-Za-z0-9._:-]+$",
         description="Charge point identity, the last path segment of the OCPP URL.",
+    )
+    charge_point_serial_number: str | None = Field(
+        None, min_length=1, max_length=25,
+        description="chargePointSerialNumber of the BootNotification (CiString25); none: the charge point id when "
+        "it fits, else no serial number.",
     )
     data_dir: Path = Field(Path("./data"), description="SQLite files, broker persistence and logs.")
     mqtt_url: str = Field(
@@ -152,7 +159,8 @@ class Settings(BaseSettings):
         parts = urlsplit(value)
         if parts.scheme not in ("ws", "wss") or not parts.hostname:
             raise ValueError("must be a ws:// or wss:// URL with a host")
-        return value.rstrip("/")
+        # a template is the CSMS's exact form, trailing slash included
+        return value if "{id}" in value else value.rstrip("/")
 
     @field_validator("mqtt_url")
     @classmethod
@@ -198,6 +206,8 @@ class Settings(BaseSettings):
 
     @property
     def ocpp_url(self) -> str:
+        if "{id}" in self.csms_url:
+            return self.csms_url.replace("{id}", self.charge_point_id)
         return f"{self.csms_url}/{self.charge_point_id}"
 
     def db_path(self, service: str) -> Path:

@@ -26,14 +26,14 @@ class Change(StrEnum):
 
     ACCEPTED = "Accepted"
     REJECTED = "Rejected"
-    REBOOT_REQUIRED = "RebootRequired"
     NOT_SUPPORTED = "NotSupported"
 
 
 class ConfigStore:
     """Implements ports.ConfigReader for the gateway's own modules."""
 
-    def __init__(self, engine: Engine, bus: Bus) -> None:
+    def __init__(self, engine: Engine, bus: Bus, in_force: dict[str, str] | None = None) -> None:
+        """`in_force`: read-only keys whose values the station's settings decide (e.g. the server address)."""
         self._engine = engine
         self._bus = bus
         self._listeners: dict[str, list[Callable[[str], Awaitable[None]]]] = {}
@@ -41,7 +41,8 @@ class ConfigStore:
         with engine.connect() as conn:
             stored = dict(conn.execute(text("SELECT key, value FROM config")).tuples().all())
         # a read-only key has its declared value, whatever an older version stored while it was writable
-        self._values = {k.name: k.default if k.readonly else stored.get(k.name, k.default) for k in KEYS}
+        self._values = {k.name: k.default if k.readonly else stored.get(k.name, k.default) for k in KEYS} | (
+            in_force or {})
         self._unannounced: list[str] = []
         self._revisions: dict[str, int] = {}
 
@@ -129,4 +130,4 @@ class ConfigStore:
         log.info("config changed key=%s value=%r", name, "(secret)" if key.secret else value)
         for listener in self._listeners.get(name, []):
             await listener(value)
-        return Change.REBOOT_REQUIRED if key.reboot else Change.ACCEPTED
+        return Change.ACCEPTED

@@ -99,6 +99,7 @@ class TransactionEngine:
         self.peers = Peers(bus)
         self.registers: dict[int, float] = {}
         self._starting: dict[int, Tx] = {}
+        self._stopping: set[int] = set()  # connectors whose StopTransaction is not queued yet
         self._locks = {c: asyncio.Lock() for c in CONNECTORS}
         self._end_listeners: list[Callable[[int], Awaitable[None]]] = []
         self._tg: asyncio.TaskGroup | None = None
@@ -282,6 +283,15 @@ class TransactionEngine:
         actions = self.sessions.stop_all(Reason(reason))
         await asyncio.gather(*(self._execute(a) for a in actions))
 
+    def unconfirmed(self, connector_id: int) -> bool:
+        return connector_id in self._stopping or self.store.unconfirmed(connector_id)
+
+    async def hold_outbox(self, timeout: float) -> None:
+        await self.sender.hold(timeout)
+
+    def release_outbox(self) -> None:
+        self.sender.release()
+
     # -- bus inputs -------------------------------------------------------------------------------
 
     async def on_swipe(self, swiped: RfidSwiped, _p: dict[str, str]) -> None:
@@ -420,13 +430,19 @@ class TransactionEngine:
         if tx is None:
             self._do(self.sessions.stopped(connector))
             return
-        await self.peers.deenergize(connector)
-        measurands = self.config.get_csv("StopTxnSampledData")
-        reading = await self.peers.read(connector, ReadingContext.TRANSACTION_END,
-                                   measurands or ["Energy.Active.Import.Register"])
-        meter_stop = reading.energy_wh if reading is not None else self._register_fallback(connector, tx)
-        end = messages.meter_value_payload(reading.meter_value) if reading is not None and measurands else None
-        self._close(tx, action.reason, max(meter_stop, tx.meter_start), _now(), action.id_tag, end)
+        # power reports the connector Finishing as soon as it de-energizes, while the meter is still read:
+        # that status waits until the StopTransaction is queued ahead of it
+        self._stopping.add(connector)
+        try:
+            await self.peers.deenergize(connector)
+            measurands = self.config.get_csv("StopTxnSampledData")
+            reading = await self.peers.read(connector, ReadingContext.TRANSACTION_END,
+                                            measurands or ["Energy.Active.Import.Register"])
+            meter_stop = reading.energy_wh if reading is not None else self._register_fallback(connector, tx)
+            end = messages.meter_value_payload(reading.meter_value) if reading is not None and measurands else None
+            self._close(tx, action.reason, max(meter_stop, tx.meter_start), _now(), action.id_tag, end)
+        finally:
+            self._stopping.discard(connector)
         self._do(self.sessions.stopped(connector))
         self._publish(connector)
         await self._transaction_ended(connector)

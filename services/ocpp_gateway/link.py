@@ -1,12 +1,21 @@
 """The WebSocket to the Central System: connect, boot, heartbeat, reconnect forever.
 
-A BootNotification is sent when the station (re)starts, not on every reconnect (OCPP 1.6 §4.2;
-some CSMSs close open transactions on a Boot): the registration Accepted under the current boot
-id is remembered in SQLite, and a reconnect under the same boot id goes straight back to work,
-reporting what changed while offline. Until a boot is Accepted nothing else is sent (Pending: CSMS
+The URL is `csms_url` with `{id}` replaced by the charge point id, or `<csms_url>/<id>` when it has no
+`{id}` (a CSMS that routes `.../<id>/` is reached with `ws://host/ocpp/{id}/`).
+
+A BootNotification is sent when the station (re)starts, not on every reconnect (OCPP 1.6 §4.2; some
+CSMSs close open transactions on a Boot): the registration Accepted under the current boot id is
+remembered in SQLite, and a reconnect under the same boot id goes straight back to work, reporting
+what changed while offline. Until a boot is Accepted nothing else is sent (Pending: CSMS
 calls are still answered; Rejected: they are not). A dead link is noticed by the WebSocket ping
 (WebSocketPingInterval) with a pong deadline, then the link reconnects with a jittered back-off
-that starts under a second.
+that starts under a second. A CSMS that refuses the handshake with 401/403 is logged as refused
+credentials, with how to set them.
+
+A key change reconnects only when the connection in use was opened with another value
+(WebSocketPingInterval, AuthorizationKey, SecurityProfile): a CSMS that pushes its settings on every
+connect does not make the link loop. An AuthorizationKey set while SecurityProfile is 0 raises it to 1:
+the profile always says whether basic authentication is sent.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import websockets
 from ocpp.exceptions import OCPPError, UnknownCallErrorCodeError
@@ -46,6 +56,24 @@ FIRST_RETRY_S = 0.5
 MAX_RETRY_S = 30.0
 DEFAULT_RETRY_INTERVAL_S = 30  # Pending/Rejected with interval 0
 MAX_FRAME_BYTES = 4 * 2**20  # a SendLocalList of 9999 entries is about 1.2 MB
+SERIAL_NUMBER_MAX = 25  # chargePointSerialNumber is a CiString25
+RECONNECT_KEYS = ("WebSocketPingInterval", "AuthorizationKey", "SecurityProfile")  # properties of the connection
+
+
+def serial_number(settings: Settings) -> str | None:
+    """chargePointSerialNumber: the setting, else the charge point id when it fits, else none (ids go to 48)."""
+    if settings.charge_point_serial_number is not None:
+        return settings.charge_point_serial_number
+    return settings.charge_point_id if len(settings.charge_point_id) <= SERIAL_NUMBER_MAX else None
+
+
+def server_keys(settings: Settings) -> dict[str, str]:
+    """The vendor server-address keys (read-only): what this station connects to, from its settings."""
+    parts = urlsplit(settings.ocpp_url)
+    port = parts.port or (443 if parts.scheme == "wss" else 80)
+    return {"ServerURL": redact_url(settings.csms_url), "SERVER_ADDRESS": parts.hostname or "",
+            "SERVER_PORT": str(port), "SERVER_PATH": urlsplit(settings.csms_url).path,
+            "SERVER_CPID": settings.charge_point_id}
 
 
 class LinkClosed(CsmsUnavailable):
@@ -76,11 +104,16 @@ class Link:
         self._heartbeat_changed = asyncio.Event()
         self._boot_now = asyncio.Event()
         self.last_traffic = 0.0
-        config.on_change("WebSocketPingInterval", self._ping_changed)
+        self._opened_with: dict[str, str] = {}  # the values of RECONNECT_KEYS the connection in use was opened with
+        self._closing: StationProtocol | None = None
+        self._warned_plain_key = False
+        self._refused_logged = False
         config.on_change("HeartbeatInterval", self._interval_changed)
-        # new credentials or a higher profile apply to the next connection: reconnect now (whitepaper §1.3)
-        config.on_change("AuthorizationKey", self._reconnect_for("AuthorizationKey"))
-        config.on_change("SecurityProfile", self._reconnect_for("SecurityProfile"))
+        # the ping interval, new credentials or a higher profile apply to the next connection: reconnect now
+        # (security whitepaper §1.3), but only for a value the connection does not already use
+        for key in RECONNECT_KEYS:
+            config.on_change(key, self._reconnect_for(key))
+        config.on_change("AuthorizationKey", self._profile_follows_key)
         config.veto("SecurityProfile", lambda value: profile_refusal(
             config.get_int("SecurityProfile"), int(value), bool(config.get("AuthorizationKey")),
             settings.csms_url, settings))
@@ -88,18 +121,22 @@ class Link:
     async def _interval_changed(self, _value: str) -> None:
         self._heartbeat_changed.set()  # the heartbeat loop sleeps out the new interval, not the old one
 
-    async def _ping_changed(self, _value: str) -> None:
-        """The ping interval is a property of the connection: reconnect so that it applies at once."""
-        self._reconnect("WebSocketPingInterval")
-
     def _reconnect_for(self, key: str) -> Callable[[str], Awaitable[None]]:
-        async def changed(_value: str) -> None:
-            self._reconnect(key)
+        async def changed(value: str) -> None:
+            if self._opened_with.get(key, value) != value:
+                self._reconnect(key)
         return changed
+
+    async def _profile_follows_key(self, key: str) -> None:
+        """Basic authentication is sent from profile 1 on: a key set under profile 0 raises it."""
+        if key and self.config.get_int("SecurityProfile") == 0:
+            log.info("AuthorizationKey set: SecurityProfile 0 -> 1 (basic authentication from now on)")
+            await self.config.change("SecurityProfile", "1")
 
     def _reconnect(self, why: str) -> None:
         protocol = self.protocol
-        if protocol is not None:
+        if protocol is not None and protocol is not self._closing:
+            self._closing = protocol
             log.info("%s changed: reconnecting to apply it", why)
             # after the ChangeConfiguration.conf has gone out on the old connection
             asyncio.get_running_loop().call_later(0.5, lambda: asyncio.ensure_future(protocol._connection.close()))
@@ -181,6 +218,8 @@ class Link:
 
     async def run(self) -> None:
         retry = FIRST_RETRY_S
+        # a key stored under profile 0 (by an older version) is sent only once the profile says so
+        await self._profile_follows_key(self.config.get("AuthorizationKey"))
         self.publish_state()
         while True:
             started = time.monotonic()
@@ -191,6 +230,8 @@ class Link:
                           redact_url(self.settings.ocpp_url), self.settings.csms_ca_bundle, exc.verify_message)
             except ValueError as exc:  # a security profile this URL or these settings cannot meet
                 log.error("csms link not opened: %s", exc)
+            except websockets.InvalidStatus as exc:
+                self._refused(exc)
             except (OSError, websockets.InvalidHandshake, websockets.ConnectionClosed, TimeoutError) as exc:
                 log.info("csms link down url=%s: %s", redact_url(self.settings.ocpp_url), exc)
             finally:
@@ -200,6 +241,18 @@ class Link:
             delay = retry * random.uniform(0.5, 1.0)
             await asyncio.sleep(delay)
             retry = min(MAX_RETRY_S, retry * 2)
+
+    def _refused(self, exc: websockets.InvalidStatus) -> None:
+        status = exc.response.status_code
+        if status not in (401, 403) or self._refused_logged:
+            log.info("csms link down url=%s: %s", redact_url(self.settings.ocpp_url), exc)
+            return
+        self._refused_logged = True  # once until a connection succeeds; each retry then logs the short line
+        log.error("the CSMS refused the credentials (HTTP %d) url=%s charge point id=%s SecurityProfile=%d: set the "
+                  "key it expects with `chargebus config set AuthorizationKey <key>` (or ChangeConfiguration "
+                  "from the CSMS), or client certificates for profile 3", status,
+                  redact_url(self.settings.ocpp_url), self.settings.charge_point_id,
+                  self.config.get_int("SecurityProfile"))
 
     def _down(self) -> None:
         was = self.connected
@@ -211,12 +264,14 @@ class Link:
             self.publish_state()
 
     async def _session(self) -> None:
-        ping = self.config.get_int("WebSocketPingInterval")
-        url, key = self.settings.ocpp_url, self.config.get("AuthorizationKey")
-        security = link_security(self.config.get_int("SecurityProfile"), url, self.settings.charge_point_id, key,
-                                 self.settings)
-        if key and not url.startswith("wss://"):
+        opened_with = {key: self.config.get(key) for key in RECONNECT_KEYS}
+        ping = int(opened_with["WebSocketPingInterval"])
+        url, key, profile = self.settings.ocpp_url, opened_with["AuthorizationKey"], int(opened_with["SecurityProfile"])
+        security = link_security(profile, url, self.settings.charge_point_id, key, self.settings)
+        if "Authorization" in security.headers and not url.startswith("wss://") and not self._warned_plain_key:
+            self._warned_plain_key = True  # once: the reconnect back-off would repeat it every few seconds
             log.warning("AuthorizationKey sent over ws:// (no TLS): anyone on the path can read it")
+        self._opened_with = opened_with
         async with websockets.connect(
             url, subprotocols=[websockets.Subprotocol("ocpp1.6")], open_timeout=10,
             ping_interval=ping or None, ping_timeout=min(max(ping, 5), 60) if ping else None, close_timeout=2,
@@ -227,6 +282,7 @@ class Link:
             protocol = self.make_protocol(ws)
             self.protocol = protocol
             self.connected = True
+            self._refused_logged = False
             log.info("csms connected url=%s", redact_url(self.settings.ocpp_url))
             self.publish_state()
             reader = asyncio.create_task(protocol.start(), name="ocpp-reader")
@@ -267,7 +323,7 @@ class Link:
     def _boot_request(self) -> Any:
         return call.BootNotification(
             charge_point_vendor="chargebus", charge_point_model=self.config.get("CP_MODEL"),
-            charge_point_serial_number=self.settings.charge_point_id, firmware_version=VERSION,
+            charge_point_serial_number=serial_number(self.settings), firmware_version=VERSION,
         )
 
     async def _boot(self, protocol: StationProtocol) -> None:

@@ -9,6 +9,8 @@ Rules (OCPP 1.6 §4.x, "transaction-related messages"):
   sent again, for as long as it takes. Nothing is dropped for silence.
 - a stored message that can never be a valid 1.6 call (an older schema, a broken row) is set aside at
   once instead of blocking the queue.
+- `hold()` (a Reset): nothing more goes out; the call on the wire still gets its answer, so a restart
+  never cuts off a message the CSMS then confirms (it would be sent again after the restart).
 The task that runs `run()` belongs to the gateway's task group: if it dies, the service dies and is
 restarted, so health never says `online` over a dead sender.
 """
@@ -47,23 +49,36 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._acked: list[int] = []
         self._ids: dict[str, int] = {}
+        self._held = False
+        self._wire_free = asyncio.Event()  # no CALL waiting for its answer
+        self._wire_free.set()
 
     def kick(self) -> None:
         """Something was queued: look at the queue now rather than at the next poll."""
         self._wake.set()
 
+    async def hold(self, timeout: float) -> None:
+        """Send nothing more; returns once the call on the wire, if any, has its answer (or after `timeout`)."""
+        self._held = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wire_free.wait(), timeout)
+
+    def release(self) -> None:
+        self._held = False
+        self.kick()
+
     async def run(self) -> None:
         while True:
             await self.link.wait_accepted()
             self._flush()
-            heads = self.store.head(BATCH)
+            heads = [] if self._held else self.store.head(BATCH)
             if not heads:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), 1.0)
                 continue
             for msg in heads:
-                if not self.link.accepted or not await self._send(msg):
+                if not self.link.accepted or self._held or not await self._send(msg):
                     break
 
     def _flush(self) -> None:
@@ -86,7 +101,7 @@ class OutboxSender:
             self._set_aside(msg, str(exc), whole_session=msg.action == "StartTransaction")
             return False
         try:
-            conf = await self.link.call(request)  # the station's OCPP response timeout
+            conf = await self._on_wire(request)
         except CsmsUnavailable as exc:
             if self.link.accepted:  # connected, but no answer: not an attempt; the same message goes again
                 log.warning("outbox seq=%d %s unanswered (%s); sending it again", msg.seq, msg.action, exc)
@@ -104,6 +119,13 @@ class OutboxSender:
         self.sent += 1
         self._confirmed(msg, conf)
         return True
+
+    async def _on_wire(self, request: Any) -> Any:
+        self._wire_free.clear()
+        try:
+            return await self.link.call(request)  # the station's OCPP response timeout
+        finally:
+            self._wire_free.set()
 
     def _confirmed(self, msg: OutboxMessage, conf: Any) -> None:
         info = _id_tag_info(getattr(conf, "id_tag_info", None))

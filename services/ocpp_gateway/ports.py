@@ -105,6 +105,19 @@ class Transactions(Protocol):
         """Stop every transaction (Reset): returns when each StopTransaction is in the outbox."""
         ...
 
+    def unconfirmed(self, connector_id: int) -> bool:
+        """The CSMS has not yet confirmed the start or the stop of the connector's last session."""
+        ...
+
+    async def hold_outbox(self, timeout: float) -> None:
+        """Send no more transaction messages (a restart is near); returns once the one on the wire, if any, has
+        its answer, or after `timeout`."""
+        ...
+
+    def release_outbox(self) -> None:
+        """Send again after `hold_outbox` (the restart did not happen)."""
+        ...
+
     def add_end_listener(self, callback: Callable[[int], Awaitable[None]]) -> None:
         """`callback(connector_id)` after a transaction ended (e.g. apply a Scheduled availability)."""
         ...

@@ -1,10 +1,10 @@
 """OCPP 1.6 security profiles on the CSMS link (security whitepaper, edition 3).
 
-0: nothing. 1: HTTP basic authentication (charge point id, AuthorizationKey). 2: the same over TLS, the
-CSMS's certificate checked against `csms_ca_bundle` (or the system's CAs). 3: TLS with a client
-certificate (`csms_client_cert`, `csms_client_key`) instead of the password. The profile may only be
-raised, and only to one this station can do now: a setting accepted and then half-done would leave a
-station that never connects.
+0: nothing (no Authorization header, whatever key is stored). 1: HTTP basic authentication (charge point id,
+AuthorizationKey). 2: the same over TLS, the CSMS's certificate checked against `csms_ca_bundle` (or the
+system's CAs). 3: TLS with a client certificate (`csms_client_cert`, `csms_client_key`) instead of the
+password. The profile may only be raised, and only to one this station can do now: a setting accepted and then
+half-done would leave a station that never connects.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def link_security(profile: int, url: str, charge_point_id: str, key: str, settin
     if profile >= 2 and not secure:
         raise ValueError(f"SecurityProfile {profile} needs a wss:// CSMS URL")
     headers: dict[str, str] = {}
-    if key and profile < 3:  # profile 3 authenticates with the certificate alone
+    if key and 1 <= profile < 3:  # profile 3 authenticates with the certificate alone
         token = base64.b64encode(f"{charge_point_id}:{key}".encode()).decode()
         headers["Authorization"] = f"Basic {token}"
     context = None

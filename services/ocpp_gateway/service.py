@@ -38,9 +38,10 @@ from .charge_point import ChargePoint
 from .config_store import ConfigStore
 from .engine import RESTART_REASON, TransactionEngine
 from .firmware_notifier import FirmwareNotifier
-from .link import Link
+from .link import Link, server_keys
 from .ports import CsmsCallError, CsmsUnavailable
 from .registration import RegistrationMemory
+from .reset import Reset
 from .status import StatusReporter
 from .tx_store import TxStore
 
@@ -58,7 +59,7 @@ class OcppGatewayService(Service):
         logging.getLogger("ocpp").setLevel(logging.INFO if self.settings.log_level == "DEBUG" else logging.WARNING)
         self.engine = open_engine(self.settings.db_path(self.name), MIGRATIONS)
         self.store = TxStore(self.engine)
-        self.config = ConfigStore(self.engine, self.bus)
+        self.config = ConfigStore(self.engine, self.bus, in_force=server_keys(self.settings))
         registration = RegistrationMemory(self.store, current_boot_id(self.settings.data_dir))
         self.link = Link(self.settings, self.bus, self.config, registration, self._protocol,
                          outbox_pending=self.store.pending)
@@ -69,7 +70,7 @@ class OcppGatewayService(Service):
                                          on_change=self._availability_changed)
         self.status = StatusReporter(self.bus, self.engine, self.link,
                                      station_operative=lambda: self.availability.operative[0],
-                                     hold=self.store.unconfirmed,
+                                     hold=self.transactions.unconfirmed,
                                      minimum_s=lambda: self.config.get_int("MinimumStatusDuration"))
         self.transactions.add_end_listener(self.availability.transaction_ended)
         self.link.when_accepted(self.transactions.on_accepted)
@@ -90,8 +91,9 @@ class OcppGatewayService(Service):
         self._tg: asyncio.TaskGroup | None = None
         self.station = Station(bus=self.bus, config=self.config, transactions=self.transactions,
                                availability=self.availability, registration=lambda: self.link.registration,
-                               forget_registration=self.link.forget_registration,
-                               set_restart_reason=lambda reason: self.store.set_state(RESTART_REASON, reason),
+                               reset=Reset(self.bus, self.config, self.transactions, self.link, self.status,
+                                           lambda reason: self.store.set_state(RESTART_REASON, reason),
+                                           self.settings.ocpp_response_timeout_s).run,
                                spawn=self._spawn, link=self.link, status=self.status,
                                response_timeout_s=self.settings.ocpp_response_timeout_s)
 

@@ -124,6 +124,12 @@ class StatusReporter:
         """Back online without a new boot: what changed while offline goes out (only that)."""
         self._changed.set()
 
+    def settled(self, connector: int) -> bool:
+        """The connector left its charging states and the CSMS has its status (a Reset waits for this)."""
+        reported = self.current.get(connector)
+        return (reported is not None and reported.value[0] not in SESSION_STATUSES
+                and self.sent.get(connector) == reported.value)
+
     def due(self, now: float) -> tuple[list[int], list[int]]:
         """(ready to send now, pending but held back)."""
         minimum = self._minimum_s()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ocpp.v16 import call
 
+from services.common.bus import DEFAULT_TIMEOUT_S
 from services.common.contract import ocpp_gateway
 from tests.system.stack import kill9
 from tests.system.station import Station, charging, running_station
@@ -255,3 +256,76 @@ async def test_item_16_a_malformed_callresult_is_not_answered(station: Station) 
     assert answer.configuration_key[0]["value"] == "1"
     answered = [json.loads(f) for _at, f in station.csms.frames if f.startswith("[4")]
     assert [a for a in answered if a[1] in ("bad-1", "bad-2")] == []
+
+
+# -- the link and reset issue: items 1, 2 and 11 ---------------------------------------------------------------
+
+
+async def after_the_reboot(station: Station) -> None:
+    """A new transaction after the reboot: the outbox sends in order, so any StopTransaction still queued (a second
+    copy of the one before the reset) has gone out before this StartTransaction."""
+    station.csms.stop_delay_s = 0.0
+    await station.unplug()
+    await charging(station, "TAG2")
+
+
+async def test_link_item_1_tc_016_soft_reset_with_a_slow_csms_waits_for_the_stop_answer_and_finishing(
+        station: Station) -> None:
+    await charging(station)
+    station.csms.stop_delay_s = 2.0
+    assert (await station.csms.call(call.Reset(type="Soft"))).status == "Accepted"
+    await station.csms.wait("BootNotification", 2, timeout=60)
+    await after_the_reboot(station)
+    seen = [(s.action, s.payload) for s in station.csms.seen]
+    stops = [i for i, (a, p) in enumerate(seen) if a == "StopTransaction" and p.get("reason") == "SoftReset"]
+    assert len(stops) == 1 and len(station.csms.calls("StopTransaction")) == 1
+    reboot = [i for i, (a, _p) in enumerate(seen) if a == "BootNotification"][1]
+    finishing = [i for i, (a, p) in enumerate(seen) if a == "StatusNotification" and p["connector_id"] == 1
+                 and p["status"] == "Finishing"]
+    assert finishing and stops[0] < finishing[0] < reboot  # stopped, answered and reported before the restart
+
+
+async def test_link_item_1_tc_015_hard_reset_with_a_slow_csms_sends_the_stop_once(station: Station) -> None:
+    await charging(station)
+    station.csms.stop_delay_s = 2.0
+    assert (await station.csms.call(call.Reset(type="Hard"))).status == "Accepted"
+    await station.csms.wait("BootNotification", 2, timeout=60)
+    stop = (await station.csms.wait("StopTransaction", timeout=40))[0]
+    assert stop["reason"] == "HardReset" and stop["transaction_id"] == 1000
+    await after_the_reboot(station)
+    assert len(station.csms.calls("StopTransaction")) == 1
+
+
+async def test_link_item_1_reset_retries_a_restart_the_supervisor_did_not_take(station: Station) -> None:
+    await station.status("Available")
+    paused = station.pause("supervisor")  # it also relays the services' logs: nothing to watch meanwhile
+    try:
+        assert (await station.csms.call(call.Reset(type="Soft"))).status == "Accepted"
+        await asyncio.sleep(DEFAULT_TIMEOUT_S + 1)  # the restart request's deadline passes
+    finally:
+        station.resume(paused)
+    await station.logged("expired request refused", timeout=20)  # the first request was not taken
+    await station.csms.wait("BootNotification", 2, timeout=60)  # ResetRetries: asked again, and done
+    await station.logged("reset: the supervisor did not take the restart (attempt 1 of 4)")
+
+
+async def test_link_item_2_a_48_character_charge_point_id_registers(tmp_path: Path) -> None:
+    long_id = "CB-" + "0123456789" * 4 + "ABCDE"
+    assert len(long_id) == 48
+    async with running_station(tmp_path, CHARGEBUS_CHARGE_POINT_ID=long_id) as station:
+        boot = (await station.csms.wait("BootNotification", timeout=30))[0]
+        assert "charge_point_serial_number" not in boot  # CiString25: the id does not fit, so none is sent
+        assert station.csms.paths[-1] == f"/ocpp/{long_id}"
+        await station.status("Available")
+
+
+async def test_link_item_11_server_address_keys_are_read_only(station: Station) -> None:
+    await station.csms.wait("BootNotification")
+    for key, value in (("ServerURL", "ws://elsewhere:9000/ocpp"), ("SERVER_ADDRESS", "elsewhere"),
+                       ("SERVER_PORT", "9000"), ("SERVER_PATH", "/ocpp16"), ("SERVER_CPID", "CB2")):
+        assert (await station.csms.call(call.ChangeConfiguration(key=key, value=value))).status == "Rejected", key
+    keys = await station.csms.call(call.GetConfiguration(key=["ServerURL", "SERVER_ADDRESS", "SERVER_PORT",
+                                                              "SERVER_PATH", "SERVER_CPID"]))
+    assert all(k["readonly"] for k in keys.configuration_key)
+    url = next(k["value"] for k in keys.configuration_key if k["key"] == "ServerURL")
+    assert url == station.settings.csms_url  # the URL in force, read from the station's settings

@@ -32,11 +32,9 @@ async def test_profile_1_basic_auth_set_locally_and_the_key_is_write_only(tmp_pa
         assert cli(station, "config", "set", "AuthorizationKey", KEY).stdout.strip() == "AuthorizationKey: Accepted"
         await station.csms.wait("BootNotification", timeout=40)
         assert csms.authorizations[-1] is not None and csms.authorizations[-1].startswith("Basic ")
-        connections = csms.connections
+        # the key raised the profile to 1: the CSMS's own step of the whitepaper's order changes nothing
         assert (await station.csms.call(call.ChangeConfiguration(key="SecurityProfile", value="1"))).status == (
             "Accepted")
-        await station.observer.wait(lambda: csms.connections > connections, what="the reconnect for the new profile")
-        await station.csms.wait_connected()
         # never read back: not in the list, no value when asked by name, not on the bus, not in a log
         listed = await station.csms.call(call.GetConfiguration())
         assert "AuthorizationKey" not in [k["key"] for k in listed.configuration_key]
@@ -84,3 +82,47 @@ async def test_profile_3_client_certificate(tmp_path: Path) -> None:
         assert cli(station, "config", "set", "SecurityProfile", "3").stdout.strip() == "SecurityProfile: Accepted"
         await station.csms.wait("BootNotification", timeout=40)
         assert csms.authorizations[-1] is None  # the certificate authenticates, no password is sent
+
+
+async def plain_text_warnings(station: Station) -> int:
+    return station.stack.log.read_text(errors="replace").count("AuthorizationKey sent over ws://")
+
+
+async def test_link_item_12_an_unchanged_ping_interval_or_key_does_not_reconnect(station: Station) -> None:
+    await station.csms.wait("BootNotification")
+    await station.configure(AuthorizationKey=KEY)  # new credentials: one reconnect
+    await station.observer.wait(lambda: station.csms.connections == 2, what="the reconnect for the new key")
+    await station.configure(AuthorizationKey=KEY, WebSocketPingInterval="300")  # what the link already uses
+    heartbeats = len(station.csms.calls("Heartbeat"))
+    await station.configure(HeartbeatInterval="1")
+    # two heartbeats a second apart: a reconnect for the keys above would have closed the link by then
+    await station.csms.wait("Heartbeat", heartbeats + 2)
+    assert station.csms.connections == 2
+
+
+async def test_link_item_14_an_authorization_key_raises_the_profile_and_the_warning_is_logged_once(
+        tmp_path: Path) -> None:
+    csms = CentralSystem(password=KEY)
+    async with running_station(tmp_path, csms=csms) as station:
+        await station.logged("HTTP 401")
+        assert cli(station, "config", "set", "AuthorizationKey", KEY).stdout.strip() == "AuthorizationKey: Accepted"
+        await station.csms.wait("BootNotification", timeout=40)
+        keys = await station.csms.call(call.GetConfiguration(key=["SecurityProfile"]))
+        assert keys.configuration_key[0]["value"] == "1"  # basic auth is sent: the profile says so
+        mark = len(station.stack.log.read_text(errors="replace"))
+        csms.refuse = True
+        await csms.drop()
+        await station.observer.wait(
+            lambda: station.stack.log.read_text(errors="replace")[mark:].count("csms link down") >= 3, 30,
+            "three refused reconnects")
+        assert await plain_text_warnings(station) == 1
+
+
+async def test_link_item_16_a_url_template_reaches_a_csms_that_routes_a_trailing_slash(tmp_path: Path) -> None:
+    csms = CentralSystem(password=KEY, trailing_slash=True)
+    async with running_station(tmp_path, csms=csms, CHARGEBUS_CSMS_URL=csms.url + "/{id}/") as station:
+        await station.logged("the CSMS refused the credentials (HTTP 401)")
+        await station.logged("chargebus config set AuthorizationKey")  # and says how to set them
+        assert cli(station, "config", "set", "AuthorizationKey", KEY).returncode == 0
+        await station.csms.wait("BootNotification", timeout=40)
+        assert csms.paths[-1] == f"/ocpp/{station.settings.charge_point_id}/"

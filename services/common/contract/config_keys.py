@@ -87,7 +87,6 @@ class Key:
     default: str
     readonly: bool = False
     check: Callable[[str], str] = ANY_TEXT
-    reboot: bool = False  # ChangeConfiguration answers RebootRequired: takes effect after a restart
     secret: bool = False  # write-only: never read back (GetConfiguration, the bus, diagnostics, logs)
 
 
@@ -149,13 +148,15 @@ KEYS: tuple[Key, ...] = (
     Key("AbsoluteWithoutStartScheduleAsRelative", "false", check=boolean),
     # vendor keys of the PICS
     Key("CP_MODEL", "MIC-200-ELT", readonly=True),
-    Key("SERVER_ADDRESS", "", check=text(255), reboot=True),
-    Key("SERVER_PORT", "", check=text(5), reboot=True),
-    Key("SERVER_PATH", "/ocpp", check=text(255), reboot=True),
-    Key("SERVER_CPID", "", check=text(48), reboot=True),
+    # where the station connects: read-only, the gateway answers the values in force (settings csms_url and
+    # charge_point_id); a CSMS cannot move the station to another server
+    Key("SERVER_ADDRESS", "", readonly=True),
+    Key("SERVER_PORT", "", readonly=True),
+    Key("SERVER_PATH", "/ocpp", readonly=True),
+    Key("SERVER_CPID", "", readonly=True),
     Key("MemberPrice", "312.5,kWh Won", check=text(100)),
     Key("NonMemberPrice", "312.5,kWh Won", check=text(100)),
-    Key("ServerURL", "", check=text(500), reboot=True),
+    Key("ServerURL", "", readonly=True),
     # OCPP 1.6 security whitepaper (edition 3): profile 1 basic auth, 2 basic auth over TLS, 3 client certificate
     Key("AuthorizationKey", "", check=authorization_key, secret=True),
     Key("SecurityProfile", "0", check=integer(0, 3)),

@@ -26,8 +26,7 @@ class Station:
     transactions: Transactions
     availability: Availability
     registration: Callable[[], Registration]  # of the live link
-    forget_registration: Callable[[], None]  # the next connection sends a BootNotification
-    set_restart_reason: Callable[[str], None]  # recorded before a restart the station decides itself
+    reset: Callable[[str], Coroutine[Any, Any, None]]  # Reset Soft/Hard: stop, let the CSMS hear of it, restart
     spawn: Callable[[Coroutine[Any, Any, None], str], None]  # work that goes on after the answer
     link: Link
     status: StatusReporter

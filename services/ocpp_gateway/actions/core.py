@@ -22,23 +22,19 @@ from ocpp.v16.enums import (
     DataTransferStatus,
     RemoteStartStopStatus,
     ResetStatus,
-    ResetType,
     UnlockStatus,
 )
 
 from services.common.bus import BusError
-from services.common.contract import auth, supervisor
+from services.common.contract import auth
 from services.common.contract.base import Empty
 from services.common.contract.config_keys import SECRET_KEYS, VENDOR_ID
 from services.common.contract.hardware import CONNECTORS
-from services.common.contract.supervisor import RestartRequest
 
 from .base import Actions
 from .smart_charging import remote_start_profile
 
 log = logging.getLogger(__name__)
-
-RESET_STOP_S = 30.0
 
 
 class CoreActions(Actions):
@@ -114,22 +110,8 @@ class CoreActions(Actions):
         return call_result.Reset(status=ResetStatus.accepted)
 
     async def _reset(self, kind: str) -> None:
-        reason = "HardReset" if kind == ResetType.hard else "SoftReset"
-        log.warning("reset type=%s: stopping transactions, then restarting every service", kind)
         await asyncio.sleep(0.1)  # the Reset.conf leaves first
-        # a restart the station decided itself: a session found open afterwards is not a power loss,
-        # and the station boots again (BootNotification) on its next connection
-        self.station.set_restart_reason(reason)
-        self.station.forget_registration()
-        try:
-            await asyncio.wait_for(self.station.transactions.stop_all(reason), RESET_STOP_S)
-        except TimeoutError:
-            log.error("reset: transactions did not stop within %.0f s; restarting anyway", RESET_STOP_S)
-        try:
-            await self.station.bus.request(supervisor.RESTART, RestartRequest(service=None,
-                                                                              reason=f"OCPP Reset {kind}"))
-        except BusError as exc:
-            log.error("reset: the supervisor did not take the restart: %s", exc)
+        await self.station.reset(kind)
 
     @on(Action.unlock_connector)
     async def on_unlock_connector(self, connector_id: int) -> call_result.UnlockConnector:

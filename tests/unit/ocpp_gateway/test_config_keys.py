@@ -38,7 +38,7 @@ async def test_change_answers_and_persistence(tmp_path: Path) -> None:
     assert await store.change("NoSuchKey", "1") is Change.NOT_SUPPORTED
     assert await store.change("MeterValuesSampledData", "Energy.Active.Import.Register,Bogus") is Change.REJECTED
     assert await store.change("MeterValuesSampledData", "SoC, Voltage") is Change.ACCEPTED
-    assert await store.change("ServerURL", "wss://x/ocpp") is Change.REBOOT_REQUIRED
+    assert await store.change("ServerURL", "wss://x/ocpp") is Change.REJECTED  # read-only: the settings decide
     seen: list[str] = []
 
     async def listener(value: str) -> None:
