@@ -3,11 +3,14 @@ energize and its store write, a store write that fails after energize."""
 
 from __future__ import annotations
 
-import json
-import subprocess
+import os
 
-from services.common.contract import power
-from services.common.contract.power import ConnectorState
+import pytest
+
+from services.common.bus import Bus, BusError
+from services.common.bus_accounts import credentials
+from services.common.contract import ErrorCode, power
+from services.common.contract.power import ConnectorState, EnergizeRequest
 from tests.system.stack import kill9
 from tests.system.station import Station
 
@@ -28,10 +31,19 @@ def _arm(station: Station, point: str, action: str) -> None:
 async def test_a_stray_energize_on_the_running_station_is_refused(station: Station) -> None:
     await station.plug()
     await station.status("Preparing")
-    for payload in ({"connector_id": 1}, {"connector_id": 1, "session_id": "anything"}):
-        subprocess.run(["mosquitto_pub", "-p", str(station.settings.mqtt_port), "-q", "1", "-t", power.ENERGIZE.path,
-                        "-m", json.dumps(payload)], check=True, timeout=10)
-    # a start the gateway really made, after the stray ones: it is the first energized state ever seen
+    # sent with an account the broker lets publish there (the gateway's), from a client that is not the
+    # gateway: the broker delivers it, so only power's own check can refuse it
+    assert credentials(station.settings, "ocpp_gateway") is not None
+    stray = Bus(station.settings, "ocpp_gateway", client_id=f"test-stray-{os.getpid()}", persistent=False,
+                health=False)
+    await stray.start(5)
+    try:
+        with pytest.raises(BusError) as refused:
+            await stray.request(power.ENERGIZE, EnergizeRequest(session_id="anything"))
+    finally:
+        await stray.stop()
+    assert refused.value.code is ErrorCode.REJECTED and "no open session anything" in refused.value.message
+    # a start the gateway really made, after the stray one: it is the first energized state ever seen
     await station.swipe("TAG1")
     await station.status("Charging")
     history = station.observer.history
