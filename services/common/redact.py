@@ -28,8 +28,10 @@ _SECRET_NAME = r"(?:password|passwd|pwd|secret|token|api_token|authorization_?ke
 _QUOTED = r"\"(?:[^\"\\\r\n]|\\.)*\"|'(?:[^'\\\r\n]|\\.)*'"
 _SECRET_FIELD = re.compile(
     rf"(?i)(\b{_SECRET_NAME}\b[\"']?\s*[:=]\s*)({_QUOTED}|[^\s,;)}}\]]+)")
-# one flat object or argument list that names a secret configuration key: its `value` goes
-_SECRET_KEY_GROUP = re.compile(r"(?i)[{(][^{}()]*\bkey[\"']?\s*[:=]\s*[\"']?AuthorizationKey\b[^{}()]*[})]")
+# one flat object or argument list that names a secret configuration key, or the rest of a line that names one
+# in key=value words: its `value` goes
+_SECRET_KEY = r"\bkey[\"']?\s*[:=]\s*[\"']?AuthorizationKey\b"
+_SECRET_KEY_GROUP = re.compile(rf"(?i)[{{(][^{{}}()]*{_SECRET_KEY}[^{{}}()]*[}})]|{_SECRET_KEY}[^{{}}()\r\n]*")
 _VALUE_FIELD = re.compile(rf"(?i)(\bvalue[\"']?\s*[:=]\s*)({_QUOTED}|[^\s,;)}}\]]+)")
 _AUTH_HEADER = re.compile(r"(?i)(\bAuthorization[\"']?\s*[:=]\s*[\"']?(?:Basic|Bearer|Digest)\s+)[^\s\"',;]+")
 
