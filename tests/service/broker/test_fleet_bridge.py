@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import getpass
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,7 +85,15 @@ async def test_states_go_out_to_the_fleet_and_no_command_comes_in(tmp_path: Path
         assert not watcher.publish("fleet/CB0000001/chargebus/power/cmd/energize", b"{}").is_failure
         marker = watcher.publish("fleet/CB0000001/chargebus/power/state/connector/9", b"{}")  # also not taken in
         assert not marker.is_failure
-        time.sleep(1.0)  # what a bridge would forward arrives in milliseconds
+
+        def states_out() -> int:
+            return sum(t == "fleet/CB0000001/chargebus/power/state/connector/1" for t, _, _ in watcher.received)
+
+        # both acknowledged: a bridge that took them in has them on its connection ahead of the acknowledgement of
+        # the next state it sends out, so once that state is at the fleet they have had their chance to come in
+        sent = states_out()
+        await _publish_connector(settings)
+        wait_until(lambda: states_out() > sent, "the next connector state on the fleet broker", 15)
         assert not any("/cmd/" in t or t.endswith("connector/9") for t, _, _ in local.received)
         local.close()
     watcher.close()
