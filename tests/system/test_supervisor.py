@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from services.common.bus import Bus, BusError
-from services.common.contract import ErrorCode
+from services.common.contract import ErrorCode, power
+from services.common.contract.common import Health, HealthState
+from services.common.contract.power import ConnectorRequest
 from services.common.contract.supervisor import PROCESSES, RESTART, ProcessState, ProcessTable, RestartRequest
 from services.common.settings import Settings
 from services.supervisor.children import Child
@@ -176,7 +178,9 @@ async def test_last_will_turns_health_offline_after_kill_9(settings: Settings, b
 
 
 async def test_a_child_that_ignores_sigterm_is_still_restarted_on_command(tmp_path: Path) -> None:
-    stubborn = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
+    ready = tmp_path / "ignoring"
+    stubborn = ("import pathlib, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                f"pathlib.Path({str(ready)!r}).touch(); time.sleep(60)")
     launcher = LauncherClient(lambda _line: None)
     child = Child(f"stubborn{os.getpid()}", {"argv": [sys.executable, "-c", stubborn]}, tmp_path, 12,
                   lambda: None, launcher)
@@ -188,7 +192,11 @@ async def test_a_child_that_ignores_sigterm_is_still_restarted_on_command(tmp_pa
             await asyncio.sleep(0.05)
         first = child.pid
         assert first is not None
-        await asyncio.sleep(0.5)  # let it install its SIGTERM handler
+        for _ in range(200):  # it says so once it ignores SIGTERM: sent before, the signal would just kill it
+            if ready.exists():
+                break
+            await asyncio.sleep(0.05)
+        assert ready.exists()
         child.restart()
         for _ in range(400):
             if child.pid not in (None, first):
@@ -207,6 +215,7 @@ async def test_a_second_station_on_the_same_data_or_port_refuses_to_start_and_th
     _stack, settings = station
     async with Observer(settings) as observer:
         before = await observer.wait_online(ALL, timeout=30)
+        since = len(observer.history)
         same_data = env_for(settings)
         same_port = {**same_data, "CHARGEBUS_DATA_DIR": str(tmp_path / "other")}
         for env, says in ((same_data, f"another `chargebus run` uses {settings.data_dir}"),
@@ -215,5 +224,17 @@ async def test_a_second_station_on_the_same_data_or_port_refuses_to_start_and_th
                                     capture_output=True, text=True, timeout=30)
             assert second.returncode != 0 and says in second.stderr, second.stderr
             assert "Traceback" not in second.stderr, second.stderr
-        await asyncio.sleep(1)  # a second station that had started services would have taken over their sessions
+        # a second station that had started services would have taken over their sessions: their health
+        # (offline, or another pid) reached the broker before the request below, so the observer has it first
+        client = Bus(settings, "cli", client_id="test-after-second", persistent=False, health=False)
+        await client.start(5)
+        try:
+            await client.request(power.GET_STATE, ConnectorRequest())
+        finally:
+            await client.stop()
+        await observer.wait(lambda: any(topic == power.GET_STATE.path for _t, topic, _p in observer.history[since:]),
+                            10, "the request after the second station")
+        healths = [(topic, p) for _t, topic, p in observer.history[since:] if topic.endswith("/health")]
+        assert all(isinstance(p, Health) and p.state is HealthState.ONLINE and p.pid == before[topic.split("/")[1]]
+                   for topic, p in healths), healths
         assert observer.online(ALL) == before
