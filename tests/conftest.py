@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import random
+import stat
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,8 +33,22 @@ def _can_channel() -> tuple[str, int]:
 TEST_API_TOKEN = "test-api-token-0123456789"
 
 
+def _reachable_by_the_station(tmp_path: Path) -> None:
+    """`chargebus run` as root starts each service as its own user: it must reach its data directory, which
+    pytest makes under a folder of root's alone. Traverse only, up to the temporary folder, nothing listed."""
+    base = Path(tempfile.gettempdir()).resolve()
+    folder = tmp_path.resolve()
+    if base not in folder.parents:
+        return
+    while folder != base:
+        if folder.is_dir():  # a test may name a data dir's folder before it exists
+            folder.chmod(folder.stat().st_mode | stat.S_IXOTH)
+        folder = folder.parent
+
+
 def isolated_settings(tmp_path: Path, mqtt_url: str | None = None) -> Settings:
     """Settings no other test shares: broker port, data dir, CAN channel and port, API port, CSMS URL."""
+    _reachable_by_the_station(tmp_path)
     channel, port = _can_channel()
     return Settings(
         mqtt_url=mqtt_url or f"mqtt://127.0.0.1:{free_port()}",

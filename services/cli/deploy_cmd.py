@@ -52,12 +52,16 @@ def _health(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _broker_setup(args: argparse.Namespace, settings: Settings) -> int:
-    from services.supervisor.broker_conf import BrokerSetupError, write_compose_conf
+    from services.supervisor import separation
+    from services.supervisor.broker_conf import BrokerSetupError, broker_dir, write_compose_conf
 
     try:
         conf = write_compose_conf(settings, seen_as=args.broker_sees)
     except BrokerSetupError as exc:
         print(f"chargebus broker-setup: {exc}", file=sys.stderr)
         return 1
+    if separation.separates():  # as root: each container gets its files and its password only
+        separation.prepare_data_dir(settings)
+        separation.hand_broker_files(settings, broker_dir(settings))
     print(f"broker configuration: {conf} (the broker reads it as {args.broker_sees / 'mosquitto' / conf.name})")
     return 0

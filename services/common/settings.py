@@ -111,6 +111,10 @@ class Settings(BaseSettings):
         "transaction id and OCPP message id as fields (for a log collector).")
     mosquitto_bin: str = Field("mosquitto", description="Broker binary the supervisor starts.")
     services: tuple[str, ...] = Field(SERVICES, description="Services the supervisor starts, in order.")
+    account_uid_base: int = Field(
+        50200, ge=1000, le=2**31 - 1000,
+        description="When `chargebus run` runs as root, bus account i runs under uid base+1+i and every process of "
+        "the station in group base, so that no process reads another's bus password (docs/station.md).")
     with_sim: bool = Field(False, description="Start the hardware simulator: the bench (`make run`) and tests only; "
                            "a station talks to its real devices.")
     dev_csms_port: int = Field(

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from services.common.bus_accounts import ACCOUNTS, CLI, accounts_dir, password_path
+from services.common.bus_accounts import ACCOUNTS, CLI, account_uid, accounts_dir, password_path
 from services.common.contract import TOPICS, Kind
 from services.common.contract.base import ROOT
 from services.common.settings import Settings
@@ -72,14 +72,25 @@ def is_loopback(host: str) -> bool:
 
 
 def ensure_accounts(settings: Settings, passwd_bin: str | None = None) -> Path:
-    """Make the missing passwords (kept across starts) and write the broker's hashed password file."""
+    """Make the missing passwords (kept across starts) and write the broker's hashed password file.
+
+    Each password file is its account's alone (mode 400; as root, owned by the account's uid, see
+    separation.py) in a folder of root's that others may traverse, not list; the hashed file is root's."""
     folder = accounts_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o700)
+    as_root = os.geteuid() == 0
+    if as_root:
+        os.chown(folder, 0, 0, follow_symlinks=False)  # it was the station user's before one user per account
+    folder.chmod(0o711)
     for account in ACCOUNTS:
         path = password_path(settings, account)
+        owner = account_uid(settings, account) if as_root else None
         if not path.exists() or not path.read_text(encoding="ascii").strip():
-            _write_private(path, secrets.token_urlsafe(24) + "\n")
+            _write_private(path, secrets.token_urlsafe(24) + "\n", owner, 0o400)
+        else:
+            if owner is not None:
+                os.chown(path, owner, -1, follow_symlinks=False)
+            path.chmod(0o400)
     passwd = broker_dir(settings) / "passwd"
     passwd.parent.mkdir(parents=True, exist_ok=True)
     _write_private(passwd, "".join(f"{a}:{password_path(settings, a).read_text(encoding='ascii').strip()}\n"
@@ -94,11 +105,18 @@ def ensure_accounts(settings: Settings, passwd_bin: str | None = None) -> Path:
     return passwd
 
 
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+def _write_private(path: Path, text: str, owner: int | None = None, mode: int = 0o600) -> None:
+    """Written aside and renamed: a read-only file of an earlier start is replaced, never opened to write,
+    and nobody but `owner` (by default this process) ever reads it, not even half written."""
+    aside = path.with_name(f".{path.name}.new")
+    aside.unlink(missing_ok=True)
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as f:
+        if owner is not None:
+            os.fchown(f.fileno(), owner, -1)
+        os.fchmod(f.fileno(), mode)
         f.write(text)
-    path.chmod(0o600)
+    aside.replace(path)
 
 
 AUTOSAVE_S = 300  # see write_conf

@@ -57,7 +57,7 @@ class Child:
     def __init__(self, name: str, target: dict[str, Any], logs: Path, width: int, on_change: Callable[[], None],
                  launcher: LauncherClient, env: Callable[[], dict[str, str]] | None = None,
                  watchdog: bool = False, policy: Policy | None = None, keep_output: bool = False,
-                 mask_tags: bool = True) -> None:
+                 mask_tags: bool = True, user: tuple[int, int] | None = None) -> None:
         self.name = name
         self.target = target  # {"module": "services.power"} or {"argv": [...]}
         self.proc: ForkedProcess | None = None
@@ -68,6 +68,7 @@ class Child:
         self.last_ping: float | None = None
         self.last_error: collections.deque[str] = collections.deque(maxlen=ERROR_LINES)
         self._launcher = launcher
+        self._user = user  # (uid, gid) it runs as; None: the supervisor's own
         self._env = env  # read at every start: a restart may bring a new boot id
         self._watchdog = watchdog
         self._policy = policy or Policy()
@@ -204,7 +205,8 @@ class Child:
         if self._watchdog:
             wd_r, fds["watchdog"] = os.pipe()
         try:
-            self.proc = await self._launcher.spawn(self.name, self.target, self._env() if self._env else {}, fds)
+            self.proc = await self._launcher.spawn(self.name, self.target, self._env() if self._env else {}, fds,
+                                                  self._user)
         except (OSError, LauncherGone, TimeoutError) as exc:
             log.error("child=%s cannot start: %s", self.name, exc)
             self.last_error.append(f"cannot start: {exc}")

@@ -7,7 +7,8 @@ threads (paho), never forks: a `preexec_fn` in a threaded process can deadlock t
 
 Protocol on the SOCK_SEQPACKET socket the supervisor hands over (`CHARGEBUS_LAUNCHER_FD`):
 - the supervisor sends `{"op": "spawn", "id", "name", "module" | "argv", "env", "fds": [names]}` with
-  the file descriptors (stdout, stderr, and a watchdog pipe for services) attached (SCM_RIGHTS);
+  the file descriptors (stdout, stderr, and a watchdog pipe for services) attached (SCM_RIGHTS), and
+  `"uid", "gid"` when the child is to run as that user (the launcher runs as root then; `separation.py`);
 - the launcher answers `{"id", "pid"}` (or `{"id", "error"}`) and later `{"exit": pid, "code"}`.
 Every child dies with the launcher (PR_SET_PDEATHSIG), the launcher dies with the supervisor, and all
 of them keep SIGINT blocked: on Ctrl-C the supervisor stops the services first and the broker last. The
@@ -34,6 +35,7 @@ from typing import Any
 
 PR_SET_PDEATHSIG = 1
 M_ARENA_MAX = -8
+CHILD_UMASK = 0o027
 WATCHDOG_FD = 3  # where a service finds its watchdog pipe (CHARGEBUS_WATCHDOG_FD names it)
 PRELOAD = (
     # what most services import anyway: imported once here, shared by every fork
@@ -53,6 +55,15 @@ def die_with_parent(expected_parent: int | None = None) -> None:
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     if expected_parent is not None and os.getppid() != expected_parent:
         os._exit(1)  # the parent died before the death signal was armed
+
+
+def become_user(uid: int, gid: int) -> None:
+    """Drop root for good: the account's uid, the station's group and no other, files the group may read
+    (its logs, for GetDiagnostics) and nobody else."""
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+    os.umask(CHILD_UMASK)
 
 
 def limit_malloc_arenas() -> None:
@@ -195,7 +206,9 @@ class Launcher:
         self.control.close()
         os.close(self.wake_r)
         os.close(self.wake_w)
-        die_with_parent()
+        if "uid" in request:
+            become_user(int(request["uid"]), int(request["gid"]))
+        die_with_parent()  # after the change of user, which clears the death signal
         names = request.get("fds", ["stdout", "stderr"])
         given = dict(zip(names, fds, strict=True))
         devnull = os.open(os.devnull, os.O_RDONLY)

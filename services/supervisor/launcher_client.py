@@ -192,10 +192,11 @@ class LauncherClient:
             if fut is not None and not fut.done():
                 fut.set_result(message)
 
-    async def spawn(self, name: str, target: dict[str, Any], env: dict[str, str], fds: dict[str, int]
-                    ) -> ForkedProcess:
+    async def spawn(self, name: str, target: dict[str, Any], env: dict[str, str], fds: dict[str, int],
+                    user: tuple[int, int] | None = None) -> ForkedProcess:
         """Fork a child: `target` is {"module": "services.power"} or {"argv": [...]}; `fds` name the
-        descriptors handed over (stdout, stderr, watchdog), which the caller closes afterwards."""
+        descriptors handed over (stdout, stderr, watchdog), which the caller closes afterwards; `user`
+        (uid, gid) the child runs as, None: as the launcher."""
         await self.ensure()
         sock = self._sock
         if sock is None:
@@ -203,8 +204,9 @@ class LauncherClient:
         request_id = next(self._ids)
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = fut
+        as_user = {"uid": user[0], "gid": user[1]} if user is not None else {}
         body = json.dumps({"op": "spawn", "id": request_id, "name": name, **target, "env": env,
-                           "fds": list(fds)}).encode()
+                           "fds": list(fds), **as_user}).encode()
         sock.setblocking(True)
         try:
             socket.send_fds(sock, [body], list(fds.values()))

@@ -13,7 +13,7 @@ import setproctitle
 from services.common.logs import setup_logging
 from services.common.settings import Settings
 
-from . import slots
+from . import separation, slots
 from .launcher import fork_launcher
 from .supervisor import supervise
 
@@ -46,10 +46,13 @@ def run(settings: Settings) -> int:
     if boot.active != running:
         log.warning("the station runs from slot %s (this is %s): restarting from it", boot.active, running)
         _exec(boot.active, lock)
+    separate = separation.decide(settings)
+    if separate:
+        separation.prepare_data_dir(settings)
     # before any thread exists (asyncio, paho): the one safe moment to fork
     launcher = fork_launcher()
     try:
-        slot = asyncio.run(supervise(settings, launcher, boot))
+        slot = asyncio.run(supervise(settings, launcher, boot, separate))
     finally:
         lock.close()
     if slot is not None:

@@ -29,6 +29,7 @@ from services.common.settings import Settings
 from .broker_conf import BrokerSetupError, broker_db, move_aside, write_conf
 from .children import Child, Policy, service_target
 from .launcher_client import LauncherClient
+from .separation import identity
 from .slot_keeper import SlotKeeper
 from .slots import BootState
 from .systemd_notify import notify, watchdog_pings
@@ -58,7 +59,7 @@ def dev_csms_url(settings: Settings) -> str:
 
 class Supervisor:
     def __init__(self, settings: Settings, launcher: tuple[int, socket.socket] | None = None,
-                 boot: BootState | None = None) -> None:
+                 boot: BootState | None = None, separate: bool = False) -> None:
         self.settings = settings
         self.logs = settings.data_dir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -77,12 +78,18 @@ class Supervisor:
             raise SystemExit(f"chargebus: {exc}") from None
         self.broker = Child(BROKER, {"argv": [self._mosquitto(), "-c", str(conf)]}, self.logs,
                             width, self._changed, self.launcher, policy=policy, keep_output=True, mask_tags=mask_tags)
+        def user(name: str) -> tuple[int, int] | None:
+            return identity(settings, name) if separate else None
+
+        # the broker stays root: it reads the hashed passwords, root's alone, at start
         self.children = {n: Child(n, service_target(n), self.logs, width, self._changed, self.launcher,
-                                  env=self._child_env, watchdog=True, policy=policy, mask_tags=mask_tags)
+                                  env=self._child_env, watchdog=True, policy=policy, mask_tags=mask_tags,
+                                  user=user(n))
                          for n in names}
         # not a station service (no bus, no watchdog pipe): it stands for the remote Central System
         self.dev_csms = Child(DEV_CSMS, {"module": "services.csms"}, self.logs, width, self._changed, self.launcher,
-                              env=self._child_env, policy=policy) if dev_csms_wanted(settings) else None
+                              env=self._child_env, policy=policy, user=user(DEV_CSMS)
+                              ) if dev_csms_wanted(settings) else None
         self.bus = Bus(settings, "supervisor")
         self.bus.handle(RESTART, self.on_restart)
         self.bus.when_connected(self._publish)
@@ -270,13 +277,13 @@ class Supervisor:
 
 
 async def supervise(settings: Settings, launcher: tuple[int, socket.socket] | None = None,
-                    boot: BootState | None = None) -> str | None:
+                    boot: BootState | None = None, separate: bool = False) -> str | None:
     """Run the station until SIGTERM/SIGINT; returns the firmware slot to restart from, if one was chosen."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    supervisor = Supervisor(settings, launcher, boot)
+    supervisor = Supervisor(settings, launcher, boot, separate)
     log.info("chargebus run pid=%d pgid=%d data_dir=%s", os.getpid(), os.getpgid(0), settings.data_dir)
     try:
         await supervisor.run(stop)

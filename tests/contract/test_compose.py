@@ -11,9 +11,11 @@ from typing import Any
 
 import yaml
 
+from services.common.bus_accounts import account_uid, station_gid
 from services.common.settings import SERVICES, Settings
 from services.supervisor.broker_conf import acl_text
 from services.supervisor.children import service_argv
+from services.supervisor.separation import broker_identity
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -141,3 +143,14 @@ def test_the_broker_configs_bound_what_they_write_and_hold(tmp_path: Path) -> No
         assert line in written, line
     assert not any(line.startswith("user ") for line in written)  # the container's user, not ours
     assert AUTOSAVE_S >= 60  # a save rewrites the whole file: every second would wear out flash
+
+
+def test_each_container_runs_as_its_bus_account_in_the_station_group() -> None:
+    """The numbers `chargebus run` as root gives each child (one user per bus account: no container reads
+    another's password); broker-setup alone is root, to hand each its files."""
+    services, settings = _compose()["services"], Settings()
+    group = station_gid(settings)
+    for name in ("supervisor", *SERVICES):
+        assert services[name]["user"] == f"{account_uid(settings, name)}:{group}", name
+    assert services["mosquitto"]["user"] == f"{broker_identity(settings).uid}:{group}"
+    assert services["broker-setup"]["user"] == "0:0"

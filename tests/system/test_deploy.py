@@ -22,6 +22,7 @@ from ocpp.v16 import call
 
 from services.common.contract.common import HealthState
 from services.common.settings import SERVICES, Settings
+from services.supervisor.separation import unreachable
 from tests.conftest import env_for, isolated_settings
 from tests.csms import CentralSystem
 from tests.system.stack import Observer
@@ -60,9 +61,16 @@ class Compose:
                    CHARGEBUS_CAN_INTERFACE="udp_multicast", CHARGEBUS_CAN_CHANNEL=self.settings.can_channel)
         return env
 
+    def user(self, name: str) -> dict[str, Any]:
+        """The container's `user:` (as root, where the services' group reaches the code and the data: CI)."""
+        if os.geteuid() != 0 or unreachable(self.settings) is not None:
+            return {}
+        uid, gid = (int(part) for part in self.spec[name]["user"].split(":"))
+        return {"user": uid, "group": gid, "extra_groups": []}
+
     def run_once(self, name: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(self.argv(self.spec[name]["command"]), env=self.env(name), capture_output=True,
-                              text=True, timeout=60)
+                              text=True, timeout=60, **self.user(name))
 
     def up(self, name: str) -> None:
         """Start a container's command and keep it running as `restart: unless-stopped` does."""
@@ -72,7 +80,7 @@ class Compose:
             while name not in self.stopping:
                 with self.log.open("ab") as out:
                     proc = subprocess.Popen(self.argv(self.spec[name]["command"]), env=self.env(name), stdout=out,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
+                                            stderr=subprocess.STDOUT, start_new_session=True, **self.user(name))
                 self.procs[name] = proc
                 proc.wait()
                 if name not in self.stopping:
@@ -84,7 +92,8 @@ class Compose:
     def healthy(self, name: str) -> bool:
         test = self.spec[name]["healthcheck"]["test"]
         assert test[0] == "CMD"
-        done = subprocess.run(self.argv(test[1:]), env=self.env(name), capture_output=True, timeout=30)
+        done = subprocess.run(self.argv(test[1:]), env=self.env(name), capture_output=True, timeout=30,
+                              **self.user(name))
         return done.returncode == 0
 
     def stop(self, name: str) -> None:

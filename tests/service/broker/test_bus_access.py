@@ -4,6 +4,8 @@ loopback clients read-only, no listener beyond loopback without TLS and password
 from __future__ import annotations
 
 import asyncio
+import os
+import stat
 import subprocess
 import sys
 import time
@@ -16,7 +18,7 @@ import pytest
 from paho.mqtt.reasoncodes import ReasonCode
 
 from services.common.bus import Bus, BusError
-from services.common.bus_accounts import credentials
+from services.common.bus_accounts import ACCOUNTS, account_uid, credentials, password_path
 from services.common.contract import auth, power
 from services.common.contract.base import ErrorCode
 from services.common.contract.common import CONFIG, ConfigValue
@@ -159,7 +161,11 @@ def test_the_passwords_are_made_once_and_only_the_owner_reads_them(tmp_path: Pat
     write_conf(settings)
     assert credentials(settings, "metering") == first and first is not None
     folder = settings.data_dir / "bus-accounts"
-    assert folder.stat().st_mode & 0o077 == 0 and (folder / "metering").stat().st_mode & 0o077 == 0
+    # the folder is traversed, never listed; each file is its account's alone (its uid's, when made as root)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o711 and stat.S_IMODE((folder / "metering").stat().st_mode) == 0o400
+    if os.geteuid() == 0:
+        assert {a: password_path(settings, a).stat().st_uid for a in ACCOUNTS} == {
+            a: account_uid(settings, a) for a in ACCOUNTS}
     passwd = (settings.data_dir / "mosquitto" / "passwd").read_text()
     assert "metering:$7$" in passwd and first[1] not in passwd  # hashed
 
