@@ -6,8 +6,14 @@ COPY pyproject.toml README.md ./
 COPY services ./services
 COPY proto ./proto
 COPY deploy ./deploy
-# mosquitto only for the stand-alone `chargebus run` below; under compose the broker has its own container
-RUN apt-get update && apt-get install -y --no-install-recommends mosquitto && rm -rf /var/lib/apt/lists/* \
+# mosquitto with the station's client-id plugin: the compose broker runs from this image too
+RUN apt-get update && apt-get install -y --no-install-recommends mosquitto mosquitto-clients gcc libc6-dev \
+        mosquitto-dev libmosquitto-dev \
+    && mkdir -p /usr/lib/chargebus \
+    && cc -shared -fPIC -O2 -Wall -Wextra -Werror -o /usr/lib/chargebus/chargebus_clientid.so \
+        deploy/mosquitto/plugin/chargebus_clientid.c \
+    && apt-get purge -y gcc libc6-dev mosquitto-dev libmosquitto-dev && apt-get autoremove -y \
+    && rm -rf /var/lib/apt/lists/* \
     && pip install . && useradd --system --uid 1000 chargebus && mkdir -p /data && chown chargebus /data
 USER chargebus
 VOLUME ["/data"]

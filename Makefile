@@ -4,7 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := mosquitto mosquitto-clients python3-venv
+# gcc and mosquitto-dev build the broker's client-id plugin (deploy/mosquitto/plugin/)
+APT_PACKAGES := mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev gcc libc6-dev python3-venv
 # the status page's browser test drives Debian's own Chromium through its chromedriver
 TEST_APT_PACKAGES := chromium chromium-driver
 
@@ -21,9 +22,13 @@ system-packages test-system-packages:
 	@if command -v systemctl >/dev/null && systemctl is-active -q mosquitto 2>/dev/null; then \
 	  $(SUDO) systemctl disable --now mosquitto; fi
 
-$(VENV)/.installed: pyproject.toml | system-packages
+PLUGIN := $(VENV)/lib/chargebus/chargebus_clientid.so
+
+$(VENV)/.installed: pyproject.toml deploy/mosquitto/plugin/chargebus_clientid.c | system-packages
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q -e .
+	mkdir -p $(dir $(PLUGIN))
+	cc -shared -fPIC -O2 -Wall -Wextra -Werror -o $(PLUGIN) deploy/mosquitto/plugin/chargebus_clientid.c
 	touch $@
 
 $(VENV)/.test-installed: $(VENV)/.installed | test-system-packages

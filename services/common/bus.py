@@ -8,6 +8,12 @@ ordered dispatcher, so an event handler that awaits a request can never deadlock
 Only declared topics (see `contract`) can be published or subscribed, and every payload is
 validated in both directions: an invalid incoming payload is logged, counted and dropped
 (a command gets a `bad_request` reply); it never reaches a handler or stops the service.
+
+A station account (a service, the supervisor, the command line) may only handle, watch, request and publish
+what the contract declares for it (`contract.access`): the broker's ACL is generated from the same
+declarations, so a registration the ACL would not allow fails here, in every test that starts the service.
+A reply is taken only from the command's owner (its reply topic is under the owner's name, which only the
+owner's account may write), and a command is answered only on a reply topic under our own name.
 """
 
 from __future__ import annotations
@@ -31,8 +37,8 @@ from paho.mqtt.reasoncodes import ReasonCode
 from pydantic import BaseModel, ValidationError
 
 from . import contract
-from .bus_accounts import credentials
-from .contract import ErrorBody, ErrorCode, Kind, Reply, Topic
+from .bus_accounts import ACCOUNTS, credentials
+from .contract import ErrorBody, ErrorCode, Kind, Reply, Topic, access, replier, reply_filter, reply_topic
 from .contract.common import HEALTH, Health, HealthState
 from .settings import Settings
 from .version import VERSION
@@ -49,6 +55,10 @@ Params = dict[str, str]
 EventHandler = Callable[[Any, Params], Awaitable[None]]
 CommandHandler = Callable[[Any, Params], Awaitable[BaseModel]]
 WatchHandler = Callable[[str, Topic, BaseModel | None, Params], Awaitable[None]]
+
+
+class UndeclaredTopic(ValueError):
+    """A station account used a topic the contract does not declare for it: a bug, found by any test of it."""
 
 
 class BusError(Exception):
@@ -99,11 +109,13 @@ class Bus:
         self._since = _now()
         self._subs: list[_Subscription] = []
         self._watches: list[tuple[str, WatchHandler]] = []
-        self._pending: dict[bytes, asyncio.Future[tuple[bytes, Any]]] = {}
+        self._pending: dict[bytes, tuple[asyncio.Future[tuple[bytes, Any]], str]] = {}  # corr → (reply, owner)
         self._in_flight: dict[int, tuple[str, bytes | None]] = {}  # mid → (topic, correlation of a request)
         self._acked_early: dict[int, ReasonCode] = {}
         self._refused_topics: set[str] = set()
-        self._reply_topic = contract.reply_topic(self.client_id)
+        self._reply_filter = reply_filter(self.client_id)
+        # test doubles and foreign tools have no account: only the broker limits them
+        self._declared = name in ACCOUNTS
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[mqtt.MQTTMessage] = asyncio.Queue()
         self._connected = asyncio.Event()
@@ -119,13 +131,20 @@ class Bus:
         """Call `handler(payload, params)` for each valid message on a state/event/config/health topic."""
         if topic.kind is Kind.CMD:
             raise ValueError(f"{topic.path} is a command: use handle()")
+        self._require(access.declared_reader(self.name, topic), topic, "is not a declared subscriber of")
         self._subs.append(_Subscription(topic, handler))
 
     def handle(self, topic: Topic, handler: CommandHandler) -> None:
         """Answer a command topic: `handler(request, params)` returns the reply model or raises BusError."""
         if topic.kind is not Kind.CMD:
             raise ValueError(f"{topic.path} is not a command")
+        self._require(access.may_handle(self.name, topic), topic, "does not own")
         self._subs.append(_Subscription(topic, handler))
+
+    def _require(self, allowed: bool, topic: Topic | str, what: str) -> None:
+        if self._declared and not allowed:
+            path = topic if isinstance(topic, str) else topic.path
+            raise UndeclaredTopic(f"bus account {self.name!r} {what} {path} (declare it in services/common/contract)")
 
     def when_connected(self, callback: Callable[[], None]) -> None:
         """Call `callback()` on the event loop after every (re)connection, once subscribed.
@@ -136,10 +155,18 @@ class Bus:
         self._on_connected.append(callback)
 
     def watch(self, topic_filter: str, handler: WatchHandler) -> None:
-        """Observe any declared topic under a filter (CLI, API): `handler(topic, declared, payload, params)`.
+        """Observe declared topics under a filter: `handler(topic, declared, payload, params)`.
 
-        `payload` is None when a retained message was cleared.
+        A filter of one topic (its filter or one concrete path of it) needs the same declaration as `on`; a wider
+        one (`chargebus/#`) is for the accounts that show the whole bus to a person (`access.WATCHERS`), and only
+        delivers what they may read. `payload` is None when a retained message was cleared.
         """
+        narrow = next((t for t in contract.TOPICS if topic_filter == t.filter or t.match(topic_filter) is not None),
+                      None)
+        if narrow is not None:
+            self._require(access.declared_reader(self.name, narrow), narrow, "is not a declared subscriber of")
+        else:
+            self._require(self.name in access.WATCHERS, topic_filter, "may not watch the wide filter")
         self._watches.append((topic_filter, handler))
 
     # -- life cycle -----------------------------------------------------------------------------
@@ -209,7 +236,7 @@ class Bus:
             task.cancel()
         if self._dispatcher is not None:
             self._dispatcher.cancel()
-        for fut in self._pending.values():
+        for fut, _owner in self._pending.values():
             fut.cancel()
 
     @property
@@ -228,7 +255,7 @@ class Bus:
             log.warning("bus connect refused client=%s reason=%s", self.client_id, reason)
             return
         filters = {sub.topic.filter for sub in self._subs} | {f for f, _ in self._watches}
-        topics = [(f, 1) for f in sorted(filters)] + [(self._reply_topic, 1)]
+        topics = [(f, 1) for f in sorted(filters)] + [(self._reply_filter, 1)]
         _rc, self._subscribe_mid = client.subscribe(topics)
         log.info("bus connected client=%s", self.client_id)
 
@@ -282,8 +309,9 @@ class Bus:
             self._refused_topics.add(path)
             log.error("the broker refused a publish client=%s topic=%s reason=%s (bus account %s)",
                       self.client_id, path, reason, self.name)
-        fut = self._pending.get(corr) if corr is not None else None
-        if fut is not None and self._loop is not None:
+        pending = self._pending.get(corr) if corr is not None else None
+        if pending is not None and self._loop is not None:
+            fut = pending[0]
             error = BusError(ErrorCode.REJECTED, f"the broker refused {path}: {reason} (bus account {self.name!r}; "
                              "the chargebus CLI needs the station's user to read its password)")
             self._loop.call_soon_threadsafe(_fail, fut, error)
@@ -302,17 +330,25 @@ class Bus:
     # -- incoming (event loop) ------------------------------------------------------------------
 
     def _arrived(self, msg: mqtt.MQTTMessage) -> None:
-        if msg.topic == self._reply_topic:
-            self._resolve_reply(msg)
+        responder = replier(msg.topic, self.client_id)
+        if responder is not None:
+            self._resolve_reply(msg, responder)
         else:
             self._queue.put_nowait(msg)
 
-    def _resolve_reply(self, msg: mqtt.MQTTMessage) -> None:
-        corr = getattr(msg.properties, "CorrelationData", None)
-        fut = self._pending.pop(corr, None) if corr else None
-        if fut is None:
+    def _resolve_reply(self, msg: mqtt.MQTTMessage, responder: str) -> None:
+        corr: bytes | None = getattr(msg.properties, "CorrelationData", None)
+        pending = self._pending.get(corr) if corr else None
+        if pending is None or corr is None:
             log.debug("late or unknown reply dropped client=%s", self.client_id)
             return
+        fut, owner = pending
+        if responder != owner:
+            # the broker lets only the owner write its reply topic; this catches an ACL that does not
+            log.warning("reply from %s refused: the command belongs to %s client=%s", responder, owner,
+                        self.client_id)
+            return
+        del self._pending[corr]
         if not fut.done():
             try:
                 fut.set_result((msg.payload, json.loads(msg.payload)))
@@ -354,6 +390,8 @@ class Bus:
         if found is None:
             return
         declared, params = found
+        if self._declared and not access.may_read(self.name, declared):
+            return  # the broker's ACL keeps these from us; an open test broker does not
         payload = None if not msg.payload else self._decode(declared.payload, msg, declared.max_bytes)
         if payload is None and msg.payload:
             return
@@ -374,6 +412,11 @@ class Bus:
         props = msg.properties
         response_topic = getattr(props, "ResponseTopic", None)
         corr = getattr(props, "CorrelationData", None)
+        if response_topic and not self._answerable(response_topic):
+            # answering there would make us write where the caller chose (a state of ours, another's reply)
+            log.warning("request with a foreign response topic not answered topic=%s response_topic=%.120s",
+                        msg.topic, response_topic)
+            return
         reply: Reply[Any]
         late = _past_deadline(props)
         if late is not None:
@@ -403,6 +446,11 @@ class Bus:
             out.CorrelationData = corr
         self._send(response_topic, reply.model_dump_json(), qos=1, properties=out)
 
+    def _answerable(self, response_topic: str) -> bool:
+        """A response topic we may answer on: our own reply topic for one caller, nothing else."""
+        caller = response_topic.rsplit("/", 1)[-1]
+        return replier(response_topic, caller) == self.name and not any(c in caller for c in "+#")
+
     # -- outgoing -------------------------------------------------------------------------------
 
     def publish(self, topic: Topic, payload: BaseModel, **params: object) -> None:
@@ -411,6 +459,7 @@ class Bus:
             raise ValueError(f"{topic.path} is a command: use request()")
         if not isinstance(payload, topic.payload):
             raise TypeError(f"{topic.path} carries {topic.payload.__name__}, not {type(payload).__name__}")
+        self._require(access.may_publish(self.name, topic), topic, "does not own")
         self._send(topic.render(**params), payload.model_dump_json(), qos=topic.qos, retain=topic.retain)
 
     def clear(self, topic: Topic, **params: object) -> None:
@@ -428,6 +477,7 @@ class Bus:
             raise ValueError(f"{topic.path} is not a command")
         if not isinstance(payload, topic.payload):
             raise TypeError(f"{topic.path} takes {topic.payload.__name__}, not {type(payload).__name__}")
+        self._require(access.may_call(self.name, topic), topic, "is not a declared caller of")
         loop = asyncio.get_running_loop()
         if not self._connected.is_set():
             # sent now, it would wait in paho's queue and could go out on a reconnect before the reply topic is
@@ -441,9 +491,9 @@ class Bus:
             timeout = max(0.001, timeout - (loop.time() - started))
         corr = uuid.uuid4().bytes
         fut: asyncio.Future[tuple[bytes, Any]] = loop.create_future()
-        self._pending[corr] = fut
+        self._pending[corr] = (fut, topic.owner)
         props = Properties(PacketTypes.PUBLISH)
-        props.ResponseTopic = self._reply_topic
+        props.ResponseTopic = reply_topic(topic.owner, self.client_id)
         props.CorrelationData = corr
         props.MessageExpiryInterval = max(1, int(timeout + 0.999))
         props.UserProperty = [(DEADLINE, f"{time.time() + timeout:.3f}")]

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     mqtt_tls_key: Path | None = Field(None, description="PEM private key of mqtt_tls_cert.")
     mqtt_tls_ca: Path | None = Field(
         None, description="PEM CA bundle the services check the broker's certificate against (mqtts:// only).")
+    broker_plugin: Path | None = Field(
+        None, description="The broker plugin that binds each service's client id to its account "
+        "(chargebus_clientid.so, built by `make deps`); unset: looked for beside the installed package.")
     bridge_url: str | None = Field(
         None, description="A central (fleet) MQTT broker to bridge to, mqtts://host:port: health, states and events "
         "go out under bridge_prefix; Mosquitto's own bridge, over TLS with its own account.")

@@ -2,10 +2,14 @@
 same files for the compose broker (`chargebus broker-setup`): listener, accounts and the ACL, generated from
 the bus contract so that the two never drift.
 
-Who may write where comes from the contract: a service publishes under its own `chargebus/<service>/`,
-the topics it owns elsewhere (`chargebus/config/+` for the gateway), the commands it is a declared caller
-of, and replies. Every account reads the whole namespace. Anonymous clients (loopback only) read and
-never write: `mosquitto_sub -v -t 'chargebus/#'` works on the station, a stray tool cannot set a current.
+Who may write and read where comes from the contract's declarations (`contract.access`), the same ones the
+bus client enforces at run time: an account writes its own health, the states and events it owns, the commands
+it is a declared caller of and its own reply topic `chargebus/<account>/reply/+`; it reads the public topics,
+the private ones it is declared on, the commands it answers and the replies to its own client id. Anonymous
+clients (loopback only) read the public topics and never write: `mosquitto_sub -v -t 'chargebus/#'` works on
+the station, a stray tool cannot set a current, and no idTag or secret reaches it. The client id
+`chargebus-<account>` (and `chargebus-<account>-…`) is the account's alone: the broker's plugin
+(`mosquitto_plugin/`) refuses any other login with it, so nobody takes over a service's session.
 """
 
 from __future__ import annotations
@@ -16,13 +20,15 @@ import os
 import secrets
 import shutil
 import subprocess
+import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from services.common.bus_accounts import ACCOUNTS, CLI, account_uid, accounts_dir, password_path
-from services.common.contract import TOPICS, Kind
-from services.common.contract.base import ROOT
+from services.common.contract import TOPICS, Kind, Topic, access, health_topic, reply_topic
+from services.common.contract.base import REPLY_WORD, ROOT
 from services.common.settings import Settings
 
 
@@ -35,30 +41,39 @@ def _filter(path: str) -> str:
     return "/".join("+" if part.startswith("{") else part for part in path.split("/"))
 
 
-def writes(account: str) -> list[str]:
-    """The topic filters `account` may publish on."""
-    if account == CLI:
-        return [f"{ROOT}/#"]
-    own = f"{ROOT}/{account}/"
-    found = [f"{own}#", f"{ROOT}/reply/#"]
-    for topic in TOPICS:
-        outside = topic.owner == account and not topic.path.startswith(own)
-        caller = topic.kind is Kind.CMD and account in topic.subscribers and not topic.path.startswith(own)
-        if (outside or caller) and _filter(topic.path) not in found:
+def _filters(topics: Iterable[Topic]) -> list[str]:
+    found: list[str] = []
+    for topic in topics:
+        if _filter(topic.path) not in found:
             found.append(_filter(topic.path))
     return found
 
 
+def writes(account: str) -> list[str]:
+    """The topic filters `account` may publish on."""
+    found = [] if account == CLI else [health_topic(account)]
+    found += _filters(t for t in TOPICS if t.kind is not Kind.HEALTH and access.may_publish(account, t))
+    found += _filters(t for t in TOPICS if access.may_call(account, t))
+    if any(access.may_handle(account, t) for t in TOPICS):
+        found.append(reply_topic(account, "+"))
+    return found
+
+
+def reads(account: str | None) -> list[str]:
+    """The topic filters `account` (None: anonymous) may read, beside the replies to its own client id."""
+    return [*_filters(t for t in TOPICS if access.may_read(account, t)), "$SYS/#"]
+
+
 def acl_text() -> str:
     lines = ["# generated from the bus contract (services/supervisor/broker_conf.py); do not edit",
-             "# anonymous clients, on the loopback listener only: read everything, publish nothing",
-             f"topic read {ROOT}/#", "topic read $SYS/#"]
+             "# anonymous clients, on the loopback listener only: read the public topics, publish nothing"]
+    lines += [f"topic read {f}" for f in reads(None)]
     for account in ACCOUNTS:
         lines += ["", f"user {account}"]
-        lines += [f"topic {'readwrite' if f == f'{ROOT}/#' else 'write'} {f}" for f in writes(account)]
-        if account != CLI:
-            lines.append(f"topic read {ROOT}/#")
-        lines.append("topic read $SYS/#")
+        lines += [f"topic write {f}" for f in writes(account)]
+        lines += [f"topic read {f}" for f in reads(account)]
+    lines += ["", "# each client reads the replies addressed to its own client id (bound to its account by the plugin)",
+              f"pattern read {reply_topic('+', '%c')}"]
     return "\n".join(lines) + "\n"
 
 
@@ -117,6 +132,21 @@ def _write_private(path: Path, text: str, owner: int | None = None, mode: int = 
         os.fchmod(f.fileno(), mode)
         f.write(text)
     aside.replace(path)
+
+
+PLUGIN_NAME = "chargebus_clientid.so"
+# where `make deps` (the venv) and the image (Dockerfile) put it
+PLUGIN_PLACES = (Path(sys.prefix) / "lib" / "chargebus", Path("/usr/lib/chargebus"))
+
+
+def plugin_path(settings: Settings) -> Path:
+    """The client-id plugin; a broker without it would let anyone take over a service's session, so none starts."""
+    places = [settings.broker_plugin] if settings.broker_plugin else [p / PLUGIN_NAME for p in PLUGIN_PLACES]
+    for place in places:
+        if place.is_file():
+            return place.resolve()
+    raise BrokerSetupError(f"the broker's client-id plugin is missing (looked for {', '.join(map(str, places))}); "
+                           "`make deps` builds it (needs gcc and mosquitto-dev)")
 
 
 AUTOSAVE_S = 300  # see write_conf
@@ -186,6 +216,7 @@ def _write(settings: Settings, seen_as: Path, passwd_bin: str | None, user: str 
     if settings.mqtt_tls_cert and settings.mqtt_tls_key and settings.mqtt_tls:
         lines += [f"certfile {settings.mqtt_tls_cert.resolve()}", f"keyfile {settings.mqtt_tls_key.resolve()}"]
     lines += [
+        f"plugin {plugin_path(settings)}",
         f"password_file {inside / 'passwd'}",
         f"acl_file {inside / 'acl'}",
         "set_tcp_nodelay true",
@@ -208,8 +239,10 @@ def _write(settings: Settings, seen_as: Path, passwd_bin: str | None, user: str 
     return conf
 
 
-# what goes out to a fleet broker: everything a watcher needs, never a command (unless asked for)
-BRIDGED_OUT = ("+/health", "+/state/#", "+/event/#", "config/#")
+def bridged_out() -> list[str]:
+    """What goes out to a fleet broker: the public topics (what an anonymous watcher sees), never a command, a
+    reply (unless asked for) or a private topic (idTags stay on the station)."""
+    return [f.removeprefix(f"{ROOT}/") for f in reads(None) if f.startswith(f"{ROOT}/")]
 
 
 def bridge_lines(settings: Settings) -> list[str]:
@@ -227,7 +260,7 @@ def bridge_lines(settings: Settings) -> list[str]:
              "cleansession false", "restart_timeout 5 60"]
     lines.append(f"bridge_cafile {settings.bridge_ca.resolve()}" if settings.bridge_ca
                  else "bridge_capath /etc/ssl/certs")
-    lines += [f"topic {pattern} out 1 {ROOT}/ {remote}" for pattern in BRIDGED_OUT]
+    lines += [f"topic {pattern} out 1 {ROOT}/ {remote}" for pattern in bridged_out()]
     if settings.bridge_commands_in:
-        lines += [f"topic +/cmd/# in 1 {ROOT}/ {remote}", f"topic reply/# out 1 {ROOT}/ {remote}"]
+        lines += [f"topic +/cmd/# in 1 {ROOT}/ {remote}", f"topic +/{REPLY_WORD}/# out 1 {ROOT}/ {remote}"]
     return lines

@@ -53,7 +53,10 @@ def test_every_service_container_has_a_healthcheck_a_log_limit_and_waits_for_a_h
 def test_the_broker_container_runs_what_broker_setup_writes_into_the_volume() -> None:
     services = _compose()["services"]
     setup, broker = services["broker-setup"], services["mosquitto"]
-    assert broker["image"].startswith("eclipse-mosquitto:2") and broker["restart"] == "unless-stopped"
+    # the station's image: its mosquitto loads the client-id plugin the Dockerfile builds where broker-setup looks
+    assert broker["image"] == "chargebus:latest" and broker["restart"] == "unless-stopped"
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "/usr/lib/chargebus/chargebus_clientid.so" in dockerfile and "mosquitto-dev" in dockerfile
     assert broker["depends_on"]["broker-setup"]["condition"] == "service_completed_successfully"
     mount = next(v.split(":")[1] for v in broker["volumes"] if v.startswith("chargebus-data:"))
     assert setup["command"] == ["chargebus", "broker-setup", "--broker-sees", mount]

@@ -28,7 +28,9 @@ class Observer:
     """Keeps the latest message of every declared topic and lets a test wait for a condition."""
 
     def __init__(self, settings: Settings) -> None:
-        self.bus = Bus(settings, "observer", client_id=f"observer-{uuid.uuid4().hex[:8]}", persistent=False,
+        # with the status page's account: it reads what a technician may see, private states (idTags) included;
+        # anonymous, the broker would hold those back
+        self.bus = Bus(settings, "api", client_id=f"observer-{uuid.uuid4().hex[:8]}", persistent=False,
                        health=False)
         self.latest: dict[str, BaseModel | None] = {}
         self.history: list[tuple[float, str, BaseModel | None]] = []

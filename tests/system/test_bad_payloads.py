@@ -19,7 +19,7 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from services.common.contract import TOPICS, Kind, Topic
+from services.common.contract import TOPICS, Kind, Topic, reply_filter, reply_topic
 from services.common.settings import SERVICES, Settings
 from tests.conftest import env_for
 from tests.system.stack import Observer
@@ -35,7 +35,7 @@ BAD_PAYLOADS = [
     b'{"unknown_field": true}',
     json.dumps({"pad": "x" * 100_000}).encode(),
 ]
-REPLY_TOPIC = "chargebus/reply/test-bad-payloads"
+CLIENT_ID = "test-bad-payloads"
 
 
 def listened(service: str) -> list[Topic]:
@@ -69,10 +69,10 @@ def process(request: pytest.FixtureRequest, settings: Settings, tmp_path: Path) 
 
 
 def _send_all(settings: Settings, topics: list[Topic], replies: list[bytes]) -> int:
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-bad-payloads", protocol=mqtt.MQTTv5)
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=CLIENT_ID, protocol=mqtt.MQTTv5)
     client.on_message = lambda _c, _u, msg: replies.append(msg.payload)
     client.connect(settings.mqtt_host, settings.mqtt_port)
-    client.subscribe(REPLY_TOPIC, qos=1)
+    client.subscribe(reply_filter(CLIENT_ID), qos=1)
     client.loop_start()
     commands = 0
     try:
@@ -80,7 +80,7 @@ def _send_all(settings: Settings, topics: list[Topic], replies: list[bytes]) -> 
             for payload in BAD_PAYLOADS:
                 props = Properties(PacketTypes.PUBLISH)
                 if topic.kind is Kind.CMD:
-                    props.ResponseTopic = REPLY_TOPIC
+                    props.ResponseTopic = reply_topic(topic.owner, CLIENT_ID)
                     props.CorrelationData = b"bad"
                     commands += 1
                 client.publish(concrete(topic), payload, qos=1, properties=props).wait_for_publish(5)

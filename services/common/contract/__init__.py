@@ -6,7 +6,20 @@
 from __future__ import annotations
 
 from . import auth, common, firmware, metering, ocpp_gateway, power, sim, smart_charging, supervisor
-from .base import ROOT, Empty, ErrorBody, ErrorCode, Kind, Model, Reply, Topic, health_topic, reply_topic
+from .base import (
+    ROOT,
+    Empty,
+    ErrorBody,
+    ErrorCode,
+    Kind,
+    Model,
+    Reply,
+    Topic,
+    health_topic,
+    replier,
+    reply_filter,
+    reply_topic,
+)
 
 _MODULES = (common, supervisor, power, sim, auth, metering, ocpp_gateway, smart_charging, firmware)
 
@@ -42,6 +55,8 @@ __all__ = [
     "metering",
     "ocpp_gateway",
     "power",
+    "replier",
+    "reply_filter",
     "reply_topic",
     "sim",
     "smart_charging",

@@ -164,16 +164,17 @@ SEND_LOCAL_LIST = Topic(
 )
 GET_LOCAL_LIST_VERSION = Topic(
     "chargebus/auth/cmd/get_local_list_version", Kind.CMD, Empty, reply=LocalListVersion, owner="auth",
-    subscribers=("ocpp_gateway",), doc="GetLocalListVersion.req: the version in force, -1 while the list is disabled.",
+    subscribers=("ocpp_gateway", "cli"),
+    doc="GetLocalListVersion.req: the version in force, -1 while the list is disabled.",
     example={},
 )
 LOOKUP = Topic(
     "chargebus/auth/cmd/lookup", Kind.CMD, LookupRequest, reply=LookupReply, owner="auth",
-    subscribers=("cli", "api"), doc="What the local list and the cache know of an idTag (no decision, no CSMS).",
+    subscribers=("cli",), doc="What the local list and the cache know of an idTag (no decision, no CSMS).",
     example={"id_tag": "04A2B3C4"},
 )
 DECIDED = Topic(
-    "chargebus/auth/event/decided", Kind.EVENT, Decided, owner="auth", subscribers=("api", "cli"),
+    "chargebus/auth/event/decided", Kind.EVENT, Decided, owner="auth", private=True, subscribers=("api", "cli"),
     doc="Every authorization decision with where it came from (local list, cache, CSMS, offline policy). The idTag "
     "is personal data: the api shows it to an authenticated user only.",
     example={"id_tag": "04A2B3C4", "connector_id": 1, "status": "Blocked", "source": "local_list",
@@ -181,7 +182,7 @@ DECIDED = Topic(
 )
 LAST_DECISION = Topic(
     "chargebus/auth/state/last_decision", Kind.STATE, Decided, owner="auth", retain=True,
-    subscribers=("api", "cli"),
+    private=True, subscribers=("api", "cli"),
     doc="The latest authorization decision (as the decided event), kept so that `chargebus status` and the page "
     "show why the last card was refused even after the fact.",
     example={"id_tag": "04A2B3C4", "connector_id": 1, "status": "Invalid", "source": "csms",
@@ -189,7 +190,7 @@ LAST_DECISION = Topic(
 )
 LOCAL_LIST_CONFLICT = Topic(
     "chargebus/auth/event/local_list_conflict", Kind.EVENT, LocalListConflict, owner="auth",
-    subscribers=("ocpp_gateway", "api"),
+    private=True, subscribers=("ocpp_gateway", "api"),
     doc="The CSMS answered (Authorize, StartTransaction) differently from a valid local list entry: the gateway "
     "reports it with a StatusNotification errorCode LocalListConflict.",
     example={"id_tag": "04A2B3C4", "connector_id": 1,

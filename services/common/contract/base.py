@@ -76,6 +76,13 @@ class Topic:
 
     `path` may hold `{name}` placeholders (e.g. `{connector_id}`); they become `+` when
     subscribing and are handed to the handler as strings.
+
+    `subscribers` are the accounts that read the topic, or for a command the accounts that call it: the bus
+    refuses a service that watches, handles or requests a topic it is not declared on, and the broker's ACL is
+    generated from the same declarations. A `private` topic (it carries full idTags or secrets) is readable by
+    its owner and its declared subscribers only; every other state, event, health and config topic is public
+    (any account, and anonymous watchers on loopback). A command is read by its owner alone, and its reply goes
+    to `reply_topic(owner, caller)`, which only the owner may write and only the caller may read.
     """
 
     path: str
@@ -87,6 +94,7 @@ class Topic:
     qos: int = 1
     retain: bool = False
     subscribers: tuple[str, ...] = ()
+    private: bool = False
     example: dict[str, Any] | None = None
     max_bytes: int = 64 * 1024  # a payload above this is dropped unread (the broker allows up to 4 MiB)
     params: tuple[str, ...] = field(init=False)
@@ -134,5 +142,22 @@ def health_topic(service: str) -> str:
     return f"{ROOT}/{service}/health"
 
 
-def reply_topic(client_id: str) -> str:
-    return f"{ROOT}/reply/{client_id}"
+REPLY_WORD = "reply"
+
+
+def reply_topic(owner: str, client_id: str) -> str:
+    """Where `owner` answers the caller `client_id`: under the owner's name, so that only it may write there."""
+    return f"{ROOT}/{owner}/{REPLY_WORD}/{client_id}"
+
+
+def reply_filter(client_id: str) -> str:
+    """Every reply addressed to `client_id`, whoever answers."""
+    return f"{ROOT}/+/{REPLY_WORD}/{client_id}"
+
+
+def replier(topic: str, client_id: str) -> str | None:
+    """The account that wrote a reply topic addressed to `client_id`, or None if it is not one."""
+    parts = topic.split("/")
+    if len(parts) == 4 and parts[0] == ROOT and parts[2] == REPLY_WORD and parts[3] == client_id and parts[1]:
+        return parts[1]
+    return None

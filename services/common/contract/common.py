@@ -46,7 +46,7 @@ CONFIG = Topic(
     ConfigValue,
     owner="ocpp_gateway",
     retain=True,
-    subscribers=("auth", "metering", "smart_charging", "power", "api"),
+    subscribers=("auth", "metering", "smart_charging", "power", "api", "firmware"),
     doc="The OCPP configuration key store, written only by the gateway. A change takes effect at once "
     "in every service that reads the key.",
     example={"key": "MeterValueSampleInterval", "value": "60", "readonly": False},

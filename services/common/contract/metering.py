@@ -97,6 +97,7 @@ READ = Topic(
 )
 REGISTER = Topic(
     "chargebus/metering/state/register/{connector_id}", Kind.STATE, EnergyRegister, owner="metering",
-    retain=True, subscribers=("api", "cli"), doc="The energy register (Wh), persisted before it is published.",
+    retain=True, subscribers=("api", "cli", "ocpp_gateway"),
+    doc="The energy register (Wh), persisted before it is published.",
     example={"connector_id": 1, "energy_wh": 1234.0, "timestamp": "2026-11-24T22:00:00Z"},
 )

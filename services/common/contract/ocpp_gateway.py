@@ -105,7 +105,8 @@ CONNECTION = Topic(
 )
 TRANSACTION = Topic(
     "chargebus/ocpp_gateway/state/transaction/{connector_id}", Kind.STATE, TransactionState,
-    owner="ocpp_gateway", retain=True, subscribers=("metering", "api", "cli"),
+    owner="ocpp_gateway", retain=True, private=True,
+    subscribers=("metering", "api", "cli", "smart_charging", "firmware"),
     doc="The session on a connector: `starting` (persisted, energize asked), `active`, `suspended` (no energy, the "
     "transaction open). Metering samples while active or suspended.",
     example={"connector_id": 1, "active": True, "phase": "active", "session_id": "s-1", "transaction_id": 17,
@@ -113,7 +114,7 @@ TRANSACTION = Topic(
 )
 TRANSACTION_STOPPED = Topic(
     "chargebus/ocpp_gateway/event/transaction_stopped", Kind.EVENT, TransactionStopped, owner="ocpp_gateway",
-    subscribers=("api",), doc="A transaction ended (its StopTransaction is in the outbox).",
+    private=True, subscribers=("api",), doc="A transaction ended (its StopTransaction is in the outbox).",
     example={"connector_id": 1, "session_id": "s-1", "transaction_id": 17, "id_tag": "04A2B3C4",
              "reason": "Local", "meter_stop_wh": 5000, "stopped_at": "2026-11-24T23:00:00Z"},
 )
@@ -125,7 +126,7 @@ CSMS_AUTHORIZE = Topic(
 )
 ID_TAG_INFO = Topic(
     "chargebus/ocpp_gateway/event/id_tag_info", Kind.EVENT, IdTagInfoSeen, owner="ocpp_gateway",
-    subscribers=("auth",),
+    private=True, subscribers=("auth",),
     doc="Every IdTagInfo the CSMS returned (Authorize, StartTransaction, StopTransaction): feeds the cache.",
     example={"id_tag": "04A2B3C4", "info": {"status": "Accepted", "parent_id_tag": None, "expiry_date": None}},
 )
@@ -138,7 +139,7 @@ GET_SESSION = Topic(
 )
 RESERVATION = Topic(
     "chargebus/ocpp_gateway/state/reservation/{connector_id}", Kind.STATE, ReservationState, owner="ocpp_gateway",
-    retain=True, subscribers=("api", "cli"),
+    retain=True, private=True, subscribers=("api", "cli"),
     doc="The reservation of a connector (ReserveNow), persisted by the gateway: only its idTag, or one with its "
     "parentIdTag, may start there until it is used, cancelled or expires. Power shows the connector Reserved.",
     example={"connector_id": 1, "reservation": {"reservation_id": 7, "connector_id": 1, "id_tag": "04A2B3C4",
@@ -157,7 +158,7 @@ class ChangeConfigurationReply(Model):
 
 CHANGE_CONFIGURATION = Topic(
     "chargebus/ocpp_gateway/cmd/change_configuration", Kind.CMD, ChangeConfigurationRequest,
-    reply=ChangeConfigurationReply, owner="ocpp_gateway", subscribers=("cli", "api"),
+    reply=ChangeConfigurationReply, owner="ocpp_gateway", subscribers=("cli",),
     doc="A local maintenance change of a configuration key (`chargebus config set`), checked and persisted like a "
     "CSMS's ChangeConfiguration; the CSMS is not told.",
     example={"key": "MeterValueSampleInterval", "value": "30"},

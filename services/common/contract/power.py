@@ -130,7 +130,7 @@ _STATE_EXAMPLE = {
 
 CONNECTOR = Topic(
     "chargebus/power/state/connector/{connector_id}", Kind.STATE, ConnectorState, owner="power", retain=True,
-    subscribers=("ocpp_gateway", "metering", "api", "cli"),
+    subscribers=("ocpp_gateway", "api", "cli"),
     doc="The connector state machine's output, published on every change.", example=_STATE_EXAMPLE,
 )
 MEASUREMENT = Topic(
@@ -144,7 +144,8 @@ MEASUREMENT = Topic(
 )
 RFID_SWIPED = Topic(
     "chargebus/power/event/rfid_swiped", Kind.EVENT, RfidSwiped, owner="power",
-    subscribers=("ocpp_gateway",), doc="A card was presented at the reader.", example={"id_tag": "04A2B3C4"},
+    private=True, subscribers=("ocpp_gateway",), doc="A card was presented at the reader.",
+    example={"id_tag": "04A2B3C4"},
 )
 ENERGIZE = Topic(
     "chargebus/power/cmd/energize", Kind.CMD, EnergizeRequest, reply=ConnectorState, owner="power",
@@ -174,7 +175,7 @@ RESERVE = Topic(
 )
 SET_LIMIT = Topic(
     "chargebus/power/cmd/set_limit", Kind.CMD, SetLimitRequest, reply=ConnectorState, owner="power",
-    subscribers=("api", "cli"), doc="Maintenance current cap (the smart charging limit applies as well, the lower "
+    subscribers=("cli",), doc="Maintenance current cap (the smart charging limit applies as well, the lower "
     "wins); null clears it. Kept in `<data_dir>/power_caps.json` across restarts.",
     example={"connector_id": 1, "current_a": 100.0},
 )

@@ -166,7 +166,7 @@ GET_COMPOSITE = Topic(
 )
 LIST_PROFILES = Topic(
     "chargebus/smart_charging/cmd/list_profiles", Kind.CMD, Empty, reply=InstalledProfiles,
-    owner="smart_charging", subscribers=("cli", "api"),
+    owner="smart_charging", subscribers=("cli",),
     doc="Every installed profile, with its connector and (TxProfile) session.",
     example={},
 )

@@ -46,7 +46,7 @@ RESTART = Topic(
     RestartRequest,
     reply=RestartReply,
     owner="supervisor",
-    subscribers=("ocpp_gateway", "firmware", "api", "cli"),
+    subscribers=("ocpp_gateway", "api", "cli"),
     doc="Restart one service, or all of them (the broker stays up). Answered before the restart begins.",
     example={"service": "metering", "reason": "maintenance"},
 )

@@ -78,14 +78,19 @@ def wait_until(done: Callable[[], object], what: str, timeout: float = 5.0) -> N
 
 
 def test_the_acl_follows_the_contract() -> None:
-    assert writes("power")[:2] == ["chargebus/power/#", "chargebus/reply/#"]
+    assert writes("power")[0] == "chargebus/power/health"
+    assert "chargebus/power/reply/+" in writes("power")  # it answers its own commands, nobody else's
+    assert not any(w.startswith("chargebus/reply") or w.endswith("#") for a in ACCOUNTS for w in writes(a))
     assert "chargebus/ocpp_gateway/cmd/get_session" in writes("power")  # power is a declared caller
     assert "chargebus/auth/cmd/authorize" not in writes("power")
     assert "chargebus/config/+" in writes("ocpp_gateway")  # owned outside its namespace
-    assert writes("cli") == ["chargebus/#"]
+    assert "chargebus/power/cmd/set_limit" not in writes("cli") or "cli" in power.SET_LIMIT.subscribers
+    assert all("/cmd/" in w for w in writes("cli"))  # the command line calls; it owns nothing
     text = acl_text()
     anonymous = text.split("\nuser ")[0]
-    assert "topic read chargebus/#" in anonymous and "write" not in anonymous
+    assert "topic read chargebus/+/health" in anonymous and "write" not in anonymous
+    assert "/cmd/" not in anonymous and "chargebus/auth/state/last_decision" not in anonymous  # private
+    assert "pattern read chargebus/+/reply/%c" in text
 
 
 def test_a_service_publishes_under_its_own_name_only(station_broker: Settings) -> None:
@@ -96,7 +101,8 @@ def test_a_service_publishes_under_its_own_name_only(station_broker: Settings) -
     assert power_login is not None and power_login[0] == "power"
     as_power = Client(settings, power_login)
     try:
-        assert not as_power.publish("chargebus/power/event/test", b"1").is_failure
+        assert not as_power.publish("chargebus/power/state/connector/1", b"{}").is_failure
+        assert as_power.publish("chargebus/power/event/undeclared", b"1").is_failure
         refused = as_power.publish("chargebus/auth/state/local_list", b'{"version": 99, "size": 0}')
         assert refused.is_failure and refused.getName() == "Not authorized"
         assert as_power.publish("chargebus/ocpp_gateway/cmd/authorize", b"{}").is_failure  # not its caller
@@ -104,14 +110,14 @@ def test_a_service_publishes_under_its_own_name_only(station_broker: Settings) -
         wrong = Client(settings, ("power", "not-the-password"))
         assert wrong.connect_reason is not None and wrong.connect_reason.is_failure
         wrong.close()
-        wait_until(lambda: any(t == "chargebus/power/event/test" for t, _, _ in watcher.received), "the message")
+        wait_until(lambda: any(t == "chargebus/power/state/connector/1" for t, _, _ in watcher.received), "the message")
         assert not any(t.startswith("chargebus/auth/") for t, _, _ in watcher.received)
     finally:
         as_power.close()
         watcher.close()
 
 
-def test_anonymous_clients_read_everything_and_publish_nothing(station_broker: Settings) -> None:
+def test_anonymous_clients_read_the_public_topics_and_publish_nothing(station_broker: Settings) -> None:
     settings = station_broker
 
     async def publish_states() -> None:
@@ -138,7 +144,8 @@ def test_anonymous_clients_read_everything_and_publish_nothing(station_broker: S
 
 
 async def test_a_refused_request_fails_at_once_with_a_clear_error(station_broker: Settings) -> None:
-    bus = Bus(station_broker, "power")
+    # a client without the account's password (here: none at all): the broker refuses its command
+    bus = Bus(station_broker, "stranger", client_id="stranger", persistent=False, health=False)
     await bus.start(5)
     try:
         started = datetime.now(UTC)

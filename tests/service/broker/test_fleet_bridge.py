@@ -12,6 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from services.common.bus import Bus
+from services.common.bus_accounts import credentials
 from services.common.contract import power
 from services.common.contract.power import ConnectorState
 from services.common.settings import Settings
@@ -105,7 +106,7 @@ async def test_commands_come_in_only_when_configured(tmp_path: Path, fleet: Flee
     settings = _bridged(tmp_path, fleet, pki, commands_in=True)
     watcher = Client(fleet.settings(), ("watcher", "watcher-pass"), tls_ca=pki.ca_path)
     with StationBroker(settings):
-        local = Client(settings)
+        local = Client(settings, credentials(settings, "power"))  # a command is read by its owner alone
         local.subscribe("chargebus/power/cmd/#")
         await _publish_connector(settings)  # the bridge is up once states go out
         watcher.subscribe("fleet/#")

@@ -12,7 +12,7 @@ from paho.mqtt.properties import Properties
 from pydantic import ValidationError
 
 from services.common.bus import Bus
-from services.common.contract import Kind, Topic, power, sim, smart_charging
+from services.common.contract import Kind, Topic, power, reply_filter, reply_topic, sim, smart_charging
 from services.common.contract.power import ConnectorRequest, EnergizeRequest
 from services.common.contract.sim import EvRequest, PlugRequest
 from services.common.settings import Settings
@@ -37,7 +37,7 @@ BAD_PAYLOADS = [
     b'{"connector_id": 99999999999999999999999}',
     json.dumps({"connector_id": 1, "pad": "x" * 100_000}).encode(),
 ]
-REPLY_TOPIC = "chargebus/reply/test-bad-input"
+CLIENT_ID = "test-bad-input"
 
 
 def _valid(topic: Topic, payload: dict[str, object]) -> bool:
@@ -49,10 +49,10 @@ def _valid(topic: Topic, payload: dict[str, object]) -> bool:
 
 
 def _raw_client(settings: Settings, replies: list[bytes]) -> mqtt.Client:
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-bad-input", protocol=mqtt.MQTTv5)
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=CLIENT_ID, protocol=mqtt.MQTTv5)
     client.on_message = lambda _c, _u, msg: replies.append(msg.payload)
     client.connect(settings.mqtt_host, settings.mqtt_port)
-    client.subscribe(REPLY_TOPIC, qos=1)
+    client.subscribe(reply_filter(CLIENT_ID), qos=1)
     client.loop_start()
     return client
 
@@ -69,7 +69,7 @@ async def test_bad_payloads_on_every_subscribed_topic(stack: Running, observer: 
             for payload in BAD_PAYLOADS:
                 props = Properties(PacketTypes.PUBLISH)
                 if topic.kind is Kind.CMD:
-                    props.ResponseTopic = REPLY_TOPIC
+                    props.ResponseTopic = reply_topic(topic.owner, CLIENT_ID)
                     props.CorrelationData = b"bad"
                     sent_commands += 1
                 # never retained: a bad retained limit would only be re-read, not crash anything
