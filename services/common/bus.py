@@ -412,7 +412,7 @@ class Bus:
         props = msg.properties
         response_topic = getattr(props, "ResponseTopic", None)
         corr = getattr(props, "CorrelationData", None)
-        if response_topic and not self._answerable(response_topic):
+        if response_topic and not _answerable(response_topic, sub.topic.owner):
             # answering there would make us write where the caller chose (a state of ours, another's reply)
             log.warning("request with a foreign response topic not answered topic=%s response_topic=%.120s",
                         msg.topic, response_topic)
@@ -445,11 +445,6 @@ class Bus:
         if corr is not None:
             out.CorrelationData = corr
         self._send(response_topic, reply.model_dump_json(), qos=1, properties=out)
-
-    def _answerable(self, response_topic: str) -> bool:
-        """A response topic we may answer on: our own reply topic for one caller, nothing else."""
-        caller = response_topic.rsplit("/", 1)[-1]
-        return replier(response_topic, caller) == self.name and not any(c in caller for c in "+#")
 
     # -- outgoing -------------------------------------------------------------------------------
 
@@ -512,6 +507,13 @@ class Bus:
             err = reply.error or ErrorBody(code=ErrorCode.INTERNAL, message="error reply without error")
             raise BusError(err.code, err.message)
         return reply.result
+
+
+def _answerable(response_topic: str, owner: str) -> bool:
+    """A response topic a command may be answered on: the owner's reply topic for one caller, nothing else (a
+    station account only handles what it owns; a test double answers as the owner it stands in for)."""
+    caller = response_topic.rsplit("/", 1)[-1]
+    return replier(response_topic, caller) == owner and not any(c in caller for c in "+#")
 
 
 def _past_deadline(props: Properties | None) -> float | None:

@@ -144,7 +144,7 @@ MEASUREMENT = Topic(
 )
 RFID_SWIPED = Topic(
     "chargebus/power/event/rfid_swiped", Kind.EVENT, RfidSwiped, owner="power",
-    private=True, subscribers=("ocpp_gateway",), doc="A card was presented at the reader.",
+    private=True, subscribers=("ocpp_gateway", "api"), doc="A card was presented at the reader.",
     example={"id_tag": "04A2B3C4"},
 )
 ENERGIZE = Topic(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from datetime import UTC, datetime
 
 import httpx
@@ -11,7 +12,7 @@ import httpx
 from services.common.bus import Bus
 from services.common.contract import auth, power
 from services.common.contract.auth import AuthorizationStatus, AuthSource, Decided
-from services.common.contract.common import CONFIG, ConfigValue
+from services.common.contract.common import CONFIG, HEALTH, ConfigValue, Health, HealthState
 from services.common.contract.power import ConnectorState
 from services.common.settings import Settings
 from tests.broker import free_port
@@ -20,8 +21,10 @@ from tests.service.api.running import get_until, pictures, serving
 
 
 async def test_health_status_config_and_page(settings: Settings) -> None:
-    bus = Bus(settings, "power")
+    bus = Bus(settings, "double", health=False)  # stands in for power and the gateway (an open test broker)
     await bus.start(5)
+    bus.publish(HEALTH, Health(state=HealthState.ONLINE, version="0.1.0", pid=os.getpid(), since=datetime.now(UTC)),
+                service="power")
     try:
         async with serving(settings) as base:
             assert power.CONNECTOR.example is not None
@@ -41,7 +44,7 @@ async def test_health_status_config_and_page(settings: Settings) -> None:
 
 
 async def test_id_tags_only_for_the_token_holder_and_the_stream_follows_the_bus(settings: Settings) -> None:
-    bus = Bus(settings, "auth")
+    bus = Bus(settings, "double", health=False)  # stands in for power and auth (an open test broker)
     await bus.start(5)
     token = {"Authorization": f"Bearer {TEST_API_TOKEN}"}
     try:

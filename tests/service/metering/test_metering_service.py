@@ -50,7 +50,7 @@ async def test_periodic_values_reads_and_the_register_survives_kill_9(settings: 
         if isinstance(payload, MeterValuesTaken):
             taken.append(payload)
 
-    bus = Bus(settings, "ocpp_gateway", client_id="test-metering", persistent=False, health=False)
+    bus = Bus(settings, "double", client_id="test-metering", persistent=False, health=False)  # gateway and power
     bus.watch(metering.METER_VALUES.filter, seen)
     await bus.start(5)
     bus.publish(CONFIG, ConfigValue(key="MeterValueSampleInterval", value="1", readonly=False),
@@ -94,7 +94,7 @@ async def test_periodic_values_reads_and_the_register_survives_kill_9(settings: 
 
 async def test_readings_stamped_2030_then_2026_keep_counting(settings: Settings) -> None:
     """An RTC set wrong before NTP corrects it: the register follows the order power read the meter in."""
-    bus = Bus(settings, "ocpp_gateway", client_id="test-metering-clock", persistent=False, health=False)
+    bus = Bus(settings, "double", client_id="test-metering-clock", persistent=False, health=False)
     await bus.start(5)
     proc = subprocess.Popen([sys.executable, "-m", "services.metering"], env=env_for(settings))
     try:

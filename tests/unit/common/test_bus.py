@@ -94,7 +94,7 @@ async def test_invalid_payloads_are_dropped_and_answered(settings: Settings) -> 
         client = Bus(settings, "caller", persistent=False, health=False)
         await client.start(5)
         # a command with a wrong payload gets a bad_request reply from the service
-        wrong = Topic(GET_STATE.path, Kind.CMD, SwipeRequest, owner="test", doc="", reply=ConnectorState)
+        wrong = Topic(GET_STATE.path, Kind.CMD, SwipeRequest, owner="power", doc="", reply=ConnectorState)
         with pytest.raises(BusError) as err:
             await client.request(wrong, SwipeRequest(id_tag="X"), timeout=3)
         assert err.value.code is ErrorCode.BAD_REQUEST

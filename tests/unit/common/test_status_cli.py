@@ -21,8 +21,10 @@ from tests.broker import free_port
 async def test_status_shows_services_and_connector(settings: Settings, env: dict[str, str],
                                                    monkeypatch: pytest.MonkeyPatch,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    bus = Bus(settings, "power")  # health of its own: online, with this process's pid
+    bus = Bus(settings, "double", health=False)  # stands in for the station (an open test broker)
     await bus.start(5)
+    bus.publish(HEALTH, Health(state=HealthState.ONLINE, version="0.1.0", pid=os.getpid(), since=datetime.now(UTC)),
+                service="power")
     assert power.CONNECTOR.example is not None
     bus.publish(power.CONNECTOR, ConnectorState.model_validate(power.CONNECTOR.example), connector_id=1)
     bus.publish(HEALTH, Health(state=HealthState.OFFLINE, version="0.1.0", pid=4242, since=datetime.now(UTC)),
