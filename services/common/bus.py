@@ -189,9 +189,7 @@ class Bus:
         if self._settings.mqtt_tls:
             ca = self._settings.mqtt_tls_ca
             client.tls_set(ca_certs=str(ca) if ca is not None else None)
-        login = credentials(self._settings, self.name)
-        if login is not None:
-            client.username_pw_set(*login)
+        client.on_pre_connect = self._login
         if self._health:
             client.will_set(
                 HEALTH.render(service=self.name),
@@ -200,6 +198,13 @@ class Bus:
                 retain=True,
             )
         return client
+
+    def _login(self, client: mqtt.Client, _userdata: object) -> None:
+        """Before every connection attempt: a service started before the supervisor made its password logs in
+        as soon as the file is there (until then the broker refuses its client id to an anonymous login)."""
+        login = credentials(self._settings, self.name)
+        if login is not None:
+            client.username_pw_set(*login)
 
     def _health_payload(self, state: HealthState) -> str:
         return Health(state=state, version=VERSION, pid=os.getpid(), since=self._since).model_dump_json()

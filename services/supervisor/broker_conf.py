@@ -140,13 +140,31 @@ PLUGIN_PLACES = (Path(sys.prefix) / "lib" / "chargebus", Path("/usr/lib/chargebu
 
 
 def plugin_path(settings: Settings) -> Path:
-    """The client-id plugin; a broker without it would let anyone take over a service's session, so none starts."""
+    """The client-id plugin; a broker without it would let anyone take over a service's session, so none starts.
+
+    The one the installation carries is copied beside the broker's files: a version installed by a firmware
+    update (a slot built from wheels, with no compiler on the station) starts its broker with that copy."""
+    kept = broker_dir(settings) / PLUGIN_NAME
     places = [settings.broker_plugin] if settings.broker_plugin else [p / PLUGIN_NAME for p in PLUGIN_PLACES]
     for place in places:
         if place.is_file():
+            _keep_copy(place, kept)
             return place.resolve()
+    if kept.is_file():
+        return kept.resolve()
     raise BrokerSetupError(f"the broker's client-id plugin is missing (looked for {', '.join(map(str, places))}); "
                            "`make deps` builds it (needs gcc and mosquitto-dev)")
+
+
+def _keep_copy(plugin: Path, kept: Path) -> None:
+    data = plugin.read_bytes()
+    if kept.is_file() and kept.read_bytes() == data:
+        return
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    aside = kept.with_name(f".{kept.name}.new")
+    aside.write_bytes(data)
+    aside.chmod(0o644)
+    aside.replace(kept)
 
 
 AUTOSAVE_S = 300  # see write_conf

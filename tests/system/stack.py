@@ -8,15 +8,19 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as mqtt
 from pydantic import BaseModel
 
+from services.common import contract
 from services.common.bus import Bus
+from services.common.bus_accounts import credentials
 from services.common.contract import Topic
 from services.common.contract.common import Health, HealthState
 from services.common.settings import Settings
@@ -27,9 +31,12 @@ ALL = ("supervisor", "ocpp_gateway", "power", "auth", "metering", "smart_chargin
 class Observer:
     """Keeps the latest message of every declared topic and lets a test wait for a condition."""
 
-    def __init__(self, settings: Settings) -> None:
-        # with the status page's account: it reads what a technician may see, private states (idTags) included;
-        # anonymous, the broker would hold those back
+    def __init__(self, settings: Settings, login: bool = True) -> None:
+        """`login=False`: on an open test broker, where no supervisor makes accounts.
+
+        With the status page's account: it reads what a technician may see, private states (idTags) included;
+        anonymous, the broker would hold those back."""
+        self.settings, self.login = settings, login
         self.bus = Bus(settings, "api", client_id=f"observer-{uuid.uuid4().hex[:8]}", persistent=False,
                        health=False)
         self.latest: dict[str, BaseModel | None] = {}
@@ -43,6 +50,10 @@ class Observer:
         self._changed.set()
 
     async def __aenter__(self) -> Observer:
+        # its account's password is made by the supervisor at start: before it, the observer would be anonymous
+        deadline = time.monotonic() + (30 if self.login else 0)
+        while credentials(self.settings, "api") is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
         await self.bus.start(10)
         return self
 
@@ -142,3 +153,34 @@ class Stack:
 def kill9(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
+
+
+class CommandTap:
+    """What a service's commands carried, for a test: a second login of the owner's account (the broker lets only
+    the owner read its commands), under a client id of its own so that the real service keeps its session."""
+
+    def __init__(self, settings: Settings, owner: str) -> None:
+        login = credentials(settings, owner)
+        if login is None:
+            raise RuntimeError(f"no password for {owner} yet: start the station first")
+        self.seen: list[tuple[str, Any]] = []
+        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"tap-{owner}-{uuid.uuid4().hex[:8]}",
+                                   protocol=mqtt.MQTTv5)
+        self._client.username_pw_set(*login)
+        self._client.on_message = self._arrived
+        self._subscribed = threading.Event()
+        self._client.on_subscribe = lambda *_a: self._subscribed.set()
+        self._client.connect(settings.mqtt_host, settings.mqtt_port)
+        self._client.subscribe(f"chargebus/{owner}/cmd/#", qos=1)
+        self._client.loop_start()
+        if not self._subscribed.wait(10):
+            raise TimeoutError(f"the tap on {owner}'s commands did not subscribe")
+
+    def _arrived(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+        found = contract.find(msg.topic)
+        if found is not None:
+            self.seen.append((msg.topic, found[0].payload.model_validate_json(msg.payload)))
+
+    def close(self) -> None:
+        self._client.loop_stop()
+        self._client.disconnect()

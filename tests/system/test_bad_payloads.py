@@ -96,7 +96,7 @@ def _send_all(settings: Settings, topics: list[Topic], replies: list[bytes]) -> 
 @pytest.mark.parametrize("process", [s for s in SERVICES if listened(s)], indirect=True)
 async def test_bad_payloads_crash_no_service(process: subprocess.Popen[bytes], settings: Settings) -> None:
     service = process.args[2].removeprefix("services.")  # type: ignore[index,union-attr]
-    async with Observer(settings) as observer:
+    async with Observer(settings, login=False) as observer:
         pids = await observer.wait_online((service,), timeout=20)
         assert pids[service] == process.pid
         replies: list[bytes] = []

@@ -9,6 +9,7 @@ from typing import Any
 from ocpp.v16 import call
 
 from services.common.contract.firmware import DiagnosticsRequest, UpdateRequest
+from tests.system.stack import CommandTap
 from tests.system.station import Station, charging
 from tests.system.test_local_list import entry, send, version
 from tests.system.test_smart_charging import iso, limit_is, profile, set_profile
@@ -62,16 +63,25 @@ async def test_item_7_get_composite_schedule_over_30_days_is_answered_capped(sta
 
 async def test_item_7_update_firmware_retries_and_interval_beyond_the_limits_are_capped(station: Station) -> None:
     later = iso(datetime.now(UTC) + timedelta(days=1))
-    await station.csms.call(call.UpdateFirmware(location=UNREACHABLE + "image.cbfw", retrieve_date=later,
-                                                retries=101, retry_interval=86401))
-    handed = await station.observer.wait(lambda: _handed(station, "update"), what="the update handed over")
+    tap = CommandTap(station.settings, "firmware")
+    try:
+        await station.csms.call(call.UpdateFirmware(location=UNREACHABLE + "image.cbfw", retrieve_date=later,
+                                                    retries=101, retry_interval=86401))
+        handed = await station.observer.wait(lambda: _handed(tap, "update"), what="the update handed over")
+    finally:
+        tap.close()
     assert (handed.retries, handed.retry_interval_s) == (100, 86400)
 
 
 async def test_item_7_get_diagnostics_caps_and_keeps_a_retry_interval_of_0(station: Station) -> None:
-    answer = await station.csms.call(call.GetDiagnostics(location=UNREACHABLE, retries=101, retry_interval=0))
-    assert answer.file_name
-    handed = await station.observer.wait(lambda: _handed(station, "get_diagnostics"), what="diagnostics handed over")
+    tap = CommandTap(station.settings, "firmware")
+    try:
+        answer = await station.csms.call(call.GetDiagnostics(location=UNREACHABLE, retries=101, retry_interval=0))
+        assert answer.file_name
+        handed = await station.observer.wait(lambda: _handed(tap, "get_diagnostics"),
+                                             what="diagnostics handed over")
+    finally:
+        tap.close()
     assert (handed.retries, handed.retry_interval_s) == (100, 0)
 
 
@@ -95,8 +105,9 @@ async def test_item_7_a_date_that_is_no_date_is_a_property_constraint_violation(
     assert reserve.status == "Rejected"
 
 
-def _handed(station: Station, command: str) -> Any:
-    return next((p for _t, topic, p in station.observer.history
+def _handed(tap: CommandTap, command: str) -> Any:
+    """The request the gateway handed to firmware, read by a second login of firmware's own account."""
+    return next((p for topic, p in tap.seen
                  if topic == f"chargebus/firmware/cmd/{command}" and isinstance(p, UpdateRequest | DiagnosticsRequest)),
                 None)
 

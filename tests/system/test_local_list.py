@@ -15,7 +15,7 @@ from ocpp.v16.enums import AuthorizationStatus
 from services.common.contract import auth
 from services.common.contract.auth import Decided
 from tests.conftest import env_for
-from tests.system.stack import kill9
+from tests.system.stack import CommandTap, kill9
 from tests.system.station import Station, charging, running_station
 
 LIST_REQUEST = auth.SEND_LOCAL_LIST.path
@@ -139,15 +139,18 @@ async def test_the_list_survives_a_restart_of_auth_and_9999_entries_hold_nothing
         await station.configure(HeartbeatInterval="1")
         full = [entry(f"CARD{i:05d}", parent="FLEET1") for i in range(9999)]
         held = station.pause("auth")
+        tap = CommandTap(station.settings, "auth")  # only auth's account reads auth's commands
         try:
             sending = asyncio.create_task(send(station, 42, "Full", full))
-            await station.observer.wait(lambda: station.observer.get(LIST_REQUEST), what="the list on its way to auth")
+            await station.observer.wait(lambda: any(topic == LIST_REQUEST for topic, _ in tap.seen),
+                                        what="the list on its way to auth")
             # the gateway sends a heartbeat only once the one before was answered: two more mean that the link
             # went on answering with the list in hand
             beats = len(station.csms.calls("Heartbeat"))
             await station.csms.wait("Heartbeat", beats + 2, timeout=10)
             assert not sending.done()
         finally:
+            tap.close()
             station.resume(held)
         assert await sending == "Accepted"
         assert await version(station) == 42

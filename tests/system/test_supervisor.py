@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from services.common.bus import Bus, BusError
-from services.common.contract import ErrorCode, power
+from services.common.contract import ErrorCode, ocpp_gateway
 from services.common.contract.common import Health, HealthState
-from services.common.contract.power import ConnectorRequest
+from services.common.contract.ocpp_gateway import ChangeConfigurationRequest
 from services.common.contract.supervisor import PROCESSES, RESTART, ProcessState, ProcessTable, RestartRequest
 from services.common.settings import Settings
 from services.supervisor.children import Child
@@ -225,15 +225,18 @@ async def test_a_second_station_on_the_same_data_or_port_refuses_to_start_and_th
             assert second.returncode != 0 and says in second.stderr, second.stderr
             assert "Traceback" not in second.stderr, second.stderr
         # a second station that had started services would have taken over their sessions: their health
-        # (offline, or another pid) reached the broker before the request below, so the observer has it first
+        # (offline, or another pid) reached the broker before the key the request below makes the gateway
+        # publish, so the observer has it first
         client = Bus(settings, "cli", client_id="test-after-second", persistent=False, health=False)
         await client.start(5)
         try:
-            await client.request(power.GET_STATE, ConnectorRequest())
+            await client.request(ocpp_gateway.CHANGE_CONFIGURATION,
+                                 ChangeConfigurationRequest(key="ConnectionTimeOut", value="61"))
         finally:
             await client.stop()
-        await observer.wait(lambda: any(topic == power.GET_STATE.path for _t, topic, _p in observer.history[since:]),
-                            10, "the request after the second station")
+        await observer.wait(lambda: any(topic == "chargebus/config/ConnectionTimeOut" and p is not None
+                                        and p.value == "61" for _t, topic, p in observer.history[since:]),
+                            10, "the key set after the second station")
         healths = [(topic, p) for _t, topic, p in observer.history[since:] if topic.endswith("/health")]
         assert all(isinstance(p, Health) and p.state is HealthState.ONLINE and p.pid == before[topic.split("/")[1]]
                    for topic, p in healths), healths

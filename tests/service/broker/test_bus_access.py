@@ -24,7 +24,7 @@ from services.common.contract.base import ErrorCode
 from services.common.contract.common import CONFIG, ConfigValue
 from services.common.contract.power import ConnectorState
 from services.common.settings import Settings
-from services.supervisor.broker_conf import BrokerSetupError, acl_text, write_conf, writes
+from services.supervisor.broker_conf import BrokerSetupError, acl_text, plugin_path, write_conf, writes
 from tests.broker import StationBroker, free_port
 from tests.conftest import env_for, isolated_settings
 from tests.pki import Pki
@@ -211,3 +211,17 @@ def test_beyond_loopback_tls_and_passwords_only(tmp_path: Path) -> None:
         reader.subscribe("chargebus/power/#")
         wait_until(lambda: any(t == "chargebus/power/state/connector/1" for t, _, _ in reader.received), "the state")
         reader.close()
+
+
+def test_the_broker_plugin_is_kept_for_a_version_installed_without_one(tmp_path: Path) -> None:
+    """A firmware slot is a venv built from wheels, with no compiled plugin: its broker starts with the copy the
+    installed version left beside the broker's files; with neither, no broker starts."""
+    settings = isolated_settings(tmp_path)
+    installed = plugin_path(settings)
+    kept = settings.data_dir / "mosquitto" / installed.name
+    assert kept.read_bytes() == installed.read_bytes()
+    slot = settings.model_copy(update={"broker_plugin": tmp_path / "slot" / "lib" / "chargebus" / installed.name})
+    assert plugin_path(slot) == kept.resolve()
+    kept.unlink()
+    with pytest.raises(BrokerSetupError, match="client-id plugin is missing"):
+        plugin_path(slot)
