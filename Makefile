@@ -23,9 +23,12 @@ system-packages test-system-packages:
 	  $(SUDO) systemctl disable --now mosquitto; fi
 
 PLUGIN := $(VENV)/lib/chargebus/chargebus_clientid.so
+# Debian's interpreter (python3-venv): run as root, each service runs as its own user and must reach it, which a
+# Python under /root (pyenv) does not allow
+PYTHON := $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 
 $(VENV)/.installed: pyproject.toml deploy/mosquitto/plugin/chargebus_clientid.c | system-packages
-	test -x $(PY) || python3 -m venv $(VENV)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q -e .
 	mkdir -p $(dir $(PLUGIN))
 	cc -shared -fPIC -O2 -Wall -Wextra -Werror -o $(PLUGIN) deploy/mosquitto/plugin/chargebus_clientid.c

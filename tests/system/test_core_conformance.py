@@ -12,7 +12,7 @@ from pathlib import Path
 from ocpp.v16 import call
 
 from services.common.contract import ocpp_gateway, supervisor
-from tests.system.stack import kill9
+from tests.system.stack import CommandTap, kill9
 from tests.system.station import Station, charging, running_station
 
 
@@ -297,19 +297,21 @@ async def test_link_item_1_tc_015_hard_reset_with_a_slow_csms_sends_the_stop_onc
 
 async def test_link_item_1_reset_retries_a_restart_the_supervisor_did_not_take(station: Station) -> None:
     await station.status("Available")
+    tap = CommandTap(station.settings, "supervisor")  # only the supervisor's account reads its commands
     paused = station.pause("supervisor")  # its restart requests time out
     try:
         assert (await station.csms.call(call.Reset(type="Soft"))).status == "Accepted"
         # the gateway asks again only once a request was not taken
-        await station.observer.wait(lambda: restart_requests(station) >= 2, 30, "the restart asked for again")
+        await station.observer.wait(lambda: restart_requests(tap) >= 2, 30, "the restart asked for again")
     finally:
         station.resume(paused)
+        tap.close()
     await station.csms.wait("BootNotification", 2, timeout=60)  # ResetRetries: asked again, and done
     await station.logged("reset: the supervisor did not take the restart (attempt 1 of 4)")
 
 
-def restart_requests(station: Station) -> int:
-    return len([t for _at, t, _p in station.observer.history if t == supervisor.RESTART.path])
+def restart_requests(tap: CommandTap) -> int:
+    return len([t for t, _p in tap.seen if t == supervisor.RESTART.path])
 
 
 async def test_link_item_2_a_48_character_charge_point_id_registers(tmp_path: Path) -> None:

@@ -155,10 +155,29 @@ async def test_a_refused_request_fails_at_once_with_a_clear_error(station_broker
         assert (datetime.now(UTC) - started).total_seconds() < 5  # not at the deadline
     finally:
         await bus.stop()
+
+
+async def test_the_owner_of_a_topic_outside_its_name_publishes_it(station_broker: Settings) -> None:
+    """The configuration keys are the gateway's though they live under chargebus/config/: its account writes
+    them, another's is refused, and a watcher sees the gateway's value only."""
+    watcher = await asyncio.to_thread(Client, station_broker)
+    watcher.subscribe("chargebus/config/#")
+    intruder = await asyncio.to_thread(Client, station_broker, credentials(station_broker, "metering"))
     gateway = Bus(station_broker, "ocpp_gateway")
     await gateway.start(5)
-    gateway.publish(CONFIG, ConfigValue(key="HeartbeatInterval", value="60", readonly=False), key="HeartbeatInterval")
-    await gateway.stop()
+    try:
+        refused = await asyncio.to_thread(intruder.publish, "chargebus/config/HeartbeatInterval",
+                                          b'{"key": "HeartbeatInterval", "value": "1", "readonly": false}')
+        assert refused.is_failure
+        gateway.publish(CONFIG, ConfigValue(key="HeartbeatInterval", value="60", readonly=False),
+                        key="HeartbeatInterval")
+        await asyncio.to_thread(wait_until, lambda: watcher.received, "the key")
+        assert [(t, ConfigValue.model_validate_json(p).value) for t, p, _ in watcher.received] == [
+            ("chargebus/config/HeartbeatInterval", "60")]
+    finally:
+        intruder.close()
+        watcher.close()
+        await gateway.stop()
 
 
 def test_the_passwords_are_made_once_and_only_the_owner_reads_them(tmp_path: Path) -> None:
