@@ -101,3 +101,20 @@ async def test_actions_need_the_token_and_are_refused_when_none_is_set(settings:
         assert off.status_code == 403 and "no api_token" in off.json()["detail"]
         no_login = await client.post(f"{base}/api/login", json={"token": TEST_API_TOKEN})
         assert no_login.status_code == 403 and "set-cookie" not in no_login.headers
+
+
+async def test_a_fail_closed_cap_is_on_the_page(settings: Settings) -> None:
+    """Power could not read its kept caps and applies the safe one: the page says so, and why."""
+    bus = Bus(settings, "double", health=False)  # stands in for power (an open test broker)
+    await bus.start(5)
+    try:
+        async with serving(settings) as base:
+            capped = ConnectorState.model_validate({**(power.CONNECTOR.example or {}), "cap_a": 10.0, "limit_a": 10.0,
+                                                    "cap_fail_closed": "power_caps.json is not JSON"})
+            bus.publish(power.CONNECTOR, capped, connector_id=1)
+            summary = (await get_until(f"{base}/api/summary", "cap_fail_closed")).json()
+            assert summary["connectors"][0]["cap_fail_closed"] == "power_caps.json is not JSON"
+            page = (await get_until(f"{base}/", "EventSource")).text
+            assert "c.cap_fail_closed" in page  # the page's connector picture shows it beside the limit
+    finally:
+        await bus.stop()
