@@ -231,8 +231,11 @@ class CentralSystem:
         await self._ws.send(frame)
 
     async def wait(self, action: str, count: int = 1, timeout: float = 20.0,
-                   where: Any = None) -> list[dict[str, Any]]:
-        """Wait until `count` calls of `action` (matching `where(payload)`) have been seen."""
+                   where: Any = None, poll_s: float | None = None) -> list[dict[str, Any]]:
+        """Wait until `count` calls of `action` (matching `where(payload)`) have been seen.
+
+        `poll_s`: look every so often instead of at every message (a replay of thousands would make each
+        message a scan of all before it)."""
         deadline = time.monotonic() + timeout
         while True:
             found = [p for p in self.calls(action) if where is None or where(p)]
@@ -242,6 +245,9 @@ class CentralSystem:
             if remaining <= 0:
                 raise TimeoutError(f"{count} x {action} not seen within {timeout} s; seen: "
                                    f"{[s.action for s in self.seen][-20:]}")
+            if poll_s is not None:
+                await asyncio.sleep(min(remaining, poll_s))
+                continue
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), min(remaining, 0.2))

@@ -20,7 +20,7 @@ async def test_ten_thousand_queued_messages_replayed_in_order(settings: Settings
     stop = asyncio.Event()
     gateway = asyncio.create_task(serve(OcppGatewayService, settings.model_copy(update={"csms_url": csms.url}), stop))
     try:
-        await csms.wait("StopTransaction", timeout=150)
+        await csms.wait("StopTransaction", timeout=150, poll_s=0.5)
     finally:
         stop.set()
         await asyncio.wait_for(gateway, 10)
