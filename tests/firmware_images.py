@@ -10,10 +10,12 @@ pyproject says that version, optionally broken on purpose.
 from __future__ import annotations
 
 import fcntl
+import gzip
 import re
 import shutil
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 from services.firmware import keys, wheels
@@ -87,3 +89,17 @@ def build_image(version: str, out: Path, cache: Path, private_key: Path,
     if done.returncode != 0:
         raise RuntimeError(f"chargebus firmware pack failed: {done.stderr[-2000:]}")
     return Path(done.stdout.strip())
+
+
+def forged_header_archive(path: Path, kind: bytes, size: int) -> Path:
+    """A gzip tar whose first header announces `size` bytes of long name (GNU) or extended header (pax): a few
+    hundred KB on the wire, `size` bytes for a reader that believes it."""
+    info = tarfile.TarInfo("././@LongLink" if kind == tarfile.GNUTYPE_LONGNAME else "././@PaxHeader")
+    info.type, info.size = kind, size
+    zeros = b"a" * (1024 * 1024)
+    with gzip.open(path, "wb", compresslevel=1) as out:
+        out.write(info.tobuf(tarfile.USTAR_FORMAT))
+        for _ in range(size // len(zeros)):
+            out.write(zeros)
+        out.write(tarfile.TarInfo("manifest.json").tobuf(tarfile.USTAR_FORMAT) + b"\0" * 1024)
+    return path

@@ -3,7 +3,6 @@ this very project installed into a new slot, the restart into it, rollback, and 
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import shutil
@@ -24,7 +23,7 @@ from services.common.contract.supervisor import INSTALL, InstallRequest
 from services.firmware import image, keys
 from tests.conftest import env_for
 from tests.file_servers import ftp_server, http_server
-from tests.firmware_images import BROKEN_METERING, build_image, image_parts, signing_keys
+from tests.firmware_images import BROKEN_METERING, build_image, forged_header_archive, image_parts, signing_keys
 from tests.system.station import Station, charging, running_station
 
 JOBS = "chargebus/firmware/state/jobs"
@@ -234,19 +233,6 @@ async def test_an_older_image_signed_with_our_key_is_refused_and_the_running_ver
         assert not list((station.settings.data_dir / "firmware").glob("slots/0.0.9-*"))
 
 
-def forged_image(path: Path, name_bytes: int) -> Path:
-    """A gzip tar whose first header is a GNU long name of `name_bytes`: small on the wire, huge once read."""
-    info = tarfile.TarInfo("././@LongLink")
-    info.type, info.size = tarfile.GNUTYPE_LONGNAME, name_bytes
-    block = b"a" * (1024 * 1024)
-    with gzip.open(path, "wb", compresslevel=1) as out:
-        out.write(info.tobuf(tarfile.USTAR_FORMAT))
-        for _ in range(name_bytes // len(block)):
-            out.write(block)
-        out.write(tarfile.TarInfo("manifest.json").tobuf(tarfile.USTAR_FORMAT) + b"\0" * 1024)
-    return path
-
-
 def peak_rss_mb(pid: int) -> float:
     status = Path(f"/proc/{pid}/status").read_text()
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024
@@ -256,7 +242,7 @@ async def test_a_forged_image_with_a_300_mb_header_is_refused_before_it_is_read(
         tmp_path: Path, keypair: tuple[Path, Path], ftp: tuple[str, Path]) -> None:
     _private, public = keypair
     url, root = ftp
-    forged = forged_image(root / "forged.cbfw", 300 * 1024 * 1024)
+    forged = forged_header_archive(root / "forged.cbfw", tarfile.GNUTYPE_LONGNAME, 300 * 1024 * 1024)
     assert forged.stat().st_size < 2 * 1024 * 1024
     async with running_station(tmp_path, CHARGEBUS_FIRMWARE_PUBLIC_KEY=str(public)) as station:
         firmware = station.pid("firmware")

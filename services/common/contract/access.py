@@ -51,7 +51,3 @@ def may_read(account: str | None, topic: Topic) -> bool:
     if topic.kind is Kind.CMD or topic.private:
         return account is not None and declared_reader(account, topic)
     return True
-
-
-def public(topic: Topic) -> bool:
-    return may_read(None, topic)

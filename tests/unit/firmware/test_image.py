@@ -28,6 +28,7 @@ from services.common.version import VERSION
 from services.firmware import image, keys, seal, wheels
 from services.firmware.image import ImageError, Manifest, Part
 from services.firmware.seal import seal_file
+from tests.firmware_images import forged_header_archive
 
 BUILT_AT = datetime(2025, 3, 14, 15, 9, 26, 535897, tzinfo=UTC)
 Member = tarfile.TarInfo | tuple[str, bytes]
@@ -621,20 +622,6 @@ def test_build_wheels_refuses_a_project_it_cannot_pin_before_running_pip(
 
 
 # --- authenticated before parsed, never older -------------------------------------------------------------------
-
-
-def forged_header_archive(path: Path, kind: bytes, size: int) -> Path:
-    """A gzip tar whose first header announces `size` bytes of long name (GNU) or extended header (pax): a few
-    hundred KB on the wire, `size` bytes for a reader that believes it."""
-    info = tarfile.TarInfo("././@LongLink" if kind == tarfile.GNUTYPE_LONGNAME else "././@PaxHeader")
-    info.type, info.size = kind, size
-    zeros = b"a" * (1024 * 1024)
-    with gzip.open(path, "wb", compresslevel=1) as out:
-        out.write(info.tobuf(tarfile.USTAR_FORMAT))
-        for _ in range(size // len(zeros)):
-            out.write(zeros)
-        out.write(tarfile.TarInfo("manifest.json").tobuf(tarfile.USTAR_FORMAT) + b"\0" * 1024)
-    return path
 
 
 @pytest.mark.parametrize("kind", [tarfile.GNUTYPE_LONGNAME, tarfile.XHDTYPE], ids=["gnu-long-name", "pax"])
