@@ -250,7 +250,8 @@ class CentralSystem:
                 continue
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.2))
+                async with asyncio.timeout(min(remaining, 0.2)):
+                    await self._changed.wait()
 
     async def wait_connected(self, timeout: float = 20.0) -> _StationSide:
         deadline = time.monotonic() + timeout
@@ -259,7 +260,8 @@ class CentralSystem:
                 raise TimeoutError("the station never connected")
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), 0.2)
+                async with asyncio.timeout(0.2):
+                    await self._changed.wait()
         return self.station
 
     async def call(self, payload: Any) -> Any:
@@ -286,6 +288,7 @@ class CentralSystem:
         station.route_message = spy  # type: ignore[method-assign]
         try:
             await self.send_raw(json.dumps(frame) if not isinstance(frame, str) else frame)
-            return await asyncio.wait_for(answers.get(), timeout)
+            async with asyncio.timeout(timeout):
+                return await answers.get()
         finally:
             station.route_message = original  # type: ignore[method-assign]

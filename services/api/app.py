@@ -108,7 +108,8 @@ def build_app(view: StationView, bus: Bus | None = None, settings: Settings | No
                 yield f"data: {json.dumps(picture(access.reader(request)), default=str)}\n\n"
                 await asyncio.sleep(STREAM_MIN_S)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(view.changed_since(seen), KEEPALIVE_S)
+                    async with asyncio.timeout(KEEPALIVE_S):
+                        await view.changed_since(seen)
         return StreamingResponse(events(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 

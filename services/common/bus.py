@@ -224,7 +224,8 @@ class Bus:
         )
         self._client.loop_start()
         if timeout != 0:
-            await asyncio.wait_for(self._connected.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._connected.wait()
 
     async def stop(self) -> None:
         """Publish `stopped` health, flush, disconnect."""
@@ -484,7 +485,8 @@ class Bus:
             # subscribed again: the reply would be lost and the caller time out although the peer answered
             started = loop.time()
             try:
-                await asyncio.wait_for(self._connected.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._connected.wait()
             except TimeoutError:
                 raise BusError(ErrorCode.TIMEOUT, f"no broker connection for {topic.path} within {timeout:g} s"
                                ) from None
@@ -499,7 +501,8 @@ class Bus:
         props.UserProperty = [(DEADLINE, f"{time.time() + timeout:.3f}")]
         self._send(topic.render(**params), payload.model_dump_json(), qos=1, properties=props, corr=corr)
         try:
-            _raw, body = await asyncio.wait_for(fut, timeout)
+            async with asyncio.timeout(timeout):
+                _raw, body = await fut
         except TimeoutError:
             raise BusError(ErrorCode.TIMEOUT, f"no reply on {topic.path} within {timeout:g} s") from None
         finally:

@@ -111,7 +111,8 @@ class Updater:
     async def _sleep(self, seconds: float | None) -> None:
         self.wake.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.wake.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self.wake.wait()
 
     async def _carry_out(self, job: UpdateJob) -> None:
         self.report.update = UpdateProgress(phase=job.phase, location=transfer.redact(job.location),

@@ -189,8 +189,8 @@ class Link:
         unique_id = str(uuid.uuid4())
         try:
             with log_context(ocpp_message_id=unique_id, ocpp_action=type(payload).__name__):
-                result = await asyncio.wait_for(protocol.call(payload, suppress=False, unique_id=unique_id),
-                                                timeout or self.settings.ocpp_response_timeout_s)
+                async with asyncio.timeout(timeout or self.settings.ocpp_response_timeout_s):
+                    result = await protocol.call(payload, suppress=False, unique_id=unique_id)
         except TimeoutError as exc:
             raise CsmsUnavailable(f"no answer to {type(payload).__name__}") from exc
         except websockets.ConnectionClosed as exc:
@@ -348,7 +348,8 @@ class Link:
             if conf.status == RegistrationStatus.accepted:
                 break
             with contextlib.suppress(TimeoutError):  # a TriggerMessage BootNotification ends the wait
-                await asyncio.wait_for(self._boot_now.wait(), interval if interval > 0 else DEFAULT_RETRY_INTERVAL_S)
+                async with asyncio.timeout(interval if interval > 0 else DEFAULT_RETRY_INTERVAL_S):
+                    await self._boot_now.wait()
         self.memory.remember_accepted()
         # a ChangeConfiguration the CSMS sent right after its answer may have been applied first: it wins
         if interval > 0 and self.config.revision("HeartbeatInterval") == asked:
@@ -371,7 +372,8 @@ class Link:
             if idle < interval:
                 # other traffic tells the CSMS we are alive: the heartbeat may wait (OCPP 1.6 §4.6)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._heartbeat_changed.wait(), min(interval - idle, interval))
+                    async with asyncio.timeout(min(interval - idle, interval)):
+                        await self._heartbeat_changed.wait()
                 continue
             try:
                 await self._call(protocol, call.Heartbeat())

@@ -61,7 +61,8 @@ class OutboxSender:
         """Send nothing more; returns once the call on the wire, if any, has its answer (or after `timeout`)."""
         self._held = True
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wire_free.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._wire_free.wait()
 
     def release(self) -> None:
         self._held = False
@@ -75,7 +76,8 @@ class OutboxSender:
             if not heads:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), 1.0)
+                    async with asyncio.timeout(1.0):
+                        await self._wake.wait()
                 continue
             for msg in heads:
                 if not self.link.accepted or self._held or not await self._send(msg):

@@ -59,7 +59,8 @@ class Reset:
         if kind == ResetType.hard:
             await self.transactions.hold_outbox(self.response_timeout_s)
         try:
-            await asyncio.wait_for(self.transactions.stop_all(reason), STOP_S)
+            async with asyncio.timeout(STOP_S):
+                await self.transactions.stop_all(reason)
         except TimeoutError:
             log.error("reset: transactions did not stop within %.0f s; restarting anyway", STOP_S)
         if kind == ResetType.soft:

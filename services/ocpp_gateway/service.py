@@ -172,7 +172,8 @@ class OcppGatewayService(Service):
         await self.bus.wait_connected()
         # online means subscribed: a request sent before power subscribed (both start together) would be lost
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._power_online.wait(), POWER_WAIT_S)
+            async with asyncio.timeout(POWER_WAIT_S):
+                await self._power_online.wait()
         await self.availability.apply()
         async with asyncio.TaskGroup() as tg:
             self._tg = tg

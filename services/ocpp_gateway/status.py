@@ -151,7 +151,8 @@ class StatusReporter:
             if not ready:
                 self._changed.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), 0.05 if pending else 5)
+                    async with asyncio.timeout(0.05 if pending else 5):
+                        await self._changed.wait()
                 continue
             for connector in ready:
                 await self._send(connector, self.current[connector])

@@ -49,7 +49,8 @@ class Handlers:
         if connector_id != self._ctl.connector_id and not (allow_all and connector_id == 0):
             raise BusError(ErrorCode.NOT_FOUND, f"no connector {connector_id}")
         try:
-            await asyncio.wait_for(self._ready.wait(), READY_TIMEOUT_S)
+            async with asyncio.timeout(READY_TIMEOUT_S):
+                await self._ready.wait()
         except TimeoutError:
             raise BusError(ErrorCode.UNAVAILABLE, "power controller is still starting") from None
 

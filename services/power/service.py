@@ -100,7 +100,8 @@ class PowerService(Service):
     async def run(self) -> None:
         self.driver.start(self.on_frame)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._heard.wait(), STARTUP_WAIT_S)
+            async with asyncio.timeout(STARTUP_WAIT_S):
+                await self._heard.wait()
         adopted = self.ctl.adopt(time.monotonic())
         log.info("started connector=%d module_seen=%s adopted_charge=%s hold_a=%s", self.ctl.connector_id,
                  self.ctl.module is not None, adopted, self.ctl.hold_a)

@@ -51,7 +51,8 @@ class SmartChargingService(Service):
         deadline = time.monotonic() + SESSIONS_GRACE_S
         while not c.ready and time.monotonic() < deadline:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(c.changed.wait(), deadline - time.monotonic())
+                async with asyncio.timeout(deadline - time.monotonic()):
+                    await c.changed.wait()
             c.changed.clear()
         c.become_ready("no session state from the gateway yet: connectors taken as idle")
         while True:
@@ -60,7 +61,8 @@ class SmartChargingService(Service):
             changes = [limit.next_change_at for limit in c.publish_limits(now) if limit.next_change_at is not None]
             sleep_s = min([MAX_SLEEP_S, *((at - now).total_seconds() for at in changes)])
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(c.changed.wait(), max(0.0, sleep_s))
+                async with asyncio.timeout(max(0.0, sleep_s)):
+                    await c.changed.wait()
 
     async def shutdown(self) -> None:
         self.engine.dispose()

@@ -126,12 +126,14 @@ class Child:
         if proc is not None and proc.returncode is None:
             proc.terminate()
             try:
-                await asyncio.wait_for(proc.wait(), grace)
+                async with asyncio.timeout(grace):
+                    await proc.wait()
             except TimeoutError:
                 log.warning("child=%s did not stop in %.1f s: SIGKILL", self.name, grace)
                 proc.kill()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(proc.wait(), 2.0)
+                    async with asyncio.timeout(2.0):
+                        await proc.wait()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -163,7 +165,8 @@ class Child:
             delay = self._after_death()
             self._restart_now.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._restart_now.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await self._restart_now.wait()
 
     def _after_death(self) -> float:
         now = time.monotonic()

@@ -107,7 +107,8 @@ class LauncherClient:
         loop.add_reader(ours.fileno(), self._readable)
         self._own(self._watch(pid, exited, ours), "launcher-watch")
         try:
-            pid = await asyncio.wait_for(asyncio.shield(self._ready), READY_TIMEOUT_S)
+            async with asyncio.timeout(READY_TIMEOUT_S):
+                pid = await asyncio.shield(self._ready)
         except TimeoutError:
             raise LauncherGone(f"the launcher was not ready within {READY_TIMEOUT_S:.0f} s") from None
         log.info("launcher ready pid=%d", pid)
@@ -212,7 +213,8 @@ class LauncherClient:
             socket.send_fds(sock, [body], list(fds.values()))
         finally:
             sock.setblocking(False)
-        answer = await asyncio.wait_for(fut, SPAWN_TIMEOUT_S)
+        async with asyncio.timeout(SPAWN_TIMEOUT_S):
+            answer = await fut
         if "error" in answer:
             raise OSError(f"launcher could not start {name}: {answer['error']}")
         child = ForkedProcess(int(answer["pid"]))
@@ -228,7 +230,8 @@ class LauncherClient:
                 with contextlib.suppress(OSError):
                     self._sock.shutdown(socket.SHUT_RDWR)
             try:
-                await asyncio.wait_for(asyncio.gather(*watchers), grace)
+                async with asyncio.timeout(grace):
+                    await asyncio.gather(*watchers)
             except TimeoutError:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)

@@ -72,7 +72,8 @@ class Observer:
                 raise TimeoutError(f"not seen within {timeout} s: {what or predicate}")
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.2))
+                async with asyncio.timeout(min(remaining, 0.2)):
+                    await self._changed.wait()
 
     def get(self, topic: str) -> Any:
         return self.latest.get(topic)

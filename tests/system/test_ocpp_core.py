@@ -303,6 +303,7 @@ async def test_rejected_boot_sends_nothing_else_and_answers_nothing(tmp_path: Pa
         csms = station.csms
         await csms.wait("BootNotification", 2, timeout=30)
         with pytest.raises(TimeoutError):
-            await asyncio.wait_for(csms.call(call.GetConfiguration(key=["HeartbeatInterval"])), 2)
+            async with asyncio.timeout(2):
+                await csms.call(call.GetConfiguration(key=["HeartbeatInterval"]))
         await csms.wait("BootNotification", 3, timeout=30)
         assert {s.action for s in csms.seen} == {"BootNotification"}

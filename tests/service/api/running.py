@@ -43,7 +43,8 @@ async def serving(settings: Settings, scheme: str = "http", **client: Any) -> As
         yield base
     finally:
         stop.set()
-        await asyncio.wait_for(task, 10)
+        async with asyncio.timeout(10):
+            await task
 
 
 async def pictures(lines: AsyncIterator[str]) -> AsyncIterator[dict[str, Any]]:

@@ -24,7 +24,8 @@ class Running:
     async def close(self) -> None:
         self.stop.set()
         with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(self.task, 10)
+            async with asyncio.timeout(10):
+                await self.task
 
 
 def _connection(online: bool) -> ConnectionState:

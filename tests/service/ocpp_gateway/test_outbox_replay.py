@@ -23,7 +23,8 @@ async def test_ten_thousand_queued_messages_replayed_in_order(settings: Settings
         await csms.wait("StopTransaction", timeout=150, poll_s=0.5)
     finally:
         stop.set()
-        await asyncio.wait_for(gateway, 10)
+        async with asyncio.timeout(10):
+            await gateway
         await csms.stop()
     replayed = [s for s in csms.seen if s.action in ("StartTransaction", "MeterValues", "StopTransaction")]
     assert len(replayed) == COUNT

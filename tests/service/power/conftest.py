@@ -70,7 +70,8 @@ class Running:
     async def stop(self) -> None:
         self.stop_event.set()
         with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(self.task, 10)
+            async with asyncio.timeout(10):
+                await self.task
 
 
 SESSION = "test-session"

@@ -132,3 +132,40 @@ async def test_persistent_session_gets_commands_sent_while_down(settings: Settin
 
 async def _unreachable(_req: ConnectorRequest, _p: dict[str, str]) -> ConnectorState:
     raise AssertionError("the first instance was stopped before the request")
+
+
+async def test_a_stop_that_comes_with_the_reply_still_stops_the_caller(settings: Settings) -> None:
+    """A service told to stop while a request's reply is arriving stops: the cancellation is not lost.
+
+    Python 3.11's `asyncio.wait_for` returned the reply instead and dropped the cancellation; power's
+    session watch then slept on forever and its process never stopped (seen as a 180 s test timeout).
+    """
+    server = Bus(settings, "power")
+
+    async def get_state(_req: ConnectorRequest, _p: dict[str, str]) -> ConnectorState:
+        return _state()
+
+    server.handle(GET_STATE, get_state)
+    await server.start(5)
+    client = Bus(settings, "caller", persistent=False, health=False)
+    await client.start(5)
+    after_reply: list[str] = []
+
+    async def watch() -> None:
+        await client.request(GET_STATE, ConnectorRequest(connector_id=1), timeout=3)
+        after_reply.append("reply")
+        await asyncio.sleep(3600)  # where a service loop waits for its next round
+        after_reply.append("slept")
+
+    try:
+        task = asyncio.create_task(watch())
+        while not client._pending:
+            await asyncio.sleep(0.001)
+        (reply, _owner), = client._pending.values()
+        reply.add_done_callback(lambda _f: task.cancel())  # the stop lands in the very tick the reply does
+        done, _ = await asyncio.wait({task}, timeout=5)
+        assert done == {task} and task.cancelled()
+        assert "slept" not in after_reply
+    finally:
+        await client.stop()
+        await server.stop()

@@ -84,7 +84,8 @@ async def bench() -> AsyncIterator[Bench]:
     port = free_port()
     ready = asyncio.Event()
     server = asyncio.create_task(run(port, DevCsms(meter_interval_s=5), ready))
-    await asyncio.wait_for(ready.wait(), 10)
+    async with asyncio.timeout(10):
+        await ready.wait()
     yield Bench(port)
     server.cancel()
     with contextlib.suppress(asyncio.CancelledError):
