@@ -1,7 +1,7 @@
 """The charge point the Central System talks to: the actions of each supported profile, assembled.
 
 A profile's handlers live in `actions/<profile>.py`; an action without a handler is answered
-NotSupported (a 1.6 action) or NotImplemented (an unknown one) by `protocol.classify`.
+NotSupported (a 1.6 action) or NotImplemented (an unknown one) by `protocol.route`.
 """
 
 from __future__ import annotations

@@ -199,9 +199,6 @@ class TransactionEngine:
 
     # -- ports.Transactions -----------------------------------------------------------------------
 
-    def has_transaction(self, connector_id: int) -> bool:
-        return self.store.open_session(connector_id) is not None
-
     def transaction_connectors(self) -> set[int]:
         return {c for c in CONNECTORS if self.sessions.busy(c)}
 

@@ -124,14 +124,6 @@ class CallRefused(Exception):
         self.description = description[:255]
 
 
-def classify(action: str, payload: Any, handled: bool) -> None:
-    """Raise CallRefused when a CALL cannot be handled; return when its payload is a valid 1.6 request."""
-    route(action, payload, handled)
-    refused = schema_refusal(action, payload)
-    if refused is not None:
-        raise refused
-
-
 def route(action: str, payload: Any, handled: bool) -> None:
     """The checks that need no schema: a known action, one we handle, a payload that is an object."""
     if action not in ACTIONS:

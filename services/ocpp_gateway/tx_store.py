@@ -242,10 +242,6 @@ class TxStore:
         self.on_outbox_change()
         return count
 
-    def set_aside_count(self) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.execute(text("SELECT COUNT(*) FROM outbox_set_aside")).scalar_one())
-
     def pending(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(text("SELECT COUNT(*) FROM outbox")).scalar_one())

@@ -23,7 +23,6 @@ from services.common.contract.hardware import HardwareFault
 log = logging.getLogger(__name__)
 
 CHUNK_CHARS = 6  # characters per RfidTag frame
-MAX_TAG_CHARS = 20
 
 
 class Pilot(StrEnum):
@@ -97,7 +96,7 @@ Frame = ModuleCommand | ModuleStatus | MeterReading | EvStatus | RfidChunk | Sta
 
 
 class CanCodec:
-    """Encode and decode every frame of the DBC."""
+    """Encode the controller's command; decode every frame of the DBC (the others are the hardware's to send)."""
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or find_dbc()
@@ -116,48 +115,13 @@ class CanCodec:
         spec = self.db.get_message_by_name(name)
         return can.Message(arbitration_id=spec.frame_id, data=spec.encode(signals), is_extended_id=False)
 
-    # -- encoders -------------------------------------------------------------------------------
+    # -- encoder --------------------------------------------------------------------------------
 
     def encode_command(self, cmd: ModuleCommand) -> can.Message:
         return self._msg("ControllerCommand", {
             "Enable": int(cmd.enable), "VoltageSetpoint": cmd.voltage_v, "CurrentSetpoint": cmd.current_a,
             "AliveCounter": cmd.alive % 256,
         })
-
-    def encode_status(self, status: ModuleStatus) -> can.Message:
-        signals: dict[str, int | float | str] = {
-            "Enabled": int(status.enabled), "MeasuredVoltage": status.voltage_v, "MeasuredCurrent": status.current_a,
-            "Temperature": round(status.temperature_c), "AliveCounter": status.alive % 256,
-        }
-        signals.update({sig: int(fault in status.faults) for fault, sig in FAULT_SIGNALS.items()})
-        return self._msg("ModuleStatus", signals)
-
-    def encode_meter(self, meter: MeterReading) -> can.Message:
-        return self._msg("DcMeter", {"EnergyCounter": meter.energy_wh, "AliveCounter": meter.alive % 256})
-
-    def encode_ev(self, ev: EvStatus) -> can.Message:
-        return self._msg("EvStatus", {
-            "PilotState": ev.pilot.value, "EvReady": int(ev.ready), "EvRequestCurrent": ev.request_a,
-            "EvTargetVoltage": ev.target_voltage_v, "SoC": ev.soc_pct, "AliveCounter": ev.alive % 256,
-        })
-
-    def encode_inputs(self, inputs: StationInputs) -> can.Message:
-        return self._msg("StationInputs", {"EmergencyStop": int(inputs.emergency_stop),
-                                           "AliveCounter": inputs.alive % 256})
-
-    def encode_rfid(self, tag: str, counter: int) -> list[can.Message]:
-        """One frame per chunk of six ASCII characters (cantools multiplexing on ChunkIndex)."""
-        raw = tag.encode("ascii")
-        if not 1 <= len(raw) <= MAX_TAG_CHARS:
-            raise ValueError(f"idTag must have 1..{MAX_TAG_CHARS} characters")
-        frames = []
-        for index in range(math.ceil(len(raw) / CHUNK_CHARS)):
-            part = raw[index * CHUNK_CHARS : (index + 1) * CHUNK_CHARS].ljust(CHUNK_CHARS, b"\0")
-            signals: dict[str, int | float | str] = {
-                "ChunkIndex": index, "SwipeCounter": counter % 16, "TagLength": len(raw)}
-            signals.update({f"Chunk{index}Char{i}": part[i] for i in range(CHUNK_CHARS)})
-            frames.append(self._msg("RfidTag", signals))
-        return frames
 
     # -- decoder --------------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
-"""Which limit is in force, when it changes next, and the composite schedule (OCPP 1.6 §3.13 Smart Charging).
+"""Which limit is in force and where it may change, for one profile list (OCPP 1.6 §3.13 Smart Charging).
 
+The pieces `planner.Plan` builds the limit in force, its next change and the composite schedule from.
 Pure functions over installed profiles, i.e. profiles `profiles.refusal` accepted: amperes only, periods
 starting at 0 in increasing order. Every instant comes in as an argument; nothing here reads a clock.
 
@@ -19,7 +20,6 @@ from services.smart_charging.profiles import Kind, Profile, Purpose, Recurrency,
 
 _STEP = {Recurrency.DAILY: timedelta(days=1), Recurrency.WEEKLY: timedelta(days=7)}
 _US = timedelta(microseconds=1)
-_SECOND = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -103,35 +103,6 @@ def boundaries(profiles: Sequence[Profile], connector_id: int, start: datetime, 
         if _counts(profile, connector_id, transaction_id):
             found.update(_edges(profile, start, end, tx_start))
     return sorted(moment for moment in found if start <= moment < end)
-
-
-def next_change(profiles: Sequence[Profile], connector_id: int, t: datetime, tx_start: datetime | None,
-                transaction_id: int | None, horizon_s: int = 7 * 86400) -> datetime | None:
-    """The first instant after t, within `horizon_s`, where `in_force` differs from its value at t."""
-    now = in_force(profiles, connector_id, t, tx_start, transaction_id)
-    end = t + timedelta(seconds=horizon_s)
-    for moment in boundaries(profiles, connector_id, t, end, tx_start, transaction_id):
-        if moment > t and in_force(profiles, connector_id, moment, tx_start, transaction_id) != now:
-            return moment
-    return None
-
-
-def composite(profiles: Sequence[Profile], connector_id: int, start: datetime, duration_s: int,
-              tx_start: datetime | None, transaction_id: int | None, default_limit_a: float) -> list[CompositePeriod]:
-    """The schedule the connector will follow from `start` for `duration_s` seconds, in as few periods as it takes.
-
-    `default_limit_a` (the station's own maximum) fills the time no profile covers. Without a transaction
-    a Relative profile counts from `start`: the schedule a transaction starting now would get.
-    """
-    if duration_s <= 0:
-        raise ValueError(f"composite schedule duration must be positive, got {duration_s}")
-    origin = start if tx_start is None else tx_start
-    end = start + timedelta(seconds=duration_s)
-    periods: list[CompositePeriod] = []
-    for moment in boundaries(profiles, connector_id, start, end, origin, transaction_id):
-        limit = in_force(profiles, connector_id, moment, origin, transaction_id).limit_a
-        append_period(periods, (moment - start) // _SECOND, default_limit_a if limit is None else limit)
-    return periods
 
 
 def _counts(profile: Profile, connector_id: int, transaction_id: int | None) -> bool:

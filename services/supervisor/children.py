@@ -288,10 +288,3 @@ def service_argv(name: str) -> list[str]:
     """The command that runs a service on its own (docker-compose, systemd per service)."""
     return [sys.executable, "-m", f"services.{name}"]
 
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True

@@ -9,15 +9,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.ocpp_gateway.protocol import CallRefused, classify, message_id
+from services.ocpp_gateway.protocol import CallRefused, message_id, route, schema_refusal
 
 
 def code_of(action: str, payload: Any, handled: bool = True) -> str | None:
+    """The CALLERROR code the station answers with: routing first, then the 1.6 schema of the action."""
     try:
-        classify(action, payload, handled)
+        route(action, payload, handled)
     except CallRefused as refused:
         return refused.code
-    return None
+    invalid = schema_refusal(action, payload)
+    return None if invalid is None else invalid.code
 
 
 @pytest.mark.parametrize(("action", "payload", "handled", "code"), [
