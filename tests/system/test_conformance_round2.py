@@ -4,13 +4,15 @@ station and a real CSMS. Item numbers are those of the conformance issue; OCTT i
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from ocpp.v16 import call
+from ocpp.v16.enums import RegistrationStatus
 
 from services.common.contract.firmware import DiagnosticsRequest, UpdateRequest
 from tests.system.stack import CommandTap
-from tests.system.station import Station, charging
+from tests.system.station import Station, charging, running_station
 from tests.system.test_local_list import entry, send, version
 from tests.system.test_smart_charging import iso, limit_is, profile, set_profile
 
@@ -91,6 +93,21 @@ async def test_item_7_a_location_too_long_is_answered_and_reported_failed(statio
     assert (await station.csms.wait("FirmwareStatusNotification"))[0]["status"] == "DownloadFailed"
     answer = await station.csms.call(call.GetDiagnostics(location=long_location))
     assert answer.file_name is None  # nothing will be uploaded
+
+
+async def test_item_7_a_location_too_long_sent_before_accepted_is_reported_once_accepted(tmp_path: Path) -> None:
+    """The CSMS may send UpdateFirmware as soon as it answered the BootNotification; DownloadFailed then waits for
+    the registration to be Accepted instead of being dropped (seen lost when the call came that early)."""
+    async with running_station(tmp_path, boot_interval=1, boot_status="Pending") as station:
+        await station.csms.wait("BootNotification", timeout=30)
+        await station.csms.call(call.UpdateFirmware(location=UNREACHABLE + "x" * 600 + ".cbfw",
+                                                    retrieve_date=iso(datetime.now(UTC))))
+        station.csms.boot_status = RegistrationStatus.accepted
+        await station.accepted(timeout=30)
+        notes = await station.csms.wait("FirmwareStatusNotification", timeout=30)
+        assert [n["status"] for n in notes] == ["DownloadFailed"]
+        order = [s.action for s in station.csms.seen]
+        assert order.index("FirmwareStatusNotification") > order.index("BootNotification")
 
 
 async def test_item_7_a_date_that_is_no_date_is_a_property_constraint_violation(station: Station) -> None:
