@@ -176,10 +176,9 @@ NEXT_CHANGE: list[tuple[str, list[Profile], datetime, datetime | None]] = [
 
 @pytest.mark.parametrize(("row", "profiles", "t", "expected"), [
     *NEXT_CHANGE,
-    pytest.param("a change of source at the same limit is a change", SOURCE_CHANGE, T0, T0 + 10 * MIN, marks=(
-        pytest.mark.xfail(strict=True, reason="Plan.limit announces a change of the limit only: the cap takes "
-                                              "over at 10 min at the same 16 A, so next_change_at is None"))),
-], ids=[*(row[0] for row in NEXT_CHANGE), "a change of source at the same limit is a change"])
+    # the module's set-point is what changes: the cap taking over at the same 16 A changes none
+    ("a change of source at the same limit is no change", SOURCE_CHANGE, T0, None),
+], ids=[*(row[0] for row in NEXT_CHANGE), "a change of source at the same limit is no change"])
 def test_next_change(row: str, profiles: list[Profile], t: datetime, expected: datetime | None) -> None:
     assert plan_of(profiles).limit(1, t).next_change_at == expected
 
@@ -207,11 +206,10 @@ def test_next_change_of_a_relative_profile_counts_from_the_transaction() -> None
         tx_start + 30 * MIN)
 
 
-@pytest.mark.xfail(strict=True, reason="without a session Plan counts a Relative schedule from `now` (what a "
-                                       "session starting now would get): the next change is 30 min on")
-def test_next_change_of_a_relative_profile_without_a_transaction() -> None:
-    tx_start = T0 + 7 * MIN
-    assert plan_of([RELATIVE]).limit(1, tx_start).next_change_at is None  # no transaction: nothing to count from
+def test_without_a_transaction_a_relative_profile_counts_from_now() -> None:
+    """What a transaction starting now would get (the limit offered to the next EV)."""
+    now = T0 + 7 * MIN
+    assert plan_of([RELATIVE]).limit(1, now).next_change_at == now + 30 * MIN
 
 
 def P(*steps: tuple[int, float]) -> list[CompositePeriod]:
@@ -258,10 +256,9 @@ def test_the_station_limit_knows_only_the_cap() -> None:
     assert the_plan.limit(0, T0 + 10 * MIN) == Limit(0, 250, 9, CAP)
 
 
-@pytest.mark.xfail(strict=True, reason="Plan.composite(0) is what the whole station may draw: connector 1's 10 A "
-                                       "TxDefaultProfile under the cap, P((0, 10))")
-def test_composite_of_the_station_total_knows_only_the_cap() -> None:
-    assert plan_of(STATION, rated_a=500.0).composite(0, T0, 3600) == P((0, 300), (600, 250))
+def test_composite_of_the_station_is_what_its_connectors_may_draw_under_the_cap() -> None:
+    assert plan_of(STATION, rated_a=500.0).composite(0, T0, 3600) == P((0, 10))  # connector 1's 10 A default
+    assert plan_of([STATION[1]], rated_a=500.0).composite(0, T0, 3600) == P((0, 300), (600, 250))  # rated 500 A
 
 
 def test_composite_with_changes_inside_one_second() -> None:
