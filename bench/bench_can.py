@@ -45,7 +45,8 @@ class _Current:
         deadline = time.monotonic() + timeout
         while self.amps != amps:
             self.changed.clear()
-            await asyncio.wait_for(self.changed.wait(), max(0.0, deadline - time.monotonic()))
+            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                await self.changed.wait()
 
 
 async def _measure(settings: Settings) -> list[float]:
@@ -82,7 +83,8 @@ async def _measure(settings: Settings) -> list[float]:
         for stop, task in stops:
             stop.set()
             with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(task, 10)
+                async with asyncio.timeout(10):
+                    await task
     return samples
 
 

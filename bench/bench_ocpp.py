@@ -128,7 +128,8 @@ async def _limit_to_module(settings: Settings, csms: CentralSystem, n: int) -> l
                     "charging_profile_kind": "Relative", "charging_schedule": schedule}))
                 assert result.status == "Accepted"
                 while True:
-                    at, amps = await asyncio.wait_for(seen.get(), 5)
+                    async with asyncio.timeout(5):
+                        at, amps = await seen.get()
                     if amps == target:
                         samples.append((at - sent) * 1000)
                         break

@@ -141,8 +141,10 @@ async def test_a_stop_that_comes_with_the_reply_still_stops_the_caller(settings:
     session watch then slept on forever and its process never stopped (seen as a 180 s test timeout).
     """
     server = Bus(settings, "power")
+    stop_armed = asyncio.Event()
 
     async def get_state(_req: ConnectorRequest, _p: dict[str, str]) -> ConnectorState:
+        await stop_armed.wait()
         return _state()
 
     server.handle(GET_STATE, get_state)
@@ -159,10 +161,12 @@ async def test_a_stop_that_comes_with_the_reply_still_stops_the_caller(settings:
 
     try:
         task = asyncio.create_task(watch())
-        while not client._pending:
-            await asyncio.sleep(0.001)
+        async with asyncio.timeout(5):
+            while not client._pending:  # the request is out; its answer waits for stop_armed
+                await asyncio.sleep(0.001)
         (reply, _owner), = client._pending.values()
         reply.add_done_callback(lambda _f: task.cancel())  # the stop lands in the very tick the reply does
+        stop_armed.set()
         done, _ = await asyncio.wait({task}, timeout=5)
         assert done == {task} and task.cancelled()
         assert "slept" not in after_reply
