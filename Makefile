@@ -48,7 +48,7 @@ test: test-deps
 	$(VENV)/bin/ruff check services tests bench
 	$(VENV)/bin/mypy
 	@# four workers on two cores: the system tests mostly wait on OCPP and protocol timers, not on the CPU
-	$(PY) -m pytest -n 4 -q
+	$(PY) -m pytest -n 4 --dist worksteal -q
 
 bench: test-deps
 	$(PY) -m bench

@@ -15,6 +15,21 @@ from pydantic import SecretStr
 from services.common.settings import Settings
 from tests.broker import Broker, free_port
 
+# The files whose tests run longest (a firmware install, kill -9 and last-will waits, compose, a 10,000-message
+# replay): started first, so that the parallel workers end together instead of one finishing them alone.
+LONGEST_FIRST = ("test_firmware.py", "test_supervisor.py", "test_deploy.py", "test_outbox_replay.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def order(item: pytest.Item) -> tuple[int, int]:
+        name = item.path.name
+        if name in LONGEST_FIRST:
+            return 0, LONGEST_FIRST.index(name)
+        tier = {"system": 1, "service": 2}.get(item.path.relative_to(Path(__file__).parent).parts[0], 3)
+        return tier, 0
+
+    items.sort(key=order)  # stable: within a tier, the order pytest collected
+
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Broker]:

@@ -10,6 +10,14 @@ import pytest
 from tests.system.station import Station, running_station
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here starts the whole stack: `pytest -m "not system"` is the quick run."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.system)
+
+
 @pytest.fixture
 async def station(tmp_path: Path) -> AsyncIterator[Station]:
     async with running_station(tmp_path) as running:

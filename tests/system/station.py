@@ -132,7 +132,7 @@ async def running_station(tmp_path: Path, boot_interval: int = 300, boot_status:
                 await bus.stop()
                 stack = running.stack  # a test may have restarted the station
     finally:
-        stack.stop()
+        await asyncio.to_thread(stack.stop)  # the CSMS on this loop answers the station's close meanwhile
         await csms.stop()
 
 

@@ -240,7 +240,7 @@ async def test_item_15_emergency_stop_ends_the_transaction_and_faults_until_rele
 
 async def test_item_15_an_orderly_stop_of_the_station_is_a_reboot_not_a_power_loss(station: Station) -> None:
     await charging(station)
-    assert station.stack.stop() == 0  # SIGTERM: services stop, the module opens its output
+    assert await asyncio.to_thread(station.stack.stop) == 0  # SIGTERM: services stop, the module opens its output
     await station.restart_stack()
     stop = (await station.csms.wait("StopTransaction", timeout=40))[0]
     assert stop["reason"] == "Reboot" and stop["transaction_id"] == 1000

@@ -3,6 +3,7 @@ so a compromised service (the LAN-facing api first) reads its own bus password a
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -131,7 +132,7 @@ async def test_a_station_that_ran_as_one_user_starts_separated_and_keeps_its_dat
             list_version=7, update_type="Full", local_authorization_list=[
                 {"idTag": "LOCAL1", "idTagInfo": {"status": "Accepted"}}]))
         assert update.status == "Accepted"
-        station.stack.stop()
+        await asyncio.to_thread(station.stack.stop)
         _as_one_user_left_it(settings.data_dir)
         stopped = datetime.now(UTC)
         await station.restart_stack()
