@@ -19,6 +19,7 @@ owner's account may write), and a command is answered only on a reply topic unde
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -26,6 +27,7 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -48,6 +50,10 @@ log = logging.getLogger(__name__)
 MAX_PAYLOAD = 64 * 1024
 SESSION_EXPIRY_S = 24 * 3600
 DEFAULT_TIMEOUT_S = 5.0
+AFTER_REPLY_WAIT_S = 2.0  # the broker's PUBACK for a reply; a broker that is gone does not hold the action up
+
+# the actions a command handler asked to run once its reply is with the broker (None: not in a handler)
+_after_reply: ContextVar[list[Callable[[], object]] | None] = ContextVar("after_reply", default=None)
 DEADLINE = "deadline"  # MQTT 5 user property of every request: the caller's absolute deadline, epoch seconds
 
 M = TypeVar("M", bound=BaseModel)
@@ -435,6 +441,7 @@ class Bus:
             reply = Reply(ok=False, error=ErrorBody(code=ErrorCode.BAD_REQUEST,
                                                      message=f"payload does not match {sub.topic.payload.__name__}"))
         else:
+            _after_reply.set([])  # this task's own context: the handler's after_reply() calls land here
             try:
                 result = await sub.handler(request, params)
                 if sub.topic.reply is not None and not isinstance(result, sub.topic.reply):
@@ -445,12 +452,26 @@ class Bus:
             except Exception as exc:
                 log.exception("command failed topic=%s", msg.topic)
                 reply = Reply(ok=False, error=ErrorBody(code=ErrorCode.INTERNAL, message=repr(exc)[:300]))
-        if not response_topic:
-            return
-        out = Properties(PacketTypes.PUBLISH)
-        if corr is not None:
-            out.CorrelationData = corr
-        self._send(response_topic, reply.model_dump_json(), qos=1, properties=out)
+        actions = (_after_reply.get() or []) if reply.ok else []  # a refused command does nothing after
+        if response_topic:
+            out = Properties(PacketTypes.PUBLISH)
+            if corr is not None:
+                out.CorrelationData = corr
+            info = self._send(response_topic, reply.model_dump_json(), qos=1, properties=out)
+            if actions:
+                with contextlib.suppress(RuntimeError, ValueError):  # not sent (no broker): act all the same
+                    await asyncio.to_thread(info.wait_for_publish, AFTER_REPLY_WAIT_S)
+        for action in actions:
+            action()
+
+    @staticmethod
+    def after_reply(action: Callable[[], object]) -> None:
+        """From a command handler: run `action` once the reply is with the broker, e.g. a restart of the
+        caller itself, which must get its answer before it stops."""
+        actions = _after_reply.get()
+        if actions is None:
+            raise RuntimeError("after_reply() is for a command handler, while it handles its command")
+        actions.append(action)
 
     # -- outgoing -------------------------------------------------------------------------------
 

@@ -46,7 +46,7 @@ from services.common.version import VERSION
 
 from .config_store import ConfigStore
 from .ports import CsmsCallError, CsmsUnavailable
-from .protocol import StationProtocol
+from .protocol import StationProtocol, after_answer
 from .registration import RegistrationMemory
 from .security import link_security, profile_refusal
 
@@ -94,6 +94,8 @@ class Link:
         self.registration = Registration.NONE
         self.connected = False
         self.protocol: StationProtocol | None = None
+        self.ws: websockets.ClientConnection | None = None
+        self._spawned_close: asyncio.Future[None] | None = None
         self._published: tuple[bool, Registration] | None = None
         self._since = datetime.now(UTC)
         self._published_pending: int | None = None
@@ -138,8 +140,19 @@ class Link:
         if protocol is not None and protocol is not self._closing:
             self._closing = protocol
             log.info("%s changed: reconnecting to apply it", why)
-            # after the ChangeConfiguration.conf has gone out on the old connection
-            asyncio.get_running_loop().call_later(0.5, lambda: asyncio.ensure_future(protocol._connection.close()))
+            ws = self.ws
+
+            def close() -> None:
+                if ws is not None:
+                    self._spawned_close = asyncio.ensure_future(ws.close())
+
+            # after the ChangeConfiguration.conf has gone out on the old connection (or the reply to a
+            # technician's change on the bus)
+            if not after_answer(close):
+                try:
+                    self.bus.after_reply(close)
+                except RuntimeError:
+                    close()
 
     @property
     def accepted(self) -> bool:
@@ -257,7 +270,7 @@ class Link:
     def _down(self) -> None:
         was = self.connected
         self.connected = False
-        self.protocol = None
+        self.protocol, self.ws = None, None
         self._accepted.clear()
         self.registration = Registration.NONE
         if was:
@@ -280,7 +293,7 @@ class Link:
             if ws.subprotocol != "ocpp1.6":
                 log.warning("csms did not agree on subprotocol ocpp1.6 (got %r)", ws.subprotocol)
             protocol = self.make_protocol(ws)
-            self.protocol = protocol
+            self.protocol, self.ws = protocol, ws
             self.connected = True
             self._refused_logged = False
             log.info("csms connected url=%s", redact_url(self.settings.ocpp_url))

@@ -29,6 +29,7 @@ import json
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
@@ -187,6 +188,20 @@ def call_error(unique_id: str, code: str, description: str) -> str:
     return json.dumps([MessageType.CallError, unique_id, code, description, {}])
 
 
+# what to do once the answer to the CALL being handled has been sent (None: no CALL is being handled)
+_after_answer: ContextVar[list[Callable[[], object]] | None] = ContextVar("after_answer", default=None)
+
+
+def after_answer(action: Callable[[], object]) -> bool:
+    """Run `action` once the answer to the CSMS's CALL now being handled has gone out (a Reset, a reconnect
+    for a changed key); False, and nothing done, outside the handling of a CALL."""
+    actions = _after_answer.get()
+    if actions is None:
+        return False
+    actions.append(action)
+    return True
+
+
 class StationProtocol(ChargePoint):
     """The library's ChargePoint with 1.6 classification of every incoming frame.
 
@@ -249,8 +264,11 @@ class StationProtocol(ChargePoint):
             self._response_queue.put_nowait(msg)
 
     async def _answer(self, msg: Call) -> None:
+        _after_answer.set([])  # this call's own task: what its handler asks for lands here
         with log_context(ocpp_message_id=msg.unique_id, ocpp_action=msg.action):
             await self._answer_in_context(msg)
+        for action in _after_answer.get() or []:
+            action()
 
     async def _answer_in_context(self, msg: Call) -> None:
         try:

@@ -7,7 +7,6 @@ starts them again; a restart of all of them is a new boot of the station (a Boot
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 
@@ -51,8 +50,7 @@ class RestartOrders(Service):
             next_boot(self.settings.data_dir)
         log.warning("restart ordered services=%s reason=%r", names, request.reason)
         order = RestartOrder(services=names, reason=request.reason, at=datetime.now(UTC))
-        # the reply goes out first: the caller may be one of the services that stop
-        asyncio.get_running_loop().call_later(0.05, self.bus.publish, RESTART_ORDER, order)
+        self.bus.after_reply(lambda: self.bus.publish(RESTART_ORDER, order))  # the caller may be one that stops
         return RestartReply(restarting=names)
 
 

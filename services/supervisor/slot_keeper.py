@@ -80,8 +80,7 @@ class SlotKeeper:
         slots.save(self.path, self.boot)
         log.warning("firmware %s installed in %s: the station restarts from it (on trial for %.0f s)",
                     request.version, request.slot, self.trial_s)
-        # the reply goes out first: the caller is one of the services about to stop
-        asyncio.get_running_loop().call_later(0.1, self.switch, request.slot)
+        self.bus.after_reply(lambda: self.switch(request.slot))  # the caller is one of the services that stop
         return InstallReply(switching=True)
 
     async def watch_trial(self) -> None:

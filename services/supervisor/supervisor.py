@@ -239,8 +239,7 @@ class Supervisor:
         if request.service is None:
             self.boot_id = uuid.uuid4().hex
         log.warning("restart services=%s reason=%r", names, request.reason)
-        # the reply goes out first: the caller may be one of the services being restarted
-        asyncio.get_running_loop().call_later(0.05, self._restart, names)
+        self.bus.after_reply(lambda: self._restart(names))  # the caller may be one of the services restarted
         return RestartReply(restarting=names)
 
     def _restart(self, names: list[str]) -> None:

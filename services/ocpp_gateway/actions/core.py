@@ -7,7 +7,6 @@ task, so a handler awaiting its own call would wait for a response it can never 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -31,6 +30,7 @@ from services.common.contract.base import Empty
 from services.common.contract.config_keys import SECRET_KEYS, VENDOR_ID
 from services.common.contract.hardware import CONNECTORS
 
+from ..protocol import after_answer
 from .base import Actions
 from .smart_charging import remote_start_profile
 
@@ -106,12 +106,8 @@ class CoreActions(Actions):
 
     @on(Action.reset)
     async def on_reset(self, type: str) -> call_result.Reset:
-        self.station.spawn(self._reset(type), "reset")
+        after_answer(lambda: self.station.spawn(self.station.reset(type), "reset"))  # the Reset.conf leaves first
         return call_result.Reset(status=ResetStatus.accepted)
-
-    async def _reset(self, kind: str) -> None:
-        await asyncio.sleep(0.1)  # the Reset.conf leaves first
-        await self.station.reset(kind)
 
     @on(Action.unlock_connector)
     async def on_unlock_connector(self, connector_id: int) -> call_result.UnlockConnector:

@@ -173,3 +173,37 @@ async def test_a_stop_that_comes_with_the_reply_still_stops_the_caller(settings:
     finally:
         await client.stop()
         await server.stop()
+
+
+async def test_after_reply_runs_once_an_answer_is_out_and_never_after_a_refusal(settings: Settings) -> None:
+    """`after_reply`: the restart of a caller (the supervisor restarting the service that asked) comes after
+    the answer is with the broker, not after a guessed delay; a refused command does nothing after."""
+    server = Bus(settings, "power")
+    stopped: list[asyncio.Task[None]] = []
+
+    async def get_state(req: ConnectorRequest, _p: dict[str, str]) -> ConnectorState:
+        server.after_reply(lambda: stopped.append(asyncio.create_task(server.stop())))
+        if req.connector_id != 1:
+            raise BusError(ErrorCode.NOT_FOUND, f"no connector {req.connector_id}")
+        return _state()
+
+    server.handle(GET_STATE, get_state)
+    await server.start(5)
+    client = Bus(settings, "caller", persistent=False, health=False)
+    await client.start(5)
+    try:
+        with pytest.raises(BusError):
+            await client.request(GET_STATE, ConnectorRequest(connector_id=2), timeout=3)
+        assert stopped == [] and server.connected
+        reply = await client.request(GET_STATE, ConnectorRequest(connector_id=1), timeout=3)
+        assert isinstance(reply, ConnectorState)
+        async with asyncio.timeout(5):
+            while not stopped:
+                await asyncio.sleep(0.01)
+            await stopped[0]
+        with pytest.raises(RuntimeError):
+            server.after_reply(lambda: None)  # outside a handler there is no reply to wait for
+    finally:
+        await client.stop()
+        if not stopped:
+            await server.stop()
