@@ -136,11 +136,15 @@ class Handlers:
     async def on_send_local_list(self, request: SendLocalListRequest, _p: dict[str, str]) -> SendLocalListReply:
         if not self.config.get_bool("LocalAuthListEnabled"):
             return SendLocalListReply(status=UpdateStatus.NOT_SUPPORTED, version=-1, size=0)
-        try:
-            return self._apply(request)
-        finally:
-            if len(request.entries) > BIG_LIST:
-                give_back_memory()
+        if len(request.entries) > BIG_LIST:
+            self.bus.after_reply(self._after_big_list)  # once the list itself is gone, not while it is held
+        return self._apply(request)
+
+    def _after_big_list(self) -> None:
+        """SQLite keeps a page cache per pooled connection, filled by the list's rows; closed, the next lookup
+        opens a fresh one (a millisecond) and the heap they held goes back to the system."""
+        self.store.engine.dispose()
+        give_back_memory()
 
     def _apply(self, request: SendLocalListRequest) -> SendLocalListReply:
         started = time.perf_counter()

@@ -76,16 +76,19 @@ class AuthStore:
                 conn.execute(text("DELETE FROM local_list"))
             elif version <= current:
                 raise ListRefused(UpdateStatus.VERSION_MISMATCH, f"version {version} is not above {current}")
-            upserts = [_row(e.id_tag, e.info) for e in entries if e.info is not None]
-            removals = [{"k": id_tag_key(e.id_tag)} for e in entries if e.info is None]
-            if upserts:
-                conn.execute(text(
+            # straight to the driver, row by row from the entries: no second copy of a 9999-entry list
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.executemany(
                     "INSERT INTO local_list (id_tag_key, id_tag, status, parent_id_tag, expiry_date) "
                     "VALUES (:k, :t, :s, :p, :e) ON CONFLICT (id_tag_key) DO UPDATE SET id_tag = excluded.id_tag, "
                     "status = excluded.status, parent_id_tag = excluded.parent_id_tag, "
-                    "expiry_date = excluded.expiry_date"), upserts)
-            if removals:
-                conn.execute(text("DELETE FROM local_list WHERE id_tag_key = :k"), removals)
+                    "expiry_date = excluded.expiry_date",
+                    (_row(e.id_tag, e.info) for e in entries if e.info is not None))
+                cursor.executemany("DELETE FROM local_list WHERE id_tag_key = :k",
+                                   ({"k": id_tag_key(e.id_tag)} for e in entries if e.info is None))
+            finally:
+                cursor.close()
             size = int(conn.execute(text("SELECT COUNT(*) FROM local_list")).scalar_one())
             if size > max_length:
                 raise ListRefused(UpdateStatus.FAILED, f"{size} entries exceed LocalAuthListMaxLength {max_length}")

@@ -374,6 +374,7 @@ class Bus:
                 await self._dispatch(msg)
             except Exception:
                 log.exception("handler failed topic=%s", msg.topic)
+            del msg  # not kept until the next message arrives: it may be a megabyte
 
     def _drop(self, topic: str, why: str) -> None:
         self.dropped += 1
@@ -452,6 +453,7 @@ class Bus:
             except Exception as exc:
                 log.exception("command failed topic=%s", msg.topic)
                 reply = Reply(ok=False, error=ErrorBody(code=ErrorCode.INTERNAL, message=repr(exc)[:300]))
+        del request, msg  # a big command (a 9999-entry list) is not kept while its reply goes out
         actions = (_after_reply.get() or []) if reply.ok else []  # a refused command does nothing after
         if response_topic:
             out = Properties(PacketTypes.PUBLISH)

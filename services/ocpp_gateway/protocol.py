@@ -315,4 +315,4 @@ class StationProtocol(ChargePoint):
             return
         await self._send(json.dumps([MessageType.CallResult, msg.unique_id, response], separators=(",", ":")))
         msg.payload = {}  # the megabyte list: gone before the heap is given back
-        give_back_memory()
+        after_answer(give_back_memory)  # when nothing of this call is held any more
