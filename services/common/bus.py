@@ -523,6 +523,7 @@ class Bus:
         props.MessageExpiryInterval = max(1, int(timeout + 0.999))
         props.UserProperty = [(DEADLINE, f"{time.time() + timeout:.3f}")]
         self._send(topic.render(**params), payload.model_dump_json(), qos=1, properties=props, corr=corr)
+        del payload  # sent: a big request (a 9999-entry list) is not held until the reply
         try:
             async with asyncio.timeout(timeout):
                 _raw, body = await fut
