@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -58,8 +58,8 @@ DEADLINE = "deadline"  # MQTT 5 user property of every request: the caller's abs
 
 M = TypeVar("M", bound=BaseModel)
 Params = dict[str, str]
-EventHandler = Callable[[Any, Params], Awaitable[None]]
-CommandHandler = Callable[[Any, Params], Awaitable[BaseModel]]
+P = TypeVar("P", bound=BaseModel)
+R = TypeVar("R", bound=BaseModel)
 WatchHandler = Callable[[str, Topic, BaseModel | None, Params], Awaitable[None]]
 
 
@@ -83,7 +83,7 @@ class BusError(Exception):
 @dataclass
 class _Subscription:
     topic: Topic
-    handler: EventHandler | CommandHandler
+    handler: Callable[[Any, Params], Awaitable[Any]]
 
 
 def _now() -> datetime:
@@ -133,14 +133,14 @@ class Bus:
 
     # -- registration (before start) ------------------------------------------------------------
 
-    def on(self, topic: Topic, handler: EventHandler) -> None:
+    def on(self, topic: Topic[P, Any], handler: Callable[[P, Params], Awaitable[None]]) -> None:
         """Call `handler(payload, params)` for each valid message on a state/event/config/health topic."""
         if topic.kind is Kind.CMD:
             raise ValueError(f"{topic.path} is a command: use handle()")
         self._require(access.declared_reader(self.name, topic), topic, "is not a declared subscriber of")
         self._subs.append(_Subscription(topic, handler))
 
-    def handle(self, topic: Topic, handler: CommandHandler) -> None:
+    def handle(self, topic: Topic[P, R], handler: Callable[[P, Params], Awaitable[R]]) -> None:
         """Answer a command topic: `handler(request, params)` returns the reply model or raises BusError."""
         if topic.kind is not Kind.CMD:
             raise ValueError(f"{topic.path} is not a command")
@@ -477,7 +477,7 @@ class Bus:
 
     # -- outgoing -------------------------------------------------------------------------------
 
-    def publish(self, topic: Topic, payload: BaseModel, **params: object) -> None:
+    def publish(self, topic: Topic[P, Any], payload: P, **params: object) -> None:
         """Publish a declared state/event/config message (queued by paho while disconnected)."""
         if topic.kind is Kind.CMD:
             raise ValueError(f"{topic.path} is a command: use request()")
@@ -490,8 +490,8 @@ class Bus:
         """Remove a retained message."""
         self._send(topic.render(**params), b"", qos=1, retain=True)
 
-    async def request(self, topic: Topic, payload: BaseModel, timeout: float = DEFAULT_TIMEOUT_S,
-                      **params: object) -> Any:
+    async def request(self, topic: Topic[P, R], payload: P, timeout: float = DEFAULT_TIMEOUT_S,
+                      **params: object) -> R:
         """Send a command and return the validated reply model; raises BusError (code `timeout` at the deadline).
 
         The message expires in the broker at the deadline, so a service that is down for longer
@@ -538,7 +538,7 @@ class Bus:
         if not reply.ok:
             err = reply.error or ErrorBody(code=ErrorCode.INTERNAL, message="error reply without error")
             raise BusError(err.code, err.message)
-        return reply.result
+        return cast(R, reply.result)  # validated as Reply[topic.reply]: ok, so a result of that type
 
 
 def _answerable(response_topic: str, owner: str) -> bool:

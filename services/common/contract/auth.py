@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Never
 
 from pydantic import Field, field_validator
 
@@ -173,14 +174,14 @@ LOOKUP = Topic(
     subscribers=("cli",), doc="What the local list and the cache know of an idTag (no decision, no CSMS).",
     example={"id_tag": "04A2B3C4"},
 )
-DECIDED = Topic(
+DECIDED: Topic[Decided, Never] = Topic(
     "chargebus/auth/event/decided", Kind.EVENT, Decided, owner="auth", private=True, subscribers=("api", "cli"),
     doc="Every authorization decision with where it came from (local list, cache, CSMS, offline policy). The idTag "
     "is personal data: the api shows it to an authenticated user only.",
     example={"id_tag": "04A2B3C4", "connector_id": 1, "status": "Blocked", "source": "local_list",
              "at": "2026-11-26T17:00:00Z"},
 )
-LAST_DECISION = Topic(
+LAST_DECISION: Topic[Decided, Never] = Topic(
     "chargebus/auth/state/last_decision", Kind.STATE, Decided, owner="auth", retain=True,
     private=True, subscribers=("api", "cli"),
     doc="The latest authorization decision (as the decided event), kept so that `chargebus status` and the page "
@@ -188,7 +189,7 @@ LAST_DECISION = Topic(
     example={"id_tag": "04A2B3C4", "connector_id": 1, "status": "Invalid", "source": "csms",
              "at": "2026-11-26T17:00:00Z", "reason": "the CSMS answered Invalid"},
 )
-LOCAL_LIST_CONFLICT = Topic(
+LOCAL_LIST_CONFLICT: Topic[LocalListConflict, Never] = Topic(
     "chargebus/auth/event/local_list_conflict", Kind.EVENT, LocalListConflict, owner="auth",
     private=True, subscribers=("ocpp_gateway", "api"),
     doc="The CSMS answered (Authorize, StartTransaction) differently from a valid local list entry: the gateway "
@@ -197,7 +198,7 @@ LOCAL_LIST_CONFLICT = Topic(
              "local": {"status": "Accepted", "parent_id_tag": None, "expiry_date": None},
              "csms": {"status": "Blocked", "parent_id_tag": None, "expiry_date": None}},
 )
-LOCAL_LIST = Topic(
+LOCAL_LIST: Topic[LocalListState, Never] = Topic(
     "chargebus/auth/state/local_list", Kind.STATE, LocalListState, owner="auth", retain=True,
     subscribers=("api",), doc="Version and size of the local authorization list.",
     example={"version": 3, "size": 120},

@@ -70,8 +70,11 @@ class Reply(BaseModel, Generic[R]):
 _PARAM = re.compile(r"\{(\w+)\}")
 
 
+P = TypeVar("P", bound=BaseModel)  # a topic's payload (R: a command's reply, as in Reply)
+
+
 @dataclass(frozen=True)
-class Topic:
+class Topic(Generic[P, R]):
     """One topic of the contract.
 
     `path` may hold `{name}` placeholders (e.g. `{connector_id}`); they become `+` when
@@ -87,10 +90,10 @@ class Topic:
 
     path: str
     kind: Kind
-    payload: type[BaseModel]
+    payload: type[P]
     owner: str
     doc: str
-    reply: type[BaseModel] | None = None
+    reply: type[R] | None = None
     qos: int = 1
     retain: bool = False
     subscribers: tuple[str, ...] = ()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Never
 
 from pydantic import Field
 
@@ -29,7 +30,7 @@ class ConfigValue(Model):
     readonly: bool = Field(description="True when the CSMS may not change it.")
 
 
-HEALTH = Topic(
+HEALTH: Topic[Health, Never] = Topic(
     "chargebus/{service}/health",
     Kind.HEALTH,
     Health,
@@ -40,7 +41,7 @@ HEALTH = Topic(
     example={"state": "online", "version": "0.1.0", "pid": 4242, "since": "2026-11-24T22:00:00Z"},
 )
 
-CONFIG = Topic(
+CONFIG: Topic[ConfigValue, Never] = Topic(
     "chargebus/config/{key}",
     Kind.CONFIG,
     ConfigValue,

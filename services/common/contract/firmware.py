@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Never
 
 from pydantic import Field
 
@@ -96,7 +97,7 @@ STATUS = Topic(
     example={},
 )
 
-JOBS = Topic(
+JOBS: Topic[JobsState, Never] = Topic(
     "chargebus/firmware/state/jobs", Kind.STATE, JobsState, owner="firmware", retain=True,
     subscribers=("ocpp_gateway", "api", "cli"),
     doc="The firmware update and diagnostics jobs: where they stand (download progress in bytes and percent), and "

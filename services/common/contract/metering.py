@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Never
 
 from pydantic import Field
 
@@ -69,7 +70,7 @@ class EnergyRegister(Model):
     timestamp: datetime
 
 
-METER_VALUES = Topic(
+METER_VALUES: Topic[MeterValuesTaken, Never] = Topic(
     "chargebus/metering/event/meter_values/{connector_id}", Kind.EVENT, MeterValuesTaken, owner="metering",
     subscribers=("ocpp_gateway",),
     doc="Periodic (MeterValueSampleInterval, during a transaction) and clock-aligned "
@@ -79,7 +80,7 @@ METER_VALUES = Topic(
                                 "measurand": "Energy.Active.Import.Register", "unit": "Wh",
                                 "location": "Outlet", "format": "Raw"}]}},
 )
-TRANSACTION_DATA = Topic(
+TRANSACTION_DATA: Topic[TransactionData, Never] = Topic(
     "chargebus/metering/event/transaction_data/{connector_id}", Kind.EVENT, TransactionData, owner="metering",
     subscribers=("ocpp_gateway",),
     doc="Values for StopTransaction.transactionData during a transaction: StopTxnSampledData every "
@@ -95,7 +96,7 @@ READ = Topic(
     subscribers=("ocpp_gateway",), doc="Read the meter now (meterStart/meterStop, TriggerMessage).",
     example={"connector_id": 1, "context": "Transaction.Begin", "measurands": None},
 )
-REGISTER = Topic(
+REGISTER: Topic[EnergyRegister, Never] = Topic(
     "chargebus/metering/state/register/{connector_id}", Kind.STATE, EnergyRegister, owner="metering",
     retain=True, subscribers=("api", "cli", "ocpp_gateway"),
     doc="The energy register (Wh), persisted before it is published.",

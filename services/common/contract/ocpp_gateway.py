@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, Never
 
 from pydantic import Field
 
@@ -96,14 +96,14 @@ class IdTagInfoSeen(Model):
     connector_id: int | None = Field(None, description="The connector of the transaction (StartTransaction.conf).")
 
 
-CONNECTION = Topic(
+CONNECTION: Topic[ConnectionState, Never] = Topic(
     "chargebus/ocpp_gateway/state/connection", Kind.STATE, ConnectionState, owner="ocpp_gateway",
     retain=True, subscribers=("auth", "api", "cli"),
     doc="The CSMS link and registration; auth decides online/offline from it.",
     example={"connected": True, "registration": "Accepted", "url": "ws://csms/ocpp/CB0000001",
              "since": "2026-11-24T22:00:00Z", "outbox_pending": 0},
 )
-TRANSACTION = Topic(
+TRANSACTION: Topic[TransactionState, Never] = Topic(
     "chargebus/ocpp_gateway/state/transaction/{connector_id}", Kind.STATE, TransactionState,
     owner="ocpp_gateway", retain=True, private=True,
     subscribers=("metering", "api", "cli", "smart_charging", "firmware"),
@@ -112,7 +112,7 @@ TRANSACTION = Topic(
     example={"connector_id": 1, "active": True, "phase": "active", "session_id": "s-1", "transaction_id": 17,
              "id_tag": "04A2B3C4", "started_at": "2026-11-24T22:00:00Z", "meter_start_wh": 1000},
 )
-TRANSACTION_STOPPED = Topic(
+TRANSACTION_STOPPED: Topic[TransactionStopped, Never] = Topic(
     "chargebus/ocpp_gateway/event/transaction_stopped", Kind.EVENT, TransactionStopped, owner="ocpp_gateway",
     private=True, subscribers=("api",), doc="A transaction ended (its StopTransaction is in the outbox).",
     example={"connector_id": 1, "session_id": "s-1", "transaction_id": 17, "id_tag": "04A2B3C4",
@@ -124,7 +124,7 @@ CSMS_AUTHORIZE = Topic(
     doc="Authorize.req to the CSMS. `unavailable` when offline or not accepted.",
     example={"id_tag": "04A2B3C4"},
 )
-ID_TAG_INFO = Topic(
+ID_TAG_INFO: Topic[IdTagInfoSeen, Never] = Topic(
     "chargebus/ocpp_gateway/event/id_tag_info", Kind.EVENT, IdTagInfoSeen, owner="ocpp_gateway",
     private=True, subscribers=("auth",),
     doc="Every IdTagInfo the CSMS returned (Authorize, StartTransaction, StopTransaction): feeds the cache.",
@@ -137,7 +137,7 @@ GET_SESSION = Topic(
     "second while energized: an output with no open session is cut, whoever asked for it.",
     example={"connector_id": 1},
 )
-RESERVATION = Topic(
+RESERVATION: Topic[ReservationState, Never] = Topic(
     "chargebus/ocpp_gateway/state/reservation/{connector_id}", Kind.STATE, ReservationState, owner="ocpp_gateway",
     retain=True, private=True, subscribers=("api", "cli"),
     doc="The reservation of a connector (ReserveNow), persisted by the gateway: only its idTag, or one with its "

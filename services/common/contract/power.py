@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Never
 
 from pydantic import Field
 
@@ -128,12 +129,12 @@ _STATE_EXAMPLE = {
     "limit_a": 500.0, "setpoint_a": 200.0, "since": "2026-11-24T22:00:00Z",
 }
 
-CONNECTOR = Topic(
+CONNECTOR: Topic[ConnectorState, Never] = Topic(
     "chargebus/power/state/connector/{connector_id}", Kind.STATE, ConnectorState, owner="power", retain=True,
     subscribers=("ocpp_gateway", "api", "cli"),
     doc="The connector state machine's output, published on every change.", example=_STATE_EXAMPLE,
 )
-MEASUREMENT = Topic(
+MEASUREMENT: Topic[Measurement, Never] = Topic(
     "chargebus/power/state/measurement/{connector_id}", Kind.STATE, Measurement, owner="power", retain=True,
     qos=0, subscribers=("metering", "api", "cli"),
     doc="Latest DC measurements, about once a second and on every significant change.",
@@ -142,7 +143,7 @@ MEASUREMENT = Topic(
              "power_w": 80000.0, "energy_wh": 1234.5, "temperature_c": 35.0, "soc_pct": 42.0,
              "ev_request_a": 200.0, "offered_current_a": 200.0, "offered_power_w": 80000.0},
 )
-RFID_SWIPED = Topic(
+RFID_SWIPED: Topic[RfidSwiped, Never] = Topic(
     "chargebus/power/event/rfid_swiped", Kind.EVENT, RfidSwiped, owner="power",
     private=True, subscribers=("ocpp_gateway", "api"), doc="A card was presented at the reader.",
     example={"id_tag": "04A2B3C4"},

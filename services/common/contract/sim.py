@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Never
 
 from pydantic import Field
 
@@ -54,7 +55,7 @@ class EstopRequest(Model):
 _EXAMPLE = {"connector_id": 1, "plugged": True, "soc_pct": 40.0, "max_current_a": 200.0, "faults": [],
             "estop": False}
 
-SIM_STATE = Topic(
+SIM_STATE: Topic[SimState, Never] = Topic(
     "chargebus/sim/state/ev/{connector_id}", Kind.STATE, SimState, owner="sim", retain=True,
     subscribers=("cli", "api"), doc="What the simulated EV and hardware are doing.", example=_EXAMPLE,
 )

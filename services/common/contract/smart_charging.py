@@ -8,7 +8,7 @@ Current); smart_charging answers a W profile Rejected.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Never
 
 from pydantic import Field
 
@@ -120,7 +120,7 @@ class ChargingLimit(Model):
     next_limit_a: float | None = Field(None, ge=0, description="The limit from then on; none: no profile.")
 
 
-LIMIT = Topic(
+LIMIT: Topic[ChargingLimit, Never] = Topic(
     "chargebus/smart_charging/state/limit/{connector_id}", Kind.STATE, ChargingLimit, owner="smart_charging",
     retain=True, subscribers=("power", "api", "cli"),
     doc="The current limit in force, per connector and for the station (connector 0), which profile sets it and "

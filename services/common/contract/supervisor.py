@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Never
 
 from pydantic import Field
 
@@ -57,7 +58,7 @@ class RestartOrder(Model):
     at: datetime = Field(description="A service started after this ignores the order (a late delivery).")
 
 
-RESTART_ORDER = Topic(
+RESTART_ORDER: Topic[RestartOrder, Never] = Topic(
     "chargebus/supervisor/event/restart_order", Kind.EVENT, RestartOrder, owner="supervisor",
     subscribers=("every service",),
     doc="Under docker-compose, where no supervisor holds the processes: the named services stop in order and "
@@ -65,7 +66,7 @@ RESTART_ORDER = Topic(
     example={"services": ["metering"], "reason": "maintenance", "at": "2026-11-26T17:00:00Z"},
 )
 
-PROCESSES = Topic(
+PROCESSES: Topic[ProcessTable, Never] = Topic(
     "chargebus/supervisor/state/processes",
     Kind.STATE,
     ProcessTable,
@@ -124,7 +125,7 @@ INSTALL = Topic(
     example={"slot": "/var/lib/chargebus/firmware/slots/0.2.0-1", "version": "0.2.0"},
 )
 
-SLOTS = Topic(
+SLOTS: Topic[SlotState, Never] = Topic(
     "chargebus/supervisor/state/slots",
     Kind.STATE,
     SlotState,
