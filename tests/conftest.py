@@ -10,10 +10,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from pydantic import SecretStr
 
 from services.common.settings import Settings
 from tests.broker import Broker, free_port
+
+# Tests assert behaviour, not speed: hypothesis's per-example deadline failed a property on a loaded machine
+hypothesis_settings.register_profile("chargebus", deadline=None)
+hypothesis_settings.load_profile("chargebus")
 
 # The files whose tests run longest (a firmware install, kill -9 and last-will waits, compose, a 10,000-message
 # replay): started first, so that the parallel workers end together instead of one finishing them alone.

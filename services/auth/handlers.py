@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
-from typing import Any
 
 from services.common.bus import Bus, BusError
 from services.common.config_view import ConfigView
@@ -62,8 +61,8 @@ class Handlers:
                       local_authorize_offline=c.get_bool("LocalAuthorizeOffline"),
                       allow_offline_tx_for_unknown_id=c.get_bool("AllowOfflineTxForUnknownId"))
 
-    async def on_connection(self, _t: str, _d: Any, state: Any, _p: dict[str, str]) -> None:
-        if isinstance(state, ConnectionState):
+    async def on_connection(self, state: ConnectionState | None, _p: dict[str, str]) -> None:
+        if state is not None:
             self.online = state.connected and state.registration is Registration.ACCEPTED
 
     # -- the decision ---------------------------------------------------------------------------------

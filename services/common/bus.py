@@ -160,6 +160,16 @@ class Bus:
         """
         self._on_connected.append(callback)
 
+    def follow(self, topic: Topic[P, Any], handler: Callable[[P | None, Params], Awaitable[None]],
+               **params: object) -> None:
+        """Every message of one declared topic, typed: `handler(payload, params)`, its retained value first;
+        None when that value was cleared. With `params`, one concrete path of it (one service's health)."""
+        async def typed(_path: str, declared: Topic, payload: BaseModel | None, found: Params) -> None:
+            if declared == topic:
+                await handler(cast("P | None", payload), found)
+
+        self.watch(topic.render(**params) if params else topic.filter, typed)
+
     def watch(self, topic_filter: str, handler: WatchHandler) -> None:
         """Observe declared topics under a filter: `handler(topic, declared, payload, params)`.
 

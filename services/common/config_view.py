@@ -5,8 +5,6 @@ Until the gateway's retained value arrives, the default declared in `contract.co
 
 from __future__ import annotations
 
-from typing import Any
-
 from .bus import Bus
 from .contract.common import CONFIG, ConfigValue
 from .contract.config_keys import defaults
@@ -16,10 +14,10 @@ class ConfigView:
     def __init__(self, bus: Bus, *keys: str) -> None:
         self.values = defaults(*keys)
         for key in keys:  # only the keys it reads: a change of another key wakes nobody here
-            bus.watch(CONFIG.render(key=key), self._seen)
+            bus.follow(CONFIG, self._seen, key=key)
 
-    async def _seen(self, _topic: str, _declared: Any, value: Any, params: dict[str, str]) -> None:
-        if isinstance(value, ConfigValue) and value.key in self.values and value.key == params.get("key"):
+    async def _seen(self, value: ConfigValue | None, params: dict[str, str]) -> None:
+        if value is not None and value.key in self.values and value.key == params.get("key"):
             self.values[value.key] = value.value
 
     def get(self, key: str) -> str:

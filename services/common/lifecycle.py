@@ -14,10 +14,9 @@ import logging
 import os
 import signal
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import setproctitle
-from pydantic import BaseModel
 
 from . import failpoints
 from .bus import Bus
@@ -93,13 +92,13 @@ async def serve(service_cls: type[Service], settings: Settings, stop: asyncio.Ev
     service = service_cls(settings, bus)
     started = datetime.now(UTC)
 
-    async def on_order(_t: str, _d: Any, order: BaseModel | None, _p: dict[str, str]) -> None:
-        if isinstance(order, RestartOrder) and service_cls.name in order.services and order.at >= started:
+    async def on_order(order: RestartOrder | None, _p: dict[str, str]) -> None:
+        if order is not None and service_cls.name in order.services and order.at >= started:
             log.warning("restart ordered service=%s reason=%r: stopping for the restart policy",
                         service_cls.name, order.reason)
             stop.set()
 
-    bus.watch(RESTART_ORDER.path, on_order)
+    bus.follow(RESTART_ORDER, on_order)
     pings = asyncio.create_task(watchdog_pings(service_cls.name), name="watchdog-pings")
     try:
         await service.setup()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 from services.common.contract import firmware, ocpp_gateway
 from services.common.contract.base import Empty
@@ -38,9 +37,9 @@ class FirmwareService(Service):
         self.bus.handle(firmware.STATUS, self.on_status)
         self.bus.handle(firmware.UPDATE, self.on_update)
         self.bus.handle(firmware.GET_DIAGNOSTICS, self.on_diagnostics)
-        self.bus.watch(ocpp_gateway.TRANSACTION.filter, self.on_transaction)
-        self.bus.watch(SLOTS.filter, self.updater.on_slots)
-        self.bus.watch(CONFIG.filter, self.uploader.on_config)
+        self.bus.follow(ocpp_gateway.TRANSACTION, self.on_transaction)
+        self.bus.follow(SLOTS, self.updater.on_slots)
+        self.bus.follow(CONFIG, self.uploader.on_config)
         self.bus.watch("chargebus/+/health", self.uploader.on_state)
         self.bus.watch("chargebus/+/state/#", self.uploader.on_state)
         self.bus.when_connected(self.report.publish)
@@ -49,8 +48,8 @@ class FirmwareService(Service):
         """A session is open, or the gateway has not told us yet (an update never starts on a guess)."""
         return not set(CONNECTORS) <= set(self.transactions) or any(self.transactions.values())
 
-    async def on_transaction(self, _t: str, _d: Any, state: Any, _p: dict[str, str]) -> None:
-        if isinstance(state, TransactionState):
+    async def on_transaction(self, state: TransactionState | None, _p: dict[str, str]) -> None:
+        if state is not None:
             self.transactions[state.connector_id] = state.active
             if not self.busy():
                 self.updater.wake.set()

@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from services.common.bus import Bus, BusError
 from services.common.contract.firmware import FirmwareStatus, UpdateProgress, UpdateRequest
@@ -76,8 +75,8 @@ class Updater:
         self.requested.set()
         return True
 
-    async def on_slots(self, _t: str, _d: Any, state: Any, _p: dict[str, str]) -> None:
-        if isinstance(state, SlotState):
+    async def on_slots(self, state: SlotState | None, _p: dict[str, str]) -> None:
+        if state is not None:
             self.slots = state
             self.wake.set()
 

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.common.bus import Bus
+from services.common.contract import Topic
 from services.common.contract.common import ConfigValue
 from services.common.contract.config_keys import SECRET_KEYS
 from services.common.contract.firmware import DiagnosticsRequest, DiagnosticsStatus
@@ -41,11 +42,11 @@ class Uploader:
         self.config: dict[str, str] = {}
         self.health: dict[str, Any] = {}
 
-    async def on_config(self, _t: str, _d: Any, value: Any, _p: dict[str, str]) -> None:
-        if isinstance(value, ConfigValue):
+    async def on_config(self, value: ConfigValue | None, _p: dict[str, str]) -> None:
+        if value is not None:
             self.config[value.key] = value.value
 
-    async def on_state(self, topic: str, _d: Any, value: Any, _p: dict[str, str]) -> None:
+    async def on_state(self, topic: str, _d: Topic, value: BaseModel | None, _p: dict[str, str]) -> None:
         """Every retained state and health message: the snapshot that goes into the archive."""
         if isinstance(value, BaseModel):
             self.health[topic] = value.model_dump(mode="json")

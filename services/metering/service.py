@@ -7,7 +7,6 @@ import logging
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from services.common.config_view import ConfigView
 from services.common.contract import metering, ocpp_gateway, power
@@ -42,8 +41,8 @@ class MeteringService(Service):
         self.config = ConfigView(self.bus, *KEYS)
         self.measurements: dict[int, Measurement] = {}
         self.sessions: dict[int, str] = {}
-        self.bus.watch(power.MEASUREMENT.filter, self.on_measurement)
-        self.bus.watch(ocpp_gateway.TRANSACTION.filter, self.on_transaction)
+        self.bus.follow(power.MEASUREMENT, self.on_measurement)
+        self.bus.follow(ocpp_gateway.TRANSACTION, self.on_transaction)
         self.bus.handle(metering.READ, self.on_read)
         self.bus.when_connected(self.republish)
 
@@ -57,8 +56,8 @@ class MeteringService(Service):
     async def shutdown(self) -> None:
         self.engine.dispose()
 
-    async def on_measurement(self, _t: str, _d: Any, m: Any, _p: dict[str, str]) -> None:
-        if not isinstance(m, Measurement):
+    async def on_measurement(self, m: Measurement | None, _p: dict[str, str]) -> None:
+        if m is None:
             return
         if not self.register.newer(m.connector_id, m.boot_id, m.sequence):
             return  # older than what was counted (a stale retained copy): neither counted nor sampled
@@ -69,8 +68,8 @@ class MeteringService(Service):
             self.bus.publish(metering.REGISTER, EnergyRegister(connector_id=m.connector_id, energy_wh=energy,
                                                                timestamp=m.timestamp), connector_id=m.connector_id)
 
-    async def on_transaction(self, _t: str, _d: Any, state: Any, _p: dict[str, str]) -> None:
-        if isinstance(state, TransactionState):
+    async def on_transaction(self, state: TransactionState | None, _p: dict[str, str]) -> None:
+        if state is not None:
             # sampling starts with the transaction (StartTransaction queued), not with its preparation
             if state.phase in (SessionPhase.ACTIVE, SessionPhase.SUSPENDED) and state.session_id:
                 self.sessions[state.connector_id] = state.session_id

@@ -106,10 +106,10 @@ class TransactionEngine:
         self._early: list[Callable[[], list[Action]]] = []
         self.recovered = asyncio.Event()
         bus.on(power.RFID_SWIPED, self.on_swipe)
-        bus.watch(power.CONNECTOR.filter, self.on_connector)
+        bus.follow(power.CONNECTOR, self.on_connector)
         bus.on(metering.METER_VALUES, self.on_meter_values)
         bus.on(metering.TRANSACTION_DATA, self.on_transaction_data)
-        bus.watch(metering.REGISTER.filter, self.on_register)
+        bus.follow(metering.REGISTER, self.on_register)
 
     def rules(self) -> Rules:
         c = self.config
@@ -294,8 +294,8 @@ class TransactionEngine:
     async def on_swipe(self, swiped: RfidSwiped, _p: dict[str, str]) -> None:
         self._post(lambda: self.sessions.swiped(swiped.id_tag, time.monotonic()))
 
-    async def on_connector(self, _t: str, _d: Any, state: Any, _p: dict[str, str]) -> None:
-        if isinstance(state, ConnectorState) and state.connector_id in self.sessions.connectors:
+    async def on_connector(self, state: ConnectorState | None, _p: dict[str, str]) -> None:
+        if state is not None and state.connector_id in self.sessions.connectors:
             self._post(lambda: self._connector_changed(state))
 
     def _connector_changed(self, state: ConnectorState) -> list[Action]:
@@ -335,8 +335,8 @@ class TransactionEngine:
     async def on_transaction_data(self, data: TransactionData, _p: dict[str, str]) -> None:
         self.store.add_transaction_data(data.session_id, messages.meter_value_payload(data.meter_value))
 
-    async def on_register(self, _t: str, _d: Any, register: Any, _p: dict[str, str]) -> None:
-        if not isinstance(register, EnergyRegister):
+    async def on_register(self, register: EnergyRegister | None, _p: dict[str, str]) -> None:
+        if register is None:
             return
         self.registers[register.connector_id] = register.energy_wh
         run = self.sessions.running(register.connector_id)

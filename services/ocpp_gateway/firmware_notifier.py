@@ -32,8 +32,8 @@ class FirmwareNotifier:
         self.pending: list[Notification] = []
         self.changed = asyncio.Event()
 
-    async def on_jobs(self, _t: str, _d: Any, state: Any, _p: dict[str, str]) -> None:
-        if isinstance(state, JobsState):
+    async def on_jobs(self, state: JobsState | None, _p: dict[str, str]) -> None:
+        if state is not None:
             self.pending = list(state.notifications)
             self.changed.set()
 

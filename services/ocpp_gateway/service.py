@@ -77,7 +77,7 @@ class OcppGatewayService(Service):
         self.link.when_booted(self.status.on_boot_accepted)
         self.link.when_reconnected(self.status.on_reconnected)
         self.notifier = FirmwareNotifier(self.store, self.link)
-        self.bus.watch(firmware.JOBS.filter, self.notifier.on_jobs)
+        self.bus.follow(firmware.JOBS, self.notifier.on_jobs)
         self.bus.handle(ocpp_gateway.CSMS_AUTHORIZE, self.on_authorize)
         self.bus.handle(ocpp_gateway.GET_SESSION, self.on_get_session)
         self.bus.handle(ocpp_gateway.CHANGE_CONFIGURATION, self.on_change_configuration)
@@ -87,7 +87,7 @@ class OcppGatewayService(Service):
         self._power_pid: int | None = None
         self._power_online = asyncio.Event()
         self._background: set[asyncio.Task[None]] = set()
-        self.bus.watch(HEALTH.render(service="power"), self._power_seen)
+        self.bus.follow(HEALTH, self._power_seen, service="power")
         self._tg: asyncio.TaskGroup | None = None
         self.station = Station(bus=self.bus, config=self.config, transactions=self.transactions,
                                availability=self.availability, registration=lambda: self.link.registration,
@@ -156,9 +156,9 @@ class OcppGatewayService(Service):
         self.transactions.republish()
         self.link.publish_state()
 
-    async def _power_seen(self, _t: str, _d: Any, health: Any, _p: dict[str, str]) -> None:
+    async def _power_seen(self, health: Health | None, _p: dict[str, str]) -> None:
         """power keeps availability in memory only: tell it again whenever a new power process is online."""
-        if not isinstance(health, Health) or health.state is not HealthState.ONLINE or health.pid == self._power_pid:
+        if health is None or health.state is not HealthState.ONLINE or health.pid == self._power_pid:
             return
         self._power_pid = health.pid
         if not self._power_online.is_set():

@@ -25,7 +25,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from ocpp.v16 import call
 from sqlalchemy import Engine, text
@@ -69,7 +68,7 @@ class StatusReporter:
         self._changed = asyncio.Event()
         self._conflicts: set[int] = set()
         self._preparing: dict[int, Reported] = {}  # Preparing, to report before a session left Finishing
-        bus.watch(power.CONNECTOR.filter, self.on_connector)
+        bus.follow(power.CONNECTOR, self.on_connector)
         bus.on(auth.LOCAL_LIST_CONFLICT, self.on_conflict)
 
     async def on_conflict(self, conflict: LocalListConflict, _p: dict[str, str]) -> None:
@@ -100,8 +99,8 @@ class StatusReporter:
         self._backoff.pop(connector, None)
         self._changed.set()
 
-    async def on_connector(self, _topic: str, _d: Any, state: Any, _p: dict[str, str]) -> None:
-        if isinstance(state, ConnectorState):
+    async def on_connector(self, state: ConnectorState | None, _p: dict[str, str]) -> None:
+        if state is not None:
             value = (state.status.value, state.error_code.value, state.vendor_error_code)
             old = self.current.get(state.connector_id)
             # power stamps `since` when the status moved; an error code change alone is stamped now

@@ -11,10 +11,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from pydantic import BaseModel
-
 from services.common.bus import BusError
-from services.common.contract import ErrorCode, Topic
+from services.common.contract import ErrorCode
 from services.common.contract.power import (
     ConnectorRequest,
     ConnectorState,
@@ -121,11 +119,9 @@ class Handlers:
         await self._begin(req.connector_id)
         return self._apply()
 
-    async def on_limit(self, _topic: str, _declared: Topic, payload: BaseModel | None, params: dict[str, str]) -> None:
+    async def on_limit(self, payload: ChargingLimit | None, params: dict[str, str]) -> None:
         """The smart charging limit; a cleared retained limit means no profile is in force."""
         if params.get("connector_id") != str(self._ctl.connector_id):
-            return
-        if payload is not None and not isinstance(payload, ChargingLimit):
             return
         limit = payload.limit_a if payload is not None else None
         if limit != self._ctl.smart_limit_a or self._ctl.hold_a is not None:

@@ -11,10 +11,9 @@ import uuid
 from datetime import UTC, datetime
 
 import can
-from pydantic import BaseModel
 
 from services.common.bus import BusError
-from services.common.contract import Topic, ocpp_gateway, power, smart_charging
+from services.common.contract import ocpp_gateway, power, smart_charging
 from services.common.contract.common import HEALTH, Health, HealthState
 from services.common.contract.ocpp_gateway import SessionRequest, SessionView
 from services.common.contract.power import ConnectorState, Measurement, RfidSwiped
@@ -69,16 +68,16 @@ class PowerService(Service):
         self.bus.handle(power.SET_AVAILABILITY, h.on_set_availability)
         self.bus.handle(power.PREPARE, h.on_prepare)
         self.bus.handle(power.GET_STATE, h.on_get_state)
-        self.bus.watch(smart_charging.LIMIT.filter, h.on_limit)
+        self.bus.follow(smart_charging.LIMIT, h.on_limit)
         self.bus.when_connected(self.republish)
-        self.bus.watch(HEALTH.filter, self.on_health)
+        self.bus.follow(HEALTH, self.on_health)
         self._down_since: dict[str, float] = {name: time.monotonic() for name in NEEDED}  # until heard online
 
-    async def on_health(self, _t: str, _d: Topic, health: BaseModel | None, params: dict[str, str]) -> None:
+    async def on_health(self, health: Health | None, params: dict[str, str]) -> None:
         name = params.get("service", "")
         if name not in NEEDED:
             return
-        if isinstance(health, Health) and health.state is HealthState.ONLINE:
+        if health is not None and health.state is HealthState.ONLINE:
             self._down_since.pop(name, None)
         else:
             self._down_since.setdefault(name, time.monotonic())

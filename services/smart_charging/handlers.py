@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
-from typing import Any
 
 from services.common.bus import Bus, BusError
 from services.common.config_view import ConfigView
@@ -101,8 +100,8 @@ class Charging:
 
     # -- sessions ----------------------------------------------------------------------------------
 
-    async def on_transaction(self, _t: str, _d: Any, state: Any, _p: dict[str, str]) -> None:
-        if not isinstance(state, TransactionState) or state.connector_id not in self.sessions:
+    async def on_transaction(self, state: TransactionState | None, _p: dict[str, str]) -> None:
+        if state is None or state.connector_id not in self.sessions:
             return
         connector = state.connector_id
         if state.active and state.session_id is not None:

@@ -43,7 +43,7 @@ class SmartChargingService(Service):
         self.bus.handle(smart_charging.CLEAR_PROFILES, c.on_clear)
         self.bus.handle(smart_charging.GET_COMPOSITE, c.on_get_composite)
         self.bus.handle(smart_charging.LIST_PROFILES, c.on_list)
-        self.bus.watch(ocpp_gateway.TRANSACTION.filter, c.on_transaction)
+        self.bus.follow(ocpp_gateway.TRANSACTION, c.on_transaction)
         self.bus.when_connected(c.republish)
 
     async def run(self) -> None:

@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from services.common.bus import Bus
 from services.common.contract.common import HEALTH, Health, HealthState
@@ -50,7 +49,7 @@ class SlotKeeper:
         self.switch = switch  # stop everything, then restart the supervisor from this slot
         self.online: dict[str, int] = {}
         bus.handle(INSTALL, self.on_install)
-        bus.watch(HEALTH.filter, self.on_health)
+        bus.follow(HEALTH, self.on_health)
         bus.when_connected(self.publish)
 
     def publish(self) -> None:
@@ -62,9 +61,9 @@ class SlotKeeper:
                 version=outcome.version, installed=outcome.installed, reason=outcome.reason,
                 at=datetime.fromisoformat(outcome.at))))
 
-    async def on_health(self, _t: str, _d: Any, health: Any, params: dict[str, str]) -> None:
+    async def on_health(self, health: Health | None, params: dict[str, str]) -> None:
         name = params.get("service", "")
-        if isinstance(health, Health) and health.state is HealthState.ONLINE:
+        if health is not None and health.state is HealthState.ONLINE:
             self.online[name] = health.pid
         else:
             self.online.pop(name, None)
