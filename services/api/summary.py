@@ -74,7 +74,7 @@ def _connector(latest: dict[str, BaseModel], c: int, trace: Trace, decided: Deci
     out["limit"] = _model(limit)
     tx = _get(latest, f"chargebus/ocpp_gateway/state/transaction/{c}", TransactionState)
     out["transaction"] = None
-    if tx is not None and tx.active:
+    if tx is not None and tx.open:
         energy = (register - tx.meter_start_wh) if register is not None and tx.meter_start_wh is not None else None
         out["transaction"] = {
             "phase": tx.phase.value, "transaction_id": tx.transaction_id, "id_tag": tx.id_tag,

@@ -69,7 +69,7 @@ class StationView:
         elif isinstance(payload, Health) and (not isinstance(before, Health) or before.state != payload.state):
             self._say(f"{topic.split('/')[1]} {payload.state.value}")
         elif isinstance(payload, TransactionState):
-            session = payload.session_id if payload.active else None
+            session = payload.session_id if payload.open else None
             if self._sessions.get(payload.connector_id) != session:
                 self._sessions[payload.connector_id] = session
                 self.traces[payload.connector_id] = []

@@ -177,7 +177,7 @@ def _limit(limit: ChargingLimit) -> str:
 
 
 def _transaction(value: TransactionState) -> str:
-    if not value.active:
+    if not value.open:
         return f"  transaction: none on connector {value.connector_id}"
     csms_id = value.transaction_id if value.transaction_id is not None else "not yet confirmed"
     return (f"  transaction: {csms_id} tag={value.id_tag} since "

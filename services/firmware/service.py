@@ -50,7 +50,7 @@ class FirmwareService(Service):
 
     async def on_transaction(self, state: TransactionState | None, _p: dict[str, str]) -> None:
         if state is not None:
-            self.transactions[state.connector_id] = state.active
+            self.transactions[state.connector_id] = state.open
             if not self.busy():
                 self.updater.wake.set()
 

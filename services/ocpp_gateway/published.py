@@ -24,14 +24,14 @@ def transaction_state(connector: int, run: Running | None, starting: Tx | None, 
     `stored`: the run's row, for its start time."""
     if run is not None:
         phase = SessionPhase.SUSPENDED if run.suspended else SessionPhase.ACTIVE
-        return TransactionState(connector_id=connector, active=True, phase=phase, session_id=run.session_id,
+        return TransactionState(connector_id=connector, phase=phase, session_id=run.session_id,
                                 transaction_id=run.transaction_id, id_tag=run.id_tag,
                                 started_at=stored.started_at if stored else None, meter_start_wh=run.meter_start_wh)
     if starting is not None:
-        return TransactionState(connector_id=connector, active=True, phase=SessionPhase.STARTING,
+        return TransactionState(connector_id=connector, phase=SessionPhase.STARTING,
                                 session_id=starting.session_id, id_tag=starting.id_tag,
                                 started_at=starting.started_at, meter_start_wh=starting.meter_start)
-    return TransactionState(connector_id=connector, active=False)
+    return TransactionState(connector_id=connector)
 
 
 def session_view(connector: int, run: Running | None, starting: Tx | None, reserved: bool) -> SessionView:

@@ -104,7 +104,7 @@ class Charging:
         if state is None or state.connector_id not in self.sessions:
             return
         connector = state.connector_id
-        if state.active and state.session_id is not None:
+        if state.open and state.session_id is not None:
             known = self.sessions.get(connector)
             if known is None or known.session_id != state.session_id:
                 self.sessions[connector] = Session(state.session_id, state.started_at or datetime.now(UTC))

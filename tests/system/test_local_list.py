@@ -110,7 +110,7 @@ async def test_blocked_entries_refuse_and_the_list_authorizes_offline_and_wins_o
     await station.plug()
     await station.swipe("OFFLINE1")
     state = await station.observer.wait(
-        lambda: (t := station.observer.get("chargebus/ocpp_gateway/state/transaction/1")) and t.active
+        lambda: (t := station.observer.get("chargebus/ocpp_gateway/state/transaction/1")) and t.open
         and t.phase == "active" and t, what="started offline from the list")
     assert state.id_tag == "OFFLINE1"
     station.csms.refuse = False

@@ -281,7 +281,7 @@ async def test_stop_transaction_on_invalid_id_false_only_stops_the_energy(statio
         what="power suspended")
     assert state.energized and state.setpoint_a == 0.0
     transaction = station.observer.get("chargebus/ocpp_gateway/state/transaction/1")
-    assert transaction.active and transaction.phase == "suspended" and station.csms.calls("StopTransaction") == []
+    assert transaction.open and transaction.phase == "suspended" and station.csms.calls("StopTransaction") == []
     await station.swipe("STOLEN")  # stopped normally by its own card
     stop = (await station.csms.wait("StopTransaction"))[0]
     assert stop["reason"] == "Local" and stop["transaction_id"] == 1000

@@ -85,7 +85,7 @@ async def test_a_store_write_that_fails_after_energize_cuts_the_output(station: 
         timeout=5, what="de-energized at once")
     assert state.setpoint_a == 0.0
     transaction = await station.observer.wait(
-        lambda: (t := station.observer.get("chargebus/ocpp_gateway/state/transaction/1")) and not t.active and t,
+        lambda: (t := station.observer.get("chargebus/ocpp_gateway/state/transaction/1")) and not t.open and t,
         what="no session left")
     assert transaction.phase == "none"
     assert station.csms.calls("StartTransaction") == []  # the CSMS never hears of a charge nobody recorded

@@ -40,13 +40,17 @@ class SessionPhase(StrEnum):
 
 class TransactionState(Model):
     connector_id: int = Field(ge=1)
-    active: bool = Field(description="A session is open on the connector (starting, active or suspended).")
     phase: SessionPhase = SessionPhase.NONE
     session_id: str | None = Field(None, description="The station's own id, known before the CSMS's.")
     transaction_id: int | None = Field(None, description="The CSMS transactionId once StartTransaction is confirmed.")
     id_tag: str | None = None
     started_at: datetime | None = None
     meter_start_wh: int | None = None
+
+    @property
+    def open(self) -> bool:
+        """A session is open on the connector: starting, active or suspended (one fact, from `phase`)."""
+        return self.phase is not SessionPhase.NONE
 
 
 class TransactionStopped(Model):
@@ -109,7 +113,7 @@ TRANSACTION: Topic[TransactionState, Never] = Topic(
     subscribers=("metering", "api", "cli", "smart_charging", "firmware"),
     doc="The session on a connector: `starting` (persisted, energize asked), `active`, `suspended` (no energy, the "
     "transaction open). Metering samples while active or suspended.",
-    example={"connector_id": 1, "active": True, "phase": "active", "session_id": "s-1", "transaction_id": 17,
+    example={"connector_id": 1, "phase": "active", "session_id": "s-1", "transaction_id": 17,
              "id_tag": "04A2B3C4", "started_at": "2026-11-24T22:00:00Z", "meter_start_wh": 1000},
 )
 TRANSACTION_STOPPED: Topic[TransactionStopped, Never] = Topic(

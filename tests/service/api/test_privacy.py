@@ -37,7 +37,7 @@ async def cards_on_the_bus(settings: Settings) -> AsyncIterator[None]:
     buses["power"].publish(power.CONNECTOR, ConnectorState.model_validate(power.CONNECTOR.example), connector_id=1)
     buses["power"].publish(power.RFID_SWIPED, RfidSwiped(id_tag=CARD))
     buses["ocpp_gateway"].publish(ocpp_gateway.TRANSACTION, TransactionState(
-        connector_id=1, active=True, phase="active", session_id="s-1", transaction_id=17, id_tag=CARD,
+        connector_id=1, phase="active", session_id="s-1", transaction_id=17, id_tag=CARD,
         started_at=now, meter_start_wh=1000), connector_id=1)
     buses["ocpp_gateway"].publish(ocpp_gateway.RESERVATION, ReservationState(connector_id=1, reservation=Reservation(
         reservation_id=7, connector_id=1, id_tag=CARD, parent_id_tag=PARENT, expiry_date=now + timedelta(hours=1))),

@@ -60,7 +60,7 @@ async def test_periodic_values_reads_and_the_register_survives_kill_9(settings: 
         bus.publish(power.MEASUREMENT, _measurement(1000.0), connector_id=1)  # baseline
         await _read(bus)
         bus.publish(power.MEASUREMENT, _measurement(1600.0), connector_id=1)
-        bus.publish(ocpp_gateway.TRANSACTION, TransactionState(connector_id=1, active=True, phase=SessionPhase.ACTIVE,
+        bus.publish(ocpp_gateway.TRANSACTION, TransactionState(connector_id=1, phase=SessionPhase.ACTIVE,
                                                                session_id="s-1"), connector_id=1)
         for _ in range(100):
             if len(taken) >= 2:

@@ -17,7 +17,7 @@ ROW = Tx(session_id="s1", connector_id=1, id_tag="TAG1", started_at=AT, meter_st
 def test_a_running_session_is_active_or_suspended_with_its_row_start() -> None:
     run = Running("s1", "TAG1", None, 100, transaction_id=7)
     state = transaction_state(1, run, None, ROW)
-    assert (state.active, state.phase, state.transaction_id, state.started_at) == (True, SessionPhase.ACTIVE, 7, AT)
+    assert (state.open, state.phase, state.transaction_id, state.started_at) == (True, SessionPhase.ACTIVE, 7, AT)
     suspended = Running("s1", "TAG1", None, 100, suspended=True)
     assert transaction_state(1, suspended, None, ROW).phase is SessionPhase.SUSPENDED
     assert session_view(1, suspended, None, False).phase is SessionPhase.SUSPENDED
@@ -25,14 +25,14 @@ def test_a_running_session_is_active_or_suspended_with_its_row_start() -> None:
 
 def test_a_starting_session_is_active_before_power_energized() -> None:
     state = transaction_state(1, None, ROW, None)
-    assert (state.active, state.phase, state.session_id, state.transaction_id) == (True, SessionPhase.STARTING,
+    assert (state.open, state.phase, state.session_id, state.transaction_id) == (True, SessionPhase.STARTING,
                                                                                     "s1", None)
     view = session_view(1, None, ROW, True)
     assert (view.phase, view.session_id, view.reserved) == (SessionPhase.STARTING, "s1", True)
 
 
 def test_no_session_is_inactive() -> None:
-    assert transaction_state(1, None, None, None).active is False
+    assert transaction_state(1, None, None, None).open is False
     assert session_view(1, None, None, False).phase is SessionPhase.NONE
 
 
