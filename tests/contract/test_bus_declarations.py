@@ -7,8 +7,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from services.common import contract
 from services.common.bus_accounts import ACCOUNTS
 from services.common.contract import TOPICS, Kind, Topic, access
+from services.common.contract.common import CONFIG
 
 ROOT = Path(__file__).resolve().parents[2] / "services"
 CONTRACT_MODULES = {"auth", "common", "firmware", "metering", "ocpp_gateway", "power", "sim", "smart_charging",
@@ -36,6 +38,8 @@ def named_topics(package: Path) -> set[str]:
         tree = ast.parse(path.read_text())
         aliases: dict[str, str] = {}  # local name → contract module
         for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "services.common.config_view":
+                found.add(CONFIG.path)  # the shared reader of the configuration topic
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("services.common.contract"):
                 for alias in node.names:
                     module = node.module.rsplit(".", 1)[-1]
@@ -43,6 +47,8 @@ def named_topics(package: Path) -> set[str]:
                         aliases[alias.asname or alias.name] = alias.name
                     elif (module, alias.name) in names:
                         found.add(names[(module, alias.name)].path)
+                    elif module == "contract" and isinstance(getattr(contract, alias.name, None), Topic):
+                        found.add(getattr(contract, alias.name).path)  # re-exported by the package
         for node in ast.walk(tree):
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
                 topic = names.get((aliases[node.value.id], node.attr))
@@ -67,3 +73,22 @@ def test_the_scan_sees_what_it_must() -> None:
     # the scan itself: a caller through a module alias and one through an imported constant
     assert "chargebus/sim/cmd/plug" in named_topics(ROOT / "cli")  # `from ...contract import sim as contract`
     assert "chargebus/auth/cmd/authorize" in named_topics(ROOT / "ocpp_gateway")
+    assert "chargebus/{service}/health" in named_topics(ROOT / "power")  # `from ...contract import HEALTH`
+    assert "chargebus/config/{key}" in named_topics(ROOT / "auth")  # through the shared ConfigView
+
+
+def test_every_state_and_event_is_declared_for_exactly_the_services_whose_code_reads_it() -> None:
+    """The read side of the same rule, for the station's services (the whole-bus views, `access.WATCHERS`, read
+    through `chargebus/#` without naming topics; their declarations are checked by what the broker lets through)."""
+    services = set(ACCOUNTS) - set(access.WATCHERS)
+    named = {account: named_topics(ROOT / account) for account in services}
+    wrong = []
+    for topic in TOPICS:
+        if topic.kind is Kind.CMD or access.EVERY_SERVICE in topic.subscribers:
+            continue
+        every = topic.owner == access.EVERY_SERVICE  # health: each writes its own, a reader names the topic
+        readers = {a for a in services if topic.path in named[a] and (every or not access.owns(a, topic))}
+        declared = set(topic.subscribers) - set(access.WATCHERS)
+        if readers != declared:
+            wrong.append(f"{topic.path}: declared {sorted(declared)}, read by {sorted(readers)}")
+    assert not wrong, "\n".join(wrong)

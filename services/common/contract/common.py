@@ -36,7 +36,7 @@ HEALTH: Topic[Health, Never] = Topic(
     Health,
     owner="every service",
     retain=True,
-    subscribers=("supervisor", "api", "cli"),
+    subscribers=("supervisor", "ocpp_gateway", "power", "api", "cli"),
     doc="Liveness of each service. The MQTT Last Will turns it `offline` when the process dies.",
     example={"state": "online", "version": "0.1.0", "pid": 4242, "since": "2026-11-24T22:00:00Z"},
 )
@@ -47,7 +47,7 @@ CONFIG: Topic[ConfigValue, Never] = Topic(
     ConfigValue,
     owner="ocpp_gateway",
     retain=True,
-    subscribers=("auth", "metering", "smart_charging", "power", "api", "firmware"),
+    subscribers=("auth", "metering", "smart_charging", "api", "firmware"),
     doc="The OCPP configuration key store, written only by the gateway. A change takes effect at once "
     "in every service that reads the key.",
     example={"key": "MeterValueSampleInterval", "value": "60", "readonly": False},
