@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -22,6 +23,16 @@ def _state() -> ConnectorState:
     return ConnectorState.model_validate(CONNECTOR.example)
 
 
+async def _serving(server: Bus, get_state: Callable[[ConnectorRequest, dict[str, str]], Awaitable[ConnectorState]],
+                   settings: Settings) -> Bus:
+    """`server` (power) answering GET_STATE with `get_state`, both connected; returns a connected caller."""
+    server.handle(GET_STATE, get_state)
+    await server.start(5)
+    client = Bus(settings, "caller", persistent=False, health=False)
+    await client.start(5)
+    return client
+
+
 async def test_request_reply_round_trip(settings: Settings) -> None:
     server = Bus(settings, "power")
     calls: list[int] = []
@@ -30,10 +41,7 @@ async def test_request_reply_round_trip(settings: Settings) -> None:
         calls.append(req.connector_id)
         return _state()
 
-    server.handle(GET_STATE, get_state)
-    await server.start(5)
-    client = Bus(settings, "caller", persistent=False, health=False)
-    await client.start(5)
+    client = await _serving(server, get_state, settings)
     try:
         reply = await client.request(GET_STATE, ConnectorRequest(connector_id=1), timeout=3)
         assert isinstance(reply, ConnectorState) and reply.status == "Charging"
@@ -147,10 +155,7 @@ async def test_a_stop_that_comes_with_the_reply_still_stops_the_caller(settings:
         await stop_armed.wait()
         return _state()
 
-    server.handle(GET_STATE, get_state)
-    await server.start(5)
-    client = Bus(settings, "caller", persistent=False, health=False)
-    await client.start(5)
+    client = await _serving(server, get_state, settings)
     after_reply: list[str] = []
 
     async def watch() -> None:
@@ -187,10 +192,7 @@ async def test_after_reply_runs_once_an_answer_is_out_and_never_after_a_refusal(
             raise BusError(ErrorCode.NOT_FOUND, f"no connector {req.connector_id}")
         return _state()
 
-    server.handle(GET_STATE, get_state)
-    await server.start(5)
-    client = Bus(settings, "caller", persistent=False, health=False)
-    await client.start(5)
+    client = await _serving(server, get_state, settings)
     try:
         with pytest.raises(BusError):
             await client.request(GET_STATE, ConnectorRequest(connector_id=2), timeout=3)
