@@ -1,4 +1,5 @@
-"""ChangeAvailability: persisted per connector, applied to power, Scheduled while a transaction runs."""
+"""ChangeAvailability: persisted per connector, published for power as a retained intent, Scheduled while a
+transaction runs."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from collections.abc import Awaitable, Callable
 from ocpp.v16.enums import AvailabilityStatus
 from sqlalchemy import Engine, text
 
-from services.common.bus import Bus, BusError
-from services.common.contract import power
-from services.common.contract.power import SetAvailabilityRequest
+from services.common.bus import Bus
+from services.common.contract import ocpp_gateway
+from services.common.contract.ocpp_gateway import AvailabilityIntent
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class Availability:
         self.scheduled.pop(connector_id, None)
         self.operative[connector_id] = operative
         self._save(connector_id)
-        await self.apply()
+        self.apply()
         await self.on_change(connector_id)
         return AvailabilityStatus.accepted
 
@@ -67,11 +68,9 @@ class Availability:
                 {"c": connector_id, "o": int(self.operative[connector_id]), "s": (
                     None if connector_id not in self.scheduled else int(self.scheduled[connector_id]))})
 
-    async def apply(self) -> None:
-        """Tell power (which keeps availability in memory only) what is in force."""
+    def apply(self) -> None:
+        """Publish what is in force, retained: power follows it, also when it starts again after us (and at
+        every reconnection of ours, the broker may have lost it)."""
         for connector_id in self._connectors:
-            try:
-                await self._bus.request(power.SET_AVAILABILITY, SetAvailabilityRequest(
-                    connector_id=connector_id, operative=self.effective(connector_id)), timeout=3)
-            except BusError as exc:
-                log.warning("availability not applied to power connector=%d: %s", connector_id, exc)
+            self._bus.publish(ocpp_gateway.AVAILABILITY, AvailabilityIntent(
+                connector_id=connector_id, operative=self.effective(connector_id)), connector_id=connector_id)

@@ -84,9 +84,7 @@ class OcppGatewayService(Service):
         self.bus.handle(ocpp_gateway.CHANGE_AVAILABILITY, self.on_change_availability)
         self.bus.handle(ocpp_gateway.TRIGGER, self.on_trigger)
         self.bus.when_connected(self.republish)
-        self._power_pid: int | None = None
         self._power_online = asyncio.Event()
-        self._background: set[asyncio.Task[None]] = set()
         self.bus.follow(HEALTH, self._power_seen, service="power")
         self._tg: asyncio.TaskGroup | None = None
         self.station = Station(bus=self.bus, config=self.config, transactions=self.transactions,
@@ -154,27 +152,19 @@ class OcppGatewayService(Service):
         """After every (re)connection: keys, sessions and the link as SQLite and memory hold them."""
         self.config.publish_all()
         self.transactions.republish()
+        self.availability.apply()
         self.link.publish_state()
 
     async def _power_seen(self, health: Health | None, _p: dict[str, str]) -> None:
-        """power keeps availability in memory only: tell it again whenever a new power process is online."""
-        if health is None or health.state is not HealthState.ONLINE or health.pid == self._power_pid:
-            return
-        self._power_pid = health.pid
-        if not self._power_online.is_set():
-            self._power_online.set()  # the start below applies it
-            return
-        task = asyncio.get_running_loop().create_task(self.availability.apply(), name="availability-to-power")
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        if health is not None and health.state is HealthState.ONLINE:
+            self._power_online.set()
 
     async def run(self) -> None:
         await self.bus.wait_connected()
-        # online means subscribed: a request sent before power subscribed (both start together) would be lost
+        # online means subscribed: a command sent (recovering a session) before power subscribed would be lost
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(POWER_WAIT_S):
                 await self._power_online.wait()
-        await self.availability.apply()
         async with asyncio.TaskGroup() as tg:
             self._tg = tg
             tg.create_task(self.transactions.run(), name="transactions")

@@ -13,13 +13,13 @@ from collections.abc import Awaitable, Callable
 
 from services.common.bus import BusError
 from services.common.contract import ErrorCode
+from services.common.contract.ocpp_gateway import AvailabilityIntent
 from services.common.contract.power import (
     ConnectorRequest,
     ConnectorState,
     EnergizeRequest,
     PrepareRequest,
     ReserveRequest,
-    SetAvailabilityRequest,
     SetLimitRequest,
     SuspendRequest,
 )
@@ -41,10 +41,11 @@ class Handlers:
         self._apply = apply
         self._ready = ready
         self._open_session = open_session  # the gateway's persisted session on a connector, asked now
+        self.availability_known = asyncio.Event()  # the gateway's retained intent has been read
 
-    async def _begin(self, connector_id: int, allow_all: bool = False) -> None:
+    async def _begin(self, connector_id: int) -> None:
         """Commands wait (briefly) until the start-up adoption of the module state is done."""
-        if connector_id != self._ctl.connector_id and not (allow_all and connector_id == 0):
+        if connector_id != self._ctl.connector_id:
             raise BusError(ErrorCode.NOT_FOUND, f"no connector {connector_id}")
         try:
             async with asyncio.timeout(READY_TIMEOUT_S):
@@ -98,11 +99,17 @@ class Handlers:
         log.info("maintenance cap connector=%d current_a=%s", req.connector_id, req.current_a)
         return self._apply()
 
-    async def on_set_availability(self, req: SetAvailabilityRequest, _p: dict[str, str]) -> ConnectorState:
-        await self._begin(req.connector_id, allow_all=True)
-        self._ctl.set_operative(req.operative)
-        log.info("availability connector=%d operative=%s", req.connector_id, req.operative)
-        return self._apply()
+    async def on_availability(self, intent: AvailabilityIntent | None, _p: dict[str, str]) -> None:
+        """The gateway's retained intent: at start (before the module state is adopted, so no new charge can
+        begin on an inoperative connector) and at every change. A running charge is not cut."""
+        if intent is None or intent.connector_id != self._ctl.connector_id:
+            return
+        if intent.operative != self._ctl.operative:
+            log.info("availability connector=%d operative=%s", intent.connector_id, intent.operative)
+        self._ctl.set_operative(intent.operative)
+        self.availability_known.set()
+        if self._ready.is_set():
+            self._apply()
 
     async def on_prepare(self, req: PrepareRequest, _p: dict[str, str]) -> ConnectorState:
         await self._begin(req.connector_id)

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 CYCLE_S = 0.1
 STARTUP_WAIT_S = 1.0  # wait this long for the module and EV frames before adopting and publishing
+AVAILABILITY_WAIT_S = 2.0  # and for the gateway's retained availability (none on a station never started)
 MEASUREMENT_EVERY_S = 1.0
 HOLD_RELEASE_S = 1.0  # after the bus connects, retained limits have arrived: stop holding the adopted current
 SESSION_CHECK_S = 1.0  # while energized, the gateway is asked this often whether its session is still open
@@ -60,12 +61,13 @@ class PowerService(Service):
         self.caps = caps.load(self.caps_path)
         self.ctl.set_cap(self.caps.cap(self.ctl.connector_id), fail_closed=self.caps.unreadable)
         h = handlers.Handlers(self.ctl, self.apply, self.ready, self.open_session, self.keep_cap)
+        self.availability_known = h.availability_known
         self.bus.handle(power.ENERGIZE, h.on_energize)
         self.bus.handle(power.SUSPEND, h.on_suspend)
         self.bus.handle(power.RESERVE, h.on_reserve)
         self.bus.handle(power.DEENERGIZE, h.on_deenergize)
         self.bus.handle(power.SET_LIMIT, h.on_set_limit)
-        self.bus.handle(power.SET_AVAILABILITY, h.on_set_availability)
+        self.bus.follow(ocpp_gateway.AVAILABILITY, h.on_availability)
         self.bus.handle(power.PREPARE, h.on_prepare)
         self.bus.handle(power.GET_STATE, h.on_get_state)
         self.bus.follow(smart_charging.LIMIT, h.on_limit)
@@ -101,6 +103,12 @@ class PowerService(Service):
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(STARTUP_WAIT_S):
                 await self._heard.wait()
+        try:  # the first state published must not call an inoperative connector Available
+            async with asyncio.timeout(AVAILABILITY_WAIT_S):
+                await self.availability_known.wait()
+        except TimeoutError:
+            log.warning("no availability from the gateway within %.0f s: connector=%d operative until it says",
+                        AVAILABILITY_WAIT_S, self.ctl.connector_id)
         adopted = self.ctl.adopt(time.monotonic())
         log.info("started connector=%d module_seen=%s adopted_charge=%s hold_a=%s", self.ctl.connector_id,
                  self.ctl.module is not None, adopted, self.ctl.hold_a)

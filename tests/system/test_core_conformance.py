@@ -8,6 +8,7 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from ocpp.v16 import call
 
@@ -94,6 +95,27 @@ async def test_item_9_a_scheduled_availability_survives_the_power_loss_recovery(
     await station.status("Unavailable", timeout=30)
     assert (await station.csms.call(call.RemoteStartTransaction(id_tag="R1"))).status == "Rejected"
 
+
+
+async def test_a_restart_of_power_alone_keeps_an_inoperative_connector_unavailable(station: Station) -> None:
+    """Availability is the gateway's retained intent, which a new power process finds at once: it never shows an
+    inoperative connector as Available (power used to start operative until the gateway saw it and told it)."""
+    await station.status("Available")
+    assert (await station.csms.call(call.ChangeAvailability(connector_id=1, type="Inoperative"))).status == "Accepted"
+    await station.status("Unavailable")
+    old = station.pid("power")
+    killed_at = time.monotonic()
+    kill9(old)
+    await station.observer.wait_online(("power",), timeout=30, not_pids={"power": old})
+    topic = "chargebus/power/state/connector/1"
+
+    def published_since() -> list[Any]:
+        return [p for at, t, p in station.observer.history if at > killed_at and t == topic and p is not None]
+
+    await station.observer.wait(published_since, 20, "the new power process's connector state")
+    await station.status("Unavailable", count=1)
+    assert [(s.status, s.operative) for s in published_since()] == [("Unavailable", False)] * len(published_since())
+    assert station.reported("Available") == 1  # the one before ChangeAvailability, none since
 
 async def test_item_10_an_expiry_date_without_a_time_zone_keeps_the_card_working(station: Station) -> None:
     later = (datetime.now(UTC) + timedelta(days=30)).replace(tzinfo=None).isoformat()

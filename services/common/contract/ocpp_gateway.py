@@ -53,6 +53,11 @@ class TransactionState(Model):
         return self.phase is not SessionPhase.NONE
 
 
+class AvailabilityIntent(Model):
+    connector_id: int = Field(ge=1)
+    operative: bool = Field(description="False: Unavailable, no new session (a running one is not cut).")
+
+
 class TransactionStopped(Model):
     connector_id: int
     session_id: str
@@ -140,6 +145,13 @@ GET_SESSION = Topic(
     doc="The session the gateway has persisted on a connector, now. Power asks before it energizes and every "
     "second while energized: an output with no open session is cut, whoever asked for it.",
     example={"connector_id": 1},
+)
+AVAILABILITY: Topic[AvailabilityIntent, Never] = Topic(
+    "chargebus/ocpp_gateway/state/availability/{connector_id}", Kind.STATE, AvailabilityIntent,
+    owner="ocpp_gateway", retain=True, subscribers=("power",),
+    doc="Whether a connector may be used (ChangeAvailability of it or of the whole station), persisted by the "
+    "gateway. Power follows it: retained, a power process that starts again finds it at once.",
+    example={"connector_id": 1, "operative": False},
 )
 RESERVATION: Topic[ReservationState, Never] = Topic(
     "chargebus/ocpp_gateway/state/reservation/{connector_id}", Kind.STATE, ReservationState, owner="ocpp_gateway",

@@ -113,11 +113,6 @@ class SetLimitRequest(Model):
                                     "smart charging limit also applies: the lower wins.")
 
 
-class SetAvailabilityRequest(Model):
-    connector_id: int = Field(0, ge=0, description="0 means the whole station.")
-    operative: bool
-
-
 class PrepareRequest(Model):
     connector_id: int = Field(1, ge=1)
     active: bool = Field(description="True while a session waits for the EV (status Preparing).")
@@ -179,13 +174,6 @@ SET_LIMIT = Topic(
     subscribers=("cli",), doc="Maintenance current cap (the smart charging limit applies as well, the lower "
     "wins); null clears it. Kept in `<data_dir>/power_caps.json` across restarts.",
     example={"connector_id": 1, "current_a": 100.0},
-)
-SET_AVAILABILITY = Topic(
-    "chargebus/power/cmd/set_availability", Kind.CMD, SetAvailabilityRequest, reply=ConnectorState,
-    owner="power", subscribers=("ocpp_gateway",),
-    doc="Operative/inoperative. An inoperative connector refuses energize; a running charge is not cut "
-    "(the gateway schedules the change for the end of the transaction).",
-    example={"connector_id": 1, "operative": False},
 )
 PREPARE = Topic(
     "chargebus/power/cmd/prepare", Kind.CMD, PrepareRequest, reply=ConnectorState, owner="power",

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from services.common.bus import Bus
 from services.common.contract import Topic, ocpp_gateway, power
 from services.common.contract.common import HEALTH, Health, HealthState
-from services.common.contract.ocpp_gateway import SessionPhase, SessionRequest, SessionView
+from services.common.contract.ocpp_gateway import AvailabilityIntent, SessionPhase, SessionRequest, SessionView
 from services.common.contract.power import ConnectorState, Measurement
 from services.common.lifecycle import Service, serve
 from services.common.settings import Settings
@@ -103,6 +103,8 @@ async def observer(settings: Settings, sessions: GatewaySessions) -> AsyncIterat
     bus.watch("chargebus/#", recorder.on)
     bus.handle(ocpp_gateway.GET_SESSION, sessions.on_get_session)
     await bus.start(5)
+    # the gateway's retained availability, as it publishes it at every connection
+    bus.publish(ocpp_gateway.AVAILABILITY, AvailabilityIntent(connector_id=1, operative=True), connector_id=1)
     for name in NEEDED:  # the services power needs are up (their health as they would publish it)
         bus.publish(HEALTH, Health(state=HealthState.ONLINE, version="test", pid=1, since=datetime.now(UTC)),
                     service=name)

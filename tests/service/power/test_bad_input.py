@@ -12,7 +12,7 @@ from paho.mqtt.properties import Properties
 from pydantic import ValidationError
 
 from services.common.bus import Bus
-from services.common.contract import Kind, Topic, power, reply_filter, reply_topic, sim, smart_charging
+from services.common.contract import Kind, Topic, ocpp_gateway, power, reply_filter, reply_topic, sim, smart_charging
 from services.common.contract.power import ConnectorRequest, EnergizeRequest
 from services.common.contract.sim import EvRequest, PlugRequest
 from services.common.settings import Settings
@@ -21,7 +21,7 @@ from services.power.driver import open_bus
 
 from .conftest import Recorder, Running
 
-SUBSCRIBED = [power.ENERGIZE, power.DEENERGIZE, power.SET_LIMIT, power.SET_AVAILABILITY, power.PREPARE,
+SUBSCRIBED = [power.ENERGIZE, power.DEENERGIZE, power.SET_LIMIT, ocpp_gateway.AVAILABILITY, power.PREPARE,
               power.GET_STATE, smart_charging.LIMIT, sim.PLUG, sim.UNPLUG, sim.SWIPE, sim.FAULT, sim.EV]
 
 BAD_PAYLOADS = [

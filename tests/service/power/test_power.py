@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from services.common.bus import Bus, BusError
-from services.common.contract import ErrorCode, power, sim, smart_charging
+from services.common.contract import ErrorCode, ocpp_gateway, power, sim, smart_charging
 from services.common.contract.hardware import HardwareFault
+from services.common.contract.ocpp_gateway import AvailabilityIntent
 from services.common.contract.power import (
     ConnectorErrorCode,
     ConnectorRequest,
@@ -14,7 +15,6 @@ from services.common.contract.power import (
     EnergizeRequest,
     PrepareRequest,
     RfidSwiped,
-    SetAvailabilityRequest,
     SetLimitRequest,
 )
 from services.common.contract.sim import (
@@ -101,7 +101,7 @@ async def test_energize_is_rejected(stack: Running, observer: Observer, why: str
         await bus.request(sim.PLUG, PlugRequest())
         await rec.status("Preparing")
     if why == "inoperative":
-        await bus.request(power.SET_AVAILABILITY, SetAvailabilityRequest(connector_id=0, operative=False))
+        bus.publish(ocpp_gateway.AVAILABILITY, AvailabilityIntent(connector_id=1, operative=False), connector_id=1)
         await rec.status("Unavailable")
     if why == "faulted":
         await bus.request(sim.FAULT, FaultRequest(code=HardwareFault.GROUND_FAILURE))
@@ -166,10 +166,11 @@ async def test_swipe_publishes_the_tag(stack: Running, observer: Observer) -> No
 
 async def test_availability_and_prepare(stack: Running, observer: Observer) -> None:
     bus, rec = observer
-    state = await bus.request(power.SET_AVAILABILITY, SetAvailabilityRequest(connector_id=1, operative=False))
-    assert state.status == "Unavailable" and not state.operative
-    state = await bus.request(power.SET_AVAILABILITY, SetAvailabilityRequest(connector_id=0, operative=True))
-    assert state.status == "Available"
+    bus.publish(ocpp_gateway.AVAILABILITY, AvailabilityIntent(connector_id=1, operative=False), connector_id=1)
+    state = await rec.status("Unavailable")
+    assert not state.operative
+    bus.publish(ocpp_gateway.AVAILABILITY, AvailabilityIntent(connector_id=1, operative=True), connector_id=1)
+    await rec.status("Available")
     state = await bus.request(power.PREPARE, PrepareRequest(active=True))
     assert state.status == "Preparing" and state.preparing
     state = await bus.request(power.PREPARE, PrepareRequest(active=False))
