@@ -25,13 +25,21 @@ def ftp_server(root: Path, user: str = "cs", password: str = "s3cr3t") -> Iterat
                                               None})
     server = ThreadedFTPServer(("127.0.0.1", 0), handler)
     port = server.socket.getsockname()[1]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"timeout": 0.2}, daemon=True)
+    stop = threading.Event()
+
+    def serve() -> None:
+        # one poll at a time, so that the loop is closed from here after its thread ended, not under its poll
+        while not stop.is_set():
+            server.serve_forever(timeout=0.2, blocking=False, handle_exit=False)
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
         yield f"ftp://{user}:{password}@127.0.0.1:{port}"
     finally:
-        server.close_all()
+        stop.set()
         thread.join(5)
+        server.close_all()
 
 
 class _Handler(SimpleHTTPRequestHandler):
