@@ -25,6 +25,24 @@ SENT = "firmware_notifications_sent"  # gateway_state key: the seq of the last n
 RETRY_S = 5.0
 
 
+async def deliver(link: CsmsLink, request: Any, what: str, tries: int | None = None) -> bool:
+    """Send `request` once the link is Accepted, and again every RETRY_S while the CSMS is unreachable or refuses
+    it; at most `tries` times (None: until it is taken). True once the CSMS took it."""
+    attempt = 0
+    while True:
+        attempt += 1
+        await link.wait_accepted()
+        try:
+            await link.call(request)
+            return True
+        except (CsmsUnavailable, CsmsCallError) as exc:
+            if tries is not None and attempt >= tries:
+                log.warning("%s not delivered, given up after %d tries: %s", what, attempt, exc)
+                return False
+            log.info("%s not delivered (%s): again in %.0f s", what, exc, RETRY_S)
+        await asyncio.sleep(RETRY_S)
+
+
 class FirmwareNotifier:
     def __init__(self, store: TxStore, link: CsmsLink) -> None:
         self.store = store
@@ -46,15 +64,7 @@ class FirmwareNotifier:
             await self.changed.wait()
             self.changed.clear()
             for note in [n for n in self.pending if n.seq > self._sent()]:
-                while True:
-                    await self.link.wait_accepted()
-                    try:
-                        await self.link.call(self._request(note))
-                        break
-                    except (CsmsUnavailable, CsmsCallError) as exc:
-                        log.info("%s status notification %s not delivered (%s): again in %.0f s", note.kind,
-                                 note.status, exc, RETRY_S)
-                        await asyncio.sleep(RETRY_S)
+                await deliver(self.link, self._request(note), f"{note.kind} status notification {note.status}")
                 self.store.set_state(SENT, str(note.seq))
                 log.info("%s status notification sent status=%s seq=%d", note.kind, note.status, note.seq)
 

@@ -10,7 +10,6 @@ refused before these handlers (protocol.FORMAT_CHECKED).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 
@@ -24,7 +23,7 @@ from services.common.bus import BusError
 from services.common.contract import firmware
 from services.common.contract.firmware import DiagnosticsRequest, UpdateRequest
 
-from ..ports import CsmsCallError, CsmsUnavailable
+from ..firmware_notifier import deliver
 from .base import Actions
 
 log = logging.getLogger(__name__)
@@ -35,7 +34,6 @@ MAX_RETRIES = 100
 MAX_RETRY_INTERVAL_S = 86400
 MAX_LOCATION = 512
 DOWNLOAD_FAILED_TRIES = 5  # a CSMS that still refuses it after that will not take it
-RETRY_S = 5.0
 DEFAULT_RETRY_INTERVAL_S = 60
 
 
@@ -76,14 +74,8 @@ class FirmwareActions(Actions):
     async def _download_failed(self) -> None:
         # the CSMS may send UpdateFirmware as soon as it answered our BootNotification, before the link has
         # taken that answer: the notification waits for Accepted, and a link that drops is tried again
-        for attempt in range(1, DOWNLOAD_FAILED_TRIES + 1):
-            await self.station.link.wait_accepted()
-            try:
-                await self.station.link.call(call.FirmwareStatusNotification(status=FirmwareStatus.download_failed))
-                return
-            except (CsmsUnavailable, CsmsCallError) as exc:
-                log.warning("DownloadFailed not delivered (try %d of %d): %s", attempt, DOWNLOAD_FAILED_TRIES, exc)
-            await asyncio.sleep(RETRY_S)
+        await deliver(self.station.link, call.FirmwareStatusNotification(status=FirmwareStatus.download_failed),
+                      "DownloadFailed", tries=DOWNLOAD_FAILED_TRIES)
 
     @on(Action.get_diagnostics)
     async def on_get_diagnostics(self, location: str, retries: int | None = None, retry_interval: int | None = None,
