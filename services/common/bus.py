@@ -165,7 +165,7 @@ class Bus:
         """Every message of one declared topic, typed: `handler(payload, params)`, its retained value first;
         None when that value was cleared. With `params`, one concrete path of it (one service's health)."""
         async def typed(_path: str, declared: Topic, payload: BaseModel | None, found: Params) -> None:
-            if declared == topic:
+            if declared is topic:  # the contract's own object: no field-by-field comparison per message
                 await handler(cast("P | None", payload), found)
 
         self.watch(topic.render(**params) if params else topic.filter, typed)
