@@ -55,7 +55,7 @@ class TransactionState(Model):
 
 class AvailabilityIntent(Model):
     connector_id: int = Field(ge=1)
-    operative: bool = Field(description="False: Unavailable, no new session (a running one is not cut).")
+    operative: bool = Field(description="False: out of service, no new session starts (a running one is not cut).")
 
 
 class TransactionStopped(Model):
@@ -149,8 +149,9 @@ GET_SESSION = Topic(
 AVAILABILITY: Topic[AvailabilityIntent, Never] = Topic(
     "chargebus/ocpp_gateway/state/availability/{connector_id}", Kind.STATE, AvailabilityIntent,
     owner="ocpp_gateway", retain=True, subscribers=("power",),
-    doc="Whether a connector may be used (ChangeAvailability of it or of the whole station), persisted by the "
-    "gateway. Power follows it: retained, a power process that starts again finds it at once.",
+    doc="Whether a connector may be used (as the CSMS or a technician set it, for the connector or the whole "
+    "station), persisted by the gateway. Power follows it: retained, a power process that starts again finds it "
+    "at once.",
     example={"connector_id": 1, "operative": False},
 )
 RESERVATION: Topic[ReservationState, Never] = Topic(
