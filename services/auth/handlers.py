@@ -7,7 +7,6 @@ import time
 from datetime import UTC, datetime
 
 from services.common.bus import Bus, BusError
-from services.common.config_view import ConfigView
 from services.common.contract import auth, ocpp_gateway
 from services.common.contract.auth import (
     AuthorizeDecision,
@@ -27,7 +26,9 @@ from services.common.contract.auth import (
 )
 from services.common.contract.base import Empty
 from services.common.contract.ocpp_gateway import ConnectionState, CsmsAuthorizeRequest, IdTagInfoSeen, Registration
+from services.common.contract.station_settings import Setting
 from services.common.lifecycle import give_back_memory
+from services.common.settings_view import SettingsView
 
 from .decision import Policy, conflicts, decide_offline, decide_online, describe
 from .store import AuthStore, ListRefused
@@ -36,13 +37,13 @@ log = logging.getLogger(__name__)
 
 BIG_LIST = 1000  # entries: after a list this long, the heap it took is given back
 
-KEYS = ("AuthorizationCacheEnabled", "LocalAuthListEnabled", "LocalPreAuthorize", "LocalAuthorizeOffline",
-        "AllowOfflineTxForUnknownId", "LocalAuthListMaxLength")
+READS = (Setting.AUTHORIZATION_CACHE, Setting.LOCAL_LIST, Setting.LOCAL_FIRST, Setting.LOCAL_WHEN_OFFLINE,
+         Setting.UNKNOWN_WHEN_OFFLINE, Setting.LOCAL_LIST_CAPACITY)
 CSMS_TIMEOUT_S = 30.0
 
 
 class Handlers:
-    def __init__(self, bus: Bus, store: AuthStore, config: ConfigView) -> None:
+    def __init__(self, bus: Bus, store: AuthStore, config: SettingsView) -> None:
         self.bus = bus
         self.store = store
         self.config = config
@@ -55,11 +56,11 @@ class Handlers:
 
     def policy(self) -> Policy:
         c = self.config
-        return Policy(authorization_cache_enabled=c.get_bool("AuthorizationCacheEnabled"),
-                      local_auth_list_enabled=c.get_bool("LocalAuthListEnabled"),
-                      local_pre_authorize=c.get_bool("LocalPreAuthorize"),
-                      local_authorize_offline=c.get_bool("LocalAuthorizeOffline"),
-                      allow_offline_tx_for_unknown_id=c.get_bool("AllowOfflineTxForUnknownId"))
+        return Policy(authorization_cache_enabled=c.flag(Setting.AUTHORIZATION_CACHE),
+                      local_auth_list_enabled=c.flag(Setting.LOCAL_LIST),
+                      local_pre_authorize=c.flag(Setting.LOCAL_FIRST),
+                      local_authorize_offline=c.flag(Setting.LOCAL_WHEN_OFFLINE),
+                      allow_offline_tx_for_unknown_id=c.flag(Setting.UNKNOWN_WHEN_OFFLINE))
 
     async def on_connection(self, state: ConnectionState | None, _p: dict[str, str]) -> None:
         if state is not None:
@@ -91,7 +92,7 @@ class Handlers:
     def _decided(self, request: AuthorizeRequest, info: IdTagInfo, source: AuthSource, why: str = ""
                  ) -> AuthorizeDecision:
         log.info("authorize id_tag=%s status=%s source=%s", request.id_tag, info.status, source)
-        reason = describe(info, source, self.config.get_bool("AllowOfflineTxForUnknownId"))
+        reason = describe(info, source, self.config.flag(Setting.UNKNOWN_WHEN_OFFLINE))
         decided = Decided(id_tag=request.id_tag, connector_id=request.connector_id, status=info.status,
                           source=source, at=datetime.now(UTC), reason=f"{why}: {reason}" if why else reason)
         self.bus.publish(auth.DECIDED, decided)
@@ -100,21 +101,21 @@ class Handlers:
 
     def _answered(self, id_tag: str, info: IdTagInfo, connector_id: int) -> None:
         """What the CSMS said of an idTag: cached, unless the local list holds it (then compared with it)."""
-        local = self.store.local(id_tag) if self.config.get_bool("LocalAuthListEnabled") else None
+        local = self.store.local(id_tag) if self.config.flag(Setting.LOCAL_LIST) else None
         if local is not None:
             if conflicts(local, info, datetime.now(UTC)):
                 log.warning("local list conflict id_tag=%s list=%s csms=%s", id_tag, local.status, info.status)
                 self.bus.publish(auth.LOCAL_LIST_CONFLICT, LocalListConflict(
                     id_tag=id_tag, connector_id=connector_id, local=local, csms=info))
             return  # the list is the CSMS's own word for it: the cache does not shadow it
-        if self.config.get_bool("AuthorizationCacheEnabled"):
+        if self.config.flag(Setting.AUTHORIZATION_CACHE):
             self.store.remember(id_tag, info)
 
     async def on_id_tag_info(self, seen: IdTagInfoSeen, _p: dict[str, str]) -> None:
         self._answered(seen.id_tag, seen.info, seen.connector_id or 0)
 
     async def on_clear_cache(self, _request: Empty, _p: dict[str, str]) -> CacheCleared:
-        if not self.config.get_bool("AuthorizationCacheEnabled"):
+        if not self.config.flag(Setting.AUTHORIZATION_CACHE):
             return CacheCleared(accepted=False)
         self.store.clear_cache()
         log.info("authorization cache cleared")
@@ -125,7 +126,7 @@ class Handlers:
     def _version(self) -> int:
         """The version GetLocalListVersion reports: -1 while the list is disabled, else the store's (0 while
         the list is empty, OCTT TC_042_2), the same one a Differential update is compared with."""
-        if not self.config.get_bool("LocalAuthListEnabled"):
+        if not self.config.flag(Setting.LOCAL_LIST):
             return -1
         return self.store.local_list_state()[0]
 
@@ -133,7 +134,7 @@ class Handlers:
         return LocalListVersion(version=self._version(), size=self.store.local_list_state()[1])
 
     async def on_send_local_list(self, request: SendLocalListRequest, _p: dict[str, str]) -> SendLocalListReply:
-        if not self.config.get_bool("LocalAuthListEnabled"):
+        if not self.config.flag(Setting.LOCAL_LIST):
             return SendLocalListReply(status=UpdateStatus.NOT_SUPPORTED, version=-1, size=0)
         if len(request.entries) > BIG_LIST:
             self.bus.after_reply(self._after_big_list)  # once the list itself is gone, not while it is held
@@ -149,7 +150,7 @@ class Handlers:
         started = time.perf_counter()
         try:
             version, size = self.store.apply_list(request.version, request.update_type, request.entries,
-                                                  self.config.get_int("LocalAuthListMaxLength", 9999))
+                                                  self.config.number(Setting.LOCAL_LIST_CAPACITY))
         except ListRefused as refused:
             version, size = self.store.local_list_state()
             log.warning("local list update refused status=%s: %s", refused.status, refused)

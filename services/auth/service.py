@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.common.config_view import ConfigView
 from services.common.contract import auth, ocpp_gateway
 from services.common.db import open_engine
 from services.common.lifecycle import Service
+from services.common.settings_view import SettingsView
 
-from .handlers import KEYS, Handlers
+from .handlers import READS, Handlers
 from .store import AuthStore
 
 
@@ -20,7 +20,7 @@ class AuthService(Service):
     async def setup(self) -> None:
         self.engine = open_engine(self.settings.db_path(self.name), Path(__file__).parent / "migrations")
         self.store = AuthStore(self.engine)
-        h = Handlers(self.bus, self.store, ConfigView(self.bus, *KEYS))
+        h = Handlers(self.bus, self.store, SettingsView(self.bus, *READS))
         self.bus.handle(auth.AUTHORIZE, h.on_authorize)
         self.bus.handle(auth.CLEAR_CACHE, h.on_clear_cache)
         self.bus.handle(auth.SEND_LOCAL_LIST, h.on_send_local_list)

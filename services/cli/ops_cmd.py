@@ -20,10 +20,10 @@ from typing import Any
 
 from services.common.contract import ocpp_gateway, supervisor
 from services.common.contract.common import ConfigValue
-from services.common.contract.config_keys import SECRET_KEYS
 from services.common.contract.ocpp_gateway import ChangeConfigurationRequest
 from services.common.contract.supervisor import RestartRequest
 from services.common.logs import within
+from services.common.redact import is_secret_name
 from services.common.settings import SERVICES, Settings
 
 from .bus_call import run
@@ -147,7 +147,7 @@ def _config_get(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         keys = {args.key: keys[args.key]}
     for key in sorted(keys):
-        print(f"{key} = {'(secret)' if key in SECRET_KEYS else keys[key]}")
+        print(f"{key} = {'(secret)' if is_secret_name(key) else keys[key]}")
     return 0
 
 

@@ -8,8 +8,8 @@ What it removes:
   can be a password: a URL parser reads an unencoded `/` as the start of the path, so it cannot be in one;
 - the value of a secret-named field (`password`, `token`, `authorization_key`, ...) as `name=value`,
   `"name": "value"` or `name='value'`;
-- the value of an OCPP configuration key that is a secret (`{"key": "AuthorizationKey", "value": ...}`, in
-  frames and in the library's reprs), whatever the order of the fields;
+- the value of a protocol configuration key with a secret name (`{"key": "<name>Key", "value": ...}` with a
+  name as above, in frames and in the library's reprs), whatever the order of the fields;
 - the credentials of an HTTP `Authorization:` header;
 - the middle of an idTag (`id_tag=...`, personal data) unless the log level is DEBUG.
 """
@@ -30,10 +30,18 @@ _SECRET_FIELD = re.compile(
     rf"(?i)(\b{_SECRET_NAME}\b[\"']?\s*[:=]\s*)({_QUOTED}|[^\s,;)}}\]]+)")
 # one flat object or argument list that names a secret configuration key, or the rest of a line that names one
 # in key=value words: its `value` goes
-_SECRET_KEY = r"\bkey[\"']?\s*[:=]\s*[\"']?AuthorizationKey\b"
+_SECRET_KEY = rf"\bkey[\"']?\s*[:=]\s*[\"']?\w*{_SECRET_NAME}\b"
 _SECRET_KEY_GROUP = re.compile(rf"(?i)[{{(][^{{}}()]*{_SECRET_KEY}[^{{}}()]*[}})]|{_SECRET_KEY}[^{{}}()\r\n]*")
 _VALUE_FIELD = re.compile(rf"(?i)(\bvalue[\"']?\s*[:=]\s*)({_QUOTED}|[^\s,;)}}\]]+)")
 _AUTH_HEADER = re.compile(r"(?i)(\bAuthorization[\"']?\s*[:=]\s*[\"']?(?:Basic|Bearer|Digest)\s+)[^\s\"',;]+")
+
+
+_SECRET_NAMED = re.compile(rf"(?i)^\w*{_SECRET_NAME}$")
+
+
+def is_secret_name(name: str) -> bool:
+    """A configuration key or field whose name says it holds a secret (an authorization key, a password)."""
+    return _SECRET_NAMED.match(name) is not None
 
 
 def mask_id_tag(tag: str) -> str:

@@ -19,8 +19,8 @@ from pydantic import BaseModel
 from services.common.bus import Bus
 from services.common.contract import Topic
 from services.common.contract.common import ConfigValue
-from services.common.contract.config_keys import SECRET_KEYS
 from services.common.contract.firmware import DiagnosticsRequest, DiagnosticsStatus
+from services.common.redact import is_secret_name
 from services.common.settings import Settings
 from services.common.version import VERSION
 
@@ -91,7 +91,8 @@ class Uploader:
         window = diagnostics.Window(job.start, job.stop)
         archive = await asyncio.to_thread(
             diagnostics.collect, self.settings.data_dir, self.folder, charge_point_id=self.settings.charge_point_id,
-            version=VERSION, config=dict(self.config), secrets=SECRET_KEYS, health=dict(self.health),
+            version=VERSION, config=dict(self.config), secrets=[key for key in self.config if is_secret_name(key)],
+            health=dict(self.health),
             window=window, now=job.requested_at)
         self.store.set_diagnostics(phase="uploading")
         self.report.notify_diagnostics(DiagnosticsStatus.UPLOADING)

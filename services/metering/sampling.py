@@ -1,48 +1,42 @@
-"""Sampled values from a measurement, and the times of clock-aligned readings."""
+"""Samples from a measurement, and the times of clock-aligned readings."""
 
 from __future__ import annotations
 
 import math
 from datetime import datetime
 
-from services.common.contract.metering import MeterValue, ReadingContext, SampledValue
+from services.common.contract.metering import Cause, Location, Measurand, MeterValue, Sample
 from services.common.contract.power import Measurement
 
 
-def sampled_values(m: Measurement | None, energy_wh: float, measurands: list[str], context: ReadingContext,
-                   ) -> list[SampledValue]:
-    """One SampledValue per measurand of PICS C-09 the hardware gives; others are left out (the keys refuse them)."""
-    def value(measurand: str, number: float, unit: str, location: str | None = "Outlet") -> SampledValue:
-        return SampledValue(value=f"{number:.1f}" if unit != "Wh" else str(int(number)), context=context,
-                            measurand=measurand, unit=unit, location=location)
-
+def samples(m: Measurement | None, energy_wh: float, measurands: list[Measurand]) -> list[Sample]:
+    """One sample per measurand the hardware gives now (the energy register always); the others are left out."""
     out = []
     for name in measurands:
-        if name == "Energy.Active.Import.Register":
-            out.append(value(name, energy_wh, "Wh"))
+        if name is Measurand.ENERGY_IMPORTED:
+            out.append(Sample(measurand=name, value=energy_wh))
         elif m is None:
             continue
-        elif name == "Power.Active.Import":
-            out.append(value(name, m.power_w, "W"))
-        elif name == "Current.Export":  # the DC current out of the station, as the reference station reports it
-            out.append(value(name, m.current_a, "A"))
-        elif name == "Voltage":
-            out.append(value(name, m.voltage_v, "V"))
-        elif name == "SoC" and m.soc_pct is not None:
-            out.append(value(name, m.soc_pct, "Percent", "EV"))
-        elif name == "Power.Offered":
-            out.append(value(name, m.offered_power_w, "W"))
+        elif name is Measurand.POWER:
+            out.append(Sample(measurand=name, value=m.power_w))
+        elif name is Measurand.CURRENT:
+            out.append(Sample(measurand=name, value=m.current_a))
+        elif name is Measurand.VOLTAGE:
+            out.append(Sample(measurand=name, value=m.voltage_v))
+        elif name is Measurand.SOC and m.soc_pct is not None:
+            out.append(Sample(measurand=name, value=m.soc_pct, location=Location.EV))
+        elif name is Measurand.POWER_OFFERED:
+            out.append(Sample(measurand=name, value=m.offered_power_w))
     return out
 
 
-def meter_value(at: datetime, m: Measurement | None, energy_wh: float, measurands: list[str],
-                context: ReadingContext) -> MeterValue:
-    values = sampled_values(m, energy_wh, measurands or ["Energy.Active.Import.Register"], context)
-    if not values:
-        values = sampled_values(m, energy_wh, ["Energy.Active.Import.Register"], context)
-    return MeterValue(timestamp=at, sampled_value=values)
+def meter_value(at: datetime, m: Measurement | None, energy_wh: float, measurands: list[Measurand],
+                cause: Cause) -> MeterValue:
+    """A reading is never empty: when none of the measurands can be read, it holds the energy register."""
+    values = samples(m, energy_wh, measurands) or samples(m, energy_wh, [Measurand.ENERGY_IMPORTED])
+    return MeterValue(timestamp=at, cause=cause, samples=values)
 
 
 def next_aligned(now_s: float, interval_s: int) -> float:
-    """The next multiple of the interval since midnight UTC (OCPP clock-aligned data), strictly after now."""
+    """The next multiple of the interval since midnight UTC (clock-aligned readings), strictly after now."""
     return (math.floor(now_s / interval_s) + 1) * interval_s

@@ -1,7 +1,9 @@
-"""The configuration key store: SQLite first, then the retained `chargebus/config/<Key>` copy.
+"""The configuration key store: SQLite first, then the retained copies on the bus.
 
-The gateway owns the keys; other services read the retained topics, so a ChangeConfiguration
-takes effect in them as soon as it is published.
+The gateway owns the keys. A key that sets a station setting is published converted as
+`chargebus/settings/<name>`, which the other services read, so a ChangeConfiguration takes effect in them as
+soon as it is published; every key readable by the CSMS is also shown as `chargebus/config/<Key>` (for the
+status page, diagnostics and `chargebus config get`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from sqlalchemy import Engine, text
 
 from services.common.bus import Bus
 from services.common.contract.common import CONFIG, ConfigValue
-from services.common.contract.config_keys import BY_NAME, KEYS, BadValue
+from services.common.contract.station_settings import SETTING, SettingValue
+
+from .keys import BY_NAME, KEYS, BadValue, setting_value
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +59,13 @@ class ConfigStore:
             self._publish(key.name)
 
     def _publish(self, name: str) -> None:
-        if BY_NAME[name].secret:
+        key = BY_NAME[name]
+        if key.setting is not None:
+            self._bus.publish(SETTING, SettingValue(name=key.setting, value=setting_value(key, self._values[name])),
+                              name=key.setting.value)
+        if key.secret:
             return  # write-only: the gateway alone reads it, from its own store
-        self._bus.publish(CONFIG, ConfigValue(key=name, value=self._values[name], readonly=BY_NAME[name].readonly),
-                          key=name)
+        self._bus.publish(CONFIG, ConfigValue(key=name, value=self._values[name], readonly=key.readonly), key=name)
 
     def announce(self) -> None:
         """Publish the keys changed with `announce_later` (called once the answer has been sent)."""
@@ -77,9 +84,6 @@ class ConfigStore:
 
     def get_bool(self, key: str) -> bool:
         return self._values[key] == "true"
-
-    def get_csv(self, key: str) -> list[str]:
-        return [v for v in self._values[key].split(",") if v]
 
     def on_change(self, key: str, callback: Callable[[str], Awaitable[None]]) -> None:
         self._listeners.setdefault(key, []).append(callback)

@@ -28,7 +28,7 @@ from services.common.bus import Bus, BusError
 from services.common.contract import ErrorCode, metering, ocpp_gateway, power
 from services.common.contract.auth import IdTagInfo
 from services.common.contract.hardware import CONNECTORS, EMERGENCY_STOP
-from services.common.contract.metering import EnergyRegister, MeterValuesTaken, ReadingContext, TransactionData
+from services.common.contract.metering import Cause, EnergyRegister, Measurand, MeterValuesTaken, SessionData
 from services.common.contract.ocpp_gateway import IdTagInfoSeen, SessionView, TransactionStopped
 from services.common.contract.power import (
     ConnectorRequest,
@@ -43,6 +43,7 @@ from services.common.contract.power import (
 from services.common.contract.smart_charging import ChargingProfile, SessionRef
 
 from . import messages, published
+from .keys import measurands_of
 from .outbox import OutboxSender
 from .peers import Peers
 from .ports import ConfigReader, CsmsCallError, CsmsLink, CsmsUnavailable
@@ -108,7 +109,7 @@ class TransactionEngine:
         bus.on(power.RFID_SWIPED, self.on_swipe)
         bus.follow(power.CONNECTOR, self.on_connector)
         bus.on(metering.METER_VALUES, self.on_meter_values)
-        bus.on(metering.TRANSACTION_DATA, self.on_transaction_data)
+        bus.on(metering.SESSION_DATA, self.on_session_data)
         bus.follow(metering.REGISTER, self.on_register)
 
     def rules(self) -> Rules:
@@ -242,9 +243,9 @@ class TransactionEngine:
 
     async def trigger_meter_values(self, connector_id: int | None) -> None:
         """TriggerMessage MeterValues: read now (context Trigger), with the transaction's id when one runs."""
-        measurands = self.config.get_csv("MeterValuesSampledData") or ["Energy.Active.Import.Register"]
+        measurands = measurands_of(self.config.get("MeterValuesSampledData")) or [Measurand.ENERGY_IMPORTED]
         for connector in [connector_id] if connector_id is not None else list(CONNECTORS):
-            reading = await self.peers.read(connector, ReadingContext.TRIGGER, measurands)
+            reading = await self.peers.read(connector, Cause.REQUESTED, measurands)
             if reading is None:
                 continue
             payload: dict[str, Any] = {"connector_id": connector,
@@ -332,7 +333,7 @@ class TransactionEngine:
         elif taken.session_id is None and self.link.accepted and self._tg is not None:
             self._spawn(self._send_now(call.MeterValues(**payload)), "meter-values")
 
-    async def on_transaction_data(self, data: TransactionData, _p: dict[str, str]) -> None:
+    async def on_session_data(self, data: SessionData, _p: dict[str, str]) -> None:
         self.store.add_transaction_data(data.session_id, messages.meter_value_payload(data.meter_value))
 
     async def on_register(self, register: EnergyRegister | None, _p: dict[str, str]) -> None:
@@ -432,9 +433,8 @@ class TransactionEngine:
         self._stopping.add(connector)
         try:
             await self.peers.deenergize(connector)
-            measurands = self.config.get_csv("StopTxnSampledData")
-            reading = await self.peers.read(connector, ReadingContext.TRANSACTION_END,
-                                            measurands or ["Energy.Active.Import.Register"])
+            measurands = measurands_of(self.config.get("StopTxnSampledData"))
+            reading = await self.peers.read(connector, Cause.SESSION_END, measurands or [Measurand.ENERGY_IMPORTED])
             meter_stop = reading.energy_wh if reading is not None else self._register_fallback(connector, tx)
             end = messages.meter_value_payload(reading.meter_value) if reading is not None and measurands else None
             self._close(tx, action.reason, max(meter_stop, tx.meter_start), _now(), action.id_tag, end)
@@ -514,7 +514,7 @@ class TransactionEngine:
     # -- helpers ----------------------------------------------------------------------------------
 
     async def _meter_start(self, connector: int) -> int:
-        reading = await self.peers.read(connector, ReadingContext.TRANSACTION_BEGIN, ["Energy.Active.Import.Register"])
+        reading = await self.peers.read(connector, Cause.SESSION_START, [Measurand.ENERGY_IMPORTED])
         if reading is not None:
             return reading.energy_wh
         fallback = self._register_fallback(connector, None)

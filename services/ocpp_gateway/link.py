@@ -38,13 +38,13 @@ from ocpp.v16 import call
 from ocpp.v16.enums import RegistrationStatus
 
 from services.common.bus import Bus
-from services.common.contract.config_keys import HEARTBEAT_RANGE_S
 from services.common.contract.ocpp_gateway import CONNECTION, ConnectionState, Registration
 from services.common.logs import log_context, redact_url
 from services.common.settings import Settings
 from services.common.version import VERSION
 
 from .config_store import ConfigStore
+from .keys import HEARTBEAT_RANGE_S
 from .ports import CsmsCallError, CsmsUnavailable
 from .protocol import StationProtocol, after_answer
 from .registration import RegistrationMemory

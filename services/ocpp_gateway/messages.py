@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +9,9 @@ from ocpp.charge_point import remove_nones, serialize_as_dict, snake_to_camel_ca
 from ocpp.messages import MessageType, get_validator
 from ocpp.v16 import call
 
-from services.common.contract.metering import MeterValue
+from services.common.contract.metering import Cause, Location, Measurand, MeterValue, Sample
+
+from .keys import MEASURANDS
 
 SENDABLE = ("StartTransaction", "MeterValues", "StopTransaction")
 
@@ -19,10 +20,25 @@ class Unsendable(ValueError):
     """A stored message that can never become a valid 1.6 call (e.g. written by an older schema)."""
 
 
+_MEASURAND_NAMES = {neutral: name for name, neutral in MEASURANDS.items()}
+_UNITS = {Measurand.ENERGY_IMPORTED: "Wh", Measurand.POWER: "W", Measurand.CURRENT: "A", Measurand.VOLTAGE: "V",
+          Measurand.SOC: "Percent", Measurand.POWER_OFFERED: "W"}
+CONTEXTS = {Cause.PERIODIC: "Sample.Periodic", Cause.CLOCK: "Sample.Clock", Cause.SESSION_START: "Transaction.Begin",
+            Cause.SESSION_END: "Transaction.End", Cause.REQUESTED: "Trigger"}
+_LOCATIONS = {Location.OUTLET: "Outlet", Location.EV: "EV"}
+
+
+def _sampled_value(sample: Sample, cause: Cause) -> dict[str, Any]:
+    # the register is whole watt-hours, as the meter counts them; the rest to a tenth
+    value = str(int(sample.value)) if sample.measurand is Measurand.ENERGY_IMPORTED else f"{sample.value:.1f}"
+    return {"value": value, "context": CONTEXTS[cause], "measurand": _MEASURAND_NAMES[sample.measurand],
+            "unit": _UNITS[sample.measurand], "location": _LOCATIONS[sample.location], "format": "Raw"}
+
+
 def meter_value_payload(value: MeterValue) -> dict[str, Any]:
-    """A metering MeterValue as the snake_case dict the `ocpp` payload classes take."""
-    return {"timestamp": value.timestamp.isoformat(), "sampled_value": [
-        {k: v for k, v in s.model_dump(mode="json").items() if v is not None} for s in value.sampled_value]}
+    """A metering reading as the snake_case MeterValue dict the `ocpp` payload classes take."""
+    return {"timestamp": value.timestamp.isoformat(),
+            "sampled_value": [_sampled_value(s, value.cause) for s in value.samples]}
 
 
 def start_payload(connector_id: int, id_tag: str, meter_start: int, at: datetime, reservation_id: int | None = None
@@ -56,12 +72,7 @@ def stop_transaction_data(end: dict[str, Any] | None, during: list[dict[str, Any
 
 
 def energy_wh(value: MeterValue) -> int | None:
-    for sampled in value.sampled_value:
-        if sampled.measurand == "Energy.Active.Import.Register":
-            with contextlib.suppress(ValueError):
-                scale = 1000 if sampled.unit == "kWh" else 1
-                return int(float(sampled.value) * scale)
-    return None
+    return next((int(s.value) for s in value.samples if s.measurand is Measurand.ENERGY_IMPORTED), None)
 
 
 def build_call(action: str, payload: dict[str, Any] | None) -> Any:

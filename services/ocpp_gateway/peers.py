@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from services.common.bus import Bus, BusError
 from services.common.contract import Topic, auth, metering, power, smart_charging
 from services.common.contract.auth import AuthorizeRequest, IdTagInfo
-from services.common.contract.metering import MeterReading, ReadingContext
+from services.common.contract.metering import Cause, Measurand, MeterReading
 from services.common.contract.metering import ReadRequest as MeterReadRequest
 from services.common.contract.power import ConnectorRequest, ConnectorState
 from services.common.contract.smart_charging import BeginSessionRequest, ChargingLimit, ChargingProfile, SessionRef
@@ -59,10 +59,10 @@ class Peers:
                 continue
             return state
 
-    async def read(self, connector: int, context: ReadingContext, measurands: list[str]) -> MeterReading | None:
+    async def read(self, connector: int, cause: Cause, measurands: list[Measurand]) -> MeterReading | None:
         try:
             reading: MeterReading = await self.bus.request(metering.READ, MeterReadRequest(
-                connector_id=connector, context=context, measurands=measurands), timeout=COMMAND_TIMEOUT_S)
+                connector_id=connector, cause=cause, measurands=measurands), timeout=COMMAND_TIMEOUT_S)
         except BusError as exc:
             log.error("meter read failed connector=%d: %s", connector, exc)
             return None

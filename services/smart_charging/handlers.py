@@ -12,7 +12,6 @@ import logging
 from datetime import UTC, datetime
 
 from services.common.bus import Bus, BusError
-from services.common.config_view import ConfigView
 from services.common.contract import ErrorCode, smart_charging
 from services.common.contract.base import Empty
 from services.common.contract.hardware import CONNECTORS, RATED_CURRENT_A
@@ -31,6 +30,8 @@ from services.common.contract.smart_charging import (
     SetProfileReply,
     SetProfileRequest,
 )
+from services.common.contract.station_settings import Setting
+from services.common.settings_view import SettingsView
 
 from . import planner
 from .planner import Criteria, Installed, Limit, Plan, Session
@@ -39,13 +40,12 @@ from .store import ProfileStore
 
 log = logging.getLogger(__name__)
 
-KEYS = ("ChargeProfileMaxStackLevel", "ChargingScheduleMaxPeriods", "MaxChargingProfilesInstalled",
-        "ChargingScheduleAllowedChargingRateUnit", "AbsoluteWithoutStartScheduleAsRelative")
-UNITS = {"Current": "A", "Power": "W"}  # ChargingScheduleAllowedChargingRateUnit → schedule unit
+READS = (Setting.MAX_STACK_LEVEL, Setting.MAX_SCHEDULE_PERIODS, Setting.MAX_INSTALLED_LIMITS, Setting.SCHEDULE_UNITS,
+         Setting.UNDATED_ABSOLUTE_FROM_SESSION_START)
 
 
 class Charging:
-    def __init__(self, bus: Bus, store: ProfileStore, config: ConfigView, installed: list[Installed]) -> None:
+    def __init__(self, bus: Bus, store: ProfileStore, config: SettingsView, installed: list[Installed]) -> None:
         self.bus = bus
         self.store = store
         self.config = config
@@ -150,18 +150,16 @@ class Charging:
     # -- profiles ----------------------------------------------------------------------------------
 
     def limits(self) -> Limits:
-        units = {UNITS[u.strip()] for u in self.config.get("ChargingScheduleAllowedChargingRateUnit").split(",")
-                 if u.strip() in UNITS}
-        return Limits(max_stack_level=self.config.get_int("ChargeProfileMaxStackLevel", 10),
-                      max_periods=self.config.get_int("ChargingScheduleMaxPeriods", 24),
-                      units=frozenset(units or {"A"}))
+        return Limits(max_stack_level=self.config.number(Setting.MAX_STACK_LEVEL),
+                      max_periods=self.config.number(Setting.MAX_SCHEDULE_PERIODS),
+                      units=frozenset(self.config.names(Setting.SCHEDULE_UNITS)))
 
     def _readable(self, connector: int, profile: ChargingProfile) -> Profile:
         try:
             readable = from_ocpp(connector, profile.model_dump())
         except ProfileError as exc:
             raise BusError(ErrorCode.BAD_REQUEST, str(exc)) from None
-        if self.config.get_bool("AbsoluteWithoutStartScheduleAsRelative"):
+        if self.config.flag(Setting.UNDATED_ABSOLUTE_FROM_SESSION_START):
             return from_tx_start(readable)
         return readable
 
@@ -173,7 +171,7 @@ class Charging:
         return refusal(profile, self.limits())
 
     def _max_installed(self) -> int:
-        return self.config.get_int("MaxChargingProfilesInstalled", 10)
+        return self.config.number(Setting.MAX_INSTALLED_LIMITS)
 
     def _install(self, new: Installed) -> str | None:
         installed, why = planner.install(self.installed, new, self._max_installed())

@@ -13,12 +13,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from services.common.config_view import ConfigView
 from services.common.contract import ocpp_gateway, smart_charging
 from services.common.db import open_engine
 from services.common.lifecycle import Service
+from services.common.settings_view import SettingsView
 
-from .handlers import KEYS, Charging
+from .handlers import READS, Charging
 from .store import ProfileStore
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class SmartChargingService(Service):
         for line in unreadable:  # kept in the file for a technician; the station follows the others
             log.error("stored profile not readable, ignored: %s", line)
         log.info("profiles installed: %s", [i.profile.id for i in installed])
-        self.charging = c = Charging(self.bus, store, ConfigView(self.bus, *KEYS), installed)
+        self.charging = c = Charging(self.bus, store, SettingsView(self.bus, *READS), installed)
         self.bus.handle(smart_charging.SET_PROFILE, c.on_set_profile)
         self.bus.handle(smart_charging.BEGIN_SESSION, c.on_begin_session)
         self.bus.handle(smart_charging.CLEAR_PROFILES, c.on_clear)

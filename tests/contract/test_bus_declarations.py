@@ -10,7 +10,7 @@ from pathlib import Path
 from services.common import contract
 from services.common.bus_accounts import ACCOUNTS
 from services.common.contract import TOPICS, Kind, Topic, access
-from services.common.contract.common import CONFIG
+from services.common.contract.station_settings import SETTING
 
 ROOT = Path(__file__).resolve().parents[2] / "services"
 CONTRACT_MODULES = {"auth", "common", "firmware", "metering", "ocpp_gateway", "power", "sim", "smart_charging",
@@ -38,8 +38,8 @@ def named_topics(package: Path) -> set[str]:
         tree = ast.parse(path.read_text())
         aliases: dict[str, str] = {}  # local name → contract module
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module == "services.common.config_view":
-                found.add(CONFIG.path)  # the shared reader of the configuration topic
+            if isinstance(node, ast.ImportFrom) and node.module == "services.common.settings_view":
+                found.add(SETTING.path)  # the shared reader of the station settings
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("services.common.contract"):
                 for alias in node.names:
                     module = node.module.rsplit(".", 1)[-1]
@@ -74,7 +74,7 @@ def test_the_scan_sees_what_it_must() -> None:
     assert "chargebus/sim/cmd/plug" in named_topics(ROOT / "cli")  # `from ...contract import sim as contract`
     assert "chargebus/auth/cmd/authorize" in named_topics(ROOT / "ocpp_gateway")
     assert "chargebus/{service}/health" in named_topics(ROOT / "power")  # `from ...contract import HEALTH`
-    assert "chargebus/config/{key}" in named_topics(ROOT / "auth")  # through the shared ConfigView
+    assert "chargebus/settings/{name}" in named_topics(ROOT / "auth")  # through the shared SettingsView
 
 
 def test_every_state_and_event_is_declared_for_exactly_the_services_whose_code_reads_it() -> None:

@@ -31,7 +31,7 @@ def test_topic_is_owned_documented_and_named_by_the_convention(topic: Topic) -> 
     if topic.kind is Kind.HEALTH:
         assert segments[2:] == ["health"]
     elif topic.kind is Kind.CONFIG:
-        assert segments[1] == "config"
+        assert segments[1] in ("config", "settings")  # the protocol's keys, the station's settings
     else:
         assert segments[1] == topic.owner and segments[2] == topic.kind.value
     if topic.kind is Kind.CMD:

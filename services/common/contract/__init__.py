@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from . import auth, common, firmware, metering, ocpp_gateway, power, sim, smart_charging, supervisor
+from . import auth, common, firmware, metering, ocpp_gateway, power, sim, smart_charging, station_settings, supervisor
 from .base import (
     ROOT,
     Empty,
@@ -21,7 +21,7 @@ from .base import (
     reply_topic,
 )
 
-_MODULES = (common, supervisor, power, sim, auth, metering, ocpp_gateway, smart_charging, firmware)
+_MODULES = (common, station_settings, supervisor, power, sim, auth, metering, ocpp_gateway, smart_charging, firmware)
 
 TOPICS: tuple[Topic, ...] = tuple(
     value for module in _MODULES for value in vars(module).values() if isinstance(value, Topic)

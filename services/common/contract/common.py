@@ -1,4 +1,4 @@
-"""Topics every service shares: health and the OCPP configuration key store."""
+"""Topics every service shares: health, and the protocol configuration as the CSMS sees it."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ class Health(Model):
 
 
 class ConfigValue(Model):
-    key: str = Field(max_length=50, description="OCPP configuration key.")
-    value: str = Field(max_length=500, description="Value as OCPP carries it: a string.")
+    key: str = Field(max_length=50, description="The protocol's name for it.")
+    value: str = Field(max_length=500, description="Value as the protocol carries it: a string.")
     readonly: bool = Field(description="True when the CSMS may not change it.")
 
 
@@ -47,8 +47,8 @@ CONFIG: Topic[ConfigValue, Never] = Topic(
     ConfigValue,
     owner="ocpp_gateway",
     retain=True,
-    subscribers=("auth", "metering", "smart_charging", "api", "firmware"),
-    doc="The OCPP configuration key store, written only by the gateway. A change takes effect at once "
-    "in every service that reads the key.",
-    example={"key": "MeterValueSampleInterval", "value": "60", "readonly": False},
+    subscribers=("api", "firmware", "cli"),
+    doc="The gateway's configuration as its CSMS reads and writes it, for people and diagnostics archives; "
+    "write-only values are never published. Services act on `chargebus/settings/<name>`, never on these.",
+    example={"key": "CP_MODEL", "value": "MIC-200-ELT", "readonly": True},
 )

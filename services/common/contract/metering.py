@@ -11,33 +11,42 @@ from pydantic import Field
 from .base import Kind, Model, Topic
 
 
-class ReadingContext(StrEnum):
-    """OCPP 1.6 ReadingContext."""
+class Measurand(StrEnum):
+    """What a sample measures; the unit is part of the name."""
 
-    INTERRUPTION_BEGIN = "Interruption.Begin"
-    INTERRUPTION_END = "Interruption.End"
-    OTHER = "Other"
-    SAMPLE_CLOCK = "Sample.Clock"
-    SAMPLE_PERIODIC = "Sample.Periodic"
-    TRANSACTION_BEGIN = "Transaction.Begin"
-    TRANSACTION_END = "Transaction.End"
-    TRIGGER = "Trigger"
+    ENERGY_IMPORTED = "energy_imported_wh"  # the energy register: monotonic across every restart
+    POWER = "power_w"  # active power delivered to the EV
+    CURRENT = "current_a"  # DC current out of the outlet
+    VOLTAGE = "voltage_v"  # DC voltage at the outlet
+    SOC = "soc_pct"  # the EV's state of charge, as the EV reports it
+    POWER_OFFERED = "power_offered_w"  # the most the station offers the EV now
 
 
-class SampledValue(Model):
-    """One OCPP SampledValue; the gateway copies it field for field (camelCase on the wire)."""
+class Cause(StrEnum):
+    """Why a reading was taken."""
 
-    value: str
-    context: ReadingContext
-    measurand: str = Field(description="OCPP Measurand, e.g. Energy.Active.Import.Register.")
-    unit: str = Field(description="OCPP UnitOfMeasure, e.g. Wh, W, A, V, Percent, Celsius.")
-    location: str | None = Field(None, description="Outlet, EV, Body...")
-    format: str = "Raw"
+    PERIODIC = "periodic"  # every sample interval of a session
+    CLOCK = "clock"  # at each multiple of the aligned interval
+    SESSION_START = "session_start"
+    SESSION_END = "session_end"
+    REQUESTED = "requested"  # asked for now (e.g. by the CSMS)
+
+
+class Location(StrEnum):
+    OUTLET = "outlet"
+    EV = "ev"
+
+
+class Sample(Model):
+    measurand: Measurand
+    value: float = Field(description="In the unit the measurand names.")
+    location: Location = Location.OUTLET
 
 
 class MeterValue(Model):
     timestamp: datetime
-    sampled_value: list[SampledValue] = Field(min_length=1)
+    cause: Cause
+    samples: list[Sample] = Field(min_length=1)
 
 
 class MeterValuesTaken(Model):
@@ -46,7 +55,7 @@ class MeterValuesTaken(Model):
     meter_value: MeterValue
 
 
-class TransactionData(Model):
+class SessionData(Model):
     connector_id: int = Field(ge=1)
     session_id: str = Field(description="The gateway's session the values belong to.")
     meter_value: MeterValue
@@ -54,8 +63,8 @@ class TransactionData(Model):
 
 class ReadRequest(Model):
     connector_id: int = Field(1, ge=0)
-    context: ReadingContext = ReadingContext.SAMPLE_PERIODIC
-    measurands: list[str] | None = Field(None, description="Default: MeterValuesSampledData.")
+    cause: Cause = Cause.PERIODIC
+    measurands: list[Measurand] | None = Field(None, description="Default: the sampled_measurands setting.")
 
 
 class MeterReading(Model):
@@ -70,31 +79,29 @@ class EnergyRegister(Model):
     timestamp: datetime
 
 
+_SAMPLE = {"measurand": "energy_imported_wh", "value": 1234.0, "location": "outlet"}
+
 METER_VALUES: Topic[MeterValuesTaken, Never] = Topic(
     "chargebus/metering/event/meter_values/{connector_id}", Kind.EVENT, MeterValuesTaken, owner="metering",
     subscribers=("ocpp_gateway",),
-    doc="Periodic (MeterValueSampleInterval, during a transaction) and clock-aligned "
-    "(ClockAlignedDataInterval) meter values, ready for MeterValues.req.",
-    example={"connector_id": 1, "session_id": "s-1", "meter_value": {"timestamp": "2026-11-24T22:00:00Z",
-             "sampled_value": [{"value": "1234", "context": "Sample.Periodic",
-                                "measurand": "Energy.Active.Import.Register", "unit": "Wh",
-                                "location": "Outlet", "format": "Raw"}]}},
+    doc="Readings of the sampled_measurands every sample_interval_s of a session (periodic), and of the "
+    "aligned_measurands at every multiple of aligned_interval_s (clock), session or not.",
+    example={"connector_id": 1, "session_id": "s-1", "meter_value": {
+        "timestamp": "2026-11-24T22:00:00Z", "cause": "periodic", "samples": [_SAMPLE]}},
 )
-TRANSACTION_DATA: Topic[TransactionData, Never] = Topic(
-    "chargebus/metering/event/transaction_data/{connector_id}", Kind.EVENT, TransactionData, owner="metering",
+SESSION_DATA: Topic[SessionData, Never] = Topic(
+    "chargebus/metering/event/session_data/{connector_id}", Kind.EVENT, SessionData, owner="metering",
     subscribers=("ocpp_gateway",),
-    doc="Values for StopTransaction.transactionData during a transaction: StopTxnSampledData every "
-    "MeterValueSampleInterval (Sample.Periodic) and StopTxnAlignedData every ClockAlignedDataInterval "
-    "(Sample.Clock). An empty key means none.",
-    example={"connector_id": 1, "session_id": "s-1", "meter_value": {"timestamp": "2026-11-24T22:15:00Z",
-             "sampled_value": [{"value": "2345", "context": "Sample.Clock",
-                                "measurand": "Energy.Active.Import.Register", "unit": "Wh",
-                                "location": "Outlet", "format": "Raw"}]}},
+    doc="Readings kept for the report at the end of a session: the session_sampled_measurands every "
+    "sample_interval_s (periodic) and the session_aligned_measurands every aligned_interval_s (clock). An "
+    "empty list means none.",
+    example={"connector_id": 1, "session_id": "s-1", "meter_value": {
+        "timestamp": "2026-11-24T22:15:00Z", "cause": "clock", "samples": [_SAMPLE]}},
 )
 READ = Topic(
     "chargebus/metering/cmd/read", Kind.CMD, ReadRequest, reply=MeterReading, owner="metering",
-    subscribers=("ocpp_gateway",), doc="Read the meter now (meterStart/meterStop, TriggerMessage).",
-    example={"connector_id": 1, "context": "Transaction.Begin", "measurands": None},
+    subscribers=("ocpp_gateway",), doc="Read the meter now (the start and end of a session, a request).",
+    example={"connector_id": 1, "cause": "session_start", "measurands": None},
 )
 REGISTER: Topic[EnergyRegister, Never] = Topic(
     "chargebus/metering/state/register/{connector_id}", Kind.STATE, EnergyRegister, owner="metering",

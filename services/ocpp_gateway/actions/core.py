@@ -27,9 +27,9 @@ from ocpp.v16.enums import (
 from services.common.bus import BusError
 from services.common.contract import auth
 from services.common.contract.base import Empty
-from services.common.contract.config_keys import SECRET_KEYS, VENDOR_ID
 from services.common.contract.hardware import CONNECTORS
 
+from ..keys import SECRET_KEYS, VENDOR_ID
 from ..protocol import after_answer
 from .base import Actions
 from .smart_charging import remote_start_profile

@@ -13,10 +13,10 @@ from pydantic import BaseModel
 from services.common.bus import Bus, BusError
 from services.common.contract import Topic, metering, ocpp_gateway, power
 from services.common.contract.base import ErrorCode
-from services.common.contract.common import CONFIG, ConfigValue
-from services.common.contract.metering import MeterReading, MeterValuesTaken, ReadingContext, ReadRequest
+from services.common.contract.metering import Cause, Location, Measurand, MeterReading, MeterValuesTaken, ReadRequest
 from services.common.contract.ocpp_gateway import SessionPhase, TransactionState
 from services.common.contract.power import Measurement
+from services.common.contract.station_settings import SETTING, Setting, SettingValue
 from services.common.settings import Settings
 from tests.conftest import env_for
 
@@ -34,8 +34,8 @@ async def _read(bus: Bus) -> MeterReading:
     for _ in range(50):
         try:
             reading: MeterReading = await bus.request(metering.READ, ReadRequest(
-                connector_id=1, context=ReadingContext.TRANSACTION_END,
-                measurands=["Energy.Active.Import.Register", "SoC", "Current.Export", "Voltage"]), timeout=2)
+                connector_id=1, cause=Cause.SESSION_END,
+                measurands=[Measurand.ENERGY_IMPORTED, Measurand.SOC, Measurand.CURRENT, Measurand.VOLTAGE]), timeout=2)
             return reading
         except BusError as exc:
             if exc.code is not ErrorCode.TIMEOUT:
@@ -53,8 +53,7 @@ async def test_periodic_values_reads_and_the_register_survives_kill_9(settings: 
     bus = Bus(settings, "double", client_id="test-metering", persistent=False, health=False)  # gateway and power
     bus.watch(metering.METER_VALUES.filter, seen)
     await bus.start(5)
-    bus.publish(CONFIG, ConfigValue(key="MeterValueSampleInterval", value="1", readonly=False),
-                key="MeterValueSampleInterval")
+    bus.publish(SETTING, SettingValue(name=Setting.SAMPLE_INTERVAL_S, value=1), name=Setting.SAMPLE_INTERVAL_S.value)
     proc = subprocess.Popen([sys.executable, "-m", "services.metering"], env=env_for(settings))
     try:
         bus.publish(power.MEASUREMENT, _measurement(1000.0), connector_id=1)  # baseline
@@ -67,9 +66,9 @@ async def test_periodic_values_reads_and_the_register_survives_kill_9(settings: 
                 break
             await asyncio.sleep(0.05)
         assert len(taken) >= 2 and all(t.session_id == "s-1" for t in taken)
-        sampled = taken[0].meter_value.sampled_value[0]
-        assert (sampled.measurand, sampled.value, sampled.context) == (
-            "Energy.Active.Import.Register", "600", ReadingContext.SAMPLE_PERIODIC)
+        sample = taken[0].meter_value.samples[0]
+        assert (sample.measurand, sample.value, taken[0].meter_value.cause) == (
+            Measurand.ENERGY_IMPORTED, 600, Cause.PERIODIC)
 
         proc.kill()
         proc.wait(5)
@@ -83,9 +82,9 @@ async def test_periodic_values_reads_and_the_register_survives_kill_9(settings: 
                 break
             await asyncio.sleep(0.05)
         assert reading.energy_wh == 650
-        units = {s.measurand: (s.unit, s.location) for s in reading.meter_value.sampled_value}
-        assert units == {"Energy.Active.Import.Register": ("Wh", "Outlet"), "SoC": ("Percent", "EV"),
-                         "Current.Export": ("A", "Outlet"), "Voltage": ("V", "Outlet")}
+        samples = {s.measurand: (s.value, s.location) for s in reading.meter_value.samples}
+        assert samples == {Measurand.ENERGY_IMPORTED: (650, Location.OUTLET), Measurand.SOC: (50.0, Location.EV),
+                           Measurand.CURRENT: (100.0, Location.OUTLET), Measurand.VOLTAGE: (400.0, Location.OUTLET)}
     finally:
         proc.kill()
         proc.wait(5)

@@ -1,10 +1,12 @@
-"""The OCPP 1.6 configuration keys of this station, declared once: names, defaults, ranges, read-only flags.
+"""The OCPP 1.6 configuration keys of this station, declared once: names, defaults, ranges, read-only flags,
+and the station setting each one sets.
 
-The gateway owns the store (SQLite, then retained `chargebus/config/<Key>`); auth and metering read
-the keys they need from the bus and fall back to the defaults declared here until the gateway's
-copy arrives. Defaults and limits are the reference station's PICS answers (GetConfigurationMaxKeys 6,
-MeterValueSampleInterval and HeartbeatInterval 1..65535, WebSocketPingInterval 300, ...) plus its
-vendor keys. Every value travels as a string, as OCPP carries it.
+The gateway owns the store (SQLite, then retained `chargebus/config/<Key>` for display). The other services
+never read a key: a key that tunes their behaviour names a station setting (`contract.station_settings`),
+which the gateway publishes, converted, as `chargebus/settings/<name>`. Defaults and limits are the
+reference station's PICS answers (GetConfigurationMaxKeys 6, MeterValueSampleInterval and HeartbeatInterval
+1..65535, WebSocketPingInterval 300, ...) plus its vendor keys. Every value travels as a string, as OCPP
+carries it.
 """
 
 from __future__ import annotations
@@ -12,11 +14,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from services.common.contract.metering import Measurand
+from services.common.contract.station_settings import DEFAULTS, Setting, SettingValueType
+
 # the measurands of PICS C-09 (what the station was certified with); anything else in a measurand list is
 # rejected. Current.Export is the DC current measured at the outlet, as the reference station reports it.
-SUPPORTED_MEASURANDS = (
-    "Energy.Active.Import.Register", "Power.Active.Import", "Current.Export", "Voltage", "SoC", "Power.Offered",
-)
+MEASURANDS: dict[str, Measurand] = {
+    "Energy.Active.Import.Register": Measurand.ENERGY_IMPORTED,
+    "Power.Active.Import": Measurand.POWER,
+    "Current.Export": Measurand.CURRENT,
+    "Voltage": Measurand.VOLTAGE,
+    "SoC": Measurand.SOC,
+    "Power.Offered": Measurand.POWER_OFFERED,
+}
+SUPPORTED_MEASURANDS = tuple(MEASURANDS)
+UNITS = {"Current": "A", "Power": "W"}  # ChargingScheduleAllowedChargingRateUnit: the schedule units it names
 VENDOR_ID = "chargebus"
 
 
@@ -88,6 +100,7 @@ class Key:
     readonly: bool = False
     check: Callable[[str], str] = ANY_TEXT
     secret: bool = False  # write-only: never read back (GetConfiguration, the bus, diagnostics, logs)
+    setting: Setting | None = None  # the station setting this key sets, published converted
 
 
 _M = len(SUPPORTED_MEASURANDS)
@@ -96,32 +109,36 @@ _SECONDS = integer(0, 86400)
 KEYS: tuple[Key, ...] = (
     # Core profile (OCPP 1.6 §9.1)
     # PICS C-02 No: read-only false, so that no CSMS can switch on what the station does not claim (§9.1.1)
-    Key("AllowOfflineTxForUnknownId", "false", readonly=True),
-    Key("AuthorizationCacheEnabled", "true", check=boolean),  # C-04
+    Key("AllowOfflineTxForUnknownId", "false", readonly=True, setting=Setting.UNKNOWN_WHEN_OFFLINE),
+    Key("AuthorizationCacheEnabled", "true", check=boolean, setting=Setting.AUTHORIZATION_CACHE),  # C-04
     Key("AuthorizeRemoteTxRequests", "false", check=boolean),
-    Key("ClockAlignedDataInterval", "0", check=_SECONDS),
+    Key("ClockAlignedDataInterval", "0", check=_SECONDS, setting=Setting.ALIGNED_INTERVAL_S),
     Key("ConnectionTimeOut", "60", check=integer(1, 3600)),
     Key("ConnectorPhaseRotation", "0.NotApplicable,1.NotApplicable", check=text()),
     Key("ConnectorPhaseRotationMaxLength", "2", readonly=True),
     Key("GetConfigurationMaxKeys", "6", readonly=True),
     Key("HeartbeatInterval", "300", check=integer(1, 65535)),
-    Key("LocalAuthorizeOffline", "true", check=boolean),  # C-01
-    Key("LocalPreAuthorize", "true", check=boolean),
+    Key("LocalAuthorizeOffline", "true", check=boolean, setting=Setting.LOCAL_WHEN_OFFLINE),  # C-01
+    Key("LocalPreAuthorize", "true", check=boolean, setting=Setting.LOCAL_FIRST),
     Key("MaxEnergyOnInvalidId", "0", check=integer(0, 1_000_000)),  # C-03
-    Key("MeterValuesAlignedData", "Energy.Active.Import.Register", check=measurands(_M)),
+    Key("MeterValuesAlignedData", "Energy.Active.Import.Register", check=measurands(_M),
+        setting=Setting.ALIGNED_MEASURANDS),
     Key("MeterValuesAlignedDataMaxLength", str(_M), readonly=True),
-    Key("MeterValuesSampledData", "Energy.Active.Import.Register", check=measurands(_M)),
+    Key("MeterValuesSampledData", "Energy.Active.Import.Register", check=measurands(_M),
+        setting=Setting.SAMPLED_MEASURANDS),
     Key("MeterValuesSampledDataMaxLength", str(_M), readonly=True),
-    Key("MeterValueSampleInterval", "60", check=integer(0, 65535)),  # 0: no sampled data (§9.1.18)
+    # 0: no sampled data (§9.1.18)
+    Key("MeterValueSampleInterval", "60", check=integer(0, 65535), setting=Setting.SAMPLE_INTERVAL_S),
     Key("MinimumStatusDuration", "0", check=integer(0, 3600)),  # C-05
     Key("NumberOfConnectors", "1", readonly=True),
     Key("ResetRetries", "3", check=integer(0, 10)),
     # PICS C-06.1 No: the authorization is not kept when the EV side disconnects, so false is refused
     Key("StopTransactionOnEVSideDisconnect", "true", check=only("true")),
     Key("StopTransactionOnInvalidId", "true", check=boolean),
-    Key("StopTxnAlignedData", "", check=measurands(_M)),
+    Key("StopTxnAlignedData", "", check=measurands(_M), setting=Setting.SESSION_ALIGNED_MEASURANDS),
     Key("StopTxnAlignedDataMaxLength", str(_M), readonly=True),
-    Key("StopTxnSampledData", "Energy.Active.Import.Register", check=measurands(_M)),
+    Key("StopTxnSampledData", "Energy.Active.Import.Register", check=measurands(_M),
+        setting=Setting.SESSION_SAMPLED_MEASURANDS),
     Key("StopTxnSampledDataMaxLength", str(_M), readonly=True),
     # a profile is listed once it works, and only then
     Key("SupportedFeatureProfiles",
@@ -132,20 +149,22 @@ KEYS: tuple[Key, ...] = (
     Key("UnlockConnectorOnEVSideDisconnect", "false", readonly=True),  # fixed cable: nothing to unlock
     Key("WebSocketPingInterval", "300", check=integer(0, 86400)),  # ORS-11
     # limits of the other profiles, answered now so a CSMS can read them (ORS-12..16)
-    Key("LocalAuthListEnabled", "true", check=boolean),
-    Key("LocalAuthListMaxLength", "9999", readonly=True),
+    Key("LocalAuthListEnabled", "true", check=boolean, setting=Setting.LOCAL_LIST),
+    Key("LocalAuthListMaxLength", "9999", readonly=True, setting=Setting.LOCAL_LIST_CAPACITY),
     Key("SendLocalListMaxLength", "9999", readonly=True),
-    Key("ChargeProfileMaxStackLevel", "10", readonly=True),
-    Key("ChargingScheduleAllowedChargingRateUnit", "Current", readonly=True),  # SC-1: A only
-    Key("ChargingScheduleMaxPeriods", "24", readonly=True),
-    Key("MaxChargingProfilesInstalled", "10", readonly=True),
+    Key("ChargeProfileMaxStackLevel", "10", readonly=True, setting=Setting.MAX_STACK_LEVEL),
+    # SC-1: A only
+    Key("ChargingScheduleAllowedChargingRateUnit", "Current", readonly=True, setting=Setting.SCHEDULE_UNITS),
+    Key("ChargingScheduleMaxPeriods", "24", readonly=True, setting=Setting.MAX_SCHEDULE_PERIODS),
+    Key("MaxChargingProfilesInstalled", "10", readonly=True, setting=Setting.MAX_INSTALLED_LIMITS),
     Key("ReserveConnectorZeroSupported", "false", readonly=True),  # R-1: No
     Key("SupportedFileTransferProtocols", "FTP", readonly=True),
     # ORS-8: MeterValue elements in StopTransaction.transactionData (the Transaction.End reading first)
     Key("StopTransactionMaxMeterValues", "1", check=integer(0, 100)),
     # true: an Absolute profile without startSchedule runs from the start of charging, as a Relative one
     # (false, the default: such a profile is Rejected)
-    Key("AbsoluteWithoutStartScheduleAsRelative", "false", check=boolean),
+    Key("AbsoluteWithoutStartScheduleAsRelative", "false", check=boolean,
+        setting=Setting.UNDATED_ABSOLUTE_FROM_SESSION_START),
     # vendor keys of the PICS
     Key("CP_MODEL", "MIC-200-ELT", readonly=True),
     # where the station connects: read-only, the gateway answers the values in force (settings csms_url and
@@ -173,3 +192,20 @@ def defaults(*names: str) -> dict[str, str]:
 
 # keys whose values never leave the station in diagnostics, logs or the API (OCPP 1.6 security whitepaper)
 SECRET_KEYS = frozenset(k.name for k in KEYS if k.secret)
+
+
+def setting_value(key: Key, value: str) -> SettingValueType:
+    """The key's checked value as its station setting takes it: a flag, a number, measurands or units."""
+    assert key.setting is not None, key.name
+    default = DEFAULTS[key.setting]
+    if isinstance(default, bool):
+        return value.lower() == "true"
+    if isinstance(default, int):
+        return int(value)
+    table = UNITS if key.setting is Setting.SCHEDULE_UNITS else MEASURANDS
+    return [str(table[v.strip()]) for v in value.split(",") if v.strip()]
+
+
+def measurands_of(value: str) -> list[Measurand]:
+    """A measurand key's value (checked by the store) as the measurands metering reads."""
+    return [MEASURANDS[v.strip()] for v in value.split(",") if v.strip()]
