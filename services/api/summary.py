@@ -20,7 +20,7 @@ from services.common.contract.ocpp_gateway import ConnectionState, ReservationSt
 from services.common.contract.power import ConnectorState, Measurement
 from services.common.contract.smart_charging import ChargingLimit
 from services.common.contract.supervisor import ProcessTable, SlotState
-from services.common.logs import mask_id_tag, scrub
+from services.common.logs import mask_token, scrub
 
 Trace = list[tuple[float, float, float]]  # (unix time, kW, A)
 
@@ -48,16 +48,25 @@ def build(latest: dict[str, BaseModel], events: list[dict[str, Any]], traces: di
     return picture if reveal else masked(picture)
 
 
-_TAG_FIELDS = frozenset({"id_tag", "parent_id_tag"})
+_TOKEN_FIELDS = frozenset({"id_token", "token", "group"})
 
 
 def masked(value: Any) -> Any:
-    """A JSON value with every idTag masked, however deep: the fields named for one, and `id_tag=…` in text."""
+    """A JSON value with every token masked, however deep: the fields named for one (a value, or an IdToken's
+    `{value, type}`), and `id_token=…` in text."""
     if isinstance(value, dict):
-        return {k: mask_id_tag(v) if k in _TAG_FIELDS and isinstance(v, str) else masked(v) for k, v in value.items()}
+        return {k: _masked_token(v) if k in _TOKEN_FIELDS else masked(v) for k, v in value.items()}
     if isinstance(value, list):
         return [masked(v) for v in value]
     return scrub(value) if isinstance(value, str) else value
+
+
+def _masked_token(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_token(value)
+    if isinstance(value, dict) and isinstance(value.get("value"), str):
+        return {**value, "value": mask_token(value["value"])}
+    return masked(value)
 
 
 def _model(value: BaseModel | None) -> dict[str, Any] | None:
@@ -77,17 +86,18 @@ def _connector(latest: dict[str, BaseModel], c: int, trace: Trace, decided: Deci
     if tx is not None and tx.open:
         energy = (register - tx.meter_start_wh) if register is not None and tx.meter_start_wh is not None else None
         out["transaction"] = {
-            "phase": tx.phase.value, "transaction_id": tx.transaction_id, "id_tag": tx.id_tag,
+            "phase": tx.phase.value, "transaction_id": tx.transaction_id,
+            "id_token": tx.token.value if tx.token else None,
             "started_at": tx.started_at.isoformat() if tx.started_at else None,
             "duration_s": (now - tx.started_at).total_seconds() if tx.started_at else None,
             "energy_wh": energy, "power_w": measurement.power_w if measurement else None}
     reservation = _get(latest, f"chargebus/ocpp_gateway/state/reservation/{c}", ReservationState)
     booking = reservation.reservation if reservation is not None else None
     out["reservation"] = None if booking is None else {"reservation_id": booking.reservation_id,
-                                                       "id_tag": booking.id_tag,
-                                                       "expiry_date": booking.expiry_date.isoformat()}
+                                                       "id_token": booking.token.value,
+                                                       "expires_at": booking.expires_at.isoformat()}
     out["last_decision"] = None if decided is None else {
-        "id_tag": decided.id_tag, "status": decided.status.value, "source": decided.source.value,
+        "id_token": decided.token.value, "status": decided.status.value, "source": decided.source.value,
         "reason": decided.reason, "at": decided.at.isoformat()}
     out["trace"] = trace if out["transaction"] is not None else []
     return out

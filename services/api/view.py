@@ -86,12 +86,13 @@ class StationView:
 
     def _event(self, payload: BaseModel) -> None:
         if isinstance(payload, Decided):  # the per-connector decision comes from the retained state
-            self._say(f"card id_tag={payload.id_tag}: {payload.status.value}, {payload.reason or payload.source.value}")
+            self._say(f"card id_token={payload.token.value}: {payload.status.value}, "
+                      f"{payload.reason or payload.source.value}")
         elif isinstance(payload, TransactionStopped):
             self._say(f"transaction {payload.transaction_id} stopped: {payload.reason}, "
                       f"{payload.meter_stop_wh} Wh on the register")
         elif isinstance(payload, RfidSwiped):
-            self._say(f"card presented id_tag={payload.id_tag}")
+            self._say(f"card presented id_token={payload.token.value}")
 
     def health(self) -> dict[str, Any]:
         return {t.split("/")[1]: v.model_dump(mode="json") for t, v in sorted(self.latest.items())

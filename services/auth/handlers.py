@@ -14,7 +14,7 @@ from services.common.contract.auth import (
     AuthSource,
     CacheCleared,
     Decided,
-    IdTagInfo,
+    IdToken,
     LocalListConflict,
     LocalListState,
     LocalListVersion,
@@ -22,10 +22,11 @@ from services.common.contract.auth import (
     LookupRequest,
     SendLocalListReply,
     SendLocalListRequest,
+    TokenInfo,
     UpdateStatus,
 )
 from services.common.contract.base import Empty
-from services.common.contract.ocpp_gateway import ConnectionState, CsmsAuthorizeRequest, IdTagInfoSeen, Registration
+from services.common.contract.ocpp_gateway import ConnectionState, CsmsAuthorizeRequest, Registration, TokenInfoSeen
 from services.common.contract.station_settings import Setting
 from services.common.lifecycle import give_back_memory
 from services.common.settings_view import SettingsView
@@ -56,11 +57,9 @@ class Handlers:
 
     def policy(self) -> Policy:
         c = self.config
-        return Policy(authorization_cache_enabled=c.flag(Setting.AUTHORIZATION_CACHE),
-                      local_auth_list_enabled=c.flag(Setting.LOCAL_LIST),
-                      local_pre_authorize=c.flag(Setting.LOCAL_FIRST),
-                      local_authorize_offline=c.flag(Setting.LOCAL_WHEN_OFFLINE),
-                      allow_offline_tx_for_unknown_id=c.flag(Setting.UNKNOWN_WHEN_OFFLINE))
+        return Policy(authorization_cache=c.flag(Setting.AUTHORIZATION_CACHE), local_list=c.flag(Setting.LOCAL_LIST),
+                      local_first=c.flag(Setting.LOCAL_FIRST), local_when_offline=c.flag(Setting.LOCAL_WHEN_OFFLINE),
+                      unknown_when_offline=c.flag(Setting.UNKNOWN_WHEN_OFFLINE))
 
     async def on_connection(self, state: ConnectionState | None, _p: dict[str, str]) -> None:
         if state is not None:
@@ -70,49 +69,50 @@ class Handlers:
 
     async def on_authorize(self, request: AuthorizeRequest, _p: dict[str, str]) -> AuthorizeDecision:
         policy, now = self.policy(), datetime.now(UTC)
-        local = self.store.local(request.id_tag) if policy.local_auth_list_enabled else None
-        cached = self.store.cached(request.id_tag)
+        local = self.store.local(request.token) if policy.local_list else None
+        cached = self.store.cached(request.token)
         if self.online:
             found = decide_online(policy, local, cached, now)
             if found is not None:
                 return self._decided(request, *found)
             try:
-                info: IdTagInfo = await self.bus.request(ocpp_gateway.CSMS_AUTHORIZE,
-                                                         CsmsAuthorizeRequest(id_tag=request.id_tag),
-                                                         timeout=CSMS_TIMEOUT_S)
+                info = await self.bus.request(ocpp_gateway.CSMS_AUTHORIZE, CsmsAuthorizeRequest(token=request.token),
+                                              timeout=CSMS_TIMEOUT_S)
             except BusError as exc:
-                log.warning("csms authorize failed id_tag=%s: %s; deciding offline", request.id_tag, exc)
+                log.warning("csms authorize failed id_token=%s: %s; deciding offline", request.token.value, exc)
                 return self._decided(request, *decide_offline(policy, local, cached, now),
                                      why=f"the CSMS did not answer ({exc.code})")
             else:
-                self._answered(request.id_tag, info, request.connector_id)
+                self._answered(request.token, info, request.connector_id)
                 return self._decided(request, info, AuthSource.CSMS)
         return self._decided(request, *decide_offline(policy, local, cached, now), why="offline")
 
-    def _decided(self, request: AuthorizeRequest, info: IdTagInfo, source: AuthSource, why: str = ""
+    def _decided(self, request: AuthorizeRequest, info: TokenInfo, source: AuthSource, why: str = ""
                  ) -> AuthorizeDecision:
-        log.info("authorize id_tag=%s status=%s source=%s", request.id_tag, info.status, source)
+        log.info("authorize id_token=%s type=%s status=%s source=%s", request.token.value, request.token.type,
+                 info.status, source)
         reason = describe(info, source, self.config.flag(Setting.UNKNOWN_WHEN_OFFLINE))
-        decided = Decided(id_tag=request.id_tag, connector_id=request.connector_id, status=info.status,
+        decided = Decided(token=request.token, connector_id=request.connector_id, status=info.status,
                           source=source, at=datetime.now(UTC), reason=f"{why}: {reason}" if why else reason)
         self.bus.publish(auth.DECIDED, decided)
         self.bus.publish(auth.LAST_DECISION, decided)
-        return AuthorizeDecision(id_tag=request.id_tag, info=info, source=source)
+        return AuthorizeDecision(token=request.token, info=info, source=source)
 
-    def _answered(self, id_tag: str, info: IdTagInfo, connector_id: int) -> None:
-        """What the CSMS said of an idTag: cached, unless the local list holds it (then compared with it)."""
-        local = self.store.local(id_tag) if self.config.flag(Setting.LOCAL_LIST) else None
+    def _answered(self, token: IdToken, info: TokenInfo, connector_id: int) -> None:
+        """What the CSMS said of a token: cached, unless the local list holds it (then compared with it)."""
+        local = self.store.local(token) if self.config.flag(Setting.LOCAL_LIST) else None
         if local is not None:
             if conflicts(local, info, datetime.now(UTC)):
-                log.warning("local list conflict id_tag=%s list=%s csms=%s", id_tag, local.status, info.status)
+                log.warning("local list conflict id_token=%s list=%s csms=%s", token.value, local.status,
+                            info.status)
                 self.bus.publish(auth.LOCAL_LIST_CONFLICT, LocalListConflict(
-                    id_tag=id_tag, connector_id=connector_id, local=local, csms=info))
+                    token=token, connector_id=connector_id, local=local, csms=info))
             return  # the list is the CSMS's own word for it: the cache does not shadow it
         if self.config.flag(Setting.AUTHORIZATION_CACHE):
-            self.store.remember(id_tag, info)
+            self.store.remember(token, info)
 
-    async def on_id_tag_info(self, seen: IdTagInfoSeen, _p: dict[str, str]) -> None:
-        self._answered(seen.id_tag, seen.info, seen.connector_id or 0)
+    async def on_token_info(self, seen: TokenInfoSeen, _p: dict[str, str]) -> None:
+        self._answered(seen.token, seen.info, seen.connector_id or 0)
 
     async def on_clear_cache(self, _request: Empty, _p: dict[str, str]) -> CacheCleared:
         if not self.config.flag(Setting.AUTHORIZATION_CACHE):
@@ -124,8 +124,8 @@ class Handlers:
     # -- the local list ---------------------------------------------------------------------------------
 
     def _version(self) -> int:
-        """The version GetLocalListVersion reports: -1 while the list is disabled, else the store's (0 while
-        the list is empty, OCTT TC_042_2), the same one a Differential update is compared with."""
+        """The version reported: -1 while the list is switched off, else the store's (0 while the list is empty,
+        OCTT TC_042_2), the same one a differential update is compared with."""
         if not self.config.flag(Setting.LOCAL_LIST):
             return -1
         return self.store.local_list_state()[0]
@@ -161,6 +161,6 @@ class Handlers:
         return SendLocalListReply(status=UpdateStatus.ACCEPTED, version=version, size=size)
 
     async def on_lookup(self, request: LookupRequest, _p: dict[str, str]) -> LookupReply:
-        return LookupReply(id_tag=request.id_tag, local=self.store.local(request.id_tag),
-                           cached=self.store.cached(request.id_tag), list_version=self._version())
+        return LookupReply(token=request.token, local=self.store.local(request.token),
+                           cached=self.store.cached(request.token), list_version=self._version())
 

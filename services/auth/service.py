@@ -26,7 +26,7 @@ class AuthService(Service):
         self.bus.handle(auth.SEND_LOCAL_LIST, h.on_send_local_list)
         self.bus.handle(auth.GET_LOCAL_LIST_VERSION, h.on_get_local_list_version)
         self.bus.handle(auth.LOOKUP, h.on_lookup)
-        self.bus.on(ocpp_gateway.ID_TAG_INFO, h.on_id_tag_info)
+        self.bus.on(ocpp_gateway.TOKEN_INFO, h.on_token_info)
         self.bus.follow(ocpp_gateway.CONNECTION, h.on_connection)
         self.bus.when_connected(h.republish)
 

@@ -1,4 +1,4 @@
-"""The authorization cache and the local list in auth's SQLite file, keyed by the case-folded idTag."""
+"""The authorization cache and the local list in auth's SQLite file, keyed by the token's type and case-folded value."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from services.common.contract.auth import IdTagInfo, LocalListEntry, UpdateStatus, UpdateType, id_tag_key
+from services.common.contract.auth import IdToken, LocalListEntry, TokenInfo, TokenType, UpdateStatus, UpdateType
 
 
 class ListRefused(Exception):
@@ -18,41 +18,40 @@ class ListRefused(Exception):
         self.status = status
 
 
-def _info(row: Any) -> IdTagInfo | None:
+_COLUMNS = "status, group_token, group_type, expires_at"
+
+
+def _info(row: Any) -> TokenInfo | None:
     if row is None:
         return None
-    # IdTagInfo reads a stored date without a time zone as UTC (rows written before that rule)
-    return IdTagInfo(status=row[0], parent_id_tag=row[1],
-                     expiry_date=datetime.fromisoformat(row[2]) if row[2] else None)
+    # TokenInfo reads a stored date without a time zone as UTC (rows written before that rule)
+    return TokenInfo(status=row[0], group=IdToken(value=row[1], type=TokenType(row[2])) if row[1] else None,
+                     expires_at=datetime.fromisoformat(row[3]) if row[3] else None)
 
 
 class AuthStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def cached(self, id_tag: str) -> IdTagInfo | None:
+    def cached(self, token: IdToken) -> TokenInfo | None:
         with self.engine.connect() as conn:
-            return _info(conn.execute(text(
-                "SELECT status, parent_id_tag, expiry_date FROM cache WHERE id_tag_key = :k"),
-                {"k": id_tag_key(id_tag)}).first())
+            return _info(conn.execute(text(f"SELECT {_COLUMNS} FROM cache WHERE token_key = :k"),
+                                      {"k": token.key}).first())
 
-    def local(self, id_tag: str) -> IdTagInfo | None:
+    def local(self, token: IdToken) -> TokenInfo | None:
         with self.engine.connect() as conn:
-            return _info(conn.execute(text(
-                "SELECT status, parent_id_tag, expiry_date FROM local_list WHERE id_tag_key = :k"),
-                {"k": id_tag_key(id_tag)}).first())
+            return _info(conn.execute(text(f"SELECT {_COLUMNS} FROM local_list WHERE token_key = :k"),
+                                      {"k": token.key}).first())
 
-    def remember(self, id_tag: str, info: IdTagInfo) -> None:
+    def remember(self, token: IdToken, info: TokenInfo) -> None:
         with self.engine.begin() as conn:
             conn.execute(text(
-                "INSERT INTO cache (id_tag_key, id_tag, status, parent_id_tag, expiry_date, updated_at) "
-                "VALUES (:k, :t, :s, :p, :e, :u) "
-                "ON CONFLICT (id_tag_key) DO UPDATE SET id_tag = excluded.id_tag, status = excluded.status, "
-                "parent_id_tag = excluded.parent_id_tag, expiry_date = excluded.expiry_date, "
-                "updated_at = excluded.updated_at"),
-                {"k": id_tag_key(id_tag), "t": id_tag, "s": info.status.value, "p": info.parent_id_tag,
-                 "e": info.expiry_date.isoformat() if info.expiry_date else None,
-                 "u": datetime.now(UTC).isoformat()})
+                f"INSERT INTO cache (token_key, token, token_type, {_COLUMNS}, updated_at) "
+                "VALUES (:k, :t, :y, :s, :g, :gy, :e, :u) "
+                "ON CONFLICT (token_key) DO UPDATE SET token = excluded.token, status = excluded.status, "
+                "group_token = excluded.group_token, group_type = excluded.group_type, "
+                "expires_at = excluded.expires_at, updated_at = excluded.updated_at"),
+                _row(token, info) | {"u": datetime.now(UTC).isoformat()})
 
     def clear_cache(self) -> None:
         with self.engine.begin() as conn:
@@ -60,19 +59,19 @@ class AuthStore:
 
     def apply_list(self, version: int, update_type: UpdateType, entries: list[LocalListEntry], max_length: int
                    ) -> tuple[int, int]:
-        """Apply a Full list or a Differential update all or nothing; returns (version, size).
+        """Apply a full list or a differential update all or nothing; returns (version, size).
 
-        Raises ListRefused (VersionMismatch, Failed): the list is then exactly what it was.
+        Raises ListRefused (version mismatch, failed): the list is then exactly what it was.
         An empty list is version 0 (OCTT TC_042_2), stored so: the version reported is the one compared.
         """
-        keys = {id_tag_key(e.id_tag) for e in entries}
-        if len(keys) < len(entries):  # which of two entries for one idTag (a CiString20) would count?
-            raise ListRefused(UpdateStatus.FAILED, "the same idTag more than once in one update")
+        keys = {e.token.key for e in entries}
+        if len(keys) < len(entries):  # which of two entries for one token (compared without case) would count?
+            raise ListRefused(UpdateStatus.FAILED, "the same token more than once in one update")
         with self.engine.begin() as conn:
             current = _current_version(conn)
             if update_type is UpdateType.FULL:
                 if any(e.info is None for e in entries):
-                    raise ListRefused(UpdateStatus.FAILED, "a Full list needs idTagInfo for every idTag")
+                    raise ListRefused(UpdateStatus.FAILED, "a full list needs the info of every token")
                 conn.execute(text("DELETE FROM local_list"))
             elif version <= current:
                 raise ListRefused(UpdateStatus.VERSION_MISMATCH, f"version {version} is not above {current}")
@@ -80,18 +79,18 @@ class AuthStore:
             cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
             try:
                 cursor.executemany(
-                    "INSERT INTO local_list (id_tag_key, id_tag, status, parent_id_tag, expiry_date) "
-                    "VALUES (:k, :t, :s, :p, :e) ON CONFLICT (id_tag_key) DO UPDATE SET id_tag = excluded.id_tag, "
-                    "status = excluded.status, parent_id_tag = excluded.parent_id_tag, "
-                    "expiry_date = excluded.expiry_date",
-                    (_row(e.id_tag, e.info) for e in entries if e.info is not None))
-                cursor.executemany("DELETE FROM local_list WHERE id_tag_key = :k",
-                                   ({"k": id_tag_key(e.id_tag)} for e in entries if e.info is None))
+                    f"INSERT INTO local_list (token_key, token, token_type, {_COLUMNS}) "
+                    "VALUES (:k, :t, :y, :s, :g, :gy, :e) ON CONFLICT (token_key) DO UPDATE SET "
+                    "token = excluded.token, status = excluded.status, group_token = excluded.group_token, "
+                    "group_type = excluded.group_type, expires_at = excluded.expires_at",
+                    (_row(e.token, e.info) for e in entries if e.info is not None))
+                cursor.executemany("DELETE FROM local_list WHERE token_key = :k",
+                                   ({"k": e.token.key} for e in entries if e.info is None))
             finally:
                 cursor.close()
             size = int(conn.execute(text("SELECT COUNT(*) FROM local_list")).scalar_one())
             if size > max_length:
-                raise ListRefused(UpdateStatus.FAILED, f"{size} entries exceed LocalAuthListMaxLength {max_length}")
+                raise ListRefused(UpdateStatus.FAILED, f"{size} entries exceed the capacity of {max_length}")
             version = version if size > 0 else 0
             conn.execute(text("UPDATE local_list_version SET version = :v"), {"v": version})
         return version, size
@@ -110,6 +109,8 @@ def _current_version(conn: Connection) -> int:
     return 0 if empty else version
 
 
-def _row(id_tag: str, info: IdTagInfo) -> dict[str, object]:
-    return {"k": id_tag_key(id_tag), "t": id_tag, "s": info.status.value, "p": info.parent_id_tag,
-            "e": info.expiry_date.isoformat() if info.expiry_date else None}
+def _row(token: IdToken, info: TokenInfo) -> dict[str, object]:
+    group = info.group
+    return {"k": token.key, "t": token.value, "y": token.type.value, "s": info.status.value,
+            "g": group.value if group else None, "gy": group.type.value if group else None,
+            "e": info.expires_at.isoformat() if info.expires_at else None}

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from services.common.contract import auth
-from services.common.contract.auth import IdTagInfo, LookupRequest
+from services.common.contract.auth import IdToken, LookupRequest, TokenInfo, TokenType
 from services.common.contract.base import Empty
 from services.common.settings import Settings
 
@@ -21,7 +21,9 @@ def register(sub: Any) -> None:
     listed.add_argument("--json", action="store_true")
     listed.set_defaults(func=_list)
     lookup = cmds.add_parser("lookup", help="what the local list and the cache say of a card")
-    lookup.add_argument("tag", help="the idTag (any case: idTags are compared case-insensitively)")
+    lookup.add_argument("tag", help="the token's value (any case: tokens are compared case-insensitively)")
+    lookup.add_argument("--type", default=TokenType.ISO14443.value, choices=[t.value for t in TokenType],
+                        help="what kind of token (default: a card's UID, iso14443)")
     lookup.add_argument("--json", action="store_true")
     lookup.set_defaults(func=_lookup)
 
@@ -33,33 +35,34 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(reply.model_dump_json())
     elif reply.version < 0:
-        print("local list: disabled (LocalAuthListEnabled is false)")
+        print("local list: switched off (the local_list setting is false)")
     else:
         print(f"local list: version {reply.version}, {reply.size} entries")
     return 0
 
 
-def _describe(info: IdTagInfo | None) -> str:
+def _describe(info: TokenInfo | None) -> str:
     if info is None:
         return "-"
     parts = [info.status.value]
-    if info.parent_id_tag:
-        parts.append(f"parent {info.parent_id_tag}")
-    if info.expiry_date:
-        parts.append(f"until {info.expiry_date.isoformat(timespec='seconds')}")
+    if info.group:
+        parts.append(f"group {info.group.value}")
+    if info.expires_at:
+        parts.append(f"until {info.expires_at.isoformat(timespec='seconds')}")
     return ", ".join(parts)
 
 
 def _lookup(args: argparse.Namespace, settings: Settings) -> int:
-    if not 1 <= len(args.tag) <= 20:
-        print("chargebus auth lookup: an idTag has 1 to 20 characters", file=sys.stderr)
+    if not 1 <= len(args.tag) <= 36:
+        print("chargebus auth lookup: a token has 1 to 36 characters", file=sys.stderr)
         return 2
-    reply = run("auth lookup", settings, auth.LOOKUP, LookupRequest(id_tag=args.tag))
+    reply = run("auth lookup", settings, auth.LOOKUP, LookupRequest(token=IdToken(value=args.tag,
+                                                                                    type=TokenType(args.type))))
     if reply is None:
         return 1
     if args.json:
         print(reply.model_dump_json())
     else:
-        print(f"{reply.id_tag}: local list (version {reply.list_version}): {_describe(reply.local)}; "
+        print(f"{reply.token.value}: local list (version {reply.list_version}): {_describe(reply.local)}; "
               f"cache: {_describe(reply.cached)}")
     return 0

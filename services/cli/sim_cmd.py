@@ -40,7 +40,7 @@ def register(sub: Any) -> None:
     unplug.add_argument("connector", nargs="?", type=int, default=1, help="connector id (default 1)")
     unplug.set_defaults(func=_run, topic=contract.UNPLUG)
     swipe = cmds.add_parser("swipe", parents=[common], help="present a card at the RFID reader")
-    swipe.add_argument("tag", help="the card's idTag (1-20 characters)")
+    swipe.add_argument("tag", help="the card's id (1-20 characters)")
     swipe.set_defaults(func=_run, topic=contract.SWIPE)
     fault = cmds.add_parser("fault", parents=[common], help="raise a hardware fault, or `clear` them all")
     fault.add_argument("code", choices=[CLEAR, *(f.value for f in SIM_FAULTS)], metavar="CODE",
@@ -63,7 +63,7 @@ def _request(args: argparse.Namespace) -> BaseModel:
     if topic is contract.PLUG or topic is contract.UNPLUG:
         return contract.PlugRequest(connector_id=args.connector)
     if topic is contract.SWIPE:
-        return contract.SwipeRequest(id_tag=args.tag)
+        return contract.SwipeRequest(card=args.tag)
     if topic is contract.FAULT:
         code = next((f for f in SIM_FAULTS if f.value == args.code), None)
         return contract.FaultRequest(code=code)

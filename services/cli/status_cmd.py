@@ -27,7 +27,7 @@ from services.common.contract.ocpp_gateway import ConnectionState, TransactionSt
 from services.common.contract.power import ConnectorState, Measurement
 from services.common.contract.smart_charging import ChargingLimit
 from services.common.contract.supervisor import PROCESSES, SLOTS, ProcessState, ProcessTable, SlotState
-from services.common.logs import mask_id_tag
+from services.common.logs import mask_token
 from services.common.settings import SERVICES, Settings
 
 COLLECT_S = 1.0  # upper bound: retained states arrive in a burst right after the subscription
@@ -121,7 +121,7 @@ def render(found: dict[str, BaseModel], reveal: bool = False) -> str:
     lines += ["", _connection(connection)]
     decided = found.get(LAST_DECISION.path)
     if isinstance(decided, Decided):
-        tag = decided.id_tag if reveal else mask_id_tag(decided.id_tag)
+        tag = decided.token.value if reveal else mask_token(decided.token.value)
         lines.append(f"LAST CARD {tag} on connector {decided.connector_id}: {decided.status} at "
                      f"{decided.at:%Y-%m-%d %H:%M:%S} UTC ({decided.reason or decided.source})")
     lines += _firmware(found)
@@ -180,7 +180,7 @@ def _transaction(value: TransactionState) -> str:
     if not value.open:
         return f"  transaction: none on connector {value.connector_id}"
     csms_id = value.transaction_id if value.transaction_id is not None else "not yet confirmed"
-    return (f"  transaction: {csms_id} tag={value.id_tag} since "
+    return (f"  transaction: {csms_id} tag={value.token.value if value.token else '-'} since "
             f"{value.started_at.isoformat(timespec='seconds') if value.started_at else '-'} "
             f"meter_start={value.meter_start_wh} Wh")
 

@@ -17,7 +17,7 @@ from typing import Any
 
 # the scrubber is its own module: the supervisor's capture of the children's output uses it too; the two
 # helpers are named here as well, where the services have always found them
-from services.common.redact import mask_id_tag as mask_id_tag
+from services.common.redact import mask_token as mask_token
 from services.common.redact import redact_url as redact_url
 from services.common.redact import scrub
 
@@ -84,7 +84,7 @@ def setup_logging(name: str, level: str, data_dir: Path | None, fmt: str = "text
     root = logging.getLogger()
     root.handlers.clear()
     root.setLevel(level)
-    mask_tags = level != "DEBUG"  # idTags are personal data: in full only when a technician asked for DEBUG
+    mask_tags = level != "DEBUG"  # tokens are personal data: in full only when a technician asked for DEBUG
     formatter = JsonFormatter(name, mask_tags) if fmt == "json" else UtcFormatter(FORMAT, mask_tags)
     stream = logging.StreamHandler(sys.stdout)
     stream.setFormatter(formatter)

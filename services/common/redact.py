@@ -11,7 +11,7 @@ What it removes:
 - the value of a protocol configuration key with a secret name (`{"key": "<name>Key", "value": ...}` with a
   name as above, in frames and in the library's reprs), whatever the order of the fields;
 - the credentials of an HTTP `Authorization:` header;
-- the middle of an idTag (`id_tag=...`, personal data) unless the log level is DEBUG.
+- the middle of a token (`id_token=...`, a card's id: personal data) unless the log level is DEBUG.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import re
 
 MASK = "***"
 
-# a colon ends the tag only when a blank or the end follows it: "id_tag=%s: %s" stays readable
-_ID_TAG = re.compile(r"\b((?:parent_)?id_tag)=([^\s,;)]+?)(?=:?(?:[\s,;)]|$))")
+# a colon ends the token only when a blank or the end follows it: "id_token=%s: %s" stays readable
+_ID_TOKEN = re.compile(r"\b((?:group_)?id_token)=([^\s,;)]+?)(?=:?(?:[\s,;)]|$))")
 # the password runs to the last `@` before the path: greedy, so an `@` or a blank inside it is covered
 _URL_PASSWORD = re.compile(r"(://[^/\s:@]*):[^/\r\n]*@")
 _SECRET_NAME = r"(?:password|passwd|pwd|secret|token|api_token|authorization_?key|auth_?key)"
@@ -44,8 +44,8 @@ def is_secret_name(name: str) -> bool:
     return _SECRET_NAMED.match(name) is not None
 
 
-def mask_id_tag(tag: str) -> str:
-    """An idTag is personal data: enough of it to tell two cards apart in a log, not to copy one."""
+def mask_token(tag: str) -> str:
+    """A token is personal data: enough of it to tell two cards apart in a log, not to copy one."""
     if len(tag) >= 6:
         return f"{tag[:2]}**{tag[-2:]}"
     return f"{tag[:1]}**" if tag else tag
@@ -63,11 +63,11 @@ def _masked_value(match: re.Match[str]) -> str:
 
 
 def scrub(text: str, mask_tags: bool = True) -> str:
-    """A line fit to write or show: no secret in it, and `id_tag=…` masked unless `mask_tags` is false."""
+    """A line fit to write or show: no secret in it, and `id_token=…` masked unless `mask_tags` is false."""
     cleaned = redact_url(text)
     cleaned = _SECRET_KEY_GROUP.sub(lambda m: _VALUE_FIELD.sub(_masked_value, m.group(0)), cleaned)
     cleaned = _SECRET_FIELD.sub(_masked_value, cleaned)
     cleaned = _AUTH_HEADER.sub(rf"\1{MASK}", cleaned)
     if mask_tags:
-        cleaned = _ID_TAG.sub(lambda m: f"{m.group(1)}={mask_id_tag(m.group(2))}", cleaned)
+        cleaned = _ID_TOKEN.sub(lambda m: f"{m.group(1)}={mask_token(m.group(2))}", cleaned)
     return cleaned

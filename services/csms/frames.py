@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.common.logs import mask_id_tag
+from services.common.logs import mask_token
 
 CALL, CALLRESULT, CALLERROR = 2, 3, 4
 ID_TAG_KEYS = frozenset({"idTag", "parentIdTag"})
@@ -51,7 +51,7 @@ class FrameLog:
 
 def _masked(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: mask_id_tag(v) if k in ID_TAG_KEYS and isinstance(v, str) else _masked(v)
+        return {k: mask_token(v) if k in ID_TAG_KEYS and isinstance(v, str) else _masked(v)
                 for k, v in value.items()}
     if isinstance(value, list):
         return [_masked(v) for v in value]

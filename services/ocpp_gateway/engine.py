@@ -26,10 +26,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from services.common import failpoints
 from services.common.bus import Bus, BusError
 from services.common.contract import ErrorCode, metering, ocpp_gateway, power
-from services.common.contract.auth import IdTagInfo
+from services.common.contract.auth import TokenInfo
 from services.common.contract.hardware import CONNECTORS, EMERGENCY_STOP
 from services.common.contract.metering import Cause, EnergyRegister, Measurand, MeterValuesTaken, SessionData
-from services.common.contract.ocpp_gateway import IdTagInfoSeen, SessionView, TransactionStopped
+from services.common.contract.ocpp_gateway import SessionView, TokenInfoSeen, TransactionStopped
 from services.common.contract.power import (
     ConnectorRequest,
     ConnectorState,
@@ -42,7 +42,7 @@ from services.common.contract.power import (
 )
 from services.common.contract.smart_charging import ChargingProfile, SessionRef
 
-from . import messages, published
+from . import messages, published, tokens
 from .keys import measurands_of
 from .outbox import OutboxSender
 from .peers import Peers
@@ -185,7 +185,7 @@ class TransactionEngine:
                 b = action.booking
                 self.store.save_reservation(StoredReservation(b.reservation_id, b.connector_id, b.id_tag,
                                                               b.parent_id_tag, b.expiry))
-                log.info("reserved connector=%d reservation=%d id_tag=%s until=%s", b.connector_id, b.reservation_id,
+                log.info("reserved connector=%d reservation=%d id_token=%s until=%s", b.connector_id, b.reservation_id,
                          b.id_tag, b.expiry.isoformat())
                 self._publish_reservation(b.connector_id)
                 await self.peers.command(power.RESERVE, ReserveRequest(connector_id=b.connector_id, reserved=True))
@@ -293,7 +293,12 @@ class TransactionEngine:
     # -- bus inputs -------------------------------------------------------------------------------
 
     async def on_swipe(self, swiped: RfidSwiped, _p: dict[str, str]) -> None:
-        self._post(lambda: self.sessions.swiped(swiped.id_tag, time.monotonic()))
+        id_tag = tokens.id_tag(swiped.token)
+        if id_tag is None:
+            log.warning("card ignored: a %s token of %d characters has no 1.6 idTag", swiped.token.type,
+                        len(swiped.token.value))
+            return
+        self._post(lambda: self.sessions.swiped(id_tag, time.monotonic()))
 
     async def on_connector(self, state: ConnectorState | None, _p: dict[str, str]) -> None:
         if state is not None and state.connector_id in self.sessions.connectors:
@@ -347,16 +352,18 @@ class TransactionEngine:
 
     # -- outcomes from the outbox -----------------------------------------------------------------
 
-    def _start_confirmed(self, session_id: str, transaction_id: int, info: IdTagInfo | None) -> None:
-        if info is not None and info.parent_id_tag is not None:
-            self.store.set_parent(session_id, info.parent_id_tag)
+    def _start_confirmed(self, session_id: str, transaction_id: int, info: TokenInfo | None) -> None:
+        parent = tokens.parent(info)
+        if parent is not None:
+            self.store.set_parent(session_id, parent)
         connector = self.sessions.by_session(session_id)
         self._post(lambda: self.sessions.confirmed(session_id, transaction_id, info))
         if connector is not None:
             self._publish(connector.connector_id)
 
-    def _id_tag_info(self, id_tag: str, info: IdTagInfo, connector_id: int | None = None) -> None:
-        self.bus.publish(ocpp_gateway.ID_TAG_INFO, IdTagInfoSeen(id_tag=id_tag, info=info, connector_id=connector_id))
+    def _id_tag_info(self, id_tag: str, info: TokenInfo, connector_id: int | None = None) -> None:
+        self.bus.publish(ocpp_gateway.TOKEN_INFO, TokenInfoSeen(token=tokens.token(id_tag), info=info,
+                                                                connector_id=connector_id))
 
     # -- actions ----------------------------------------------------------------------------------
 
@@ -389,7 +396,7 @@ class TransactionEngine:
             await self.bus.request(power.ENERGIZE, EnergizeRequest(connector_id=connector, session_id=tx.session_id),
                                    timeout=ENERGIZE_TIMEOUT_S)
         except BusError as exc:
-            log.warning("start refused by power id_tag=%s: %s", action.id_tag, exc)
+            log.warning("start refused by power id_token=%s: %s", action.id_tag, exc)
             if exc.code is ErrorCode.TIMEOUT:
                 await self.peers.deenergize(connector)  # the outcome is unknown: make it safe
             self._abandon(tx)
@@ -405,7 +412,7 @@ class TransactionEngine:
             self._abandon(tx)
             return
         del self._starting[connector]
-        log.info("transaction started session=%s connector=%d id_tag=%s meter_start=%d", tx.session_id, connector,
+        log.info("transaction started session=%s connector=%d id_token=%s meter_start=%d", tx.session_id, connector,
                  action.id_tag, meter_start)
         self._do(self.sessions.started(connector, Running(tx.session_id, action.id_tag, action.parent_id_tag,
                                                           meter_start)))
@@ -454,7 +461,7 @@ class TransactionEngine:
                      tx.transaction_id, reason, meter_stop)
             self.bus.publish(ocpp_gateway.TRANSACTION_STOPPED, TransactionStopped(
                 connector_id=tx.connector_id, session_id=tx.session_id,
-                transaction_id=self.store.transaction_id(tx.session_id), id_tag=tx.id_tag, reason=reason,
+                transaction_id=self.store.transaction_id(tx.session_id), token=tokens.token(tx.id_tag), reason=reason,
                 meter_stop_wh=meter_stop, stopped_at=at))
         self.sender.kick()
 

@@ -23,8 +23,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from services.common.contract.auth import IdTagInfo
+from services.common.contract.auth import TokenInfo
 
+from . import tokens
 from .messages import Unsendable, build_call, schema_error
 from .ports import ConfigReader, CsmsCallError, CsmsLink, CsmsUnavailable
 from .tx_store import OutboxMessage, TxStore
@@ -38,8 +39,8 @@ ACK_FLUSH = 50  # confirmed MeterValues deleted together: a crash resends at mos
 
 class OutboxSender:
     def __init__(self, store: TxStore, link: CsmsLink, config: ConfigReader, *,
-                 on_start_confirmed: Callable[[str, int, IdTagInfo | None], None],
-                 on_id_tag_info: Callable[[str, IdTagInfo, int | None], None]) -> None:
+                 on_start_confirmed: Callable[[str, int, TokenInfo | None], None],
+                 on_id_tag_info: Callable[[str, TokenInfo, int | None], None]) -> None:
         self.store = store
         self.link = link
         self.config = config
@@ -130,7 +131,7 @@ class OutboxSender:
             self._wire_free.set()
 
     def _confirmed(self, msg: OutboxMessage, conf: Any) -> None:
-        info = _id_tag_info(getattr(conf, "id_tag_info", None))
+        info = tokens.info_or_none(getattr(conf, "id_tag_info", None))
         tag = msg.payload.get("id_tag") if msg.payload else None
         if info is not None and isinstance(tag, str):
             connector = msg.payload.get("connector_id") if msg.payload else None
@@ -170,12 +171,3 @@ class OutboxSender:
                   count, why)
 
 
-def _id_tag_info(raw: Any) -> IdTagInfo | None:
-    if not isinstance(raw, dict) or "status" not in raw:
-        return None
-    try:
-        return IdTagInfo(status=raw["status"], parent_id_tag=raw.get("parent_id_tag"),
-                         expiry_date=raw.get("expiry_date"))
-    except ValueError as exc:
-        log.warning("unusable idTagInfo from the CSMS: %s", exc)
-        return None

@@ -15,6 +15,7 @@ from services.common.contract.ocpp_gateway import (
 )
 
 from .sessions import Booking, Running
+from .tokens import token
 from .tx_store import Tx
 
 
@@ -25,11 +26,11 @@ def transaction_state(connector: int, run: Running | None, starting: Tx | None, 
     if run is not None:
         phase = SessionPhase.SUSPENDED if run.suspended else SessionPhase.ACTIVE
         return TransactionState(connector_id=connector, phase=phase, session_id=run.session_id,
-                                transaction_id=run.transaction_id, id_tag=run.id_tag,
+                                transaction_id=run.transaction_id, token=token(run.id_tag),
                                 started_at=stored.started_at if stored else None, meter_start_wh=run.meter_start_wh)
     if starting is not None:
         return TransactionState(connector_id=connector, phase=SessionPhase.STARTING,
-                                session_id=starting.session_id, id_tag=starting.id_tag,
+                                session_id=starting.session_id, token=token(starting.id_tag),
                                 started_at=starting.started_at, meter_start_wh=starting.meter_start)
     return TransactionState(connector_id=connector)
 
@@ -47,6 +48,6 @@ def session_view(connector: int, run: Running | None, starting: Tx | None, reser
 
 def reservation_state(connector: int, booking: Booking | None) -> ReservationState:
     reservation = None if booking is None else Reservation(
-        reservation_id=booking.reservation_id, connector_id=booking.connector_id, id_tag=booking.id_tag,
-        parent_id_tag=booking.parent_id_tag, expiry_date=booking.expiry)
+        reservation_id=booking.reservation_id, connector_id=booking.connector_id, token=token(booking.id_tag),
+        group=token(booking.parent_id_tag) if booking.parent_id_tag else None, expires_at=booking.expiry)
     return ReservationState(connector_id=connector, reservation=reservation)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from services.common.boot import current_boot_id
 from services.common.bus import BusError
 from services.common.contract import firmware, ocpp_gateway
-from services.common.contract.auth import IdTagInfo
+from services.common.contract.auth import TokenInfo
 from services.common.contract.base import ErrorCode
 from services.common.contract.common import HEALTH, Health, HealthState
 from services.common.contract.hardware import CONNECTORS
@@ -32,6 +32,7 @@ from services.common.contract.ocpp_gateway import (
 from services.common.db import open_engine
 from services.common.lifecycle import Service
 
+from . import tokens
 from .actions.base import Station
 from .availability import Availability
 from .charge_point import ChargePoint
@@ -136,17 +137,21 @@ class OcppGatewayService(Service):
         log.info("local trigger message=%s connector=%s", request.message, request.connector_id)
         return StatusReply(status="Accepted")
 
-    async def on_authorize(self, request: CsmsAuthorizeRequest, _p: dict[str, str]) -> IdTagInfo:
+    async def on_authorize(self, request: CsmsAuthorizeRequest, _p: dict[str, str]) -> TokenInfo:
+        id_tag = tokens.id_tag(request.token)
+        if id_tag is None:
+            raise BusError(ErrorCode.NOT_SUPPORTED, f"a {request.token.type} token has no 1.6 idTag")
         try:
-            conf = await self.link.call(call.Authorize(id_tag=request.id_tag), timeout=30)
+            conf = await self.link.call(call.Authorize(id_tag=id_tag), timeout=30)
         except CsmsUnavailable as exc:
             raise BusError(ErrorCode.UNAVAILABLE, f"CSMS unavailable: {exc}") from exc
         except CsmsCallError as exc:
             raise BusError(ErrorCode.UNAVAILABLE, f"CSMS answered {exc.code}") from exc
-        raw = conf.id_tag_info
         # auth asked: the answer goes back to it alone (it caches it or compares it with its list)
-        return IdTagInfo(status=raw["status"], parent_id_tag=raw.get("parent_id_tag"),
-                         expiry_date=raw.get("expiry_date"))
+        try:
+            return tokens.info(conf.id_tag_info)
+        except ValueError as exc:
+            raise BusError(ErrorCode.UNAVAILABLE, f"the CSMS answered no usable idTagInfo: {exc}") from exc
 
     def republish(self) -> None:
         """After every (re)connection: keys, sessions and the link as SQLite and memory hold them."""

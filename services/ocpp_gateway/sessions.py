@@ -26,7 +26,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from services.common.contract.auth import AuthorizationStatus, IdTagInfo, same_id_tag
+from services.common.contract.auth import AuthorizationStatus, TokenInfo
+
+from .tokens import parent as parent_of
+from .tokens import same_tag
 
 
 class Phase(StrEnum):
@@ -233,9 +236,9 @@ class Sessions:
 
     def swiped(self, id_tag: str, now: float) -> list[Action]:
         for c in self.connectors.values():
-            if c.phase is Phase.ACTIVE and c.running is not None and same_id_tag(c.running.id_tag, id_tag):
+            if c.phase is Phase.ACTIVE and c.running is not None and same_tag(c.running.id_tag, id_tag):
                 return self._stop(c, Reason.LOCAL, id_tag)
-            if c.phase is Phase.WAITING and same_id_tag(c.id_tag, id_tag):
+            if c.phase is Phase.WAITING and same_tag(c.id_tag, id_tag):
                 return self._give_up(c)  # the same card again cancels the waiting session
         free = next((c for c in self.connectors.values() if c.phase is Phase.IDLE and c.usable
                      and _may_ask(c.booking, id_tag)), None)
@@ -247,7 +250,7 @@ class Sessions:
             return [Authorize(active.connector_id, id_tag, Purpose.STOP)]
         return []
 
-    def authorized(self, connector_id: int, id_tag: str, purpose: Purpose, info: IdTagInfo | None,
+    def authorized(self, connector_id: int, id_tag: str, purpose: Purpose, info: TokenInfo | None,
                    now: float) -> list[Action]:
         """The decision of auth (None: auth did not answer)."""
         c = self.connectors[connector_id]
@@ -255,16 +258,16 @@ class Sessions:
         if purpose is Purpose.STOP:
             run = c.running
             if (c.phase is Phase.ACTIVE and run is not None and info is not None and accepted
-                    and same_id_tag(info.parent_id_tag, run.parent_id_tag)):
+                    and same_tag(parent_of(info), run.parent_id_tag)):
                 return self._stop(c, Reason.LOCAL, id_tag)
             return []
-        if c.phase is not Phase.AUTHORIZING or not same_id_tag(c.id_tag, id_tag):
+        if c.phase is not Phase.AUTHORIZING or not same_tag(c.id_tag, id_tag):
             return []  # cancelled meanwhile
-        if not accepted or not self._may_use(c, id_tag, info.parent_id_tag if info else None):
+        if not accepted or not self._may_use(c, id_tag, parent_of(info)):
             c.phase, c.id_tag, c.profile = Phase.IDLE, None, None
             return []
         assert info is not None
-        return self._authorised(c, id_tag, info.parent_id_tag, now)
+        return self._authorised(c, id_tag, parent_of(info), now)
 
     # -- the Central System -----------------------------------------------------------------------
 
@@ -324,7 +327,7 @@ class Sessions:
         if b is None:
             c.reservation_id = None
             return True
-        if same_id_tag(b.id_tag, id_tag) or same_id_tag(b.parent_id_tag, parent):
+        if same_tag(b.id_tag, id_tag) or same_tag(b.parent_id_tag, parent):
             c.reservation_id = b.reservation_id
             return True
         return False
@@ -344,14 +347,14 @@ class Sessions:
                 actions += self._give_up(c)
         return actions
 
-    def confirmed(self, session_id: str, transaction_id: int, info: IdTagInfo | None) -> list[Action]:
+    def confirmed(self, session_id: str, transaction_id: int, info: TokenInfo | None) -> list[Action]:
         """StartTransaction.conf: the CSMS's id, and what it says of the idTag."""
         c = self.by_session(session_id)
         if c is None or c.running is None:
             return []
         run = replace(c.running, transaction_id=transaction_id)
-        if info is not None and info.parent_id_tag is not None:
-            run = replace(run, parent_id_tag=info.parent_id_tag)
+        if parent_of(info) is not None:
+            run = replace(run, parent_id_tag=parent_of(info))
         c.running = run
         if info is None or info.status is AuthorizationStatus.ACCEPTED or c.phase is not Phase.ACTIVE:
             return []
@@ -465,4 +468,4 @@ class Sessions:
 def _may_ask(booking: Booking | None, id_tag: str) -> bool:
     """Is authorizing this card worth it on this connector? Not for a stranger on a reservation without a
     parentIdTag (OCTT TC_046_1: no Authorize.req); with one, the card may turn out to share it."""
-    return booking is None or same_id_tag(booking.id_tag, id_tag) or booking.parent_id_tag is not None
+    return booking is None or same_tag(booking.id_tag, id_tag) or booking.parent_id_tag is not None

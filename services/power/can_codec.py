@@ -184,7 +184,7 @@ class RfidAssembler:
         self._done: tuple[int, float] | None = None
 
     def feed(self, chunk: RfidChunk, now: float) -> str | None:
-        """The whole idTag once its last chunk arrived, else None. Invalid tags are dropped (logged)."""
+        """The whole card id once its last chunk arrived, else None. Invalid tags are dropped (logged)."""
         if self._done is not None and self._done[0] == chunk.counter and now - self._done[1] < self.REPEAT_S:
             return None
         if chunk.counter != self._counter or chunk.length != self._length:

@@ -14,6 +14,7 @@ import can
 
 from services.common.bus import BusError
 from services.common.contract import ocpp_gateway, power, smart_charging
+from services.common.contract.auth import IdToken, TokenType
 from services.common.contract.common import HEALTH, Health, HealthState
 from services.common.contract.ocpp_gateway import SessionRequest, SessionView
 from services.common.contract.power import ConnectorState, Measurement, RfidSwiped
@@ -200,8 +201,9 @@ class PowerService(Service):
     def _on_rfid(self, chunk: RfidChunk, now: float) -> None:
         tag = self.rfid.feed(chunk, now)
         if tag is not None:
-            log.info("rfid swiped id_tag=%s", tag)
-            self.bus.publish(power.RFID_SWIPED, RfidSwiped(id_tag=tag))
+            log.info("rfid swiped id_token=%s", tag)
+            # the reader reads contactless cards: their UID is the token
+            self.bus.publish(power.RFID_SWIPED, RfidSwiped(token=IdToken(value=tag, type=TokenType.ISO14443)))
 
     # -- outputs --------------------------------------------------------------------------------
 

@@ -51,11 +51,11 @@ class Handlers:
     async def on_swipe(self, req: SwipeRequest, _p: dict[str, str]) -> SimState:
         if HardwareFault.READER in self._m.faults:
             raise BusError(ErrorCode.REJECTED, "the RFID reader is faulted")
-        if not (req.id_tag.isascii() and req.id_tag.isprintable()):
-            raise BusError(ErrorCode.BAD_REQUEST, "an idTag is printable ASCII")
+        if not (req.card.isascii() and req.card.isprintable()):
+            raise BusError(ErrorCode.BAD_REQUEST, "a card's id is printable ASCII")
         self._m.swipes += 1
-        self._link.send_rfid(req.id_tag, self._m.swipes)
-        log.info("rfid swipe id_tag=%s", req.id_tag)
+        self._link.send_rfid(req.card, self._m.swipes)
+        log.info("rfid swipe id_token=%s", req.card)
         return self._publish(False)
 
     async def on_fault(self, req: FaultRequest, _p: dict[str, str]) -> SimState:

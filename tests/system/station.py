@@ -42,7 +42,7 @@ class Station:
         await self.bus.request(sim.UNPLUG, PlugRequest())
 
     async def swipe(self, tag: str) -> None:
-        await self.bus.request(sim.SWIPE, SwipeRequest(id_tag=tag))
+        await self.bus.request(sim.SWIPE, SwipeRequest(card=tag))
 
     async def estop(self, pressed: bool = True) -> None:
         await self.bus.request(sim.ESTOP, EstopRequest(pressed=pressed))

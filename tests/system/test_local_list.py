@@ -30,7 +30,7 @@ def entry(tag: str, status: str = "Accepted", parent: str | None = None) -> dict
 
 def _decided(station: Station, tag: str) -> Decided | None:
     return next((p for _t, topic, p in station.observer.history
-                 if topic == "chargebus/auth/event/decided" and isinstance(p, Decided) and p.id_tag == tag), None)
+                 if topic == "chargebus/auth/event/decided" and isinstance(p, Decided) and p.token.value == tag), None)
 
 
 async def send(station: Station, version: int, update: str, entries: list[dict[str, Any]] | None = None) -> str:
@@ -93,9 +93,9 @@ async def test_blocked_entries_refuse_and_the_list_authorizes_offline_and_wins_o
     await station.status("Preparing")
     await station.swipe("BLOCKED1")
     refused = await station.observer.wait(lambda: _decided(station, "BLOCKED1"), what="BLOCKED1 decided")
-    assert (refused.status, refused.source) == ("Blocked", "local_list")
+    assert (refused.status, refused.source) == ("blocked", "local_list")
     # the gateway has the answer, so the reader is free again (auth logs the same words a moment earlier)
-    await station.logged("services.ocpp_gateway.peers: authorize id_tag=BL**D1 status=Blocked")
+    await station.logged("services.ocpp_gateway.peers: authorize id_token=BL**D1 status=blocked")
     await station.swipe("OFFLINE1")
     start = (await station.csms.wait("StartTransaction"))[0]
     assert start["id_tag"] == "OFFLINE1" and station.csms.calls("Authorize") == []
@@ -112,7 +112,7 @@ async def test_blocked_entries_refuse_and_the_list_authorizes_offline_and_wins_o
     state = await station.observer.wait(
         lambda: (t := station.observer.get("chargebus/ocpp_gateway/state/transaction/1")) and t.open
         and t.phase == "active" and t, what="started offline from the list")
-    assert state.id_tag == "OFFLINE1"
+    assert state.token is not None and state.token.value == "OFFLINE1"
     station.csms.refuse = False
     assert (await station.csms.wait("StartTransaction", 2, timeout=40))[1]["id_tag"] == "OFFLINE1"
 

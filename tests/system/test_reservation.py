@@ -109,7 +109,7 @@ async def test_a_new_reserve_now_with_the_same_id_replaces_the_old_and_reservati
     assert await reserve(station, "FIRST", 12) == "Accepted"
     assert await reserve(station, "SECOND", 12) == "Accepted"
     state = await station.observer.wait(lambda: (r := station.observer.get(RESERVATION)) and r.reservation
-                                        and r.reservation.id_tag == "SECOND" and r, what="replaced")
+                                        and r.reservation.token.value == "SECOND" and r, what="replaced")
     assert state.reservation.reservation_id == 12
     killed_at = datetime.now(UTC)
     for service in ("ocpp_gateway", "power"):

@@ -57,7 +57,7 @@ async def test_status_shows_the_last_card_refused_and_why(station: Station) -> N
                                 what="the decision kept on the bus")
     shown = cli(station, "status").stdout
     line = next(line for line in shown.splitlines() if line.startswith("LAST CARD"))
-    assert "04**D5 on connector" in line and ": Blocked at " in line and "(the CSMS answered Blocked)" in line
+    assert "04**D5 on connector" in line and ": blocked at " in line and "(the CSMS answered blocked)" in line
     assert "04A2B3C4D5" not in shown
     assert "LAST CARD 04A2B3C4D5 " in cli(station, "status", "--id-tags").stdout
 

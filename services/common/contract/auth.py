@@ -1,4 +1,4 @@
-"""Authorization topics: the decision for an idTag, the cache and the local list."""
+"""Authorization topics: the decision for a token, the cache and the local list."""
 
 from __future__ import annotations
 
@@ -11,64 +11,81 @@ from pydantic import Field, field_validator
 from .base import Empty, Kind, Model, Topic
 
 
-class AuthorizationStatus(StrEnum):
-    """OCPP 1.6 AuthorizationStatus."""
+class TokenType(StrEnum):
+    """How a token identifies its holder."""
 
-    ACCEPTED = "Accepted"
-    BLOCKED = "Blocked"
-    EXPIRED = "Expired"
-    INVALID = "Invalid"
-    CONCURRENT_TX = "ConcurrentTx"
+    ISO14443 = "iso14443"  # the UID of a contactless card (what the station's reader reads)
+    ISO15693 = "iso15693"
+    CENTRAL = "central"  # made up by the CSMS (e.g. a start from an app)
+    EMAID = "emaid"  # e-mobility account id
+    KEY_CODE = "key_code"
+    LOCAL = "local"
+    MAC_ADDRESS = "mac_address"
+    NO_AUTHORIZATION = "no_authorization"
+
+
+class IdToken(Model):
+    """Who asks to charge: a value and what kind of value it is."""
+
+    value: str = Field(min_length=1, max_length=36)
+    type: TokenType
+
+    @property
+    def key(self) -> str:
+        """The form two tokens are compared in: the value without case (`abcd1234` is `ABCD1234`), and its type."""
+        return f"{self.type.value}:{self.value.casefold()}"
+
+
+def same_token(a: IdToken | None, b: IdToken | None) -> bool:
+    return a is not None and b is not None and a.key == b.key
+
+
+class AuthorizationStatus(StrEnum):
+    ACCEPTED = "accepted"
+    BLOCKED = "blocked"
+    EXPIRED = "expired"
+    INVALID = "invalid"
+    IN_USE = "in_use"  # already charging elsewhere, and may not twice at once
 
 
 class AuthSource(StrEnum):
-    CSMS = "csms"  # Authorize.req answered by the Central System
+    CSMS = "csms"  # asked the Central System
     LOCAL_LIST = "local_list"
     CACHE = "cache"
-    OFFLINE_POLICY = "offline_policy"  # offline and unknown: AllowOfflineTxForUnknownId decided
+    OFFLINE_POLICY = "offline_policy"  # offline and unknown: the unknown_when_offline setting decided
 
 
-def id_tag_key(id_tag: str) -> str:
-    """The form two idTags are compared in: IdToken is CiString20, so `abcd1234` and `ABCD1234` are one card."""
-    return id_tag.casefold()
-
-
-def same_id_tag(a: str | None, b: str | None) -> bool:
-    return a is not None and b is not None and id_tag_key(a) == id_tag_key(b)
-
-
-class IdTagInfo(Model):
-    """OCPP IdTagInfo, snake_case."""
+class TokenInfo(Model):
+    """What is known of a token: may it charge, in which group, until when."""
 
     status: AuthorizationStatus
-    parent_id_tag: str | None = Field(None, max_length=20)
-    expiry_date: datetime | None = Field(None, description="UTC; a date the CSMS sent without a time zone is "
-                                         "read as UTC.")
+    group: IdToken | None = Field(None, description="Tokens of one group may stop each other's sessions.")
+    expires_at: datetime | None = Field(None, description="UTC; a date sent without a time zone is read as UTC.")
 
-    @field_validator("expiry_date")
+    @field_validator("expires_at")
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
-        # the OCPP schema's date-time allows no offset; comparing naive with aware would fail for good
+        # comparing a naive date with an aware one would fail for good
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
 
 
 class AuthorizeRequest(Model):
-    id_tag: str = Field(min_length=1, max_length=20)
+    token: IdToken
     connector_id: int = Field(0, ge=0)
 
 
 class AuthorizeDecision(Model):
-    id_tag: str
-    info: IdTagInfo
+    token: IdToken
+    info: TokenInfo
     source: AuthSource
 
 
 class Decided(Model):
     """One authorization decision, for a technician (a refused card otherwise leaves no trace)."""
 
-    id_tag: str
+    token: IdToken
     connector_id: int = Field(ge=0)
     status: AuthorizationStatus
     source: AuthSource
@@ -77,7 +94,7 @@ class Decided(Model):
 
 
 class CacheCleared(Model):
-    accepted: bool = Field(description="False when the cache is disabled (ClearCache answers Rejected).")
+    accepted: bool = Field(description="False when the cache is switched off.")
 
 
 class LocalListState(Model):
@@ -86,24 +103,20 @@ class LocalListState(Model):
 
 
 class UpdateType(StrEnum):
-    """OCPP 1.6 UpdateType of SendLocalList."""
-
-    FULL = "Full"
-    DIFFERENTIAL = "Differential"
+    FULL = "full"  # the list becomes exactly these entries
+    DIFFERENTIAL = "differential"  # these entries are added, replaced or (without info) removed
 
 
 class UpdateStatus(StrEnum):
-    """OCPP 1.6 UpdateStatus of SendLocalList.conf."""
-
-    ACCEPTED = "Accepted"
-    FAILED = "Failed"
-    NOT_SUPPORTED = "NotSupported"
-    VERSION_MISMATCH = "VersionMismatch"
+    ACCEPTED = "accepted"
+    FAILED = "failed"
+    NOT_SUPPORTED = "not_supported"  # the local list is switched off
+    VERSION_MISMATCH = "version_mismatch"
 
 
 class LocalListEntry(Model):
-    id_tag: str = Field(min_length=1, max_length=20)
-    info: IdTagInfo | None = Field(None, description="None in a Differential update: remove the idTag.")
+    token: IdToken
+    info: TokenInfo | None = Field(None, description="None in a differential update: remove the token.")
 
 
 class SendLocalListRequest(Model):
@@ -119,66 +132,69 @@ class SendLocalListReply(Model):
 
 
 class LocalListVersion(Model):
-    version: int = Field(description="0: the list is empty; -1: the local list is disabled (LocalAuthListEnabled).")
+    version: int = Field(description="0: the list is empty; -1: the local list is switched off (local_list).")
     size: int = Field(0, ge=0, description="Entries on the list.")
 
 
 class LookupRequest(Model):
-    id_tag: str = Field(min_length=1, max_length=20)
+    token: IdToken
 
 
 class LookupReply(Model):
-    id_tag: str
-    local: IdTagInfo | None = Field(description="Its local list entry, if any.")
-    cached: IdTagInfo | None = Field(description="Its authorization cache entry, if any.")
+    token: IdToken
+    local: TokenInfo | None = Field(description="Its local list entry, if any.")
+    cached: TokenInfo | None = Field(description="Its authorization cache entry, if any.")
     list_version: int
 
 
 class LocalListConflict(Model):
-    id_tag: str
+    token: IdToken
     connector_id: int = Field(ge=0)
-    local: IdTagInfo = Field(description="What the local list says.")
-    csms: IdTagInfo = Field(description="What the CSMS answered instead.")
+    local: TokenInfo = Field(description="What the local list says.")
+    csms: TokenInfo = Field(description="What the CSMS answered instead.")
 
+
+_CARD = {"value": "04A2B3C4", "type": "iso14443"}
 
 AUTHORIZE = Topic(
     "chargebus/auth/cmd/authorize", Kind.CMD, AuthorizeRequest, reply=AuthorizeDecision, owner="auth",
     subscribers=("ocpp_gateway",),
-    doc="Decide for an idTag. Online: local list (LocalPreAuthorize), cache, else Authorize.req through the "
-    "gateway. Offline: local list/cache (LocalAuthorizeOffline), unknown tags by AllowOfflineTxForUnknownId.",
-    example={"id_tag": "04A2B3C4", "connector_id": 1},
+    doc="Decide for a token. Online: local list and cache first (local_first), else the CSMS through the "
+    "gateway. Offline: local list and cache (local_when_offline), unknown tokens by unknown_when_offline.",
+    example={"token": _CARD, "connector_id": 1},
 )
 CLEAR_CACHE = Topic(
     "chargebus/auth/cmd/clear_cache", Kind.CMD, Empty, reply=CacheCleared, owner="auth",
-    subscribers=("ocpp_gateway",), doc="ClearCache.req: empty the authorization cache (the local list stays).",
+    subscribers=("ocpp_gateway",), doc="Empty the authorization cache (the local list stays).",
     example={},
 )
 SEND_LOCAL_LIST = Topic(
     "chargebus/auth/cmd/send_local_list", Kind.CMD, SendLocalListRequest, reply=SendLocalListReply, owner="auth",
     subscribers=("ocpp_gateway",), max_bytes=4 * 1024 * 1024,
-    doc="SendLocalList.req: a Full list or a Differential update, applied all or nothing (one SQLite transaction). "
-    "VersionMismatch for a differential version not above the current one; Failed beyond SendLocalListMaxLength "
-    "or LocalAuthListMaxLength; NotSupported while LocalAuthListEnabled is false. Up to 9999 entries (~1.2 MB).",
-    example={"version": 4, "update_type": "Differential", "entries": [
-        {"id_tag": "04A2B3C4", "info": {"status": "Accepted", "parent_id_tag": "FLEET1", "expiry_date": None}},
-        {"id_tag": "DEADBEEF", "info": None}]},
+    doc="A full list or a differential update, applied all or nothing (one SQLite transaction). version_mismatch "
+    "for a differential version not above the current one; failed beyond local_list_capacity; not_supported "
+    "while the local list is switched off. Up to 9999 entries (~1.5 MB).",
+    example={"version": 4, "update_type": "differential", "entries": [
+        {"token": _CARD, "info": {"status": "accepted", "group": {"value": "FLEET1", "type": "central"},
+                                  "expires_at": None}},
+        {"token": {"value": "DEADBEEF", "type": "iso14443"}, "info": None}]},
 )
 GET_LOCAL_LIST_VERSION = Topic(
     "chargebus/auth/cmd/get_local_list_version", Kind.CMD, Empty, reply=LocalListVersion, owner="auth",
     subscribers=("ocpp_gateway", "cli"),
-    doc="GetLocalListVersion.req: the version in force, -1 while the list is disabled.",
+    doc="The version of the local list in force, -1 while the list is switched off.",
     example={},
 )
 LOOKUP = Topic(
     "chargebus/auth/cmd/lookup", Kind.CMD, LookupRequest, reply=LookupReply, owner="auth",
-    subscribers=("cli",), doc="What the local list and the cache know of an idTag (no decision, no CSMS).",
-    example={"id_tag": "04A2B3C4"},
+    subscribers=("cli",), doc="What the local list and the cache know of a token (no decision, no CSMS).",
+    example={"token": _CARD},
 )
 DECIDED: Topic[Decided, Never] = Topic(
     "chargebus/auth/event/decided", Kind.EVENT, Decided, owner="auth", private=True, subscribers=("api", "cli"),
-    doc="Every authorization decision with where it came from (local list, cache, CSMS, offline policy). The idTag "
+    doc="Every authorization decision with where it came from (local list, cache, CSMS, offline policy). The token "
     "is personal data: the api shows it to an authenticated user only.",
-    example={"id_tag": "04A2B3C4", "connector_id": 1, "status": "Blocked", "source": "local_list",
+    example={"token": _CARD, "connector_id": 1, "status": "blocked", "source": "local_list",
              "at": "2026-11-26T17:00:00Z"},
 )
 LAST_DECISION: Topic[Decided, Never] = Topic(
@@ -186,17 +202,16 @@ LAST_DECISION: Topic[Decided, Never] = Topic(
     private=True, subscribers=("api", "cli"),
     doc="The latest authorization decision (as the decided event), kept so that `chargebus status` and the page "
     "show why the last card was refused even after the fact.",
-    example={"id_tag": "04A2B3C4", "connector_id": 1, "status": "Invalid", "source": "csms",
-             "at": "2026-11-26T17:00:00Z", "reason": "the CSMS answered Invalid"},
+    example={"token": _CARD, "connector_id": 1, "status": "invalid", "source": "csms",
+             "at": "2026-11-26T17:00:00Z", "reason": "the CSMS answered invalid"},
 )
 LOCAL_LIST_CONFLICT: Topic[LocalListConflict, Never] = Topic(
     "chargebus/auth/event/local_list_conflict", Kind.EVENT, LocalListConflict, owner="auth",
     private=True, subscribers=("ocpp_gateway", "api"),
-    doc="The CSMS answered (Authorize, StartTransaction) differently from a valid local list entry: the gateway "
-    "reports it with a StatusNotification errorCode LocalListConflict.",
-    example={"id_tag": "04A2B3C4", "connector_id": 1,
-             "local": {"status": "Accepted", "parent_id_tag": None, "expiry_date": None},
-             "csms": {"status": "Blocked", "parent_id_tag": None, "expiry_date": None}},
+    doc="The CSMS answered differently from a valid local list entry: the gateway reports the conflict to it.",
+    example={"token": _CARD, "connector_id": 1,
+             "local": {"status": "accepted", "group": None, "expires_at": None},
+             "csms": {"status": "blocked", "group": None, "expires_at": None}},
 )
 LOCAL_LIST: Topic[LocalListState, Never] = Topic(
     "chargebus/auth/state/local_list", Kind.STATE, LocalListState, owner="auth", retain=True,

@@ -1,4 +1,4 @@
-"""Gateway topics: the CSMS link, transactions, and what the CSMS says about idTags."""
+"""Gateway topics: the CSMS link, sessions, and what the CSMS says about tokens."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Literal, Never
 
 from pydantic import Field
 
-from .auth import IdTagInfo
+from .auth import IdToken, TokenInfo
 from .base import Kind, Model, Topic
 
 
@@ -43,7 +43,7 @@ class TransactionState(Model):
     phase: SessionPhase = SessionPhase.NONE
     session_id: str | None = Field(None, description="The station's own id, known before the CSMS's.")
     transaction_id: int | None = Field(None, description="The CSMS transactionId once StartTransaction is confirmed.")
-    id_tag: str | None = None
+    token: IdToken | None = None
     started_at: datetime | None = None
     meter_start_wh: int | None = None
 
@@ -62,8 +62,8 @@ class TransactionStopped(Model):
     connector_id: int
     session_id: str
     transaction_id: int | None
-    id_tag: str
-    reason: str = Field(description="OCPP Reason: Local, Remote, EVDisconnected, PowerLoss, DeAuthorized...")
+    token: IdToken
+    reason: str = Field(description="Why it ended, in the protocol's words (shown to people as is).")
     meter_stop_wh: int
     stopped_at: datetime
 
@@ -85,9 +85,9 @@ class SessionView(Model):
 class Reservation(Model):
     reservation_id: int
     connector_id: int = Field(ge=1)
-    id_tag: str = Field(min_length=1, max_length=20)
-    parent_id_tag: str | None = Field(None, max_length=20)
-    expiry_date: datetime
+    token: IdToken
+    group: IdToken | None = None
+    expires_at: datetime
 
 
 class ReservationState(Model):
@@ -96,14 +96,16 @@ class ReservationState(Model):
 
 
 class CsmsAuthorizeRequest(Model):
-    id_tag: str = Field(min_length=1, max_length=20)
+    token: IdToken
 
 
-class IdTagInfoSeen(Model):
-    id_tag: str
-    info: IdTagInfo
+class TokenInfoSeen(Model):
+    token: IdToken
+    info: TokenInfo
     connector_id: int | None = Field(None, description="The connector of the transaction (StartTransaction.conf).")
 
+
+_CARD = {"value": "04A2B3C4", "type": "iso14443"}
 
 CONNECTION: Topic[ConnectionState, Never] = Topic(
     "chargebus/ocpp_gateway/state/connection", Kind.STATE, ConnectionState, owner="ocpp_gateway",
@@ -119,25 +121,25 @@ TRANSACTION: Topic[TransactionState, Never] = Topic(
     doc="The session on a connector: `starting` (persisted, energize asked), `active`, `suspended` (no energy, the "
     "transaction open). Metering samples while active or suspended.",
     example={"connector_id": 1, "phase": "active", "session_id": "s-1", "transaction_id": 17,
-             "id_tag": "04A2B3C4", "started_at": "2026-11-24T22:00:00Z", "meter_start_wh": 1000},
+             "token": _CARD, "started_at": "2026-11-24T22:00:00Z", "meter_start_wh": 1000},
 )
 TRANSACTION_STOPPED: Topic[TransactionStopped, Never] = Topic(
     "chargebus/ocpp_gateway/event/transaction_stopped", Kind.EVENT, TransactionStopped, owner="ocpp_gateway",
     private=True, subscribers=("api",), doc="A transaction ended (its StopTransaction is in the outbox).",
-    example={"connector_id": 1, "session_id": "s-1", "transaction_id": 17, "id_tag": "04A2B3C4",
+    example={"connector_id": 1, "session_id": "s-1", "transaction_id": 17, "token": _CARD,
              "reason": "Local", "meter_stop_wh": 5000, "stopped_at": "2026-11-24T23:00:00Z"},
 )
 CSMS_AUTHORIZE = Topic(
-    "chargebus/ocpp_gateway/cmd/authorize", Kind.CMD, CsmsAuthorizeRequest, reply=IdTagInfo,
+    "chargebus/ocpp_gateway/cmd/authorize", Kind.CMD, CsmsAuthorizeRequest, reply=TokenInfo,
     owner="ocpp_gateway", subscribers=("auth",),
-    doc="Authorize.req to the CSMS. `unavailable` when offline or not accepted.",
-    example={"id_tag": "04A2B3C4"},
+    doc="Ask the CSMS about a token. `unavailable` when offline or not accepted.",
+    example={"token": _CARD},
 )
-ID_TAG_INFO: Topic[IdTagInfoSeen, Never] = Topic(
-    "chargebus/ocpp_gateway/event/id_tag_info", Kind.EVENT, IdTagInfoSeen, owner="ocpp_gateway",
+TOKEN_INFO: Topic[TokenInfoSeen, Never] = Topic(
+    "chargebus/ocpp_gateway/event/token_info", Kind.EVENT, TokenInfoSeen, owner="ocpp_gateway",
     private=True, subscribers=("auth",),
-    doc="Every IdTagInfo the CSMS returned (Authorize, StartTransaction, StopTransaction): feeds the cache.",
-    example={"id_tag": "04A2B3C4", "info": {"status": "Accepted", "parent_id_tag": None, "expiry_date": None}},
+    doc="Every answer the CSMS gave about a token (when asked, at the start and end of a session): feeds the cache.",
+    example={"token": _CARD, "info": {"status": "accepted", "group": None, "expires_at": None}},
 )
 GET_SESSION = Topic(
     "chargebus/ocpp_gateway/cmd/get_session", Kind.CMD, SessionRequest, reply=SessionView, owner="ocpp_gateway",
@@ -157,10 +159,10 @@ AVAILABILITY: Topic[AvailabilityIntent, Never] = Topic(
 RESERVATION: Topic[ReservationState, Never] = Topic(
     "chargebus/ocpp_gateway/state/reservation/{connector_id}", Kind.STATE, ReservationState, owner="ocpp_gateway",
     retain=True, private=True, subscribers=("api", "cli"),
-    doc="The reservation of a connector (ReserveNow), persisted by the gateway: only its idTag, or one with its "
-    "parentIdTag, may start there until it is used, cancelled or expires. Power shows the connector Reserved.",
-    example={"connector_id": 1, "reservation": {"reservation_id": 7, "connector_id": 1, "id_tag": "04A2B3C4",
-                                                "parent_id_tag": None, "expiry_date": "2026-11-26T18:00:00Z"}},
+    doc="The reservation of a connector, persisted by the gateway: only its token, or one of its group, may start "
+    "there until it is used, cancelled or expires.",
+    example={"connector_id": 1, "reservation": {"reservation_id": 7, "connector_id": 1, "token": _CARD,
+                                                "group": None, "expires_at": "2026-11-26T18:00:00Z"}},
 )
 
 

@@ -8,6 +8,7 @@ from typing import Never
 
 from pydantic import Field
 
+from .auth import IdToken
 from .base import Kind, Model, Topic
 
 
@@ -84,7 +85,7 @@ class Measurement(Model):
 
 
 class RfidSwiped(Model):
-    id_tag: str = Field(min_length=1, max_length=20, description="The card's id as OCPP IdToken.")
+    token: IdToken = Field(description="The card the reader read.")
 
 
 class ConnectorRequest(Model):
@@ -141,7 +142,7 @@ MEASUREMENT: Topic[Measurement, Never] = Topic(
 RFID_SWIPED: Topic[RfidSwiped, Never] = Topic(
     "chargebus/power/event/rfid_swiped", Kind.EVENT, RfidSwiped, owner="power",
     private=True, subscribers=("ocpp_gateway", "api"), doc="A card was presented at the reader.",
-    example={"id_tag": "04A2B3C4"},
+    example={"token": {"value": "04A2B3C4", "type": "iso14443"}},
 )
 ENERGIZE = Topic(
     "chargebus/power/cmd/energize", Kind.CMD, EnergizeRequest, reply=ConnectorState, owner="power",

@@ -26,7 +26,7 @@ class PlugRequest(Model):
 
 
 class SwipeRequest(Model):
-    id_tag: str = Field(min_length=1, max_length=20)
+    card: str = Field(min_length=1, max_length=20, description="The card's UID, as its reader reads it.")
 
 
 class FaultRequest(Model):
@@ -66,7 +66,7 @@ UNPLUG = Topic("chargebus/sim/cmd/unplug", Kind.CMD, PlugRequest, reply=SimState
                subscribers=("cli",), doc="Unplug the EV (control pilot state A); replies once applied on CAN.",
              example={"connector_id": 1})
 SWIPE = Topic("chargebus/sim/cmd/swipe", Kind.CMD, SwipeRequest, reply=SimState, owner="sim",
-              subscribers=("cli",), doc="Present a card at the RFID reader.", example={"id_tag": "04A2B3C4"})
+              subscribers=("cli",), doc="Present a card at the RFID reader.", example={"card": "04A2B3C4"})
 FAULT = Topic("chargebus/sim/cmd/fault", Kind.CMD, FaultRequest, reply=SimState, owner="sim",
               subscribers=("cli",), doc="Raise a hardware fault, or clear all with null.",
               example={"code": "ground_failure"})

@@ -21,6 +21,7 @@ from services.common.contract import auth
 from services.common.contract.auth import SendLocalListRequest
 from services.common.contract.base import Empty
 
+from .. import tokens
 from ..protocol import raw_call
 from .base import Actions
 
@@ -48,9 +49,11 @@ class LocalListActions(Actions):
             return {"status": UpdateStatus.failed.value}
         try:
             request = SendLocalListRequest.model_validate({
-                "version": payload["listVersion"], "update_type": payload["updateType"],
-                "entries": [{"id_tag": e["idTag"], "info": _info(e.get("idTagInfo"))} for e in entries]})
-        except ValidationError as exc:
+                "version": payload["listVersion"], "update_type": payload["updateType"].lower(),
+                "entries": [{"token": tokens.token(e["idTag"]),
+                             "info": None if e.get("idTagInfo") is None else tokens.info(e["idTagInfo"])}
+                            for e in entries]})
+        except (ValidationError, ValueError) as exc:
             log.warning("SendLocalList refused: %s", exc)
             return {"status": UpdateStatus.failed.value}
         try:
@@ -58,10 +61,4 @@ class LocalListActions(Actions):
         except BusError as exc:
             log.error("SendLocalList not applied: %s", exc)
             return {"status": UpdateStatus.failed.value}
-        return {"status": reply.status.value}
-
-
-def _info(raw: dict[str, Any] | None) -> dict[str, Any] | None:
-    if raw is None:
-        return None
-    return {"status": raw["status"], "parent_id_tag": raw.get("parentIdTag"), "expiry_date": raw.get("expiryDate")}
+        return {"status": tokens.UPDATE_STATUSES[reply.status]}

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 from ocpp.routing import on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action, CancelReservationStatus, ReservationStatus
-from pydantic import ValidationError
 
-from services.common.contract.auth import IdTagInfo
 from services.common.contract.hardware import CONNECTORS
 
+from .. import tokens
 from ..sessions import Booking
 from .base import Actions
 
@@ -26,8 +24,8 @@ class ReservationActions(Actions):
         if connector_id not in CONNECTORS:  # 0 is the whole station: ReserveConnectorZeroSupported is false
             return call_result.ReserveNow(status=ReservationStatus.rejected)
         try:
-            expiry = _utc(expiry_date)
-        except ValidationError:
+            expiry = tokens.utc_date(expiry_date)
+        except ValueError:
             log.info("ReserveNow rejected: expiryDate %r is no date-time", expiry_date)
             return call_result.ReserveNow(status=ReservationStatus.rejected)
         status = self.station.transactions.reserve(Booking(reservation_id, connector_id, id_tag, parent_id_tag,
@@ -41,8 +39,4 @@ class ReservationActions(Actions):
             status=CancelReservationStatus.accepted if found else CancelReservationStatus.rejected)
 
 
-def _utc(value: str) -> datetime:
-    # the same reading as an idTagInfo's expiryDate: a date without a time zone is UTC
-    expiry = IdTagInfo.model_validate({"status": "Accepted", "expiry_date": value}).expiry_date
-    assert expiry is not None
-    return expiry
+

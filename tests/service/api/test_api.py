@@ -11,7 +11,7 @@ import httpx
 
 from services.common.bus import Bus
 from services.common.contract import auth, power
-from services.common.contract.auth import AuthorizationStatus, AuthSource, Decided
+from services.common.contract.auth import AuthorizationStatus, AuthSource, Decided, IdToken, TokenType
 from services.common.contract.common import CONFIG, HEALTH, ConfigValue, Health, HealthState
 from services.common.contract.power import ConnectorState
 from services.common.settings import Settings
@@ -51,18 +51,19 @@ async def test_id_tags_only_for_the_token_holder_and_the_stream_follows_the_bus(
         async with serving(settings) as base, httpx.AsyncClient() as client:
             plugged = ConnectorState.model_validate({**(power.CONNECTOR.example or {}), "status": "Preparing"})
             bus.publish(power.CONNECTOR, plugged, connector_id=1)
-            decided = Decided(id_tag="04A2B3C4D5", connector_id=1, status=AuthorizationStatus.BLOCKED,
-                              source=AuthSource.LOCAL_LIST, at=datetime.now(UTC), reason="the local list says Blocked")
+            decided = Decided(token=IdToken(value="04A2B3C4D5", type=TokenType.ISO14443), connector_id=1,
+                              status=AuthorizationStatus.BLOCKED, source=AuthSource.LOCAL_LIST, at=datetime.now(UTC),
+                              reason="the local list says blocked")
             bus.publish(auth.DECIDED, decided)
             bus.publish(auth.LAST_DECISION, decided)
-            masked = (await get_until(f"{base}/api/summary", "id_tag=04**D5")).json()
+            masked = (await get_until(f"{base}/api/summary", "id_token=04**D5")).json()
             assert masked["connectors"][0]["last_decision"] == {
-                "id_tag": "04**D5", "status": "Blocked", "source": "local_list",
-                "reason": "the local list says Blocked", "at": decided.at.isoformat()}
+                "id_token": "04**D5", "status": "blocked", "source": "local_list",
+                "reason": "the local list says blocked", "at": decided.at.isoformat()}
             assert "04A2B3C4D5" not in json.dumps(masked) and masked["unmasked"] is False
-            assert any("id_tag=04**D5: Blocked" in e["what"] for e in masked["events"])
+            assert any("id_token=04**D5: blocked" in e["what"] for e in masked["events"])
             full = (await client.get(f"{base}/api/summary", headers=token)).json()
-            assert full["connectors"][0]["last_decision"]["id_tag"] == "04A2B3C4D5" and full["unmasked"] is True
+            assert full["connectors"][0]["last_decision"]["id_token"] == "04A2B3C4D5" and full["unmasked"] is True
             wrong = (await client.get(f"{base}/api/summary", headers={"Authorization": "Bearer nope"})).json()
             assert "04A2B3C4D5" not in json.dumps(wrong)
             async with client.stream("GET", f"{base}/api/stream") as stream:

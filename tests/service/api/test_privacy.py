@@ -15,7 +15,7 @@ import httpx
 
 from services.common.bus import Bus
 from services.common.contract import auth, ocpp_gateway, power
-from services.common.contract.auth import AuthorizationStatus, AuthSource, Decided
+from services.common.contract.auth import AuthorizationStatus, AuthSource, Decided, IdToken, TokenType
 from services.common.contract.ocpp_gateway import Reservation, ReservationState, TransactionState
 from services.common.contract.power import ConnectorState, RfidSwiped
 from services.common.settings import Settings
@@ -23,6 +23,7 @@ from tests.conftest import TEST_API_TOKEN
 from tests.service.api.running import get_until, serving
 
 CARD = "04A2B3C4D5"  # the session's and the last decision's card
+CARD_TOKEN = IdToken(value=CARD, type=TokenType.ISO14443)
 PARENT = "FLEET0042XY"  # the reservation's group idTag, personal data as much as the card
 BEARER = {"Authorization": f"Bearer {TEST_API_TOKEN}"}
 
@@ -35,14 +36,16 @@ async def cards_on_the_bus(settings: Settings) -> AsyncIterator[None]:
         await bus.start(5)
     now = datetime.now(UTC)
     buses["power"].publish(power.CONNECTOR, ConnectorState.model_validate(power.CONNECTOR.example), connector_id=1)
-    buses["power"].publish(power.RFID_SWIPED, RfidSwiped(id_tag=CARD))
+    buses["power"].publish(power.RFID_SWIPED, RfidSwiped(token=CARD_TOKEN))
     buses["ocpp_gateway"].publish(ocpp_gateway.TRANSACTION, TransactionState(
-        connector_id=1, phase="active", session_id="s-1", transaction_id=17, id_tag=CARD,
+        connector_id=1, phase="active", session_id="s-1", transaction_id=17, token=CARD_TOKEN,
         started_at=now, meter_start_wh=1000), connector_id=1)
     buses["ocpp_gateway"].publish(ocpp_gateway.RESERVATION, ReservationState(connector_id=1, reservation=Reservation(
-        reservation_id=7, connector_id=1, id_tag=CARD, parent_id_tag=PARENT, expiry_date=now + timedelta(hours=1))),
+        reservation_id=7, connector_id=1, token=CARD_TOKEN,
+        group=IdToken(value=PARENT, type=TokenType.CENTRAL), expires_at=now + timedelta(hours=1))),
         connector_id=1)
-    decided = Decided(id_tag=CARD, connector_id=1, status=AuthorizationStatus.ACCEPTED, source=AuthSource.CSMS, at=now)
+    decided = Decided(token=CARD_TOKEN, connector_id=1, status=AuthorizationStatus.ACCEPTED, source=AuthSource.CSMS,
+                      at=now)
     buses["auth"].publish(auth.DECIDED, decided)
     buses["auth"].publish(auth.LAST_DECISION, decided)
     try:
@@ -72,7 +75,7 @@ async def _every_get_route(client: httpx.AsyncClient) -> list[str]:
 
 async def _seen_by_the_api(base: str) -> None:
     """The positive sign: the token holder sees every idTag the bus carried, so the view holds them all."""
-    for what in (f'"id_tag":"{CARD}"', f"card presented id_tag={CARD}", f"card id_tag={CARD}"):
+    for what in (f'"id_token":"{CARD}"', f"card presented id_token={CARD}", f"card id_token={CARD}"):
         await get_until(f"{base}/api/summary", what, headers=BEARER)
     await get_until(f"{base}/api/status", PARENT, headers=BEARER)
 
@@ -89,9 +92,9 @@ async def test_no_get_route_shows_a_full_id_tag_without_the_token(settings: Sett
                 assert CARD not in body and PARENT not in body, f"GET {route} {credentials}: {body[:2000]}"
         masked = (await client.get("/api/status")).json()
         session = masked["chargebus/ocpp_gateway/state/transaction/1"]
-        assert session["id_tag"] == "04**D5" and session["transaction_id"] == 17
+        assert session["token"] == {"value": "04**D5", "type": "iso14443"} and session["transaction_id"] == 17
         booking = masked["chargebus/ocpp_gateway/state/reservation/1"]["reservation"]
-        assert (booking["id_tag"], booking["parent_id_tag"]) == ("04**D5", "FL**XY")
+        assert (booking["token"]["value"], booking["group"]["value"]) == ("04**D5", "FL**XY")
 
 
 async def test_the_token_in_the_query_string_is_not_accepted(settings: Settings) -> None:
@@ -118,7 +121,7 @@ async def test_the_page_logs_in_with_a_strict_http_only_cookie(settings: Setting
         assert "SameSite=strict" in cookie or "SameSite=Strict" in cookie
         assert TEST_API_TOKEN not in cookie  # a session of its own, not the token
         assert CARD in await _body(client, "/api/stream")
-        assert f'"id_tag":"{CARD}"' in await _body(client, "/api/summary")
+        assert f'"id_token":"{CARD}"' in await _body(client, "/api/summary")
         assert PARENT in await _body(client, "/api/status")
         # the cookie only reveals: a page another site makes the browser post to cannot act with it
         assert (await client.post("/api/services/metering/restart")).status_code == 401

@@ -10,6 +10,7 @@ account or with one service's account, against the station's broker as `chargebu
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,7 +28,9 @@ from services.common.contract.auth import (
     AuthorizeDecision,
     AuthorizeRequest,
     AuthSource,
-    IdTagInfo,
+    IdToken,
+    TokenInfo,
+    TokenType,
 )
 from services.common.contract.base import ErrorCode
 from services.common.contract.ocpp_gateway import ChangeConfigurationRequest
@@ -103,11 +106,11 @@ async def test_nobody_takes_a_service_client_id_without_its_password(station: Se
 
 async def test_only_the_owner_answers_a_command(station: Settings) -> None:
     """A metering account races auth to answer the gateway's authorize: it neither sees it nor can answer it."""
-    invalid = IdTagInfo(status=AuthorizationStatus.INVALID)
+    invalid = TokenInfo(status=AuthorizationStatus.INVALID)
 
     async def decide(request: AuthorizeRequest, _params: dict[str, str]) -> AuthorizeDecision:
         await asyncio.sleep(0.5)  # a slow owner: the attacker has all the time it needs
-        return AuthorizeDecision(id_tag=request.id_tag, info=invalid, source=AuthSource.CSMS)
+        return AuthorizeDecision(token=request.token, info=invalid, source=AuthSource.CSMS)
 
     owner = Bus(station, "auth")
     owner.handle(auth.AUTHORIZE, decide)
@@ -117,11 +120,12 @@ async def test_only_the_owner_answers_a_command(station: Settings) -> None:
     await owner.start(5)
     await gateway.start(5)
     try:
-        asking = asyncio.create_task(gateway.request(auth.AUTHORIZE, AuthorizeRequest(id_tag=CARD), timeout=5))
+        card = IdToken(value=CARD, type=TokenType.ISO14443)
+        asking = asyncio.create_task(gateway.request(auth.AUTHORIZE, AuthorizeRequest(token=card), timeout=5))
         await asyncio.sleep(0.1)
         corr = next(iter(gateway._pending))  # what the attacker would need (it could read it before this fix)
-        forged = AuthorizeDecision(id_tag=CARD, info=IdTagInfo(status=AuthorizationStatus.ACCEPTED),
-                                   source=AuthSource.CSMS)
+        forged = AuthorizeDecision(token=IdToken(value=CARD, type=TokenType.ISO14443),
+                                   info=TokenInfo(status=AuthorizationStatus.ACCEPTED), source=AuthSource.CSMS)
         body = f'{{"ok": true, "result": {forged.model_dump_json()}}}'.encode()
         refused = []
         for topic in ("chargebus/reply/chargebus-ocpp_gateway", "chargebus/auth/reply/chargebus-ocpp_gateway",
@@ -151,8 +155,8 @@ async def test_a_command_is_answered_only_on_the_owners_reply_topic(station: Set
     looked_up: list[str] = []
 
     async def lookup(request: auth.LookupRequest, _params: dict[str, str]) -> auth.LookupReply:
-        looked_up.append(request.id_tag)
-        return auth.LookupReply(id_tag=request.id_tag, local=None, cached=None, list_version=0)
+        looked_up.append(request.token.value)
+        return auth.LookupReply(token=request.token, local=None, cached=None, list_version=0)
 
     owner = Bus(station, "auth")
     owner.handle(auth.LOOKUP, lookup)
@@ -165,7 +169,8 @@ async def test_a_command_is_answered_only_on_the_owners_reply_topic(station: Set
             props = Properties(PacketTypes.PUBLISH)
             props.ResponseTopic = target
             props.CorrelationData = target.encode()
-            cli.client.publish("chargebus/auth/cmd/lookup", f'{{"id_tag": "{CARD}"}}', qos=1, properties=props)
+            asked = json.dumps({"token": {"value": CARD, "type": "iso14443"}})
+            cli.client.publish("chargebus/auth/cmd/lookup", asked, qos=1, properties=props)
         await arrives(lambda: any(t == "chargebus/auth/reply/chargebus-cli-probe" for t, _, _ in cli.received),
                       "the answer on its own reply topic")
         assert len(looked_up) == 1  # the three others were not even looked at
@@ -205,7 +210,7 @@ async def test_secrets_and_id_tags_reach_only_their_owner(station: Settings) -> 
                                                for t, _, _ in c.received), "the public state after the private ones")
             everything = b"".join(topic.encode() + payload for topic, payload, _ in client.received)
             assert secret.encode() not in everything
-            example_tag = str(ocpp_gateway.TRANSACTION.example["id_tag"]).encode()  # type: ignore[index]
+            example_tag = str(ocpp_gateway.TRANSACTION.example["token"]["value"]).encode()  # type: ignore[index]
             assert example_tag not in everything
             assert not any("/cmd/" in t or "/reply/" in t for t, _, _ in client.received)
     finally:

@@ -32,8 +32,8 @@ BAD_PAYLOADS = [
     b'{"connector_id": "one"}',
     b'{"connector_id": 1, "current_a": -5, "operative": "yes", "active": 3, "limit_a": "x", "code": 7}',
     b'{"connector_id": 1, "unknown_field": true}',
-    b'{"id_tag": ""}',
-    b'{"id_tag": "\\u00e9t\\u00e9\\u0000"}',
+    b'{"card": ""}',
+    b'{"card": "\\u00e9t\\u00e9\\u0000"}',
     b'{"connector_id": 99999999999999999999999}',
     json.dumps({"connector_id": 1, "pad": "x" * 100_000}).encode(),
 ]

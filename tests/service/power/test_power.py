@@ -154,11 +154,11 @@ async def test_swipe_publishes_the_tag(stack: Running, observer: Observer) -> No
     bus, rec = observer
     tags = ["04A2B3C4", "X", "ABCDEFGHIJKLMNOPQRST", "04A2B3C4"]
     for tag in tags:
-        await bus.request(sim.SWIPE, SwipeRequest(id_tag=tag))
+        await bus.request(sim.SWIPE, SwipeRequest(card=tag))
     swiped = power.RFID_SWIPED.render()
 
     def events() -> list[str]:
-        return [p.id_tag for t, p in rec.seen if t == swiped and isinstance(p, RfidSwiped)]
+        return [p.token.value for t, p in rec.seen if t == swiped and isinstance(p, RfidSwiped)]
 
     await rec.until(lambda: len(events()) >= len(tags), "four swipes")
     assert events() == tags

@@ -49,7 +49,7 @@ async def test_every_sim_command(stack: Running, observer: tuple[Bus, Recorder],
     assert code == 0, err
     assert SimState.model_validate(json.loads(out)).plugged
     swiped = RFID_SWIPED.render()
-    await rec.until(lambda: any(t == swiped and isinstance(p, RfidSwiped) and p.id_tag == "04A2B3C4"
+    await rec.until(lambda: any(t == swiped and isinstance(p, RfidSwiped) and p.token.value == "04A2B3C4"
                                 for t, p in rec.seen), "rfid_swiped 04A2B3C4")
 
     code, out, err = await chargebus(env, "sim", "unplug", "1")
@@ -63,7 +63,7 @@ async def test_every_sim_command(stack: Running, observer: tuple[Bus, Recorder],
     ("args", "message"),
     [
         (["sim", "fault", "nonsense"], "invalid choice"),
-        (["sim", "swipe", "X" * 21], "id_tag"),
+        (["sim", "swipe", "X" * 21], "card"),
         (["sim", "plug", "2"], "connector_id"),
         (["sim", "plug", "one"], "invalid int"),
         (["sim", "ev", "--soc", "150"], "soc_pct"),

@@ -55,7 +55,7 @@ async def test_handler_error_and_timeout(settings: Settings) -> None:
     server = Bus(settings, "sim")
 
     async def swipe(req: SwipeRequest, _p: dict[str, str]) -> SimState:
-        raise BusError(ErrorCode.REJECTED, f"reader off for {req.id_tag}")
+        raise BusError(ErrorCode.REJECTED, f"reader off for {req.card}")
 
     server.handle(SWIPE, swipe)
     await server.start(5)
@@ -63,7 +63,7 @@ async def test_handler_error_and_timeout(settings: Settings) -> None:
     await client.start(5)
     try:
         with pytest.raises(BusError) as err:
-            await client.request(SWIPE, SwipeRequest(id_tag="ABC"), timeout=3)
+            await client.request(SWIPE, SwipeRequest(card="ABC"), timeout=3)
         assert err.value.code is ErrorCode.REJECTED and "ABC" in err.value.message
         with pytest.raises(BusError) as late:
             await client.request(GET_STATE, ConnectorRequest(), timeout=0.3)
@@ -90,21 +90,23 @@ async def test_invalid_payloads_are_dropped_and_answered(settings: Settings) -> 
     raw.connect("127.0.0.1", settings.mqtt_port)
     raw.loop_start()
     try:
-        for bad in (b"not json", b'{"id_tag": 5}', b'{"id_tag": "A", "extra": 1}', b"x" * 100_000, b"[]"):
+        for bad in (b"not json", b'{"token": 5}', b'{"token": {"value": "A", "type": "iso14443"}, "extra": 1}',
+                    b"x" * 100_000, b"[]"):
             raw.publish(RFID_SWIPED.path, bad, qos=1).wait_for_publish(2)
-        raw.publish(RFID_SWIPED.path, json.dumps({"id_tag": "GOOD"}), qos=1).wait_for_publish(2)
+        good = json.dumps({"token": {"value": "GOOD", "type": "iso14443"}})
+        raw.publish(RFID_SWIPED.path, good, qos=1).wait_for_publish(2)
         for _ in range(100):
             if seen:
                 break
             await asyncio.sleep(0.02)
-        assert [s.id_tag for s in seen] == ["GOOD"]
+        assert [s.token.value for s in seen] == ["GOOD"]
         assert server.dropped == 5
         client = Bus(settings, "caller", persistent=False, health=False)
         await client.start(5)
         # a command with a wrong payload gets a bad_request reply from the service
         wrong = Topic(GET_STATE.path, Kind.CMD, SwipeRequest, owner="power", doc="", reply=ConnectorState)
         with pytest.raises(BusError) as err:
-            await client.request(wrong, SwipeRequest(id_tag="X"), timeout=3)
+            await client.request(wrong, SwipeRequest(card="X"), timeout=3)
         assert err.value.code is ErrorCode.BAD_REQUEST
         await client.stop()
     finally:

@@ -26,7 +26,7 @@ def test_a_session_story_in_json(tmp_path: Path) -> None:
         async def answer(message_id: str, tag: str) -> None:
             with log_context(ocpp_message_id=message_id, ocpp_action="RemoteStartTransaction"):
                 await asyncio.sleep(0)
-                log.info("remote start connector=1 id_tag=%s", tag)
+                log.info("remote start connector=1 id_token=%s", tag)
 
         async def both() -> None:  # two calls at once: each record keeps its own message id
             await asyncio.gather(answer("m-1", "04A2B3C4"), answer("m-2", "05A2B3C5"))
@@ -41,7 +41,7 @@ def test_a_session_story_in_json(tmp_path: Path) -> None:
     finally:
         setup_logging("ocpp_gateway", "INFO", None)
     starts = {r["ocpp_message_id"]: r for r in records if r["message"].startswith("remote start")}
-    assert set(starts) == {"m-1", "m-2"} and starts["m-1"]["id_tag"] == "04**C4"  # masked at INFO
+    assert set(starts) == {"m-1", "m-2"} and starts["m-1"]["id_token"] == "04**C4"  # masked at INFO
     assert starts["m-1"]["service"] == "ocpp_gateway" and starts["m-1"]["connector"] == 1
     confirmed = next(r for r in records if r["message"].startswith("transaction confirmed"))
     assert confirmed["transaction_id"] == 42 and confirmed["session"] == "s-9" and "ocpp_message_id" not in confirmed

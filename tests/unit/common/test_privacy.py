@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.common.logs import mask_id_tag, redact_url, scrub, setup_logging
+from services.common.logs import mask_token, redact_url, scrub, setup_logging
 
 
 @pytest.mark.parametrize(("url", "shown"), [
@@ -23,16 +23,16 @@ def test_urls_lose_their_password(url: str, shown: str) -> None:
 
 
 def test_id_tags_are_masked_enough_to_tell_cards_apart() -> None:
-    assert mask_id_tag("04A2B3C4") == "04**C4"
-    assert mask_id_tag("ABC") == "A**"
-    assert mask_id_tag("04A2B3C4") != mask_id_tag("05A2B3C5")
+    assert mask_token("04A2B3C4") == "04**C4"
+    assert mask_token("ABC") == "A**"
+    assert mask_token("04A2B3C4") != mask_token("05A2B3C5")
 
 
 @pytest.mark.parametrize(("line", "shown"), [
-    ("csms authorize failed id_tag=04A2B3C4D5: timeout", "csms authorize failed id_tag=04**D5: timeout"),
-    ("start id_tag=04A2B3C4, connector=1", "start id_tag=04**C4, connector=1"),
-    ("card id_tag=AB:CD:EF:01 (csms)", "card id_tag=AB**01 (csms)"),
-    ("end id_tag=04A2B3C4D5", "end id_tag=04**D5"),
+    ("csms authorize failed id_token=04A2B3C4D5: timeout", "csms authorize failed id_token=04**D5: timeout"),
+    ("start id_token=04A2B3C4, connector=1", "start id_token=04**C4, connector=1"),
+    ("card id_token=AB:CD:EF:01 (csms)", "card id_token=AB**01 (csms)"),
+    ("end id_token=04A2B3C4D5", "end id_token=04**D5"),
     ("no tag here", "no tag here"),
 ])
 def test_scrub_masks_the_whole_tag_whatever_follows_it(line: str, shown: str) -> None:
@@ -45,14 +45,14 @@ def test_the_log_files_follow_the_rules(tmp_path: Path, level: str, tag_shown: s
     setup_logging("privacy", level, tmp_path)
     try:
         log = logging.getLogger("privacy.test")
-        log.warning("authorize id_tag=%s parent_id_tag=%s via %s", "04A2B3C4", "FLEET0001",
+        log.warning("authorize id_token=%s group_id_token=%s via %s", "04A2B3C4", "FLEET0001",
                     "wss://CP1:s3cr3t@csms/ocpp")
         for handler in logging.getLogger().handlers:
             handler.flush()
         text = (tmp_path / "logs" / "privacy.log").read_text()
     finally:
         setup_logging("privacy", "INFO", None)
-    assert f"id_tag={tag_shown}" in text and "s3cr3t" not in text and "CP1:***@" in text
+    assert f"id_token={tag_shown}" in text and "s3cr3t" not in text and "CP1:***@" in text
     assert ("FLEET0001" in text) is (level == "DEBUG")
 
 

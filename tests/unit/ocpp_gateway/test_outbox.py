@@ -14,7 +14,7 @@ import pytest
 from ocpp.v16 import call_result
 from sqlalchemy import text
 
-from services.common.contract.auth import IdTagInfo
+from services.common.contract.auth import TokenInfo
 from services.common.db import open_engine
 from services.ocpp_gateway import outbox
 from services.ocpp_gateway.outbox import OutboxSender
@@ -116,7 +116,7 @@ async def drain(sender: OutboxSender, store: TxStore, timeout: float = 5.0) -> N
 
 def sender_for(store: TxStore, link: ScriptedLink, config: Config | None = None,
                confirmed: list[tuple[str, int]] | None = None) -> OutboxSender:
-    def on_start(session_id: str, transaction_id: int, _info: IdTagInfo | None) -> None:
+    def on_start(session_id: str, transaction_id: int, _info: TokenInfo | None) -> None:
         if confirmed is not None:
             confirmed.append((session_id, transaction_id))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from services.common.contract.auth import IdToken, TokenType
 from services.common.contract.ocpp_gateway import SessionPhase
 from services.ocpp_gateway.published import reservation_state, session_view, transaction_state
 from services.ocpp_gateway.sessions import Booking, Running
@@ -39,5 +40,5 @@ def test_no_session_is_inactive() -> None:
 def test_reservation_state_with_and_without_a_booking() -> None:
     assert reservation_state(1, None).reservation is None
     booked = reservation_state(1, Booking(12, 1, "TAG1", "FLEET", AT)).reservation
-    assert booked is not None and (booked.reservation_id, booked.parent_id_tag, booked.expiry_date) == (12, "FLEET",
-                                                                                                        AT)
+    assert booked is not None and (booked.reservation_id, booked.token.value, booked.group, booked.expires_at) == (
+        12, "TAG1", IdToken(value="FLEET", type=TokenType.ISO14443), AT)

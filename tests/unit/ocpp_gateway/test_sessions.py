@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.common.contract.auth import AuthorizationStatus, IdTagInfo
+from services.common.contract.auth import AuthorizationStatus, TokenInfo
 from services.ocpp_gateway.sessions import (
     Action,
     Authorize,
@@ -28,8 +28,9 @@ from services.ocpp_gateway.sessions import (
     Suspend,
     Unreserve,
 )
+from services.ocpp_gateway.tokens import token
 
-ACCEPTED = IdTagInfo(status=AuthorizationStatus.ACCEPTED)
+ACCEPTED = TokenInfo(status=AuthorizationStatus.ACCEPTED)
 WALL = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 PLUGGED = ConnectorInput(plugged=True, usable=True)
 UNPLUGGED = ConnectorInput(plugged=False, usable=True)
@@ -70,17 +71,17 @@ def test_cable_then_card_starts_at_once() -> None:
     s = rig.sessions
     s.connector(1, PLUGGED, 0.0)
     s.swiped("TAG1", 1.0)
-    assert s.authorized(1, "TAG1", Purpose.START, IdTagInfo(status=AuthorizationStatus.ACCEPTED,
-                                                            parent_id_tag="FLEET"), 1.1) == [Start(1, "TAG1", "FLEET")]
+    fleet = TokenInfo(status=AuthorizationStatus.ACCEPTED, group=token("FLEET"))
+    assert s.authorized(1, "TAG1", Purpose.START, fleet, 1.1) == [Start(1, "TAG1", "FLEET")]
 
 
 @pytest.mark.parametrize("status", [AuthorizationStatus.BLOCKED, AuthorizationStatus.EXPIRED,
-                                    AuthorizationStatus.INVALID, AuthorizationStatus.CONCURRENT_TX, None])
+                                    AuthorizationStatus.INVALID, AuthorizationStatus.IN_USE, None])
 def test_a_refused_or_unanswered_card_starts_nothing(status: AuthorizationStatus | None) -> None:
     s = Rig().sessions
     s.connector(1, PLUGGED, 0.0)
     s.swiped("TAG1", 0.0)
-    info = IdTagInfo(status=status) if status is not None else None
+    info = TokenInfo(status=status) if status is not None else None
     assert s.authorized(1, "TAG1", Purpose.START, info, 0.1) == []
     assert s.get(1).phase is Phase.IDLE
 
@@ -102,9 +103,9 @@ def test_a_card_that_shares_the_parent_stops_another_does_not() -> None:
     rig.running("CARD_A", parent="FLEET1")
     s = rig.sessions
     assert s.swiped("CARD_C", 1.0) == [Authorize(1, "CARD_C", Purpose.STOP)]
-    other_fleet = IdTagInfo(status=AuthorizationStatus.ACCEPTED, parent_id_tag="FLEET2")
+    other_fleet = TokenInfo(status=AuthorizationStatus.ACCEPTED, group=token("FLEET2"))
     assert s.authorized(1, "CARD_C", Purpose.STOP, other_fleet, 1.1) == []
-    same_fleet_other_case = IdTagInfo(status=AuthorizationStatus.ACCEPTED, parent_id_tag="fleet1")
+    same_fleet_other_case = TokenInfo(status=AuthorizationStatus.ACCEPTED, group=token("fleet1"))
     assert s.authorized(1, "CARD_B", Purpose.STOP, same_fleet_other_case, 2.0) == [Stop(1, Reason.LOCAL, "CARD_B")]
 
 
@@ -113,16 +114,16 @@ def test_no_parent_known_means_only_the_same_card_stops() -> None:
     rig.running("CARD_A", parent=None)
     s = rig.sessions
     s.swiped("CARD_B", 1.0)
-    assert s.authorized(1, "CARD_B", Purpose.STOP, IdTagInfo(status=AuthorizationStatus.ACCEPTED), 1.1) == []
+    assert s.authorized(1, "CARD_B", Purpose.STOP, TokenInfo(status=AuthorizationStatus.ACCEPTED), 1.1) == []
 
 
 def test_the_parent_learnt_from_start_transaction_conf_lets_a_fleet_card_stop() -> None:
     rig = Rig()
     rig.running("CARD_A", parent=None)
     s = rig.sessions
-    s.confirmed("s-1", 77, IdTagInfo(status=AuthorizationStatus.ACCEPTED, parent_id_tag="FLEET1"))
+    s.confirmed("s-1", 77, TokenInfo(status=AuthorizationStatus.ACCEPTED, group=token("FLEET1")))
     s.swiped("CARD_B", 1.0)
-    info = IdTagInfo(status=AuthorizationStatus.ACCEPTED, parent_id_tag="FLEET1")
+    info = TokenInfo(status=AuthorizationStatus.ACCEPTED, group=token("FLEET1"))
     assert s.authorized(1, "CARD_B", Purpose.STOP, info, 1.1) == [Stop(1, Reason.LOCAL, "CARD_B")]
 
 
@@ -198,7 +199,7 @@ def test_start_transaction_conf_not_accepted(row: str, rules: Rules, at_conf: li
     rig = Rig(rules)
     rig.running(meter_start=1000)
     s = rig.sessions
-    assert s.confirmed("s-1", 7, IdTagInfo(status=AuthorizationStatus.INVALID)) == at_conf, row
+    assert s.confirmed("s-1", 7, TokenInfo(status=AuthorizationStatus.INVALID)) == at_conf, row
     assert s.energy(1, 1019.0) == [], row
     assert s.energy(1, 1020.0) == at_budget, row
     assert s.energy(1, 1500.0) == [], "the allowance acts once"
@@ -208,7 +209,7 @@ def test_a_suspended_session_is_still_stopped_normally() -> None:
     rig = Rig(Rules(stop_transaction_on_invalid_id=False))
     rig.running()
     s = rig.sessions
-    s.confirmed("s-1", 7, IdTagInfo(status=AuthorizationStatus.BLOCKED))
+    s.confirmed("s-1", 7, TokenInfo(status=AuthorizationStatus.BLOCKED))
     assert s.get(1).running is not None and s.get(1).running.suspended  # type: ignore[union-attr]
     assert s.swiped("TAG1", 3.0) == [Stop(1, Reason.LOCAL, "TAG1")]
 
@@ -292,7 +293,7 @@ def test_only_the_reserving_tag_or_its_parent_starts_and_the_start_carries_the_r
     assert s.reserve(booking(), WALL)[0] is ReserveStatus.ACCEPTED
     s.connector(1, PLUGGED, 0.0)  # the driver arrives and plugs in
     s.swiped("STRANGER", 1.0)
-    stranger = IdTagInfo(status=AuthorizationStatus.ACCEPTED, parent_id_tag="OTHERFLEET")
+    stranger = TokenInfo(status=AuthorizationStatus.ACCEPTED, group=token("OTHERFLEET"))
     assert s.authorized(1, "STRANGER", Purpose.START, stranger, 1.1) == [] and s.get(1).phase is Phase.IDLE
     s.swiped("res1", 2.0)  # the reserving card, read in lower case
     assert s.authorized(1, "res1", Purpose.START, ACCEPTED, 2.1) == [Start(1, "res1", None, 7)]
@@ -305,7 +306,7 @@ def test_a_card_of_the_reservations_fleet_may_use_it() -> None:
     assert s.reserve(booking(parent="FLEET"), WALL)[0] is ReserveStatus.ACCEPTED
     s.connector(1, PLUGGED, 0.0)
     s.swiped("COLLEAGUE", 1.0)
-    fleet = IdTagInfo(status=AuthorizationStatus.ACCEPTED, parent_id_tag="fleet")
+    fleet = TokenInfo(status=AuthorizationStatus.ACCEPTED, group=token("fleet"))
     assert s.authorized(1, "COLLEAGUE", Purpose.START, fleet, 1.1) == [Start(1, "COLLEAGUE", "fleet", 7)]
 
 
