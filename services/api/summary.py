@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from services.common.contract.auth import Decided, LocalListState
 from services.common.contract.common import ConfigValue, Health
-from services.common.contract.firmware import JobsState
+from services.common.contract.firmware import JobsState, UploadPhase
 from services.common.contract.hardware import CONNECTORS
 from services.common.contract.ocpp_gateway import ConnectionState, ReservationState, TransactionState
 from services.common.contract.power import ConnectorState, Measurement
@@ -127,5 +127,5 @@ def _firmware(latest: dict[str, BaseModel]) -> dict[str, Any]:
     return {"running_version": slots.running_version if slots else None,
             "outcome": _model(slots.outcome) if slots and slots.outcome else None,
             "update": _model(jobs.update) if jobs and jobs.update and jobs.update.phase != "done" else None,
-            "diagnostics": jobs.now.diagnostics.value if jobs else "Idle"}
+            "diagnostics": jobs.now.diagnostics.value if jobs else UploadPhase.IDLE.value}
 

@@ -15,7 +15,7 @@ from services.common.contract.auth import (
     CacheCleared,
     Decided,
     IdToken,
-    LocalListConflict,
+    ListConflict,
     LocalListState,
     LocalListVersion,
     LookupReply,
@@ -105,7 +105,7 @@ class Handlers:
             if conflicts(local, info, datetime.now(UTC)):
                 log.warning("local list conflict id_token=%s list=%s csms=%s", token.value, local.status,
                             info.status)
-                self.bus.publish(auth.LOCAL_LIST_CONFLICT, LocalListConflict(
+                self.bus.publish(auth.LOCAL_LIST_CONFLICT, ListConflict(
                     token=token, connector_id=connector_id, local=local, csms=info))
             return  # the list is the CSMS's own word for it: the cache does not shadow it
         if self.config.flag(Setting.AUTHORIZATION_CACHE):

@@ -1,4 +1,4 @@
-"""auth: decides Accepted/Blocked/Expired/Invalid for an idTag, online or offline; keeps the cache and the
+"""auth: decides whether a token may charge, online or offline; keeps the cache and the
 local list. Wiring only: the decisions are in `decision.py`, the answers in `handlers.py`."""
 
 from __future__ import annotations

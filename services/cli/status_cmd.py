@@ -22,7 +22,7 @@ from services.common.bus import Bus
 from services.common.contract import Topic
 from services.common.contract.auth import LAST_DECISION, Decided
 from services.common.contract.common import Health
-from services.common.contract.firmware import JOBS, JobsState
+from services.common.contract.firmware import JOBS, JobsState, UploadPhase
 from services.common.contract.ocpp_gateway import ConnectionState, TransactionState
 from services.common.contract.power import ConnectorState, Measurement
 from services.common.contract.smart_charging import ChargingLimit
@@ -159,7 +159,7 @@ def _firmware(found: dict[str, BaseModel]) -> list[str]:
         if u.error:
             line += f" (last error: {u.error})"
         lines.append(line)
-    if isinstance(jobs, JobsState) and jobs.now.diagnostics.value != "Idle":
+    if isinstance(jobs, JobsState) and jobs.now.diagnostics is not UploadPhase.IDLE:
         lines.append(f"  diagnostics: {jobs.now.diagnostics.value} {jobs.diagnostics_file or ''}")
     return ["", *lines] if lines else []
 

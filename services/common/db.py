@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import tempfile
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
@@ -106,3 +107,17 @@ def migrate(engine: Engine, folder: Path) -> int:
         log.info("migrated db=%s to version=%d (%s)", engine.url.database, number, file.name)
         current = number
     return current
+
+
+def warm_up() -> None:
+    """Run SQLAlchemy's first engine, migration, insert and select once, in the launcher before it forks: what
+    they build lazily (compiled statements, dialect caches) is then shared by every service."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "migrations"
+        folder.mkdir()
+        (folder / "001_warm.sql").write_text("CREATE TABLE warm (k TEXT PRIMARY KEY, v TEXT)")
+        engine = open_engine(Path(tmp) / "warm.sqlite", folder)
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO warm (k, v) VALUES (:k, :v)"), {"k": "a", "v": "b"})
+            conn.execute(text("SELECT v FROM warm WHERE k = :k"), {"k": "a"}).first()
+        engine.dispose()

@@ -25,7 +25,7 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 class UtcFormatter(logging.Formatter):
-    """Times in UTC, whatever the station's time zone: the CSMS, OCPP and GetDiagnostics windows speak UTC.
+    """Times in UTC, whatever the station's time zone: the CSMS, the protocol and diagnostics windows speak UTC.
 
     Every line it writes is scrubbed whole (message, traceback, stack), whichever logger it came from: the
     OCPP library logs whole frames, a database error prints its parameters."""

@@ -1,5 +1,5 @@
 """The one scrubber every written line goes through: log records with their tracebacks, the JSON format's
-fields, and the children's captured stdout and stderr. Log files end up in GetDiagnostics archives, so a
+fields, and the children's captured stdout and stderr. Log files end up in diagnostics archives, so a
 secret that reaches one has left the station.
 
 What it removes:

@@ -60,8 +60,8 @@ class Settings(BaseSettings):
     )
     charge_point_serial_number: str | None = Field(
         None, min_length=1, max_length=25,
-        description="chargePointSerialNumber of the BootNotification (CiString25); none: the charge point id when "
-        "it fits, else no serial number.",
+        description="The serial number the station reports to the CSMS (at most 25 characters); none: the charge "
+        "point id when it fits, else no serial number.",
     )
     data_dir: Path = Field(Path("./data"), description="SQLite files, broker persistence and logs.")
     mqtt_url: str = Field(
@@ -139,8 +139,8 @@ class Settings(BaseSettings):
     )
     csms_client_key: Path | None = Field(None, description="PEM private key of csms_client_cert.")
     firmware_public_key: Path | None = Field(
-        None, description="The Ed25519 public key (PEM) firmware images must be signed with; none: UpdateFirmware "
-        "downloads but never installs (InstallationFailed).",
+        None, description="The Ed25519 public key (PEM) firmware images must be signed with; none: a firmware update "
+        "downloads but never installs (install_failed).",
     )
     firmware_trial_s: float = Field(
         120.0, ge=10, le=3600,
@@ -148,7 +148,7 @@ class Settings(BaseSettings):
     )
     firmware_max_image_bytes: int = Field(
         256 * 1024 * 1024, ge=1024 * 1024,
-        description="A firmware download larger than this ends DownloadFailed (announced or not, it is cut there).",
+        description="A firmware download larger than this ends download_failed (announced or not, it is cut there).",
     )
     firmware_disk_reserve_bytes: int = Field(
         128 * 1024 * 1024, ge=0,

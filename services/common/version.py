@@ -1,4 +1,4 @@
-"""The software version reported in health messages and BootNotification."""
+"""The software version reported in health messages and to the CSMS at boot."""
 
 from importlib.metadata import PackageNotFoundError, version
 

@@ -1,5 +1,5 @@
-"""firmware: UpdateFirmware (ftp/http download, retries, install, reboot) and GetDiagnostics.
+"""firmware: firmware updates (ftp/http download, retries, install, reboot) and diagnostics uploads.
 
-Owns: pending firmware and diagnostics jobs. Its features come with the Firmware Management issue;
-until then it runs its life cycle only (settings, bus, health, clean shutdown).
+Owns: the firmware and diagnostics jobs and their numbered notifications (`firmware.sqlite`), and the
+versions installed as slots (`<data_dir>/firmware/slots/`).
 """

@@ -1,5 +1,5 @@
-"""The GetDiagnostics archive (OCPP 1.6): logs within a time window, the configuration keys without secrets,
-the version and a health snapshot, in one tar.gz whose name GetDiagnostics.conf gives to the Central System.
+"""The diagnostics archive: logs within a time window, the configuration keys without secrets, the version
+and a health snapshot, in one tar.gz whose name the Central System is told when it asks for it.
 
 Log records start with their UTC time (`services/common/logs.py`); a line that does not (a traceback)
 belongs to the record above it and stays or goes with it. Logs are read line by line, spooled to disk and
@@ -43,7 +43,7 @@ def _iso(moment: datetime) -> str:
 
 @dataclass(frozen=True)
 class Window:
-    """startTime..stopTime of GetDiagnostics, both included; None is unbounded. Stored as aware UTC."""
+    """start..stop of the request, both included; None is unbounded. Stored as aware UTC."""
 
     start: datetime | None = None
     stop: datetime | None = None

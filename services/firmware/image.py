@@ -64,7 +64,7 @@ _ARCHIVE_ERRORS = (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile)
 class ImageError(ValueError):
     """An image that must not be installed; `kind` says why in one word, `reason` in one sentence.
 
-    The firmware service reports any of these as InstallationFailed and logs `kind: reason`.
+    The firmware service reports any of these as install_failed and logs `kind: reason`.
     """
 
     kind: ClassVar[str] = "invalid"
@@ -110,7 +110,7 @@ class Downgrade(ImageError):
     kind = "downgrade"
 
 
-class VersionMismatch(ImageError):
+class WrongVersion(ImageError):
     """The version asked for an image is not the version of the project wheel it holds."""
 
     kind = "version_mismatch"
@@ -244,7 +244,7 @@ def project_version(parts: Sequence[Path]) -> str | None:
     found = {path.name.split("-")[1] for path in parts
              if path.name.endswith(".whl") and path.name.split("-")[0] == PRODUCT and path.name.count("-") >= 2}
     if len(found) > 1:
-        raise VersionMismatch(f"project wheels of several versions: {', '.join(sorted(found))}")
+        raise WrongVersion(f"project wheels of several versions: {', '.join(sorted(found))}")
     return found.pop() if found else None
 
 
@@ -259,10 +259,10 @@ def pack(parts: Sequence[Path], version: str | None, out_dir: Path, private_key:
     """
     wheel_version = project_version(parts)
     if version is not None and wheel_version is not None and version != wheel_version:
-        raise VersionMismatch(f"--version {version} but the project wheel is version {wheel_version}")
+        raise WrongVersion(f"--version {version} but the project wheel is version {wheel_version}")
     version = version or wheel_version
     if version is None:
-        raise VersionMismatch("no project wheel among the parts: say the version")
+        raise WrongVersion("no project wheel among the parts: say the version")
     if not _VERSION.fullmatch(version):
         raise NotAnImage(f"version {version!r} is not a plain version string")
     names = [path.name for path in parts]

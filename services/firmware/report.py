@@ -10,12 +10,12 @@ from __future__ import annotations
 from services.common.bus import Bus
 from services.common.contract import firmware
 from services.common.contract.firmware import (
-    DiagnosticsStatus,
-    FirmwareStatus,
+    FirmwarePhase,
     JobsState,
     JobsStatus,
     Notification,
     UpdateProgress,
+    UploadPhase,
 )
 
 from .store import JobStore
@@ -25,21 +25,21 @@ class Report:
     def __init__(self, bus: Bus, store: JobStore) -> None:
         self.bus = bus
         self.store = store
-        self.firmware = FirmwareStatus.IDLE
-        self.diagnostics = DiagnosticsStatus.IDLE
+        self.firmware = FirmwarePhase.IDLE
+        self.diagnostics = UploadPhase.IDLE
         self.update: UpdateProgress | None = None
         self.diagnostics_file: str | None = None
 
     def now(self) -> JobsStatus:
         return JobsStatus(firmware=self.firmware, diagnostics=self.diagnostics)
 
-    def notify_firmware(self, status: FirmwareStatus, now: FirmwareStatus | None = None) -> None:
-        """A FirmwareStatusNotification for the CSMS; `now` is what a trigger would say from then on."""
+    def notify_firmware(self, status: FirmwarePhase, now: FirmwarePhase | None = None) -> None:
+        """A notification for the CSMS; `now` is what it is told when it asks, from then on."""
         self.store.notify("firmware", status.value)
         self.firmware = now if now is not None else status
         self.publish()
 
-    def notify_diagnostics(self, status: DiagnosticsStatus, now: DiagnosticsStatus | None = None) -> None:
+    def notify_diagnostics(self, status: UploadPhase, now: UploadPhase | None = None) -> None:
         self.store.notify("diagnostics", status.value)
         self.diagnostics = now if now is not None else status
         self.publish()

@@ -1,4 +1,4 @@
-"""firmware: UpdateFirmware and GetDiagnostics jobs, kept in SQLite and resumed after any restart.
+"""firmware: firmware update and diagnostics upload jobs, kept in SQLite and resumed after any restart.
 
 Wiring: the jobs (`updater.py`, `uploader.py`), what they show (`report.py`), the sessions they wait for.
 """

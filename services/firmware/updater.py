@@ -1,13 +1,13 @@
-"""UpdateFirmware, carried out: wait for retrieveDate and for no transaction, download with retries, verify,
+"""A firmware update, carried out: wait for retrieve_at and for no session, download with retries, verify,
 build the slot, hand it to the supervisor, and report the outcome after the restart.
 
 Every step writes its phase first (`store.py`), so whatever stops the station in between, the next start
-goes on from there. Downloading and installing both wait while a transaction runs (PICS AQ-4 No).
-Notifications (OCPP 1.6 §6.27 FirmwareStatus): Downloading → Downloaded (or DownloadFailed after the last
-retry, at once for a full disk or an image over firmware_max_image_bytes) → Installing → the restart →
-Installed, or InstallationFailed for an image that is not ours, a bad signature or checksum, a version older
-than the running one, packages that do not install or start, or a version the supervisor rolled back.
-A triggered notification says the phase of the job, Installing until the new version's outcome is known.
+goes on from there. Downloading and installing both wait while a session runs (PICS AQ-4 No).
+Notifications: downloading → downloaded (or download_failed after the last retry, at once for a full disk or
+an image over firmware_max_image_bytes) → installing → the restart → installed, or install_failed for an
+image that is not ours, a bad signature or checksum, a version older than the running one, packages that do
+not install or start, or a version the supervisor rolled back. Asked now, the phase of the job is told,
+installing until the new version's outcome is known.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from services.common.bus import Bus, BusError
-from services.common.contract.firmware import FirmwareStatus, UpdateProgress, UpdateRequest
+from services.common.contract.firmware import FirmwarePhase, UpdateProgress, UpdateRequest
 from services.common.contract.supervisor import INSTALL, InstallReply, InstallRequest, SlotState
 from services.common.settings import Settings
 from services.common.version import VERSION
@@ -35,11 +35,11 @@ log = logging.getLogger(__name__)
 
 PROGRESS_S = 1.0  # progress on the bus at most this often
 SWITCH_WAIT_S = 30.0  # the supervisor stops us within this once it accepted a slot
-# an install begun this often without an end (the process killed each time): InstallationFailed, not a loop
+# an install begun this often without an end (the process killed each time): install_failed, not a loop
 MAX_INSTALL_STARTS = 3
-# what a triggered FirmwareStatusNotification says of a job resumed after a restart in this phase
-RESUMED = {"downloading": FirmwareStatus.DOWNLOADING, "downloaded": FirmwareStatus.DOWNLOADED,
-           "installing": FirmwareStatus.INSTALLING, "switching": FirmwareStatus.INSTALLING}
+# what is told of a job resumed after a restart in this phase
+RESUMED = {"downloading": FirmwarePhase.DOWNLOADING, "downloaded": FirmwarePhase.DOWNLOADED,
+           "installing": FirmwarePhase.INSTALLING, "switching": FirmwarePhase.INSTALLING}
 
 
 class Updater:
@@ -62,10 +62,10 @@ class Updater:
     # -- inputs ------------------------------------------------------------------------------------
 
     def request(self, request: UpdateRequest) -> bool:
-        """UpdateFirmware.req; False when an install is under way (it is not interrupted)."""
+        """A new update; False when an install is under way (it is not interrupted)."""
         job = self.store.update()
         if job is not None and job.phase in ("installing", "switching"):
-            log.warning("UpdateFirmware ignored: version %s is being installed", job.version)
+            log.warning("firmware update ignored: version %s is being installed", job.version)
             return False
         self.store.new_update(request.location, request.retrieve_at, request.retries, request.retry_interval_s)
         log.info("firmware update requested location=%s retrieve_at=%s retries=%d interval=%ds",
@@ -105,7 +105,7 @@ class Updater:
                         await task
             if not task.cancelled() and task.exception() is not None:
                 log.error("firmware update failed: %r", task.exception())
-                self._finish(FirmwareStatus.INSTALLATION_FAILED, f"internal error: {task.exception()!r}")
+                self._finish(FirmwarePhase.INSTALL_FAILED, f"internal error: {task.exception()!r}")
 
     async def _sleep(self, seconds: float | None) -> None:
         self.wake.clear()
@@ -146,7 +146,7 @@ class Updater:
 
     async def _download(self, job: UpdateJob, dest: Path) -> bool:
         self.store.set_update(phase="downloading")
-        self.report.notify_firmware(FirmwareStatus.DOWNLOADING)
+        self.report.notify_firmware(FirmwarePhase.DOWNLOADING)
         attempts = 1 + job.retries
         loop = asyncio.get_running_loop()
         last = [0.0]
@@ -178,37 +178,37 @@ class Updater:
                 continue
             log.info("firmware downloaded bytes=%d from %s", size, transfer.redact(job.location))
             self.store.set_update(phase="downloaded")
-            self.report.notify_firmware(FirmwareStatus.DOWNLOADED)
+            self.report.notify_firmware(FirmwarePhase.DOWNLOADED)
             self.report.progress(phase="downloaded")
             return True
-        self._finish(FirmwareStatus.DOWNLOAD_FAILED, f"download failed after {attempts} attempt(s): {last_error}")
+        self._finish(FirmwarePhase.DOWNLOAD_FAILED, f"download failed after {attempts} attempt(s): {last_error}")
         return False
 
     async def _install(self, job: UpdateJob, image_path: Path) -> None:
         starts = job.install_starts + 1
         if starts > MAX_INSTALL_STARTS:
-            self._finish(FirmwareStatus.INSTALLATION_FAILED,
+            self._finish(FirmwarePhase.INSTALL_FAILED,
                          f"the install was interrupted {job.install_starts} times: the image is given up")
             return
         self.store.set_update(phase="installing", install_starts=starts)
         log.info("firmware install begins (start %d of %d)", starts, MAX_INSTALL_STARTS)
         if job.phase != "installing":  # not again after a restart: the CSMS has had it
-            self.report.notify_firmware(FirmwareStatus.INSTALLING)
+            self.report.notify_firmware(FirmwarePhase.INSTALLING)
         self.report.progress(phase="installing")
         parts = self.folder / "download" / "parts"
         shutil.rmtree(parts, ignore_errors=True)
         try:
             key_path = self.settings.firmware_public_key
             if key_path is None:
-                self._finish(FirmwareStatus.INSTALLATION_FAILED, "no trusted key: set firmware_public_key")
+                self._finish(FirmwarePhase.INSTALL_FAILED, "no trusted key: set firmware_public_key")
                 return
             key = keys.load_public(key_path)
             manifest = await asyncio.to_thread(image.verify, image_path, key, parts, VERSION)
         except image.ImageError as exc:
-            self._finish(FirmwareStatus.INSTALLATION_FAILED, f"{exc.kind}: {exc.reason}")
+            self._finish(FirmwarePhase.INSTALL_FAILED, f"{exc.kind}: {exc.reason}")
             return
         except (keys.KeyFileError, OSError) as exc:
-            self._finish(FirmwareStatus.INSTALLATION_FAILED, f"image not verified: {exc}")
+            self._finish(FirmwarePhase.INSTALL_FAILED, f"image not verified: {exc}")
             return
         self.store.set_update(version=manifest.version)
         self.report.progress(version=manifest.version)
@@ -216,7 +216,7 @@ class Updater:
         try:
             slot = await asyncio.to_thread(slot_builder.build, parts, manifest.version, self.folder / "slots", keep)
         except slot_builder.SlotError as exc:
-            self._finish(FirmwareStatus.INSTALLATION_FAILED, str(exc))
+            self._finish(FirmwarePhase.INSTALL_FAILED, str(exc))
             return
         finally:
             shutil.rmtree(parts, ignore_errors=True)
@@ -227,14 +227,14 @@ class Updater:
             reply: InstallReply = await self.bus.request(INSTALL, InstallRequest(slot=str(slot),
                                                                                  version=manifest.version), timeout=10)
         except BusError as exc:
-            self._finish(FirmwareStatus.INSTALLATION_FAILED, f"the supervisor did not switch: {exc}")
+            self._finish(FirmwarePhase.INSTALL_FAILED, f"the supervisor did not switch: {exc}")
             return
         if not reply.switching:
-            self._finish(FirmwareStatus.INSTALLATION_FAILED, f"the supervisor refused: {reply.reason}")
+            self._finish(FirmwarePhase.INSTALL_FAILED, f"the supervisor refused: {reply.reason}")
             return
         log.warning("firmware %s: the station restarts into it", manifest.version)
         await asyncio.sleep(SWITCH_WAIT_S)  # stopped by the supervisor long before
-        self._finish(FirmwareStatus.INSTALLATION_FAILED, "the supervisor accepted the slot but did not restart")
+        self._finish(FirmwarePhase.INSTALL_FAILED, "the supervisor accepted the slot but did not restart")
 
     async def _outcome(self, job: UpdateJob) -> None:
         """After the switch (in whichever version runs now): what the supervisor decided."""
@@ -245,18 +245,18 @@ class Updater:
             if (outcome is not None and outcome.version == job.version and job.switched_at is not None
                     and outcome.at >= job.switched_at):
                 if outcome.installed:
-                    self._finish(FirmwareStatus.INSTALLED, None)
+                    self._finish(FirmwarePhase.INSTALLED, None)
                 else:
-                    self._finish(FirmwareStatus.INSTALLATION_FAILED, f"rolled back: {outcome.reason}")
+                    self._finish(FirmwarePhase.INSTALL_FAILED, f"rolled back: {outcome.reason}")
                 return
             await self._sleep(5.0)
-        self._finish(FirmwareStatus.INSTALLATION_FAILED, "no outcome from the supervisor")
+        self._finish(FirmwarePhase.INSTALL_FAILED, "no outcome from the supervisor")
 
-    def _finish(self, status: FirmwareStatus, why: str | None) -> None:
+    def _finish(self, status: FirmwarePhase, why: str | None) -> None:
         self.store.set_update(phase="done")
         if why is None:
             log.info("firmware update ends: %s", status.value)
         else:
             log.error("firmware update ends: %s (%s)", status.value, why)
-        self.report.notify_firmware(status, now=FirmwareStatus.IDLE)
+        self.report.notify_firmware(status, now=FirmwarePhase.IDLE)
         self.report.progress(phase="done", error=why)

@@ -1,9 +1,9 @@
-"""GetDiagnostics, carried out: one archive (logs within the window, configuration keys without secrets,
+"""A diagnostics upload, carried out: one archive (logs within the window, configuration without secrets,
 version, health), uploaded to the location with retries.
 
-The file name is chosen when the request arrives (GetDiagnostics.conf carries it); the archive is
-collected then uploaded in the background. Notifications: Uploading → Uploaded, or UploadFailed after
-the last retry (OCPP 1.6 §6.19 DiagnosticsStatus). A restart collects and uploads again.
+The file name is chosen when the request arrives (the CSMS is told it in the answer); the archive is
+collected then uploaded in the background. Notifications: uploading → uploaded, or upload_failed after
+the last retry. A restart collects and uploads again.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from services.common.bus import Bus
 from services.common.contract import Topic
 from services.common.contract.common import ConfigValue
-from services.common.contract.firmware import DiagnosticsRequest, DiagnosticsStatus
+from services.common.contract.firmware import DiagnosticsRequest, UploadPhase
 from services.common.redact import is_secret_name
 from services.common.settings import Settings
 from services.common.version import VERSION
@@ -79,7 +79,7 @@ class Uploader:
                     await task
             elif task.exception() is not None:
                 log.error("diagnostics failed: %r", task.exception())
-                self._finish(DiagnosticsStatus.UPLOAD_FAILED)
+                self._finish(UploadPhase.UPLOAD_FAILED)
 
     async def _carry_out(self, job: DiagnosticsJob) -> None:
         self.report.diagnostics_file = job.file_name
@@ -95,7 +95,7 @@ class Uploader:
             health=dict(self.health),
             window=window, now=job.requested_at)
         self.store.set_diagnostics(phase="uploading")
-        self.report.notify_diagnostics(DiagnosticsStatus.UPLOADING)
+        self.report.notify_diagnostics(UploadPhase.UPLOADING)
         attempts = 1 + job.retries
         for attempt in range(job.attempt + 1, attempts + 1):
             self.store.set_diagnostics(attempt=attempt)
@@ -108,10 +108,10 @@ class Uploader:
                 await asyncio.sleep(job.retry_interval_s)
                 continue
             log.info("diagnostics uploaded to %s", where)
-            self._finish(DiagnosticsStatus.UPLOADED)
+            self._finish(UploadPhase.UPLOADED)
             return
-        self._finish(DiagnosticsStatus.UPLOAD_FAILED)
+        self._finish(UploadPhase.UPLOAD_FAILED)
 
-    def _finish(self, status: DiagnosticsStatus) -> None:
+    def _finish(self, status: UploadPhase) -> None:
         self.store.set_diagnostics(phase="done")
-        self.report.notify_diagnostics(status, now=DiagnosticsStatus.IDLE)
+        self.report.notify_diagnostics(status, now=UploadPhase.IDLE)

@@ -14,13 +14,19 @@ from typing import Any
 
 from ocpp.v16 import call
 
-from services.common.contract.firmware import JobsState, Notification
+from services.common.contract.firmware import FirmwarePhase, JobsState, Notification, UploadPhase
 
 from .ports import CsmsCallError, CsmsLink, CsmsUnavailable
 from .tx_store import TxStore
 
 log = logging.getLogger(__name__)
 
+FIRMWARE_STATUSES = {FirmwarePhase.IDLE: "Idle", FirmwarePhase.DOWNLOADING: "Downloading",
+                     FirmwarePhase.DOWNLOADED: "Downloaded", FirmwarePhase.DOWNLOAD_FAILED: "DownloadFailed",
+                     FirmwarePhase.INSTALLING: "Installing", FirmwarePhase.INSTALLED: "Installed",
+                     FirmwarePhase.INSTALL_FAILED: "InstallationFailed"}
+DIAGNOSTICS_STATUSES = {UploadPhase.IDLE: "Idle", UploadPhase.UPLOADING: "Uploading", UploadPhase.UPLOADED: "Uploaded",
+                        UploadPhase.UPLOAD_FAILED: "UploadFailed"}
 SENT = "firmware_notifications_sent"  # gateway_state key: the seq of the last notification the CSMS confirmed
 RETRY_S = 5.0
 
@@ -71,5 +77,5 @@ class FirmwareNotifier:
     @staticmethod
     def _request(note: Notification) -> Any:
         if note.kind == "diagnostics":
-            return call.DiagnosticsStatusNotification(status=note.status)
-        return call.FirmwareStatusNotification(status=note.status)
+            return call.DiagnosticsStatusNotification(status=DIAGNOSTICS_STATUSES[UploadPhase(note.status)])
+        return call.FirmwareStatusNotification(status=FIRMWARE_STATUSES[FirmwarePhase(note.status)])

@@ -116,6 +116,23 @@ def compiled_schema(action: str, result: bool) -> Callable[[Any], Any]:
     return fastjsonschema.compile(schema, formats={"date-time": lambda _value: True})
 
 
+def warm_up() -> None:
+    """Build the library's validators and our raw-call schemas once, in the launcher before it forks.
+
+    The library caches one validator per action whatever its float parsing: these three it builds with Decimal
+    (a limit of 21.4 must be a multiple of 0.1), so they are built the same way here."""
+    decimal_ones = {(MessageType.Call, "SetChargingProfile"), (MessageType.Call, "RemoteStartTransaction"),
+                    (MessageType.CallResult, "GetCompositeSchedule")}
+    for action in Action:
+        for kind in (MessageType.Call, MessageType.CallResult):
+            parse = decimal.Decimal if (kind, action.value) in decimal_ones else float
+            with contextlib.suppress(OSError, ValueError):  # an action without a schema of this kind
+                get_validator(kind, action.value, "1.6", parse_float=parse)
+    for name in RAW_ACTIONS:
+        compiled_schema(name, result=False)
+        compiled_schema(name, result=True)
+
+
 class CallRefused(Exception):
     """Answer the call with this CALLERROR (code in the 1.6 spelling)."""
 

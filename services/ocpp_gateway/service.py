@@ -41,6 +41,7 @@ from .engine import RESTART_REASON, TransactionEngine
 from .firmware_notifier import FirmwareNotifier
 from .link import Link, server_keys
 from .ports import CsmsCallError, CsmsUnavailable
+from .protocol import warm_up as warm_up  # the launcher builds the 1.6 validators once, before it forks
 from .registration import RegistrationMemory
 from .reset import Reset
 from .status import StatusReporter

@@ -31,7 +31,7 @@ from sqlalchemy import Engine, text
 
 from services.common.bus import Bus
 from services.common.contract import auth, power
-from services.common.contract.auth import LocalListConflict
+from services.common.contract.auth import ListConflict
 from services.common.contract.power import ConnectorErrorCode, ConnectorState, ConnectorStatus
 
 from .link import Link
@@ -71,7 +71,7 @@ class StatusReporter:
         bus.follow(power.CONNECTOR, self.on_connector)
         bus.on(auth.LOCAL_LIST_CONFLICT, self.on_conflict)
 
-    async def on_conflict(self, conflict: LocalListConflict, _p: dict[str, str]) -> None:
+    async def on_conflict(self, conflict: ListConflict, _p: dict[str, str]) -> None:
         self._conflicts.add(conflict.connector_id if conflict.connector_id in self.current else 0)
         self._changed.set()
 

@@ -69,7 +69,7 @@ class Controller:
     hold_a: float | None = None  # after adopting a running charge: never raise above it until limits are known
     energized: bool = False
     session_id: str | None = None  # the gateway's session the output is energized for
-    suspended: bool = False  # the session goes on without current (SuspendedEVSE)
+    suspended: bool = False  # the session goes on, the station delivers no current
     operative: bool = True
     preparing: bool = False
     finishing: bool = False

@@ -7,7 +7,7 @@ bus client enforces at run time: an account writes its own health, the states an
 it is a declared caller of and its own reply topic `chargebus/<account>/reply/+`; it reads the public topics,
 the private ones it is declared on, the commands it answers and the replies to its own client id. Anonymous
 clients (loopback only) read the public topics and never write: `mosquitto_sub -v -t 'chargebus/#'` works on
-the station, a stray tool cannot set a current, and no idTag or secret reaches it. The client id
+the station, a stray tool cannot set a current, and no token or secret reaches it. The client id
 `chargebus-<account>` (and `chargebus-<account>-…`) is the account's alone: the broker's plugin
 (`mosquitto_plugin/`) refuses any other login with it, so nobody takes over a service's session.
 """

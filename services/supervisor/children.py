@@ -253,7 +253,7 @@ class Child:
                 if not line:
                     return
                 # scrubbed before it goes anywhere: a crash's traceback may quote a password, and these lines
-                # reach the files GetDiagnostics uploads, the supervisor's own output and, on `failed`, the bus
+                # reach the files diagnostics archives upload, the supervisor's own output and, on `failed`, the bus
                 text = scrub(line.decode("utf-8", errors="replace").rstrip(), self._mask_tags)
                 sys.stdout.write(self._prefix + text + "\n")
                 sys.stdout.flush()
@@ -267,7 +267,7 @@ class Child:
 
 
 def _line_log(name: str, path: Path) -> logging.Logger:
-    """A rotated file of a child's lines, each stamped in UTC (GetDiagnostics picks lines by their time)."""
+    """A rotated file of a child's lines, each stamped in UTC (diagnostics archives pick lines by their time)."""
     lines = logging.getLogger(name)
     lines.propagate = False
     lines.setLevel(logging.INFO)

@@ -40,7 +40,7 @@ WATCHDOG_FD = 3  # where a service finds its watchdog pipe (CHARGEBUS_WATCHDOG_F
 PRELOAD = (
     # what most services import anyway: imported once here, shared by every fork
     "pydantic", "pydantic_settings", "paho.mqtt.client", "sqlalchemy", "setproctitle", "jsonschema",
-    "services.common.bus", "services.common.lifecycle", "services.common.db", "services.common.config_view",
+    "services.common.bus", "services.common.lifecycle", "services.common.db", "services.common.settings_view",
     "services.common.contract", "can", "cantools",
     "ocpp.v16", "websockets.asyncio.client", "services.ocpp_gateway.service",
     "services.power.service", "services.sim.service", "services.auth.service", "services.metering.service",
@@ -59,7 +59,7 @@ def die_with_parent(expected_parent: int | None = None) -> None:
 
 def become_user(uid: int, gid: int) -> None:
     """Drop root for good: the account's uid, the station's group and no other, files the group may read
-    (its logs, for GetDiagnostics) and nobody else."""
+    (its logs, for diagnostics archives) and nobody else."""
     os.setgroups([])
     os.setgid(gid)
     os.setuid(uid)
@@ -87,43 +87,17 @@ def preload() -> None:
 
 def warm_up() -> None:
     """Build what the libraries build lazily on first use, once, before the forks share it: a forked child
-    that builds it itself writes into pages it shares with every other child, and each gets its own copy."""
-    import tempfile
-    from pathlib import Path
+    that builds it itself writes into pages it shares with every other child, and each gets its own copy.
 
-    with contextlib.suppress(Exception):
-        import decimal
-
-        from ocpp.messages import MessageType, get_validator
-        from ocpp.v16.enums import Action
-
-        # the library caches one validator per action whatever its float parsing: these three it builds with
-        # Decimal (a limit of 21.4 must be a multiple of 0.1), so they must be built the same way here
-        decimal_ones = {(MessageType.Call, "SetChargingProfile"), (MessageType.Call, "RemoteStartTransaction"),
-                        (MessageType.CallResult, "GetCompositeSchedule")}
-        for action in Action:
-            for kind in (MessageType.Call, MessageType.CallResult):
-                parse = decimal.Decimal if (kind, action.value) in decimal_ones else float
-                with contextlib.suppress(OSError, ValueError):
-                    get_validator(kind, action.value, "1.6", parse_float=parse)
-        # by name, like PRELOAD: the supervisor knows the gateway only as a command to run
-        protocol = importlib.import_module("services.ocpp_gateway.protocol")
-        for name in protocol.RAW_ACTIONS:
-            protocol.compiled_schema(name, result=False)
-            protocol.compiled_schema(name, result=True)
-    with contextlib.suppress(Exception), tempfile.TemporaryDirectory() as tmp:
-        from sqlalchemy import text
-
-        from services.common.db import open_engine
-
-        folder = Path(tmp) / "migrations"
-        folder.mkdir()
-        (folder / "001_warm.sql").write_text("CREATE TABLE warm (k TEXT PRIMARY KEY, v TEXT)")
-        engine = open_engine(Path(tmp) / "warm.sqlite", folder)
-        with engine.begin() as conn:
-            conn.execute(text("INSERT INTO warm (k, v) VALUES (:k, :v)"), {"k": "a", "v": "b"})
-            conn.execute(text("SELECT v FROM warm WHERE k = :k"), {"k": "a"}).first()
-        engine.dispose()
+    Each preloaded module that knows what to build declares it as a module-level `warm_up()`; the launcher
+    knows none of it. A warm-up that fails costs memory, not function: it is reported and the next one runs."""
+    for name in PRELOAD:
+        hook = getattr(sys.modules.get(name), "warm_up", None)
+        if callable(hook):
+            try:
+                hook()
+            except Exception as exc:
+                print(f"launcher: warm-up of {name} failed: {exc!r}", file=sys.stderr)
 
 
 class Launcher:

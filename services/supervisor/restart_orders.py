@@ -1,6 +1,6 @@
 """The supervisor under docker-compose: compose holds the processes, so a restart (a CSMS Reset, `chargebus
 restart`, the api) is an order on the bus. The named services stop in order and compose's restart policy
-starts them again; a restart of all of them is a new boot of the station (a BootNotification follows).
+starts them again; a restart of all of them is a new boot of the station (the CSMS is told of it).
 
 `python -m services.supervisor.restart_orders` is the `supervisor` container's command.
 """
@@ -39,7 +39,7 @@ class RestartOrders(Service):
     async def on_install(self, request: InstallRequest, _p: dict[str, str]) -> InstallReply:
         log.warning("firmware %s not installed: under docker-compose a version comes as a new image", request.version)
         return InstallReply(switching=False, reason="under docker-compose a new version comes as a new image "
-                            "(docker compose pull/build && up -d), not through UpdateFirmware")
+                            "(docker compose pull/build && up -d), not through a firmware update from the CSMS")
 
     async def on_restart(self, request: RestartRequest, _p: dict[str, str]) -> RestartReply:
         running = [s for s in self.settings.services if s != "sim" or self.settings.with_sim]

@@ -4,7 +4,7 @@ The firmware service builds the slot and asks (`cmd/install`); from then on the 
 process that outlives every service: the station stops, restarts itself from the slot, and the version
 stays on trial until every service has reported online under it within `firmware_trial_s`. Otherwise the
 previous slot comes back, and `state/slots` says why (the firmware service of whichever version runs
-then reports InstallationFailed).
+then reports install_failed).
 """
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ class Supervisor:
         self._launcher_prefix = f"{'launcher':<{width}} | "
         self.launcher = LauncherClient(self._launcher_output, launcher)
         # one boot of the station: every child gets it; restarting them all (Reset, firmware) is a new boot,
-        # restarting one is not (the gateway sends a BootNotification only for a new boot)
+        # restarting one is not (the gateway announces itself to the CSMS only for a new boot)
         self.boot_id = uuid.uuid4().hex
         policy = Policy(failed_retry_s=settings.failed_retry_s, watchdog_s=settings.watchdog_s)
         mask_tags = settings.log_level != "DEBUG"

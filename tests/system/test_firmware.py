@@ -136,7 +136,7 @@ async def test_a_bad_signature_and_a_corrupt_download_fail_before_anything_stops
         assert len(station.csms.calls("BootNotification")) == 1
         log = (station.settings.data_dir / "logs" / "firmware.log").read_text()
         # neither reached a tar reader: the seal over the whole file failed first
-        assert log.count("InstallationFailed (bad_signature: the seal is not signed by the trusted key") == 2
+        assert log.count("install_failed (bad_signature: the seal is not signed by the trusted key") == 2
         assert "s3cr3t" not in log  # the FTP password never reaches a log
 
 

@@ -147,7 +147,7 @@ class LookupReply(Model):
     list_version: int
 
 
-class LocalListConflict(Model):
+class ListConflict(Model):
     token: IdToken
     connector_id: int = Field(ge=0)
     local: TokenInfo = Field(description="What the local list says.")
@@ -205,8 +205,8 @@ LAST_DECISION: Topic[Decided, Never] = Topic(
     example={"token": _CARD, "connector_id": 1, "status": "invalid", "source": "csms",
              "at": "2026-11-26T17:00:00Z", "reason": "the CSMS answered invalid"},
 )
-LOCAL_LIST_CONFLICT: Topic[LocalListConflict, Never] = Topic(
-    "chargebus/auth/event/local_list_conflict", Kind.EVENT, LocalListConflict, owner="auth",
+LOCAL_LIST_CONFLICT: Topic[ListConflict, Never] = Topic(
+    "chargebus/auth/event/local_list_conflict", Kind.EVENT, ListConflict, owner="auth",
     private=True, subscribers=("ocpp_gateway", "api"),
     doc="The CSMS answered differently from a valid local list entry: the gateway reports the conflict to it.",
     example={"token": _CARD, "connector_id": 1,

@@ -4,42 +4,41 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Never
+from typing import Literal, Never
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .base import Empty, Kind, Model, Topic
 
 
-class FirmwareStatus(StrEnum):
-    """OCPP 1.6 FirmwareStatus."""
+class FirmwarePhase(StrEnum):
+    """Where the firmware update stands, as the CSMS is told."""
 
-    DOWNLOADED = "Downloaded"
-    DOWNLOAD_FAILED = "DownloadFailed"
-    DOWNLOADING = "Downloading"
-    IDLE = "Idle"
-    INSTALLATION_FAILED = "InstallationFailed"
-    INSTALLING = "Installing"
-    INSTALLED = "Installed"
+    IDLE = "idle"  # nothing runs
+    DOWNLOADING = "downloading"
+    DOWNLOADED = "downloaded"
+    DOWNLOAD_FAILED = "download_failed"
+    INSTALLING = "installing"
+    INSTALLED = "installed"
+    INSTALL_FAILED = "install_failed"
 
 
-class DiagnosticsStatus(StrEnum):
-    """OCPP 1.6 DiagnosticsStatus."""
+class UploadPhase(StrEnum):
+    """Where the diagnostics upload stands, as the CSMS is told."""
 
-    IDLE = "Idle"
-    UPLOADED = "Uploaded"
-    UPLOAD_FAILED = "UploadFailed"
-    UPLOADING = "Uploading"
+    IDLE = "idle"
+    UPLOADING = "uploading"
+    UPLOADED = "uploaded"
+    UPLOAD_FAILED = "upload_failed"
 
 
 class JobsStatus(Model):
-    firmware: FirmwareStatus = Field(description="What a FirmwareStatusNotification would say now (Idle: nothing "
-                                     "runs).")
-    diagnostics: DiagnosticsStatus = Field(description="What a DiagnosticsStatusNotification would say now.")
+    firmware: FirmwarePhase = Field(description="What the CSMS would be told now (idle: nothing runs).")
+    diagnostics: UploadPhase = Field(description="What the CSMS would be told now of the diagnostics upload.")
 
 
 class UpdateRequest(Model):
-    """UpdateFirmware.req."""
+    """Install the image at `location`."""
 
     location: str = Field(min_length=1, max_length=512, description="ftp://, http:// or https:// URL of the image.")
     retrieve_at: datetime = Field(description="Not before this; a time in the past means now.")
@@ -48,7 +47,7 @@ class UpdateRequest(Model):
 
 
 class DiagnosticsRequest(Model):
-    """GetDiagnostics.req."""
+    """Upload a diagnostics archive to `location`."""
 
     location: str = Field(min_length=1, max_length=512, description="ftp://, http:// or https:// directory URL.")
     start: datetime | None = Field(None, description="Only log records from then on.")
@@ -58,13 +57,20 @@ class DiagnosticsRequest(Model):
 
 
 class DiagnosticsReply(Model):
-    file_name: str = Field(description="The archive that will be uploaded (GetDiagnostics.conf fileName).")
+    file_name: str = Field(description="The name of the archive that will be uploaded.")
 
 
 class Notification(Model):
     seq: int = Field(ge=1, description="Grows by one per notification, across restarts and versions.")
-    kind: str = Field(description="firmware or diagnostics")
-    status: str = Field(description="FirmwareStatus or DiagnosticsStatus.")
+    kind: Literal["firmware", "diagnostics"]
+    status: str = Field(description="A FirmwarePhase for firmware, an UploadPhase for diagnostics.")
+
+    @model_validator(mode="after")
+    def _phase_of_its_kind(self) -> Notification:
+        phases = FirmwarePhase if self.kind == "firmware" else UploadPhase
+        if self.status not in set(phases):
+            raise ValueError(f"{self.status!r} is no {phases.__name__}")
+        return self
 
 
 class UpdateProgress(Model):
@@ -92,8 +98,7 @@ class JobsState(Model):
 STATUS = Topic(
     "chargebus/firmware/cmd/status", Kind.CMD, Empty, reply=JobsStatus, owner="firmware",
     subscribers=("ocpp_gateway",),
-    doc="Where the firmware update and the diagnostics upload stand now (TriggerMessage asks it): Idle when "
-    "nothing runs.",
+    doc="Where the firmware update and the diagnostics upload stand now (a CSMS may ask): idle when nothing runs.",
     example={},
 )
 
@@ -102,8 +107,8 @@ JOBS: Topic[JobsState, Never] = Topic(
     subscribers=("ocpp_gateway", "api", "cli"),
     doc="The firmware update and diagnostics jobs: where they stand (download progress in bytes and percent), and "
     "the status notifications for the CSMS, numbered; the gateway sends each new one once, in order.",
-    example={"now": {"firmware": "Downloading", "diagnostics": "Idle"},
-             "notifications": [{"seq": 7, "kind": "firmware", "status": "Downloading"}],
+    example={"now": {"firmware": "downloading", "diagnostics": "idle"},
+             "notifications": [{"seq": 7, "kind": "firmware", "status": "downloading"}],
              "update": {"phase": "downloading", "location": "ftp://cs:***@fw.example.com/chargebus-0.2.0.cbfw",
                         "retrieve_at": "2026-11-26T18:00:00Z", "version": None, "bytes_done": 5242880,
                         "bytes_total": 15728640, "percent": 33.3, "attempt": 1, "error": None},
@@ -112,7 +117,7 @@ JOBS: Topic[JobsState, Never] = Topic(
 UPDATE = Topic(
     "chargebus/firmware/cmd/update", Kind.CMD, UpdateRequest, reply=JobsStatus, owner="firmware",
     subscribers=("ocpp_gateway",),
-    doc="UpdateFirmware.req: kept on disk and carried out at retrieve_at, never while a transaction runs (PICS "
+    doc="Install a firmware image: kept on disk and carried out at retrieve_at, never while a session runs (PICS "
     "AQ-4 No); replaces an update not yet installing.",
     example={"location": "ftp://cs:secret@fw.example.com/chargebus-0.2.0.cbfw", "retrieve_at": "2026-11-26T18:00:00Z",
              "retries": 3, "retry_interval_s": 60},
@@ -120,8 +125,8 @@ UPDATE = Topic(
 GET_DIAGNOSTICS = Topic(
     "chargebus/firmware/cmd/get_diagnostics", Kind.CMD, DiagnosticsRequest, reply=DiagnosticsReply,
     owner="firmware", subscribers=("ocpp_gateway",),
-    doc="GetDiagnostics.req: logs (within start..stop), configuration keys without secrets, version and health in "
-    "one archive, uploaded to the location with retries.",
+    doc="Logs (within start..stop), the configuration without secrets, version and health in one archive, "
+    "uploaded to the location with retries.",
     example={"location": "ftp://cs:secret@diag.example.com/uploads/", "start": None, "stop": None, "retries": 2,
              "retry_interval_s": 30},
 )

@@ -17,9 +17,10 @@ from ocpp.v16.enums import Action, MessageTrigger, TriggerMessageStatus
 from services.common.bus import BusError
 from services.common.contract import firmware
 from services.common.contract.base import Empty
-from services.common.contract.firmware import DiagnosticsStatus, FirmwareStatus, JobsStatus
+from services.common.contract.firmware import FirmwarePhase, JobsStatus, UploadPhase
 from services.common.contract.hardware import CONNECTORS
 
+from ..firmware_notifier import DIAGNOSTICS_STATUSES, FIRMWARE_STATUSES
 from ..ports import CsmsCallError, CsmsUnavailable
 from .base import Actions
 
@@ -65,10 +66,11 @@ class TriggerActions(Actions):
                 await self.station.transactions.trigger_meter_values(connector_id)
             elif message is MessageTrigger.firmware_status_notification:
                 jobs = await self._jobs()
-                await link.call_triggered(call.FirmwareStatusNotification(status=jobs.firmware.value))
+                await link.call_triggered(call.FirmwareStatusNotification(status=FIRMWARE_STATUSES[jobs.firmware]))
             else:
                 jobs = await self._jobs()
-                await link.call_triggered(call.DiagnosticsStatusNotification(status=jobs.diagnostics.value))
+                status = DIAGNOSTICS_STATUSES[jobs.diagnostics]
+                await link.call_triggered(call.DiagnosticsStatusNotification(status=status))
         except (CsmsUnavailable, CsmsCallError) as exc:
             log.warning("triggered %s not delivered: %s", message, exc)
 
@@ -78,4 +80,4 @@ class TriggerActions(Actions):
             return jobs
         except BusError as exc:  # the firmware service is down: nothing of it runs
             log.warning("firmware status unknown (%s): reporting Idle", exc)
-            return JobsStatus(firmware=FirmwareStatus.IDLE, diagnostics=DiagnosticsStatus.IDLE)
+            return JobsStatus(firmware=FirmwarePhase.IDLE, diagnostics=UploadPhase.IDLE)

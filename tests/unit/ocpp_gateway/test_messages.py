@@ -1,10 +1,12 @@
-"""The station's readings as 1.6 MeterValues: names, units, contexts and number formats of the wire."""
+"""The station's readings and job phases in 1.6 words: names, units, contexts and number formats of the wire."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from services.common.contract.firmware import FirmwarePhase, UploadPhase
 from services.common.contract.metering import Cause, Location, Measurand, MeterValue, Sample
+from services.ocpp_gateway.firmware_notifier import DIAGNOSTICS_STATUSES, FIRMWARE_STATUSES
 from services.ocpp_gateway.messages import CONTEXTS, energy_wh, meter_value_payload
 
 AT = datetime(2026, 11, 26, tzinfo=UTC)
@@ -32,3 +34,9 @@ def test_every_cause_has_its_reading_context() -> None:
 def test_a_reading_without_the_register_has_no_energy() -> None:
     reading = MeterValue(timestamp=AT, cause=Cause.CLOCK, samples=[Sample(measurand=Measurand.VOLTAGE, value=400)])
     assert energy_wh(reading) is None
+
+
+def test_every_job_phase_has_its_16_status() -> None:
+    assert set(FIRMWARE_STATUSES) == set(FirmwarePhase) and set(DIAGNOSTICS_STATUSES) == set(UploadPhase)
+    assert FIRMWARE_STATUSES[FirmwarePhase.INSTALL_FAILED] == "InstallationFailed"
+    assert DIAGNOSTICS_STATUSES[UploadPhase.UPLOAD_FAILED] == "UploadFailed"

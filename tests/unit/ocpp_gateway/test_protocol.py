@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import pytest
@@ -110,6 +111,7 @@ def test_the_launchers_warm_up_builds_the_validators_the_library_would() -> None
     import ocpp.messages
     from ocpp.messages import Call, MessageType, _validate_payload, get_validator
 
+    import services.ocpp_gateway.service  # noqa: F401 - preloaded by the launcher, it declares the warm-up
     from services.supervisor.launcher import warm_up
 
     ocpp.messages._validators.clear()  # as in a fresh launcher: the warm-up builds them first
@@ -199,6 +201,8 @@ def test_the_launcher_compiles_the_schemas_of_the_raw_calls() -> None:
     from services.ocpp_gateway.charge_point import ChargePoint
     from services.ocpp_gateway.protocol import RAW_ACTIONS, compiled_schema
     from services.supervisor.launcher import warm_up
+
+    assert "services.ocpp_gateway.service" in sys.modules  # imported above: the launcher's preload
 
     marked = {getattr(getattr(ChargePoint, name), "_raw_action", None) for name in dir(ChargePoint)} - {None}
     assert marked == RAW_ACTIONS
