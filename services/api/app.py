@@ -1,6 +1,6 @@
 """HTTP routes of the local maintenance API and the live status page (everything in OpenAPI at /docs).
 
-Reading is open on the station's network, every idTag masked; the unmasked idTags need the `api_token`
+Reading is open on the station's network, every token masked; the unmasked tokens need the `api_token`
 setting's token (`Authorization: Bearer <token>`, or the page's login cookie), the maintenance actions need it
 in the header. Without a token configured, the actions are refused outright (see access.py).
 """
@@ -13,7 +13,7 @@ import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
@@ -24,6 +24,7 @@ from services.common.contract import ocpp_gateway, supervisor
 from services.common.contract.base import ErrorCode
 from services.common.contract.ocpp_gateway import (
     ChangeAvailabilityRequest,
+    Report,
     StatusReply,
     TriggerRequest,
 )
@@ -50,7 +51,7 @@ class AvailabilityBody(BaseModel):
 
 
 class TriggerBody(BaseModel):
-    message: Literal["StatusNotification", "BootNotification"]
+    message: Report
     connector_id: int | None = Field(None, ge=0)
 
 
@@ -155,14 +156,14 @@ def build_app(view: StationView, bus: Bus | None = None, settings: Settings | No
 
     @app.post("/api/connectors/{connector_id}/availability", dependencies=[Depends(require_token)])
     async def availability(connector_id: int, body: AvailabilityBody) -> dict[str, Any]:
-        """Operative or inoperative, as ChangeAvailability (Scheduled while a transaction runs)."""
+        """Operative or inoperative, as if the CSMS had asked (scheduled while a session runs)."""
         reply: StatusReply = await ask(ocpp_gateway.CHANGE_AVAILABILITY, ChangeAvailabilityRequest(
             connector_id=connector_id, operative=body.operative))
         return reply.model_dump()
 
     @app.post("/api/trigger", dependencies=[Depends(require_token)])
     async def trigger(body: TriggerBody) -> dict[str, Any]:
-        """Send a StatusNotification or a BootNotification to the CSMS now."""
+        """Tell the CSMS a connector's status now, or announce the station to it as at boot."""
         reply = await ask(ocpp_gateway.TRIGGER, TriggerRequest(message=body.message, connector_id=body.connector_id))
         return reply.model_dump()
 

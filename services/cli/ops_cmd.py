@@ -3,7 +3,7 @@
 `chargebus restart SERVICE|all`   the supervisor restarts one service or all of them (a new boot for the CSMS)
 `chargebus logs SERVICE [-f] [--since 10m|2h|ISO time]`   from `<data_dir>/logs`, rotated files included
 `chargebus config get [KEY]` / `chargebus config set KEY VALUE`   the OCPP keys; a change goes through the
-    gateway, checked like a CSMS's ChangeConfiguration (secret keys are never shown)
+    gateway, checked as if the CSMS had changed them (secret keys are never shown)
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 from services.common.contract import ocpp_gateway, supervisor
 from services.common.contract.common import ConfigValue
-from services.common.contract.ocpp_gateway import ChangeConfigurationRequest
+from services.common.contract.ocpp_gateway import ChangeConfigurationRequest, KeyChange
 from services.common.contract.supervisor import RestartRequest
 from services.common.logs import within
 from services.common.redact import is_secret_name
@@ -49,7 +49,7 @@ def register(sub: Any) -> None:
     get = cmds.add_parser("get", help="every key, or one")
     get.add_argument("key", nargs="?")
     get.set_defaults(func=_config_get)
-    put = cmds.add_parser("set", help="change a key, checked like ChangeConfiguration (the CSMS is not told)")
+    put = cmds.add_parser("set", help="change a key, checked as if the CSMS changed it (the CSMS is not told)")
     put.add_argument("key")
     put.add_argument("value")
     put.set_defaults(func=_config_set)
@@ -156,5 +156,5 @@ def _config_set(args: argparse.Namespace, settings: Settings) -> int:
                 ChangeConfigurationRequest(key=args.key, value=args.value))
     if reply is None:
         return 1
-    print(f"{args.key}: {reply.status}")
-    return 0 if reply.status in ("Accepted", "RebootRequired") else 1
+    print(f"{args.key}: {reply.status.value}")
+    return 0 if reply.status in (KeyChange.ACCEPTED, KeyChange.REBOOT_REQUIRED) else 1

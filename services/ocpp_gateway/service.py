@@ -24,6 +24,9 @@ from services.common.contract.ocpp_gateway import (
     ChangeConfigurationReply,
     ChangeConfigurationRequest,
     CsmsAuthorizeRequest,
+    KeyChange,
+    Outcome,
+    Report,
     SessionRequest,
     SessionView,
     StatusReply,
@@ -36,7 +39,7 @@ from . import tokens
 from .actions.base import Station
 from .availability import Availability
 from .charge_point import ChargePoint
-from .config_store import ConfigStore
+from .config_store import Change, ConfigStore
 from .engine import RESTART_REASON, TransactionEngine
 from .firmware_notifier import FirmwareNotifier
 from .link import Link, server_keys
@@ -48,6 +51,8 @@ from .status import StatusReporter
 from .tx_store import TxStore
 
 log = logging.getLogger(__name__)
+KEY_CHANGES = {Change.ACCEPTED: KeyChange.ACCEPTED, Change.REJECTED: KeyChange.REJECTED,
+               Change.NOT_SUPPORTED: KeyChange.NOT_SUPPORTED}
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 POWER_WAIT_S = 3.0  # at start, for power to be online before it is told the availability in force
@@ -116,7 +121,7 @@ class OcppGatewayService(Service):
                                       ) -> ChangeConfigurationReply:
         status = await self.config.change(request.key, request.value)
         log.info("local configuration change key=%s status=%s", request.key, status.value)
-        return ChangeConfigurationReply(status=status.value)
+        return ChangeConfigurationReply(status=KEY_CHANGES[status])
 
     async def on_change_availability(self, request: ChangeAvailabilityRequest, _p: dict[str, str]) -> StatusReply:
         if request.connector_id not in (0, *CONNECTORS):
@@ -124,19 +129,19 @@ class OcppGatewayService(Service):
         status = await self.availability.change(request.connector_id, request.operative)
         log.info("local availability change connector=%d operative=%s status=%s", request.connector_id,
                  request.operative, status)
-        return StatusReply(status=str(status))
+        return StatusReply(status=Outcome(str(status).lower()))
 
     async def on_trigger(self, request: TriggerRequest, _p: dict[str, str]) -> StatusReply:
         if not self.link.connected or self._tg is None:
-            return StatusReply(status="Rejected")
-        if request.message == "BootNotification":
+            return StatusReply(status=Outcome.REJECTED)
+        if request.message is Report.BOOT:
             self._spawn(self.link.trigger_boot(), "local-trigger-boot")
         else:
             if request.connector_id not in (None, 0, *CONNECTORS):
                 raise BusError(ErrorCode.NOT_FOUND, f"no connector {request.connector_id}")
             self._spawn(self.status.trigger(request.connector_id), "local-trigger-status")
         log.info("local trigger message=%s connector=%s", request.message, request.connector_id)
-        return StatusReply(status="Accepted")
+        return StatusReply(status=Outcome.ACCEPTED)
 
     async def on_authorize(self, request: CsmsAuthorizeRequest, _p: dict[str, str]) -> TokenInfo:
         id_tag = tokens.id_tag(request.token)

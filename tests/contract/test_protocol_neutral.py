@@ -20,6 +20,7 @@ from ocpp.v16 import enums
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTOCOL_PACKAGES = ("ocpp_gateway", "csms")
+PROTOCOL_FILES = ("cli/csms_cmd.py",)  # `chargebus csms send`: the dev CSMS's client sends OCPP by name
 _VOCABULARY_ENUMS = (
     enums.Action, enums.ChargePointStatus, enums.ChargePointErrorCode, enums.ConfigurationKey, enums.ReadingContext,
     enums.Measurand, enums.Reason, enums.FirmwareStatus, enums.DiagnosticsStatus, enums.ChargingProfilePurposeType,
@@ -37,11 +38,7 @@ WORDS = frozenset(
 _PATTERN = re.compile(r"(?<![\w.])(" + "|".join(sorted(map(re.escape, WORDS), key=len, reverse=True)) + r")(?![\w])")
 
 NOT_YET_NEUTRAL: dict[str, int] = {
-    "services/api/app.py": 6,
     "services/cli/charging_cmd.py": 3,
-    "services/cli/csms_cmd.py": 2,
-    "services/cli/ops_cmd.py": 2,
-    "services/common/contract/ocpp_gateway.py": 22,
     "services/common/contract/power.py": 26,
     "services/common/contract/smart_charging.py": 27,
     "services/smart_charging/composite.py": 4,
@@ -55,7 +52,8 @@ NOT_YET_NEUTRAL: dict[str, int] = {
 def scanned() -> list[Path]:
     services = ROOT / "services"
     return sorted(p for p in services.rglob("*.py")
-                  if p.relative_to(services).parts[0] not in PROTOCOL_PACKAGES)
+                  if p.relative_to(services).parts[0] not in PROTOCOL_PACKAGES
+                  and str(p.relative_to(services)) not in PROTOCOL_FILES)
 
 
 def hits(text: str) -> Counter[str]:

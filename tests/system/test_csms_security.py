@@ -28,8 +28,8 @@ async def test_profile_1_basic_auth_set_locally_and_the_key_is_write_only(tmp_pa
         await station.logged("HTTP 401")  # refused: no credentials yet
         assert station.csms.calls("BootNotification") == []
         assert cli(station, "config", "set", "AuthorizationKey", "short").stdout.strip() == (
-            "AuthorizationKey: Rejected")
-        assert cli(station, "config", "set", "AuthorizationKey", KEY).stdout.strip() == "AuthorizationKey: Accepted"
+            "AuthorizationKey: rejected")
+        assert cli(station, "config", "set", "AuthorizationKey", KEY).stdout.strip() == "AuthorizationKey: accepted"
         await station.csms.wait("BootNotification", timeout=40)
         assert csms.authorizations[-1] is not None and csms.authorizations[-1].startswith("Basic ")
         # the key raised the profile to 1: the CSMS's own step of the whitepaper's order changes nothing
@@ -79,7 +79,7 @@ async def test_profile_3_client_certificate(tmp_path: Path) -> None:
     async with running_station(tmp_path, csms=csms, CHARGEBUS_CSMS_CA_BUNDLE=str(pki.ca_path),
                                CHARGEBUS_CSMS_CLIENT_CERT=str(cert), CHARGEBUS_CSMS_CLIENT_KEY=str(key)) as station:
         await station.logged("csms link down")  # profile 0: no certificate offered, the CSMS refuses
-        assert cli(station, "config", "set", "SecurityProfile", "3").stdout.strip() == "SecurityProfile: Accepted"
+        assert cli(station, "config", "set", "SecurityProfile", "3").stdout.strip() == "SecurityProfile: accepted"
         await station.csms.wait("BootNotification", timeout=40)
         assert csms.authorizations[-1] is None  # the certificate authenticates, no password is sent
 
@@ -105,7 +105,7 @@ async def test_link_item_14_an_authorization_key_raises_the_profile_and_the_warn
     csms = CentralSystem(password=KEY)
     async with running_station(tmp_path, csms=csms) as station:
         await station.logged("HTTP 401")
-        assert cli(station, "config", "set", "AuthorizationKey", KEY).stdout.strip() == "AuthorizationKey: Accepted"
+        assert cli(station, "config", "set", "AuthorizationKey", KEY).stdout.strip() == "AuthorizationKey: accepted"
         await station.csms.wait("BootNotification", timeout=40)
         keys = await station.csms.call(call.GetConfiguration(key=["SecurityProfile"]))
         assert keys.configuration_key[0]["value"] == "1"  # basic auth is sent: the profile says so

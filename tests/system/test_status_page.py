@@ -114,27 +114,27 @@ async def test_maintenance_actions_over_the_api(station: Station) -> None:
     await station.accepted()
     async with httpx.AsyncClient(base_url=base, headers=token, timeout=10) as api:
         boots = len(station.csms.calls("BootNotification"))
-        assert (await api.post("/api/trigger", json={"message": "BootNotification"})).json() == {"status": "Accepted"}
+        assert (await api.post("/api/trigger", json={"message": "boot"})).json() == {"status": "accepted"}
         await station.csms.wait("BootNotification", boots + 1)
 
         statuses = len(station.csms.calls("StatusNotification"))
-        reply = await api.post("/api/trigger", json={"message": "StatusNotification", "connector_id": 1})
-        assert reply.json() == {"status": "Accepted"}
+        reply = await api.post("/api/trigger", json={"message": "connector_status", "connector_id": 1})
+        assert reply.json() == {"status": "accepted"}
         sent = (await station.csms.wait("StatusNotification", statuses + 1))[-1]
         assert sent["connector_id"] == 1 and sent["status"] == "Available"
 
         off = await api.post("/api/connectors/1/availability", json={"operative": False})
-        assert off.json() == {"status": "Accepted"}
+        assert off.json() == {"status": "accepted"}
         await station.status("Unavailable")
         available = station.reported("Available")
         assert (await api.post("/api/connectors/1/availability", json={"operative": True})).json() == {
-            "status": "Accepted"}
+            "status": "accepted"}
         await station.status("Available", count=available + 1)
         assert (await api.post("/api/connectors/7/availability", json={"operative": True})).status_code == 404
 
         await charging(station)
         scheduled = await api.post("/api/connectors/1/availability", json={"operative": False})
-        assert scheduled.json() == {"status": "Scheduled"}  # as ChangeAvailability: after the transaction
+        assert scheduled.json() == {"status": "scheduled"}  # as ChangeAvailability: after the transaction
 
         pid = station.pid("metering")
         assert (await api.post("/api/services/metering/restart")).json() == {"restarting": ["metering"]}

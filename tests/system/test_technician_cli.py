@@ -37,15 +37,15 @@ async def test_config_get_and_a_local_change_checked_like_change_configuration(s
     got = cli(station, "config", "get", "MeterValueSampleInterval")
     assert got.returncode == 0 and got.stdout.strip() == "MeterValueSampleInterval = 60", got.stdout + got.stderr
     assert cli(station, "config", "set", "MeterValueSampleInterval", "15").stdout.strip() == (
-        "MeterValueSampleInterval: Accepted")
+        "MeterValueSampleInterval: accepted")
     await station.observer.wait(lambda: (v := station.observer.get("chargebus/config/MeterValueSampleInterval"))
                                 and v.value == "15", what="the new value on the bus")
     refused = cli(station, "config", "set", "MeterValueSampleInterval", "-3")
-    assert refused.returncode == 1 and refused.stdout.strip() == "MeterValueSampleInterval: Rejected"
+    assert refused.returncode == 1 and refused.stdout.strip() == "MeterValueSampleInterval: rejected"
     readonly = cli(station, "config", "set", "GetConfigurationMaxKeys", "99")
-    assert readonly.returncode == 1 and "Rejected" in readonly.stdout
+    assert readonly.returncode == 1 and "rejected" in readonly.stdout
     unknown = cli(station, "config", "set", "NoSuchKey", "1")
-    assert unknown.returncode == 1 and "NotSupported" in unknown.stdout
+    assert unknown.returncode == 1 and "not_supported" in unknown.stdout
     assert "MeterValueSampleInterval = 15" in cli(station, "config", "get").stdout
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal, Never
+from typing import Never
 
 from pydantic import Field
 
@@ -13,7 +13,7 @@ from .base import Kind, Model, Topic
 
 
 class Registration(StrEnum):
-    """BootNotification outcome."""
+    """What the CSMS answered when the station announced itself."""
 
     NONE = "None"  # not booted on this connection yet
     ACCEPTED = "Accepted"
@@ -33,16 +33,16 @@ class SessionPhase(StrEnum):
     """Where a connector's session stands, as the gateway has persisted it."""
 
     NONE = "none"
-    STARTING = "starting"  # persisted, energize asked, StartTransaction not queued yet
-    ACTIVE = "active"  # StartTransaction queued (or confirmed): energy may flow
-    SUSPENDED = "suspended"  # the CSMS refused the idTag and StopTransactionOnInvalidId is false: no energy
+    STARTING = "starting"  # persisted, energize asked, the CSMS not told yet
+    ACTIVE = "active"  # the start is queued for the CSMS (or confirmed): energy may flow
+    SUSPENDED = "suspended"  # the CSMS refused the token, and the session is kept open without energy
 
 
 class TransactionState(Model):
     connector_id: int = Field(ge=1)
     phase: SessionPhase = SessionPhase.NONE
     session_id: str | None = Field(None, description="The station's own id, known before the CSMS's.")
-    transaction_id: int | None = Field(None, description="The CSMS transactionId once StartTransaction is confirmed.")
+    transaction_id: int | None = Field(None, description="The CSMS's id for the session, once it confirmed the start.")
     token: IdToken | None = None
     started_at: datetime | None = None
     meter_start_wh: int | None = None
@@ -78,7 +78,7 @@ class SessionView(Model):
     connector_id: int
     phase: SessionPhase
     session_id: str | None = Field(None, description="None: no session is open; nothing may be energized.")
-    suspended: bool = Field(False, description="The session goes on without energy (invalid idTag).")
+    suspended: bool = Field(False, description="The session goes on without energy (a refused token).")
     reserved: bool = Field(False, description="The connector is reserved (status Reserved while idle).")
 
 
@@ -102,7 +102,7 @@ class CsmsAuthorizeRequest(Model):
 class TokenInfoSeen(Model):
     token: IdToken
     info: TokenInfo
-    connector_id: int | None = Field(None, description="The connector of the transaction (StartTransaction.conf).")
+    connector_id: int | None = Field(None, description="The connector of the session, for an answer to its start.")
 
 
 _CARD = {"value": "04A2B3C4", "type": "iso14443"}
@@ -125,7 +125,7 @@ TRANSACTION: Topic[TransactionState, Never] = Topic(
 )
 TRANSACTION_STOPPED: Topic[TransactionStopped, Never] = Topic(
     "chargebus/ocpp_gateway/event/transaction_stopped", Kind.EVENT, TransactionStopped, owner="ocpp_gateway",
-    private=True, subscribers=("api",), doc="A transaction ended (its StopTransaction is in the outbox).",
+    private=True, subscribers=("api",), doc="A session ended (its end is queued for the CSMS).",
     example={"connector_id": 1, "session_id": "s-1", "transaction_id": 17, "token": _CARD,
              "reason": "Local", "meter_stop_wh": 5000, "stopped_at": "2026-11-24T23:00:00Z"},
 )
@@ -166,21 +166,28 @@ RESERVATION: Topic[ReservationState, Never] = Topic(
 )
 
 
+class KeyChange(StrEnum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"  # read-only, or a value the key does not take
+    REBOOT_REQUIRED = "reboot_required"
+    NOT_SUPPORTED = "not_supported"  # no such key
+
+
 class ChangeConfigurationRequest(Model):
-    key: str = Field(min_length=1, max_length=50)
+    key: str = Field(min_length=1, max_length=50, description="As `chargebus/config/<key>` names it.")
     value: str = Field(max_length=500)
 
 
 class ChangeConfigurationReply(Model):
-    status: str = Field(description="As ChangeConfiguration.conf: Accepted, Rejected, RebootRequired, NotSupported.")
+    status: KeyChange
 
 
 CHANGE_CONFIGURATION = Topic(
     "chargebus/ocpp_gateway/cmd/change_configuration", Kind.CMD, ChangeConfigurationRequest,
     reply=ChangeConfigurationReply, owner="ocpp_gateway", subscribers=("cli",),
-    doc="A local maintenance change of a configuration key (`chargebus config set`), checked and persisted like a "
-    "CSMS's ChangeConfiguration; the CSMS is not told.",
-    example={"key": "MeterValueSampleInterval", "value": "30"},
+    doc="A local maintenance change of a configuration key (`chargebus config set`), checked and persisted as if "
+    "the CSMS had changed it; the CSMS is not told.",
+    example={"key": "CP_MODEL", "value": "MIC-200-ELT"},
 )
 
 
@@ -189,27 +196,38 @@ class ChangeAvailabilityRequest(Model):
     operative: bool
 
 
+class Report(StrEnum):
+    CONNECTOR_STATUS = "connector_status"  # the status of a connector, or of every one
+    BOOT = "boot"  # the station's announcement at boot, with its version
+
+
 class TriggerRequest(Model):
-    message: Literal["StatusNotification", "BootNotification"]
-    connector_id: int | None = Field(None, ge=0, description="StatusNotification only; none: every connector.")
+    message: Report
+    connector_id: int | None = Field(None, ge=0, description="connector_status only; none: every connector.")
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"
+    SCHEDULED = "scheduled"  # carried out once the running session ends
+    REJECTED = "rejected"
 
 
 class StatusReply(Model):
-    status: str = Field(description="As the matching OCPP conf: Accepted, Scheduled, Rejected.")
+    status: Outcome
 
 
 CHANGE_AVAILABILITY = Topic(
     "chargebus/ocpp_gateway/cmd/change_availability", Kind.CMD, ChangeAvailabilityRequest,
     reply=StatusReply, owner="ocpp_gateway", subscribers=("api",),
-    doc="A local maintenance change of availability, as a CSMS's ChangeAvailability (Scheduled while a "
-    "transaction runs; the StatusNotification tells the CSMS).",
+    doc="A local maintenance change of availability, as if the CSMS had asked (scheduled while a session runs; "
+    "the CSMS sees the connector's new status).",
     example={"connector_id": 1, "operative": False},
 )
 
 TRIGGER = Topic(
     "chargebus/ocpp_gateway/cmd/trigger", Kind.CMD, TriggerRequest,
     reply=StatusReply, owner="ocpp_gateway", subscribers=("api",),
-    doc="Send a StatusNotification or a BootNotification to the CSMS now, as if it had asked with "
-    "TriggerMessage. Rejected while the CSMS is not connected.",
-    example={"message": "StatusNotification", "connector_id": 1},
+    doc="Tell the CSMS now a connector's status, or announce the station as at boot, as if the CSMS had asked. "
+    "Rejected while the CSMS is not connected.",
+    example={"message": "connector_status", "connector_id": 1},
 )
