@@ -16,7 +16,7 @@ from services.common.contract.auth import Decided, LocalListState
 from services.common.contract.common import ConfigValue, Health
 from services.common.contract.firmware import JobsState, UploadPhase
 from services.common.contract.hardware import CONNECTORS
-from services.common.contract.ocpp_gateway import ConnectionState, ReservationState, TransactionState
+from services.common.contract.ocpp_gateway import ConnectionState, ConnectorReport, ReservationState, TransactionState
 from services.common.contract.power import ConnectorState, Measurement
 from services.common.contract.smart_charging import ChargingLimit
 from services.common.contract.supervisor import ProcessTable, SlotState
@@ -77,6 +77,10 @@ def _connector(latest: dict[str, BaseModel], c: int, trace: Trace, decided: Deci
                now: datetime) -> dict[str, Any]:
     state: ConnectorState = latest[f"chargebus/power/state/connector/{c}"]  # type: ignore[assignment]
     out: dict[str, Any] = {"id": c, **state.model_dump(mode="json", exclude={"connector_id"})}
+    # the status as the gateway works it out and tells the CSMS, in the protocol's words
+    report = _get(latest, f"chargebus/ocpp_gateway/state/connector/{c}", ConnectorReport)
+    out["status"] = report.status if report is not None else "unknown"
+    out["error_code"], out["vendor_error_code"] = (report.error, report.detail) if report is not None else (None, None)
     measurement = _get(latest, f"chargebus/power/state/measurement/{c}", Measurement)
     out["measurement"] = _model(measurement)
     limit = _get(latest, f"chargebus/smart_charging/state/limit/{c}", ChargingLimit)

@@ -19,8 +19,13 @@ from services.common.contract.auth import Decided
 from services.common.contract.common import ConfigValue, Health
 from services.common.contract.hardware import CONNECTORS
 from services.common.contract.metering import EnergyRegister
-from services.common.contract.ocpp_gateway import ConnectionState, TransactionState, TransactionStopped
-from services.common.contract.power import ConnectorState, Measurement, RfidSwiped
+from services.common.contract.ocpp_gateway import (
+    ConnectionState,
+    ConnectorReport,
+    TransactionState,
+    TransactionStopped,
+)
+from services.common.contract.power import Measurement, RfidSwiped
 
 MAX_EVENTS = 50
 MAX_TRACE = 1800  # points per session; older ones are thinned out, the whole session stays on the plot
@@ -60,9 +65,9 @@ class StationView:
     def _noted(self, topic: str, payload: BaseModel) -> None:
         """Changes of a retained state worth a line in the page's event list, and the session's trace."""
         before = self.latest.get(topic)
-        if isinstance(payload, ConnectorState) and (not isinstance(before, ConnectorState)
-                                                    or before.status != payload.status):
-            self._say(f"connector {payload.connector_id}: {payload.status.value}")
+        if isinstance(payload, ConnectorReport) and (not isinstance(before, ConnectorReport)
+                                                     or before.status != payload.status):
+            self._say(f"connector {payload.connector_id}: {payload.status}")
         elif isinstance(payload, ConnectionState) and (not isinstance(before, ConnectionState)
                                                        or before.connected != payload.connected):
             self._say("CSMS connected" if payload.connected else "CSMS offline")

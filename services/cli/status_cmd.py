@@ -23,7 +23,7 @@ from services.common.contract import Topic
 from services.common.contract.auth import LAST_DECISION, Decided
 from services.common.contract.common import Health
 from services.common.contract.firmware import JOBS, JobsState, UploadPhase
-from services.common.contract.ocpp_gateway import ConnectionState, TransactionState
+from services.common.contract.ocpp_gateway import ConnectionState, ConnectorReport, TransactionState
 from services.common.contract.power import ConnectorState, Measurement
 from services.common.contract.smart_charging import ChargingLimit
 from services.common.contract.supervisor import PROCESSES, SLOTS, ProcessState, ProcessTable, SlotState
@@ -97,9 +97,11 @@ def render(found: dict[str, BaseModel], reveal: bool = False) -> str:
                      f"{'':<8} {broker.restarts}")
     for _topic, value in sorted(found.items()):
         if isinstance(value, ConnectorState):
-            lines += ["", f"CONNECTOR {value.connector_id}: {value.status} ({value.error_code}"
-                      f"{', ' + value.vendor_error_code if value.vendor_error_code else ''})",
-                      f"  plugged={value.plugged} energized={value.energized} operative={value.operative} "
+            report = found.get(f"chargebus/ocpp_gateway/state/connector/{value.connector_id}")
+            said = (f"{report.status} ({', '.join(x for x in (report.error, report.detail) if x) or 'no error'})"
+                    if isinstance(report, ConnectorReport) else "no status from the gateway")
+            lines += ["", f"CONNECTOR {value.connector_id}: {said}",
+                      f"  plugged={value.plugged} energized={value.energized} fault={value.fault or '-'} "
                       f"limit={value.limit_a:.1f} A setpoint={value.setpoint_a:.1f} A"]
             if value.cap_fail_closed is not None:
                 lines.append(f"  maintenance cap {value.cap_a or 0:.1f} A FAIL-CLOSED: {value.cap_fail_closed} "

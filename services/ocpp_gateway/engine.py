@@ -27,22 +27,20 @@ from services.common import failpoints
 from services.common.bus import Bus, BusError
 from services.common.contract import ErrorCode, metering, ocpp_gateway, power
 from services.common.contract.auth import TokenInfo
-from services.common.contract.hardware import CONNECTORS, EMERGENCY_STOP
+from services.common.contract.hardware import CONNECTORS, Condition
 from services.common.contract.metering import Cause, EnergyRegister, Measurand, MeterValuesTaken, SessionData
 from services.common.contract.ocpp_gateway import SessionView, TokenInfoSeen, TransactionStopped
 from services.common.contract.power import (
     ConnectorRequest,
     ConnectorState,
-    ConnectorStatus,
     EnergizeRequest,
-    PrepareRequest,
-    ReserveRequest,
     RfidSwiped,
     SuspendRequest,
 )
 from services.common.contract.smart_charging import ChargingProfile, SessionRef
 
 from . import messages, published, tokens
+from .connector_status import Owned, usable, work_out
 from .keys import measurands_of
 from .outbox import OutboxSender
 from .peers import Peers
@@ -53,6 +51,7 @@ from .sessions import (
     Booking,
     Budget,
     ConnectorInput,
+    Phase,
     Prepare,
     Reason,
     Reserve,
@@ -79,11 +78,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def connector_input(state: ConnectorState) -> ConnectorInput:
-    faulted = state.status is ConnectorStatus.FAULTED
-    return ConnectorInput(plugged=state.plugged, usable=state.status not in (ConnectorStatus.FAULTED,
-                                                                            ConnectorStatus.UNAVAILABLE),
-                          faulted=faulted, emergency_stop=faulted and state.vendor_error_code == EMERGENCY_STOP)
+def connector_input(state: ConnectorState, owned: Owned) -> ConnectorInput:
+    faulted = state.fault is not None and state.fault != Condition.MODULE_STARTING
+    return ConnectorInput(plugged=state.plugged, usable=usable(work_out(state, owned)), faulted=faulted,
+                          emergency_stop=state.fault == Condition.EMERGENCY_STOP)
 
 
 class TransactionEngine:
@@ -105,6 +103,9 @@ class TransactionEngine:
         self._end_listeners: list[Callable[[int], Awaitable[None]]] = []
         self._tg: asyncio.TaskGroup | None = None
         self._early: list[Callable[[], list[Action]]] = []
+        self._states: dict[int, ConnectorState] = {}  # power's latest facts per connector
+        self.operative: Callable[[int], bool] = lambda _c: True  # the availability the gateway owns
+        self.on_owned_change: Callable[[int], None] = lambda _c: None  # the status reporter's refresh
         self.recovered = asyncio.Event()
         bus.on(power.RFID_SWIPED, self.on_swipe)
         bus.follow(power.CONNECTOR, self.on_connector)
@@ -169,8 +170,7 @@ class TransactionEngine:
             elif isinstance(action, Stop):
                 await self._stop(action)
             elif isinstance(action, Prepare):
-                await self.peers.command(power.PREPARE, PrepareRequest(connector_id=action.connector_id,
-                                                                  active=action.active))
+                self.on_owned_change(action.connector_id)
             elif isinstance(action, Suspend):
                 self.store.suspend(action.session_id)
                 log.warning("session=%s suspended: no more energy, the transaction stays open", action.session_id)
@@ -188,15 +188,13 @@ class TransactionEngine:
                 log.info("reserved connector=%d reservation=%d id_token=%s until=%s", b.connector_id, b.reservation_id,
                          b.id_tag, b.expiry.isoformat())
                 self._publish_reservation(b.connector_id)
-                await self.peers.command(power.RESERVE, ReserveRequest(connector_id=b.connector_id, reserved=True))
+                self.on_owned_change(b.connector_id)
             elif isinstance(action, Unreserve):
                 self.store.delete_reservation(action.reservation_id)
                 log.info("reservation=%d of connector=%d ends: %s", action.reservation_id, action.connector_id,
                          action.why)
                 self._publish_reservation(action.connector_id)
-                await self.peers.command(power.RESERVE, ReserveRequest(connector_id=action.connector_id,
-                                                                  reserved=self.sessions.get(
-                                                                      action.connector_id).booking is not None))
+                self.on_owned_change(action.connector_id)
 
     # -- ports.Transactions -----------------------------------------------------------------------
 
@@ -213,8 +211,7 @@ class TransactionEngine:
         """What power may energize for: the session persisted on the connector (starting, active, suspended)."""
         known = connector_id in self.sessions.connectors
         return published.session_view(connector_id, self.sessions.running(connector_id) if known else None,
-                                      self._starting.get(connector_id),
-                                      known and self.sessions.get(connector_id).booking is not None)
+                                      self._starting.get(connector_id))
 
     def add_end_listener(self, callback: Callable[[int], Awaitable[None]]) -> None:
         self._end_listeners.append(callback)
@@ -304,8 +301,22 @@ class TransactionEngine:
         if state is not None and state.connector_id in self.sessions.connectors:
             self._post(lambda: self._connector_changed(state))
 
+    def owned(self, connector: int) -> Owned:
+        """What the gateway itself knows of a connector, for its status."""
+        c = self.sessions.get(connector)
+        return Owned(operative=self.operative(connector), preparing=c.phase in (Phase.WAITING, Phase.STARTING),
+                     reserved=c.booking is not None)
+
+    def refresh(self, connector: int) -> None:
+        """Something the gateway owns changed (availability): the connector is seen again with it."""
+        state = self._states.get(connector)
+        if state is not None:
+            self._post(lambda: self._connector_changed(state))
+        self.on_owned_change(connector)
+
     def _connector_changed(self, state: ConnectorState) -> list[Action]:
-        connector, seen = state.connector_id, connector_input(state)
+        self._states[state.connector_id] = state
+        connector, seen = state.connector_id, connector_input(state, self.owned(state.connector_id))
         if self.sessions.ends(connector, seen) or (state.energized and not self.sessions.busy(connector)):
             # a retained copy may be stale (a broker that crashed restores what it last saved):
             # before ending a charge, or cutting an output, ask power what is true now
@@ -324,7 +335,8 @@ class TransactionEngine:
             log.error("connector=%d energized without a session: de-energizing", connector)
             await self.peers.deenergize(connector)
             return
-        self._do(self.sessions.connector(connector, connector_input(state), time.monotonic()))
+        self._states[connector] = state
+        self._do(self.sessions.connector(connector, connector_input(state, self.owned(connector)), time.monotonic()))
 
     async def on_meter_values(self, taken: MeterValuesTaken, _p: dict[str, str]) -> None:
         payload = {"connector_id": taken.connector_id,

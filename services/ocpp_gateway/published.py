@@ -35,15 +35,14 @@ def transaction_state(connector: int, run: Running | None, starting: Tx | None, 
     return TransactionState(connector_id=connector)
 
 
-def session_view(connector: int, run: Running | None, starting: Tx | None, reserved: bool) -> SessionView:
+def session_view(connector: int, run: Running | None, starting: Tx | None) -> SessionView:
     """What power may energize for: the session persisted on the connector (starting, active, suspended)."""
     if starting is not None:
-        return SessionView(connector_id=connector, phase=SessionPhase.STARTING, session_id=starting.session_id,
-                           reserved=reserved)
+        return SessionView(connector_id=connector, phase=SessionPhase.STARTING, session_id=starting.session_id)
     if run is None:
-        return SessionView(connector_id=connector, phase=SessionPhase.NONE, reserved=reserved)
+        return SessionView(connector_id=connector, phase=SessionPhase.NONE)
     return SessionView(connector_id=connector, session_id=run.session_id, suspended=run.suspended,
-                       phase=SessionPhase.SUSPENDED if run.suspended else SessionPhase.ACTIVE, reserved=reserved)
+                       phase=SessionPhase.SUSPENDED if run.suspended else SessionPhase.ACTIVE)
 
 
 def reservation_state(connector: int, booking: Booking | None) -> ReservationState:

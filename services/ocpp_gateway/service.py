@@ -75,10 +75,13 @@ class OcppGatewayService(Service):
         self.availability = Availability(self.engine, self.bus, CONNECTORS,
                                          busy=lambda c: self.store.open_session(c) is not None,
                                          on_change=self._availability_changed)
+        self.transactions.operative = self.availability.effective
         self.status = StatusReporter(self.bus, self.engine, self.link,
                                      station_operative=lambda: self.availability.operative[0],
+                                     owned=self.transactions.owned,
                                      hold=self.transactions.unconfirmed,
                                      minimum_s=lambda: self.config.get_int("MinimumStatusDuration"))
+        self.transactions.on_owned_change = self.status.refresh
         self.transactions.add_end_listener(self.availability.transaction_ended)
         self.link.when_accepted(self.transactions.on_accepted)
         self.link.when_booted(self.status.on_boot_accepted)
@@ -109,8 +112,10 @@ class OcppGatewayService(Service):
         assert self._tg is not None, "CSMS calls are answered only while the gateway runs"
         self._tg.create_task(_logged(work, name), name=name)
 
-    async def _availability_changed(self, _connector: int) -> None:
+    async def _availability_changed(self, connector: int) -> None:
         self.status.station_changed()
+        for target in CONNECTORS if connector == 0 else (connector,):
+            self.transactions.refresh(target)
 
     async def on_get_session(self, request: SessionRequest, _p: dict[str, str]) -> SessionView:
         if not self.transactions.recovered.is_set():

@@ -1,5 +1,9 @@
 """StatusNotification: connector 0 (the station) and each connector, after a boot and on every change.
 
+- The status is worked out here (`connector_status.py`), from power's hardware facts and what the gateway
+  owns (availability, a session being prepared, the reservation), and published as the retained
+  `chargebus/ocpp_gateway/state/connector/<n>` for the status page and `chargebus status`.
+
 - Only the latest status per connector matters: while offline or not yet Accepted changes are
   collapsed, and the newest is sent once the link is Accepted (OCPP 1.6 §4.9). What was last
   delivered is kept in SQLite, so a reconnect (or a gateway restart) reports only what changed.
@@ -27,13 +31,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ocpp.v16 import call
+from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus
 from sqlalchemy import Engine, text
 
 from services.common.bus import Bus
-from services.common.contract import auth, power
+from services.common.contract import auth, ocpp_gateway, power
 from services.common.contract.auth import ListConflict
-from services.common.contract.power import ConnectorErrorCode, ConnectorState, ConnectorStatus
+from services.common.contract.ocpp_gateway import ConnectorReport
+from services.common.contract.power import ConnectorState
 
+from .connector_status import SESSION_STATUSES, Owned, Value, work_out
 from .link import Link
 from .ports import CsmsCallError, CsmsUnavailable
 
@@ -41,9 +48,6 @@ log = logging.getLogger(__name__)
 
 FIRST_BACKOFF_S = 2.0
 MAX_BACKOFF_S = 300.0
-Value = tuple[str, str, str | None]  # status, errorCode, vendorErrorCode
-SESSION_STATUSES = frozenset({ConnectorStatus.CHARGING.value, ConnectorStatus.SUSPENDED_EV.value,
-                              ConnectorStatus.SUSPENDED_EVSE.value})
 
 
 @dataclass
@@ -55,8 +59,11 @@ class Reported:
 
 class StatusReporter:
     def __init__(self, bus: Bus, engine: Engine, link: Link, *, station_operative: Callable[[], bool],
-                 hold: Callable[[int], bool], minimum_s: Callable[[], int]) -> None:
+                 owned: Callable[[int], Owned], hold: Callable[[int], bool], minimum_s: Callable[[], int]) -> None:
         self.link = link
+        self._bus = bus
+        self._owned = owned
+        self._states: dict[int, ConnectorState] = {}
         self._engine = engine
         self._station_operative = station_operative
         self._hold = hold
@@ -95,24 +102,36 @@ class StatusReporter:
         # the monotonic instant of `at`: a status that began before we heard of it has already held a while
         age = max(0.0, (datetime.now(UTC) - at).total_seconds())
         self.current[connector] = Reported(value, at, time.monotonic() - age)
+        error = None if value[1] == ChargePointErrorCode.no_error else value[1]
+        self._bus.publish(ocpp_gateway.CONNECTOR_STATUS, ConnectorReport(
+            connector_id=connector, status=value[0], error=error, detail=value[2], since=at), connector_id=connector)
         self._retry_at.pop(connector, None)
         self._backoff.pop(connector, None)
         self._changed.set()
 
     async def on_connector(self, state: ConnectorState | None, _p: dict[str, str]) -> None:
         if state is not None:
-            value = (state.status.value, state.error_code.value, state.vendor_error_code)
-            old = self.current.get(state.connector_id)
-            # power stamps `since` when the status moved; an error code change alone is stamped now
-            at = state.since if old is None or old.value[0] != value[0] else datetime.now(UTC)
-            if old is not None and old.value[0] == ConnectorStatus.FINISHING.value and value[0] in SESSION_STATUSES:
-                self._preparing[state.connector_id] = Reported(
-                    (ConnectorStatus.PREPARING.value, ConnectorErrorCode.NO_ERROR.value, None), at, time.monotonic())
-            self._set(state.connector_id, value, at)
+            self._states[state.connector_id] = state
+            # power stamps `since` when its facts moved: a status they change began then
+            self._work_out(state.connector_id, state.since)
+
+    def refresh(self, connector: int) -> None:
+        """What the gateway owns of the connector changed (availability, preparation, reservation): now."""
+        if connector in self._states:
+            self._work_out(connector, datetime.now(UTC))
+
+    def _work_out(self, connector: int, since: datetime) -> None:
+        value = work_out(self._states[connector], self._owned(connector))
+        old = self.current.get(connector)
+        at = since if old is None or old.value[0] != value[0] else datetime.now(UTC)  # an error code alone: now
+        if old is not None and old.value[0] == ChargePointStatus.finishing and value[0] in SESSION_STATUSES:
+            self._preparing[connector] = Reported(
+                (ChargePointStatus.preparing.value, ChargePointErrorCode.no_error.value, None), at, time.monotonic())
+        self._set(connector, value, at)
 
     def station_changed(self) -> None:
-        status = ConnectorStatus.AVAILABLE if self._station_operative() else ConnectorStatus.UNAVAILABLE
-        self._set(0, (status.value, ConnectorErrorCode.NO_ERROR.value, None), datetime.now(UTC))
+        status = ChargePointStatus.available if self._station_operative() else ChargePointStatus.unavailable
+        self._set(0, (status.value, ChargePointErrorCode.no_error.value, None), datetime.now(UTC))
 
     async def on_boot_accepted(self) -> None:
         """A new boot: the CSMS gets every connector again."""
@@ -169,7 +188,7 @@ class StatusReporter:
         if reported is None:
             self._conflicts.discard(connector)
             return
-        value = (reported.value[0], ConnectorErrorCode.LOCAL_LIST_CONFLICT.value, None)
+        value = (reported.value[0], ChargePointErrorCode.local_list_conflict.value, None)
         if await self._send(connector, Reported(value, datetime.now(UTC), time.monotonic())):
             self._conflicts.discard(connector)
 

@@ -1,8 +1,9 @@
-"""The connector state machine and the current set-point: pure logic, no MQTT, no CAN, no clock.
+"""The connector's hardware facts and the current set-point: pure logic, no MQTT, no CAN, no clock.
 
 Inputs are the decoded frames (with the monotonic time they arrived), the limits in force and the
-commands of the gateway; outputs are the OCPP status with its error code, the module command and
-the measurement. Every method takes `now` (monotonic seconds) so tests drive time themselves.
+commands of the gateway; outputs are the facts (plugged, energized, delivering, the fault in force), the
+module command and the measurement. What a protocol calls the connector's status is worked out from these
+facts by the gateway. Every method takes `now` (monotonic seconds) so tests drive time themselves.
 """
 
 from __future__ import annotations
@@ -11,43 +12,24 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from services.common.contract.hardware import EMERGENCY_STOP, RATED_CURRENT_A, RATED_VOLTAGE_V, HardwareFault
-from services.common.contract.power import ConnectorErrorCode, ConnectorState, ConnectorStatus, Measurement
+from services.common.contract.hardware import RATED_CURRENT_A, RATED_VOLTAGE_V, Condition, HardwareFault
+from services.common.contract.power import ConnectorState, Measurement
 
 from .can_codec import EvStatus, MeterReading, ModuleCommand, ModuleStatus, StationInputs
 
 LINK_TIMEOUT_S = 1.0  # a module or EV frame older than this means the device went silent
 BOOT_GRACE_S = 5.0  # after start, a module never heard yet is "starting" (Unavailable), not faulted
 
-# One OCPP error code per fault bit, in the order of precedence when several are set.
-FAULT_CODES: dict[HardwareFault, ConnectorErrorCode] = {
-    HardwareFault.GROUND_FAILURE: ConnectorErrorCode.GROUND_FAILURE,
-    HardwareFault.OVER_CURRENT: ConnectorErrorCode.OVER_CURRENT_FAILURE,
-    HardwareFault.OVER_VOLTAGE: ConnectorErrorCode.OVER_VOLTAGE,
-    HardwareFault.UNDER_VOLTAGE: ConnectorErrorCode.UNDER_VOLTAGE,
-    HardwareFault.HIGH_TEMPERATURE: ConnectorErrorCode.HIGH_TEMPERATURE,
-    HardwareFault.POWER_SWITCH: ConnectorErrorCode.POWER_SWITCH_FAILURE,
-    HardwareFault.CONNECTOR_LOCK: ConnectorErrorCode.CONNECTOR_LOCK_FAILURE,
-    HardwareFault.POWER_METER: ConnectorErrorCode.POWER_METER_FAILURE,
-    HardwareFault.EV_COMMUNICATION: ConnectorErrorCode.EV_COMMUNICATION_ERROR,
-    HardwareFault.READER: ConnectorErrorCode.READER_FAILURE,
-    HardwareFault.INTERNAL: ConnectorErrorCode.INTERNAL_ERROR,
-}
-
-MODULE_SILENT = "module_silent"
-EV_SILENT = "ev_silent"
-IO_SILENT = "io_silent"  # the safety inputs went quiet: an emergency stop could not be seen
-MODULE_STARTING = "module_starting"
+# the fault bits in the order of precedence when several are set
+FAULT_PRECEDENCE: tuple[HardwareFault, ...] = (
+    HardwareFault.GROUND_FAILURE, HardwareFault.OVER_CURRENT, HardwareFault.OVER_VOLTAGE, HardwareFault.UNDER_VOLTAGE,
+    HardwareFault.HIGH_TEMPERATURE, HardwareFault.POWER_SWITCH, HardwareFault.CONNECTOR_LOCK,
+    HardwareFault.POWER_METER, HardwareFault.EV_COMMUNICATION, HardwareFault.READER, HardwareFault.INTERNAL,
+)
 
 
 class Rejected(Exception):
     """A command that is valid but not allowed in the current state."""
-
-
-@dataclass(frozen=True)
-class Fault:
-    code: ConnectorErrorCode
-    vendor: str
 
 
 @dataclass
@@ -71,12 +53,9 @@ class Controller:
     session_id: str | None = None  # the gateway's session the output is energized for
     suspended: bool = False  # the session goes on, the station delivers no current
     operative: bool = True
-    preparing: bool = False
     finishing: bool = False
     service_down: str | None = None  # a service the station needs is down (e.g. metering: nothing could be billed)
-    reserved: bool = False  # the gateway holds a reservation for this connector
-    _was_plugged: bool = False
-    _status: ConnectorStatus | None = None
+    _facts: tuple[object, ...] | None = None
     _since: datetime | None = field(default=None)
 
     # -- inputs ---------------------------------------------------------------------------------
@@ -118,14 +97,14 @@ class Controller:
         self.settle(now)
         fault = self.fault(now)
         if fault is not None:
-            raise Rejected(f"connector faulted: {fault.code} ({fault.vendor})")
+            raise Rejected(f"connector faulted: {fault}")
         if not self.operative:
             raise Rejected("connector is inoperative")
         if self.service_down is not None:
             raise Rejected(f"{self.service_down} is down")
         if not self.plugged(now):
             raise Rejected("no EV plugged in")
-        self.energized, self.preparing, self.finishing = True, False, False
+        self.energized, self.finishing = True, False
         self.session_id, self.suspended = session_id, False
 
     def deenergize(self, now: float) -> None:
@@ -144,9 +123,6 @@ class Controller:
     def set_operative(self, operative: bool) -> None:
         self.operative = operative
 
-    def prepare(self, active: bool) -> None:
-        self.preparing = active
-
     # -- derived --------------------------------------------------------------------------------
 
     def _fresh(self, seen_at: float | None, now: float) -> bool:
@@ -155,25 +131,23 @@ class Controller:
     def plugged(self, now: float) -> bool:
         return self.ev is not None and self._fresh(self.ev_seen_at, now) and self.ev.plugged
 
-    def fault(self, now: float) -> Fault | None:
+    def fault(self, now: float) -> str | None:
         """The fault in force: the emergency stop first, then module silence, the fault bits by precedence,
         EV silence, and silence of the safety inputs."""
         if self.inputs is not None and self._fresh(self.inputs_seen_at, now) and self.inputs.emergency_stop:
-            return Fault(ConnectorErrorCode.OTHER_ERROR, EMERGENCY_STOP)
+            return Condition.EMERGENCY_STOP
         if self.module_seen_at is None:
-            if now - self.started_at < BOOT_GRACE_S:
-                return Fault(ConnectorErrorCode.NO_ERROR, MODULE_STARTING)
-            return Fault(ConnectorErrorCode.INTERNAL_ERROR, MODULE_SILENT)
+            return Condition.MODULE_STARTING if now - self.started_at < BOOT_GRACE_S else Condition.MODULE_SILENT
         if not self._fresh(self.module_seen_at, now):
-            return Fault(ConnectorErrorCode.INTERNAL_ERROR, MODULE_SILENT)
+            return Condition.MODULE_SILENT
         assert self.module is not None
-        for bit, code in FAULT_CODES.items():
+        for bit in FAULT_PRECEDENCE:
             if bit in self.module.faults:
-                return Fault(code, bit.value)
+                return bit
         if not self._fresh(self.ev_seen_at, now):
-            return Fault(ConnectorErrorCode.EV_COMMUNICATION_ERROR, EV_SILENT)
+            return Condition.EV_SILENT
         if not self._fresh(self.inputs_seen_at, now) and now - self.started_at >= BOOT_GRACE_S:
-            return Fault(ConnectorErrorCode.INTERNAL_ERROR, IO_SILENT)
+            return Condition.IO_SILENT
         return None
 
     def limit_a(self) -> float:
@@ -198,58 +172,33 @@ class Controller:
     # -- state ----------------------------------------------------------------------------------
 
     def settle(self, now: float) -> None:
-        """Apply the safety rules: no output without an EV or with a fault; Finishing ends at unplug."""
+        """Apply the safety rules: no output without an EV or with a fault; awaiting the unplug ends at unplug."""
         plugged = self.plugged(now)
         if self.energized and (self.fault(now) is not None or (self.ev_seen_at is not None and not plugged)):
             self.energized, self.session_id, self.suspended = False, None, False
             self.finishing = plugged
         if not plugged:
             self.finishing = False
-            if self._was_plugged:
-                self.preparing = False  # the session ended with the cable
-        self._was_plugged = plugged
-
-    def status(self, now: float) -> tuple[ConnectorStatus, Fault | None]:
-        self.settle(now)
-        fault = self.fault(now)
-        if fault is not None and fault.vendor == MODULE_STARTING:
-            return ConnectorStatus.UNAVAILABLE, fault
-        if fault is not None:
-            return ConnectorStatus.FAULTED, fault
-        if not self.operative and not self.energized:
-            return ConnectorStatus.UNAVAILABLE, None
-        if self.service_down is not None and not self.energized:  # a running charge goes on
-            return ConnectorStatus.UNAVAILABLE, Fault(ConnectorErrorCode.NO_ERROR, f"{self.service_down}_down")
-        if self.energized:
-            request = self.ev.request_a if self.ev is not None else 0.0
-            if self.setpoint_a(now) > 0 and request > 0:
-                return ConnectorStatus.CHARGING, None
-            if self.limit_a() <= 0 or self.suspended:
-                return ConnectorStatus.SUSPENDED_EVSE, None
-            return ConnectorStatus.SUSPENDED_EV, None
-        if self.finishing:
-            return ConnectorStatus.FINISHING, None
-        if self.plugged(now) or self.preparing:
-            return ConnectorStatus.PREPARING, None
-        if self.reserved:
-            return ConnectorStatus.RESERVED, None
-        return ConnectorStatus.AVAILABLE, None
 
     def snapshot(self, now: float, wall: datetime) -> ConnectorState:
-        status, fault = self.status(now)
-        if status is not self._status or self._since is None:
-            self._status, self._since = status, wall
+        self.settle(now)
+        request = self.ev.request_a if self.ev is not None else 0.0
+        delivering = self.energized and self.setpoint_a(now) > 0 and request > 0
+        held_back = self.energized and not delivering and (self.limit_a() <= 0 or self.suspended)
+        facts = (self.plugged(now), self.energized, delivering, held_back, self.finishing, self.fault(now),
+                 self.service_down, self.suspended)
+        if facts != self._facts or self._since is None:
+            self._facts, self._since = facts, wall
         return ConnectorState(
             connector_id=self.connector_id,
-            status=status,
-            error_code=fault.code if fault is not None else ConnectorErrorCode.NO_ERROR,
-            vendor_error_code=fault.vendor if fault is not None else None,
             plugged=self.plugged(now),
             energized=self.energized,
-            operative=self.operative,
-            preparing=self.preparing,
+            delivering=delivering,
+            held_back=held_back,
+            awaiting_unplug=self.finishing,
+            fault=self.fault(now),
+            blocked_by=self.service_down,
             suspended=self.suspended,
-            reserved=self.reserved,
             limit_a=self.limit_a(),
             cap_a=self.cap_a,
             cap_fail_closed=self.cap_fail_closed,
@@ -288,7 +237,7 @@ class Controller:
 
 
 def same_state(a: ConnectorState | None, b: ConnectorState) -> bool:
-    """Equal but for `since` (which only moves with the status)."""
+    """Equal but for `since` (which only moves with the facts)."""
     return a is not None and a.model_dump(exclude={"since"}) == b.model_dump(exclude={"since"})
 
 

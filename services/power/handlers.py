@@ -18,8 +18,6 @@ from services.common.contract.power import (
     ConnectorRequest,
     ConnectorState,
     EnergizeRequest,
-    PrepareRequest,
-    ReserveRequest,
     SetLimitRequest,
     SuspendRequest,
 )
@@ -110,17 +108,6 @@ class Handlers:
         self.availability_known.set()
         if self._ready.is_set():
             self._apply()
-
-    async def on_prepare(self, req: PrepareRequest, _p: dict[str, str]) -> ConnectorState:
-        await self._begin(req.connector_id)
-        self._ctl.prepare(req.active)
-        return self._apply()
-
-    async def on_reserve(self, req: ReserveRequest, _p: dict[str, str]) -> ConnectorState:
-        await self._begin(req.connector_id)
-        self._ctl.reserved = req.reserved
-        log.info("reserved=%s connector=%d", req.reserved, req.connector_id)
-        return self._apply()
 
     async def on_get_state(self, req: ConnectorRequest, _p: dict[str, str]) -> ConnectorState:
         await self._begin(req.connector_id)

@@ -65,11 +65,9 @@ class PowerService(Service):
         self.availability_known = h.availability_known
         self.bus.handle(power.ENERGIZE, h.on_energize)
         self.bus.handle(power.SUSPEND, h.on_suspend)
-        self.bus.handle(power.RESERVE, h.on_reserve)
         self.bus.handle(power.DEENERGIZE, h.on_deenergize)
         self.bus.handle(power.SET_LIMIT, h.on_set_limit)
         self.bus.follow(ocpp_gateway.AVAILABILITY, h.on_availability)
-        self.bus.handle(power.PREPARE, h.on_prepare)
         self.bus.handle(power.GET_STATE, h.on_get_state)
         self.bus.follow(smart_charging.LIMIT, h.on_limit)
         self.bus.when_connected(self.republish)
@@ -132,9 +130,11 @@ class PowerService(Service):
     async def _watch_session(self) -> None:
         """An energized output needs an open session at the gateway; checked at start and every second.
 
-        The same answer brings what power keeps in memory only (suspension, reservation) back after a
-        restart of either side. No answer (the gateway is restarting) changes nothing: a running charge is
-        never cut because a service restarts, and the gateway checks the outputs itself when it is back.
+        This is the energize interlock, and it stays a question rather than a followed state: a retained state
+        cannot tell a gateway that is gone from one with nothing to say, and only an answer given now proves the
+        session is open now. The same answer brings the suspension back after a restart of either side. No
+        answer (the gateway is restarting) changes nothing: a running charge is never cut because a service
+        restarts, and the gateway checks the outputs itself when it is back.
         """
         while True:
             await self._check_session()
@@ -147,9 +147,6 @@ class PowerService(Service):
                 connector_id=ctl.connector_id), timeout=SESSION_ASK_S)
         except BusError:
             return
-        if view.reserved != ctl.reserved:
-            ctl.reserved = view.reserved
-            self.apply()
         if not ctl.energized:
             return
         if view.session_id is None or (ctl.session_id is not None and view.session_id != ctl.session_id):
@@ -236,10 +233,10 @@ class PowerService(Service):
     def publish_state(self, now: float) -> ConnectorState:
         state = self.ctl.snapshot(now, datetime.now(UTC))
         if not same_state(self._state, state):
-            old = self._state.status if self._state is not None else None
-            if old != state.status:
-                log.info("connector=%d status=%s from=%s error=%s vendor=%s", state.connector_id, state.status, old,
-                         state.error_code, state.vendor_error_code)
+            if self._state is None or self._state.since != state.since:
+                log.info("connector=%d plugged=%s energized=%s delivering=%s held_back=%s awaiting_unplug=%s "
+                         "fault=%s blocked_by=%s", state.connector_id, state.plugged, state.energized,
+                         state.delivering, state.held_back, state.awaiting_unplug, state.fault, state.blocked_by)
             self._state = state
             self.bus.publish(power.CONNECTOR, state, connector_id=state.connector_id)
         return state

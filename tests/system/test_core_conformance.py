@@ -107,15 +107,23 @@ async def test_a_restart_of_power_alone_keeps_an_inoperative_connector_unavailab
     killed_at = time.monotonic()
     kill9(old)
     await station.observer.wait_online(("power",), timeout=30, not_pids={"power": old})
-    topic = "chargebus/power/state/connector/1"
 
-    def published_since() -> list[Any]:
+    def published_since(topic: str) -> list[Any]:
         return [p for at, t, p in station.observer.history if at > killed_at and t == topic and p is not None]
 
-    await station.observer.wait(published_since, 20, "the new power process's connector state")
+    await station.observer.wait(lambda: published_since("chargebus/power/state/connector/1"), 20,
+                                "the new power process's connector state")
+    # the new process follows the retained intent at once (it is what refuses to energize an inoperative output)
+    await station.observer.wait(lambda: _learnt_inoperative(station) == 2, 20, "the new power process told")
     await station.status("Unavailable", count=1)
-    assert [(s.status, s.operative) for s in published_since()] == [("Unavailable", False)] * len(published_since())
+    reports = published_since("chargebus/ocpp_gateway/state/connector/1")
+    assert [r.status for r in reports] == ["Unavailable"] * len(reports)
     assert station.reported("Available") == 1  # the one before ChangeAvailability, none since
+
+
+def _learnt_inoperative(station: Station) -> int:
+    """How many power processes logged that they follow an inoperative connector."""
+    return station.stack.log.read_text(errors="replace").count("availability connector=1 operative=False")
 
 async def test_item_10_an_expiry_date_without_a_time_zone_keeps_the_card_working(station: Station) -> None:
     later = (datetime.now(UTC) + timedelta(days=30)).replace(tzinfo=None).isoformat()
@@ -214,7 +222,7 @@ async def test_item_14_tc_036_a_reconnect_sends_no_boot_and_reports_what_changed
     await station.observer.wait(lambda: not station.observer.get(ocpp_gateway.CONNECTION.path).connected,
                                 what="the gateway sees the link down")
     await station.plug()
-    await station.observer.wait(lambda: station.observer.get("chargebus/power/state/connector/1").status
+    await station.observer.wait(lambda: station.observer.get("chargebus/ocpp_gateway/state/connector/1").status
                                 == "Preparing", what="Preparing while offline")
     station.csms.refuse = False
     await station.status("Preparing", timeout=40)

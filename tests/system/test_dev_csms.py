@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from services.common.contract.common import ConfigValue
-from services.common.contract.power import ConnectorState
+from services.common.contract.ocpp_gateway import ConnectorReport
 from services.common.contract.supervisor import ProcessTable
 from services.common.settings import Settings
 from tests.broker import free_port
@@ -47,8 +47,8 @@ class Bench:
 
     async def connector(self, status: str, timeout: float = 30.0) -> None:
         def reached() -> bool:
-            state = self.observer.get("chargebus/power/state/connector/1")
-            return isinstance(state, ConnectorState) and state.status == status
+            state = self.observer.get("chargebus/ocpp_gateway/state/connector/1")
+            return isinstance(state, ConnectorReport) and state.status == status
         await self.observer.wait(reached, timeout, f"connector 1 {status}")
 
 

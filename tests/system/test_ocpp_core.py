@@ -175,7 +175,7 @@ async def test_kill_9_of_a_service_mid_charge_the_charge_goes_on(station: Statio
     seen = len(station.csms.calls("MeterValues"))
     await station.csms.wait("MeterValues", seen + 2)  # meter values resume
     state = station.observer.get("chargebus/power/state/connector/1")
-    assert state.energized and state.status == "Charging"
+    assert state.energized and state.delivering
     await station.swipe("TAG1")
     stop = (await station.csms.wait("StopTransaction"))[0]
     assert stop["reason"] == "Local" and stop["transaction_id"] == 1000

@@ -116,9 +116,9 @@ async def test_a_new_reserve_now_with_the_same_id_replaces_the_old_and_reservati
         pid = station.pid(service)
         kill9(pid)
         await station.observer.wait_online((service,), not_pids={service: pid})
-    await station.observer.wait(lambda: station.observer.get("chargebus/power/state/connector/1").reserved
-                                and station.observer.get("chargebus/power/state/connector/1").status == "Reserved",
-                                what="Reserved again after both restarts")
+    await station.observer.wait(
+        lambda: station.observer.get("chargebus/ocpp_gateway/state/connector/1").status == "Reserved",
+        what="Reserved again after both restarts")
     await station.linked_since(killed_at)  # else SECOND is decided offline: unknown there, so Invalid
     await station.plug()
     await station.swipe("FIRST")  # replaced: a stranger now, refused without an Authorize.req

@@ -52,15 +52,16 @@ async def test_a_corrupt_database_is_a_crash_loop_seen_kept_and_recovered_from(
     assert any(f"cannot use {db}: file is not a database" in line for line in failed.last_error), failed.last_error
     # the connector tells the CSMS and the bus: nothing can be billed now
     connector = await observer.wait(
-        lambda: (c := observer.get("chargebus/power/state/connector/1")) and c.status == "Unavailable" and c, 20,
-        "connector Unavailable while metering is down")
-    assert connector.vendor_error_code == "metering_down"
+        lambda: (c := observer.get("chargebus/ocpp_gateway/state/connector/1")) and c.status == "Unavailable" and c,
+        20, "connector Unavailable while metering is down")
+    assert connector.detail == "metering_down"
+    assert observer.get("chargebus/power/state/connector/1").blocked_by == "metering"
     assert db.read_bytes() == GARBAGE  # never deleted, never overwritten
     # the technician moves it aside: the service comes back by itself, and so does the connector
     db.rename(db.with_name("metering.sqlite.broken"))
     await observer.wait(lambda: _process(observer, "metering").state == "running"
                         and observer.online(("metering",)), 20, "metering back")
-    await observer.wait(lambda: observer.get("chargebus/power/state/connector/1").status == "Available", 20,
+    await observer.wait(lambda: observer.get("chargebus/ocpp_gateway/state/connector/1").status == "Available", 20,
                         "connector Available again")
     log = stack.log.read_text()
     assert "chargebus-metering: cannot use" in log and "Traceback" not in log.split("cannot use")[0][-2000:]

@@ -81,7 +81,7 @@ async def test_a_store_write_that_fails_after_energize_cuts_the_output(station: 
     await station.swipe("TAG1")
     await station.observer.wait(lambda: _energized_ever(station), what="energized")
     state = await station.observer.wait(
-        lambda: (s := station.observer.get(CONNECTOR)) and not s.energized and s.status == "Finishing" and s,
+        lambda: (s := station.observer.get(CONNECTOR)) and not s.energized and s.awaiting_unplug and s,
         timeout=5, what="de-energized at once")
     assert state.setpoint_a == 0.0
     transaction = await station.observer.wait(

@@ -17,6 +17,7 @@ from tests.conftest import env_for, isolated_settings
 from tests.system.stack import ALL, Observer, Stack
 
 CONNECTOR = "chargebus/power/state/connector/1"
+STATUS = "chargebus/ocpp_gateway/state/connector/1"  # the status as the gateway tells the CSMS
 CONNECTION = "chargebus/ocpp_gateway/state/connection"
 
 
@@ -52,7 +53,7 @@ async def test_status_and_api_show_every_service_with_its_pid_the_connector_and_
     stack, settings = station
     async with Observer(settings) as observer:
         pids = await observer.wait_online(ALL, timeout=30)
-        await observer.wait(lambda: observer.get(CONNECTOR) and observer.get(CONNECTION)
+        await observer.wait(lambda: observer.get(CONNECTOR) and observer.get(STATUS) and observer.get(CONNECTION)
                             and observer.get("chargebus/config/HeartbeatInterval"), 20, "connector, link, config")
 
     shown = await asyncio.to_thread(_status, settings)
@@ -69,7 +70,7 @@ async def test_status_and_api_show_every_service_with_its_pid_the_connector_and_
     as_json = await asyncio.to_thread(_status, settings, "--json")
     assert as_json.returncode == 0, as_json.stderr
     states = json.loads(as_json.stdout)
-    assert states[CONNECTOR]["status"] == "Available" and states[CONNECTION]["connected"] is False
+    assert states[STATUS]["status"] == "Available" and states[CONNECTION]["connected"] is False
     assert {n: states[f"chargebus/{n}/health"]["pid"] for n in ALL} == pids
 
     base = f"http://{settings.api_host}:{settings.api_port}"
@@ -79,7 +80,7 @@ async def test_status_and_api_show_every_service_with_its_pid_the_connector_and_
         assert {n: (h["state"], h["pid"]) for n, h in health.items()} == {n: ("online", p) for n, p in pids.items()}
         status = await _get_json(client, f"{base}/api/status", CONNECTION)
         assert isinstance(status, dict)
-        assert status[CONNECTOR]["status"] == "Available" and status[CONNECTION]["connected"] is False
+        assert status[STATUS]["status"] == "Available" and status[CONNECTION]["connected"] is False
         processes = status["chargebus/supervisor/state/processes"]["processes"]
         assert {p["name"]: p["pid"] for p in processes if p["name"] != "mosquitto"} == {
             n: p for n, p in pids.items() if n != "supervisor"}

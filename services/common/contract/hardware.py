@@ -25,4 +25,11 @@ class HardwareFault(StrEnum):
     INTERNAL = "internal"
 
 
-EMERGENCY_STOP = "emergency_stop"  # vendor error code of a connector Faulted by the emergency-stop input
+class Condition(StrEnum):
+    """What keeps a connector from charging besides a fault bit; with the fault bits, the `fault` power reports."""
+
+    EMERGENCY_STOP = "emergency_stop"  # the emergency-stop input is pressed
+    MODULE_STARTING = "module_starting"  # just started, the DC module not heard yet: not a fault yet
+    MODULE_SILENT = "module_silent"  # the DC module stopped sending
+    EV_SILENT = "ev_silent"  # the EV link stopped sending
+    IO_SILENT = "io_silent"  # the safety inputs went quiet: an emergency stop could not be seen

@@ -68,6 +68,16 @@ class TransactionStopped(Model):
     stopped_at: datetime
 
 
+class ConnectorReport(Model):
+    """A connector's status as the gateway tells its CSMS, in the protocol's own words: for people to read."""
+
+    connector_id: int = Field(ge=0, description="0: the station as a whole.")
+    status: str = Field(max_length=50)
+    error: str | None = Field(None, max_length=50, description="The protocol's error code; none: no error.")
+    detail: str | None = Field(None, max_length=50, description="The station's own reason: a fault, a service down.")
+    since: datetime = Field(description="When this status began, UTC.")
+
+
 class SessionRequest(Model):
     connector_id: int = Field(ge=1)
 
@@ -79,7 +89,6 @@ class SessionView(Model):
     phase: SessionPhase
     session_id: str | None = Field(None, description="None: no session is open; nothing may be energized.")
     suspended: bool = Field(False, description="The session goes on without energy (a refused token).")
-    reserved: bool = Field(False, description="The connector is reserved (status Reserved while idle).")
 
 
 class Reservation(Model):
@@ -140,6 +149,14 @@ TOKEN_INFO: Topic[TokenInfoSeen, Never] = Topic(
     private=True, subscribers=("auth",),
     doc="Every answer the CSMS gave about a token (when asked, at the start and end of a session): feeds the cache.",
     example={"token": _CARD, "info": {"status": "accepted", "group": None, "expires_at": None}},
+)
+CONNECTOR_STATUS: Topic[ConnectorReport, Never] = Topic(
+    "chargebus/ocpp_gateway/state/connector/{connector_id}", Kind.STATE, ConnectorReport, owner="ocpp_gateway",
+    retain=True, subscribers=("api", "cli"),
+    doc="The status the gateway works out for each connector (from power's hardware facts, the session, the "
+    "reservation and the availability it owns) and reports to the CSMS; published on every change.",
+    example={"connector_id": 1, "status": "Charging", "error": None, "detail": None,
+             "since": "2026-11-24T22:00:00Z"},
 )
 GET_SESSION = Topic(
     "chargebus/ocpp_gateway/cmd/get_session", Kind.CMD, SessionRequest, reply=SessionView, owner="ocpp_gateway",

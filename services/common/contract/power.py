@@ -1,9 +1,9 @@
-"""Power controller topics: connector state, measurements, RFID, and the commands that drive the DC module."""
+"""Power controller topics: what the connector's hardware does, measurements, the card reader, and the commands
+that drive the DC module."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Never
 
 from pydantic import Field
@@ -12,59 +12,30 @@ from .auth import IdToken
 from .base import Kind, Model, Topic
 
 
-class ConnectorStatus(StrEnum):
-    """OCPP 1.6 ChargePointStatus values."""
-
-    AVAILABLE = "Available"
-    PREPARING = "Preparing"
-    CHARGING = "Charging"
-    SUSPENDED_EV = "SuspendedEV"
-    SUSPENDED_EVSE = "SuspendedEVSE"
-    FINISHING = "Finishing"
-    RESERVED = "Reserved"
-    UNAVAILABLE = "Unavailable"
-    FAULTED = "Faulted"
-
-
-class ConnectorErrorCode(StrEnum):
-    """OCPP 1.6 ChargePointErrorCode values."""
-
-    NO_ERROR = "NoError"
-    CONNECTOR_LOCK_FAILURE = "ConnectorLockFailure"
-    EV_COMMUNICATION_ERROR = "EVCommunicationError"
-    GROUND_FAILURE = "GroundFailure"
-    HIGH_TEMPERATURE = "HighTemperature"
-    INTERNAL_ERROR = "InternalError"
-    LOCAL_LIST_CONFLICT = "LocalListConflict"
-    OTHER_ERROR = "OtherError"
-    OVER_CURRENT_FAILURE = "OverCurrentFailure"
-    OVER_VOLTAGE = "OverVoltage"
-    POWER_METER_FAILURE = "PowerMeterFailure"
-    POWER_SWITCH_FAILURE = "PowerSwitchFailure"
-    READER_FAILURE = "ReaderFailure"
-    RESET_FAILURE = "ResetFailure"
-    UNDER_VOLTAGE = "UnderVoltage"
-    WEAK_SIGNAL = "WeakSignal"
-
-
 class ConnectorState(Model):
+    """What the hardware of a connector does and may do: facts, not a protocol's status (the gateway works that
+    out, with the session, reservation and availability it owns)."""
+
     connector_id: int = Field(ge=1)
-    status: ConnectorStatus
-    error_code: ConnectorErrorCode = ConnectorErrorCode.NO_ERROR
-    vendor_error_code: str | None = Field(None, max_length=50, description="Raw fault name from CAN.")
     plugged: bool = Field(description="EV cable plugged in (control pilot state B or C).")
-    energized: bool = Field(description="The DC output is enabled for a transaction.")
-    operative: bool = Field(description="Availability set by the CSMS/maintenance.")
-    preparing: bool = Field(False, description="A session is being prepared (authorised, waiting for the EV).")
-    suspended: bool = Field(False, description="The session is kept but no current is delivered (SuspendedEVSE).")
-    reserved: bool = Field(False, description="Reserved for an idTag (ReserveNow): status Reserved while idle.")
+    energized: bool = Field(description="The DC output is enabled for a session.")
+    delivering: bool = Field(False, description="Current flows: the station offers some and the EV takes it.")
+    held_back: bool = Field(False, description="Energized, but the station offers no current (a limit of 0 A, or "
+                            "the session suspended).")
+    awaiting_unplug: bool = Field(False, description="The output was switched off at the end of a charge and the "
+                                  "EV is still plugged in.")
+    fault: str | None = Field(None, max_length=50, description="Why the connector cannot be used: a fault bit of the "
+                              "DC module (`hardware.HardwareFault`) or a `hardware.Condition`; none: no fault.")
+    blocked_by: str | None = Field(None, max_length=50, description="A service the station needs for a new charge "
+                                   "is down (a running charge goes on).")
+    suspended: bool = Field(False, description="The session is kept but no current is delivered.")
     limit_a: float = Field(ge=0, description="Current limit in force (smart charging and maintenance caps).")
     cap_a: float | None = Field(None, ge=0, description="The maintenance cap (cmd/set_limit), kept across restarts.")
     cap_fail_closed: str | None = Field(
         None, max_length=200, description="Set when `cap_a` is the safe cap power applies because the kept caps "
         "(`<data_dir>/power_caps.json`) could not be read: why. Until a cap is set or cleared (cmd/set_limit).")
     setpoint_a: float = Field(ge=0, description="Current set-point sent to the DC module.")
-    since: datetime = Field(description="When the status last changed, UTC.")
+    since: datetime = Field(description="When one of the facts above last changed (limits and set-point aside), UTC.")
 
 
 class Measurement(Model):
@@ -100,12 +71,7 @@ class EnergizeRequest(Model):
 
 class SuspendRequest(Model):
     connector_id: int = Field(1, ge=1)
-    suspended: bool = Field(description="True: keep the session but deliver no current (status SuspendedEVSE).")
-
-
-class ReserveRequest(Model):
-    connector_id: int = Field(1, ge=1)
-    reserved: bool = Field(description="True: show Reserved while the connector is idle.")
+    suspended: bool = Field(description="True: keep the session but deliver no current.")
 
 
 class SetLimitRequest(Model):
@@ -114,21 +80,16 @@ class SetLimitRequest(Model):
                                     "smart charging limit also applies: the lower wins.")
 
 
-class PrepareRequest(Model):
-    connector_id: int = Field(1, ge=1)
-    active: bool = Field(description="True while a session waits for the EV (status Preparing).")
-
-
 _STATE_EXAMPLE = {
-    "connector_id": 1, "status": "Charging", "error_code": "NoError", "vendor_error_code": None,
-    "plugged": True, "energized": True, "operative": True, "preparing": False, "suspended": False, "reserved": False,
+    "connector_id": 1, "plugged": True, "energized": True, "delivering": True, "held_back": False,
+    "awaiting_unplug": False, "fault": None, "blocked_by": None, "suspended": False,
     "limit_a": 500.0, "setpoint_a": 200.0, "since": "2026-11-24T22:00:00Z",
 }
 
 CONNECTOR: Topic[ConnectorState, Never] = Topic(
     "chargebus/power/state/connector/{connector_id}", Kind.STATE, ConnectorState, owner="power", retain=True,
     subscribers=("ocpp_gateway", "api", "cli"),
-    doc="The connector state machine's output, published on every change.", example=_STATE_EXAMPLE,
+    doc="What the connector's hardware does, published on every change.", example=_STATE_EXAMPLE,
 )
 MEASUREMENT: Topic[Measurement, Never] = Topic(
     "chargebus/power/state/measurement/{connector_id}", Kind.STATE, Measurement, owner="power", retain=True,
@@ -154,32 +115,20 @@ ENERGIZE = Topic(
 SUSPEND = Topic(
     "chargebus/power/cmd/suspend", Kind.CMD, SuspendRequest, reply=ConnectorState, owner="power",
     subscribers=("ocpp_gateway",),
-    doc="Keep the session and the contactors but deliver no current (SuspendedEVSE), or resume. Used when the "
-    "CSMS refuses the idTag of a running transaction and StopTransactionOnInvalidId is false.",
+    doc="Keep the session and the contactors but deliver no current, or resume. Used when the CSMS refuses the "
+    "token of a running session and the session is to be kept open.",
     example={"connector_id": 1, "suspended": True},
 )
 DEENERGIZE = Topic(
     "chargebus/power/cmd/deenergize", Kind.CMD, ConnectorRequest, reply=ConnectorState, owner="power",
-    subscribers=("ocpp_gateway",), doc="Ramp the current to 0 and open the contactors; status Finishing "
+    subscribers=("ocpp_gateway",), doc="Ramp the current to 0 and open the contactors; `awaiting_unplug` "
     "while the EV stays plugged.", example={"connector_id": 1},
-)
-RESERVE = Topic(
-    "chargebus/power/cmd/reserve", Kind.CMD, ReserveRequest, reply=ConnectorState, owner="power",
-    subscribers=("ocpp_gateway",),
-    doc="Show the connector Reserved while idle (the gateway owns the reservation and who may use it); "
-    "also learnt every second from the gateway's session view, so a restart of either side converges.",
-    example={"connector_id": 1, "reserved": True},
 )
 SET_LIMIT = Topic(
     "chargebus/power/cmd/set_limit", Kind.CMD, SetLimitRequest, reply=ConnectorState, owner="power",
     subscribers=("cli",), doc="Maintenance current cap (the smart charging limit applies as well, the lower "
     "wins); null clears it. Kept in `<data_dir>/power_caps.json` across restarts.",
     example={"connector_id": 1, "current_a": 100.0},
-)
-PREPARE = Topic(
-    "chargebus/power/cmd/prepare", Kind.CMD, PrepareRequest, reply=ConnectorState, owner="power",
-    subscribers=("ocpp_gateway",), doc="Show Preparing while an authorised session waits for the cable.",
-    example={"connector_id": 1, "active": True},
 )
 GET_STATE = Topic(
     "chargebus/power/cmd/get_state", Kind.CMD, ConnectorRequest, reply=ConnectorState, owner="power",

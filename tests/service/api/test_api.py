@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 import httpx
 
 from services.common.bus import Bus
-from services.common.contract import auth, power
+from services.common.contract import auth, ocpp_gateway, power
 from services.common.contract.auth import AuthorizationStatus, AuthSource, Decided, IdToken, TokenType
 from services.common.contract.common import CONFIG, HEALTH, ConfigValue, Health, HealthState
+from services.common.contract.ocpp_gateway import ConnectorReport
 from services.common.contract.power import ConnectorState
 from services.common.settings import Settings
 from tests.broker import free_port
@@ -34,7 +35,7 @@ async def test_health_status_config_and_page(settings: Settings) -> None:
             health = (await get_until(f"{base}/api/health", '"power"')).json()
             assert health["power"]["state"] == "online" and health["api"]["state"] == "online"
             status = (await get_until(f"{base}/api/status", "connector")).json()
-            assert status["chargebus/power/state/connector/1"]["status"] == "Charging"
+            assert status["chargebus/power/state/connector/1"]["delivering"] is True
             config = (await get_until(f"{base}/api/config", "HeartbeatInterval")).json()
             assert config == {"HeartbeatInterval": {"value": "300", "readonly": False}}
             page = await get_until(f"{base}/", "EventSource")
@@ -49,8 +50,9 @@ async def test_id_tags_only_for_the_token_holder_and_the_stream_follows_the_bus(
     token = {"Authorization": f"Bearer {TEST_API_TOKEN}"}
     try:
         async with serving(settings) as base, httpx.AsyncClient() as client:
-            plugged = ConnectorState.model_validate({**(power.CONNECTOR.example or {}), "status": "Preparing"})
-            bus.publish(power.CONNECTOR, plugged, connector_id=1)
+            bus.publish(power.CONNECTOR, ConnectorState.model_validate(power.CONNECTOR.example or {}), connector_id=1)
+            preparing = ConnectorReport(connector_id=1, status="Preparing", since=datetime.now(UTC))
+            bus.publish(ocpp_gateway.CONNECTOR_STATUS, preparing, connector_id=1)
             decided = Decided(token=IdToken(value="04A2B3C4D5", type=TokenType.ISO14443), connector_id=1,
                               status=AuthorizationStatus.BLOCKED, source=AuthSource.LOCAL_LIST, at=datetime.now(UTC),
                               reason="the local list says blocked")
@@ -70,8 +72,8 @@ async def test_id_tags_only_for_the_token_holder_and_the_stream_follows_the_bus(
                 assert stream.headers["content-type"].startswith("text/event-stream")
                 seen = pictures(stream.aiter_lines())
                 assert (await anext(seen))["connectors"][0]["status"] == "Preparing"
-                charging = ConnectorState.model_validate({**plugged.model_dump(), "status": "Charging"})
-                bus.publish(power.CONNECTOR, charging, connector_id=1)
+                charging = preparing.model_copy(update={"status": "Charging"})
+                bus.publish(ocpp_gateway.CONNECTOR_STATUS, charging, connector_id=1)
                 async with asyncio.timeout(10):
                     async for picture in seen:
                         if picture["connectors"][0]["status"] == "Charging":

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from services.common.bus import Bus
-from services.common.contract import power
+from services.common.contract import ocpp_gateway, power
+from services.common.contract.ocpp_gateway import ConnectorReport
 from services.common.contract.power import ConnectorState
 from services.common.settings import Settings
 from tests.service.api.running import pictures, serving
@@ -25,10 +27,11 @@ async def _until_status(stream: AsyncIterator[dict[str, Any]], status: str) -> N
 
 
 async def test_two_viewers_both_get_every_change(settings: Settings) -> None:
-    bus = Bus(settings, "power")
+    bus = Bus(settings, "double", health=False)  # stands in for power and the gateway (an open test broker)
     await bus.start(5)
-    plugged = ConnectorState.model_validate({**(power.CONNECTOR.example or {}), "status": "Preparing"})
-    bus.publish(power.CONNECTOR, plugged, connector_id=1)
+    bus.publish(power.CONNECTOR, ConnectorState.model_validate(power.CONNECTOR.example or {}), connector_id=1)
+    plugged = ConnectorReport(connector_id=1, status="Preparing", since=datetime.now(UTC))
+    bus.publish(ocpp_gateway.CONNECTOR_STATUS, plugged, connector_id=1)
     try:
         async with serving(settings) as base, httpx.AsyncClient(timeout=30) as client, \
                 client.stream("GET", f"{base}/api/stream") as one, client.stream("GET", f"{base}/api/stream") as two:
@@ -37,7 +40,8 @@ async def test_two_viewers_both_get_every_change(settings: Settings) -> None:
                 await asyncio.gather(*(_until_status(v, "Preparing") for v in viewers))
             # each change lands while both streams rest between two pictures, as on a busy bus
             for status in ("Charging", "SuspendedEV", "Charging", "Finishing"):
-                bus.publish(power.CONNECTOR, plugged.model_copy(update={"status": status}), connector_id=1)
+                bus.publish(ocpp_gateway.CONNECTOR_STATUS, plugged.model_copy(update={"status": status}),
+                            connector_id=1)
                 async with asyncio.timeout(STEP_S):
                     await asyncio.gather(*(_until_status(v, status) for v in viewers))
     finally:

@@ -19,6 +19,7 @@ from services.common.contract.ocpp_gateway import AvailabilityIntent, SessionPha
 from services.common.contract.power import ConnectorState, Measurement
 from services.common.lifecycle import Service, serve
 from services.common.settings import Settings
+from services.ocpp_gateway.connector_status import Owned, Value, work_out
 from services.power.service import NEEDED, PowerService
 from services.sim.service import SimService
 
@@ -35,6 +36,14 @@ class Recorder:
     async def on(self, topic: str, _declared: Topic, payload: BaseModel | None, _params: dict[str, str]) -> None:
         self.latest[topic] = payload
         self.seen.append((topic, payload))
+
+    def operative(self) -> bool:
+        intent = self.latest.get(ocpp_gateway.AVAILABILITY.render(connector_id=1))
+        return not isinstance(intent, AvailabilityIntent) or intent.operative
+
+    def said(self, state: ConnectorState) -> Value:
+        """What a 1.6 CSMS would be told of these facts: the gateway's rule, with the availability published."""
+        return work_out(state, Owned(operative=self.operative()))
 
     def connector(self) -> ConnectorState | None:
         state = self.latest.get(power.CONNECTOR.render(connector_id=1))
@@ -53,7 +62,7 @@ class Recorder:
             await asyncio.sleep(0.02)
 
     async def status(self, *statuses: str, timeout: float = DEADLINE_S) -> ConnectorState:
-        await self.until(lambda: (s := self.connector()) is not None and s.status in statuses,
+        await self.until(lambda: (s := self.connector()) is not None and self.said(s)[0] in statuses,
                          f"connector status in {statuses}", timeout)
         state = self.connector()
         assert state is not None

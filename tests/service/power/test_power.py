@@ -9,11 +9,9 @@ from services.common.contract import ErrorCode, ocpp_gateway, power, sim, smart_
 from services.common.contract.hardware import HardwareFault
 from services.common.contract.ocpp_gateway import AvailabilityIntent
 from services.common.contract.power import (
-    ConnectorErrorCode,
     ConnectorRequest,
     ConnectorState,
     EnergizeRequest,
-    PrepareRequest,
     RfidSwiped,
     SetLimitRequest,
 )
@@ -49,7 +47,7 @@ async def test_plug_shows_preparing_and_unplug_available(stack: Running, observe
     reply = await bus.request(sim.PLUG, PlugRequest())
     assert isinstance(reply, SimState) and reply.plugged
     state = await rec.status("Preparing")
-    assert state.plugged and not state.energized and state.error_code is ConnectorErrorCode.NO_ERROR
+    assert state.plugged and not state.energized and state.fault is None
     await bus.request(sim.UNPLUG, PlugRequest())
     state = await rec.status("Available")
     assert not state.plugged
@@ -58,7 +56,7 @@ async def test_plug_shows_preparing_and_unplug_available(stack: Running, observe
 async def test_energize_charges_and_the_current_follows_every_limit(stack: Running, observer: Observer) -> None:
     bus, rec = observer
     state = await _plug_and_energize(bus, rec)
-    assert state.energized and state.status == "Charging" and state.setpoint_a == 200.0  # the EV's default request
+    assert state.energized and state.delivering and state.setpoint_a == 200.0  # the EV's default request
     await _current_is(rec, 200.0)
     m = rec.measurement()
     assert m is not None and m.voltage_v > 300 and m.power_w > 0 and m.soc_pct is not None and m.ev_request_a == 200.0
@@ -82,7 +80,7 @@ async def test_energize_charges_and_the_current_follows_every_limit(stack: Runni
     await _current_is(rec, 50.0)
 
     done = await bus.request(power.DEENERGIZE, ConnectorRequest())
-    assert done.status == "Finishing" and not done.energized
+    assert rec.said(done)[0] == "Finishing" and done.awaiting_unplug and not done.energized
     await _current_is(rec, 0.0)
     await bus.request(sim.UNPLUG, PlugRequest())
     await rec.status("Available")
@@ -138,15 +136,15 @@ async def test_each_fault_is_faulted_with_its_code_and_clears(stack: Running, ob
     reply = await bus.request(sim.FAULT, FaultRequest(code=fault))
     assert fault in reply.faults
     state = await rec.status("Faulted")
-    assert state.error_code == EXPECTED_CODES[fault]
-    assert state.vendor_error_code == fault.value
+    assert rec.said(state)[1] == EXPECTED_CODES[fault]
+    assert state.fault == fault.value
     assert not state.energized and state.setpoint_a == 0.0  # a fault opens the output
     with pytest.raises(BusError):
         await bus.request(power.ENERGIZE, EnergizeRequest(session_id="test-session"))
     cleared = await bus.request(sim.FAULT, FaultRequest(code=None))
     assert cleared.faults == []
     state = await rec.status("Finishing")  # the session was ended by the fault; the EV is still plugged
-    assert state.error_code == "NoError" and state.vendor_error_code is None
+    assert state.fault is None
     await _current_is(rec, 0.0)
 
 
@@ -164,18 +162,18 @@ async def test_swipe_publishes_the_tag(stack: Running, observer: Observer) -> No
     assert events() == tags
 
 
-async def test_availability_and_prepare(stack: Running, observer: Observer) -> None:
+async def test_an_inoperative_connector_refuses_to_energize(stack: Running, observer: Observer) -> None:
     bus, rec = observer
+    await bus.request(sim.PLUG, PlugRequest())
+    await rec.status("Preparing")
     bus.publish(ocpp_gateway.AVAILABILITY, AvailabilityIntent(connector_id=1, operative=False), connector_id=1)
-    state = await rec.status("Unavailable")
-    assert not state.operative
+    await rec.status("Unavailable")
+    with pytest.raises(BusError, match="inoperative"):
+        await bus.request(power.ENERGIZE, EnergizeRequest(session_id="test-session"))
     bus.publish(ocpp_gateway.AVAILABILITY, AvailabilityIntent(connector_id=1, operative=True), connector_id=1)
-    await rec.status("Available")
-    state = await bus.request(power.PREPARE, PrepareRequest(active=True))
-    assert state.status == "Preparing" and state.preparing
-    state = await bus.request(power.PREPARE, PrepareRequest(active=False))
-    assert state.status == "Available"
+    await rec.status("Preparing")
+    state = await bus.request(power.ENERGIZE, EnergizeRequest(session_id="test-session"))
+    assert state.energized
     with pytest.raises(BusError) as err:
         await bus.request(power.GET_STATE, ConnectorRequest(connector_id=2))
     assert err.value.code is ErrorCode.NOT_FOUND
-    await rec.status("Available")

@@ -40,7 +40,7 @@ async def test_every_sim_command(stack: Running, observer: tuple[Bus, Recorder],
     code, out, err = await chargebus(env, "sim", "fault", "ground_failure")
     assert code == 0 and "faults: ground_failure" in out, err
     state = await rec.status("Faulted")
-    assert state.error_code == "GroundFailure"
+    assert state.fault == "ground_failure" and rec.said(state)[1] == "GroundFailure"
     code, out, err = await chargebus(env, "sim", "fault", "clear")
     assert code == 0 and "faults: none" in out, err
     await rec.status("Preparing")

@@ -10,8 +10,9 @@ import pytest
 
 from services.cli.main import main
 from services.common.bus import Bus
-from services.common.contract import power
+from services.common.contract import ocpp_gateway, power
 from services.common.contract.common import HEALTH, Health, HealthState
+from services.common.contract.ocpp_gateway import ConnectorReport
 from services.common.contract.power import ConnectorState
 from services.common.contract.supervisor import PROCESSES, ProcessState, ProcessStatus, ProcessTable
 from services.common.settings import Settings
@@ -27,6 +28,9 @@ async def test_status_shows_services_and_connector(settings: Settings, env: dict
                 service="power")
     assert power.CONNECTOR.example is not None
     bus.publish(power.CONNECTOR, ConnectorState.model_validate(power.CONNECTOR.example), connector_id=1)
+    assert ocpp_gateway.CONNECTOR_STATUS.example is not None  # the status as the gateway tells the CSMS
+    bus.publish(ocpp_gateway.CONNECTOR_STATUS, ConnectorReport.model_validate(ocpp_gateway.CONNECTOR_STATUS.example),
+                connector_id=1)
     bus.publish(HEALTH, Health(state=HealthState.OFFLINE, version="0.1.0", pid=4242, since=datetime.now(UTC)),
                 service="auth")
     bus.publish(HEALTH, Health(state=HealthState.OFFLINE, version="0.1.0", pid=4343, since=datetime.now(UTC)),
@@ -45,7 +49,7 @@ async def test_status_shows_services_and_connector(settings: Settings, env: dict
     power_line = next(line for line in out.splitlines() if line.startswith("power "))
     assert "online" in power_line and str(os.getpid()) in power_line
     assert next(line for line in out.splitlines() if line.startswith("auth ")).split()[1:3] == ["offline", "4242"]
-    assert "CONNECTOR 1: Charging" in out and "setpoint=200.0 A" in out
+    assert "CONNECTOR 1: Charging (no error)" in out and "setpoint=200.0 A" in out
     assert next(line for line in out.splitlines() if line.startswith("firmware ")).split()[1] == "unknown"
     metering = out.splitlines().index(next(line for line in out.splitlines() if line.startswith("metering ")))
     assert out.splitlines()[metering].split()[1] == "FAILED" and out.splitlines()[metering].split()[-1] == "7"

@@ -21,20 +21,20 @@ def test_a_running_session_is_active_or_suspended_with_its_row_start() -> None:
     assert (state.open, state.phase, state.transaction_id, state.started_at) == (True, SessionPhase.ACTIVE, 7, AT)
     suspended = Running("s1", "TAG1", None, 100, suspended=True)
     assert transaction_state(1, suspended, None, ROW).phase is SessionPhase.SUSPENDED
-    assert session_view(1, suspended, None, False).phase is SessionPhase.SUSPENDED
+    assert session_view(1, suspended, None).phase is SessionPhase.SUSPENDED
 
 
 def test_a_starting_session_is_active_before_power_energized() -> None:
     state = transaction_state(1, None, ROW, None)
     assert (state.open, state.phase, state.session_id, state.transaction_id) == (True, SessionPhase.STARTING,
                                                                                     "s1", None)
-    view = session_view(1, None, ROW, True)
-    assert (view.phase, view.session_id, view.reserved) == (SessionPhase.STARTING, "s1", True)
+    view = session_view(1, None, ROW)
+    assert (view.phase, view.session_id) == (SessionPhase.STARTING, "s1")
 
 
 def test_no_session_is_inactive() -> None:
     assert transaction_state(1, None, None, None).open is False
-    assert session_view(1, None, None, False).phase is SessionPhase.NONE
+    assert session_view(1, None, None).phase is SessionPhase.NONE
 
 
 def test_reservation_state_with_and_without_a_booking() -> None:
