@@ -102,7 +102,8 @@ async def test_a_restart_of_power_alone_keeps_an_inoperative_connector_unavailab
     inoperative connector as Available (power used to start operative until the gateway saw it and told it)."""
     await station.status("Available")
     assert (await station.csms.call(call.ChangeAvailability(connector_id=1, type="Inoperative"))).status == "Accepted"
-    await station.status("Unavailable")
+    await station.status("Unavailable")  # the gateway's own work: power may not have heard of it yet
+    await station.observer.wait(lambda: _learnt_inoperative(station) == 1, 20, "power told")
     old = station.pid("power")
     killed_at = time.monotonic()
     kill9(old)

@@ -43,14 +43,15 @@ async def test_change_availability_scheduled_during_a_transaction(station: Stati
     await station.swipe("TAG1")
     await station.csms.wait("StopTransaction")
     await station.status("Unavailable")
+
+    def told() -> int:  # each power process logs once that it follows an inoperative connector
+        return station.stack.log.read_text(errors="replace").count("availability connector=1 operative=False")
+    await station.observer.wait(lambda: told() == 1, what="power told the connector is inoperative")
     # power keeps availability in memory only: a new power process is told again
     pid = station.pid("power")
     await station.bus.request(RESTART, RestartRequest(service="power", reason="test"))
     new_pid = (await station.observer.wait_online(("power",), not_pids={"power": pid}))["power"]
     assert new_pid != pid
-
-    def told() -> int:  # each power process logs once that it follows an inoperative connector
-        return station.stack.log.read_text(errors="replace").count("availability connector=1 operative=False")
     await station.observer.wait(lambda: told() == 2, what="the new power process told the connector is inoperative")
     assert station.observer.get("chargebus/ocpp_gateway/state/connector/1").status == "Unavailable"
     back = await station.csms.call(call.ChangeAvailability(connector_id=0, type="Operative"))
