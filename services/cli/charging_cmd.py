@@ -13,12 +13,17 @@ from services.common.contract import power, smart_charging
 from services.common.contract.base import Empty
 from services.common.contract.hardware import CONNECTORS
 from services.common.contract.power import SetLimitRequest
-from services.common.contract.smart_charging import ClearProfilesRequest, CompositeRequest, InstalledProfile
+from services.common.contract.smart_charging import (
+    ClearProfilesRequest,
+    CompositeRequest,
+    InstalledProfile,
+    LimitPurpose,
+)
 from services.common.settings import Settings
 
 from .bus_call import run
 
-PURPOSES = ("ChargePointMaxProfile", "TxDefaultProfile", "TxProfile")
+PURPOSES = tuple(p.value for p in LimitPurpose)
 
 
 def register(sub: Any) -> None:
@@ -46,16 +51,15 @@ def register(sub: Any) -> None:
 
 def _describe(item: InstalledProfile) -> str:
     p = item.profile
-    s = p.charging_schedule
-    periods = ", ".join(f"+{x.start_period}s {x.limit:g} {s.charging_rate_unit}" for x in s.charging_schedule_period)
-    parts = [f"#{p.charging_profile_id} connector {item.connector_id} {p.charging_profile_purpose} "
-             f"stack {p.stack_level} {p.charging_profile_kind}"]
-    if p.recurrency_kind:
-        parts.append(p.recurrency_kind)
-    if s.start_schedule:
-        parts.append(f"from {s.start_schedule.isoformat(timespec='seconds')}")
-    if s.duration is not None:
-        parts.append(f"for {s.duration} s")
+    s = p.schedule
+    periods = ", ".join(f"+{x.start_s}s {x.limit:g} {s.unit}" for x in s.periods)
+    parts = [f"#{p.id} connector {item.connector_id} {p.purpose.value} stack {p.stack_level} {p.kind.value}"]
+    if p.recurrence:
+        parts.append(p.recurrence.value)
+    if s.starts_at:
+        parts.append(f"from {s.starts_at.isoformat(timespec='seconds')}")
+    if s.duration_s is not None:
+        parts.append(f"for {s.duration_s} s")
     if item.session_id:
         parts.append(f"session {item.session_id}")
     return " ".join(parts) + f": {periods}"
@@ -89,7 +93,7 @@ def _schedule(args: argparse.Namespace, settings: Settings) -> int:
     print(f"connector {reply.connector_id} from {reply.schedule_start.isoformat(timespec='seconds')} "
           f"for {reply.duration_s} s:")
     for period in reply.periods:
-        print(f"  +{period.start_period:>6} s  {period.limit:g} A")
+        print(f"  +{period.start_s:>6} s  {period.limit:g} A")
     return 0
 
 

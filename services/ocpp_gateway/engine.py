@@ -37,7 +37,7 @@ from services.common.contract.power import (
     RfidSwiped,
     SuspendRequest,
 )
-from services.common.contract.smart_charging import ChargingProfile, SessionRef
+from services.common.contract.smart_charging import LimitProfile, SessionRef
 
 from . import messages, published, tokens
 from .connector_status import Owned, usable, work_out
@@ -222,7 +222,7 @@ class TransactionEngine:
     async def on_accepted(self) -> None:
         self.sender.kick()
 
-    async def remote_start(self, id_tag: str, connector_id: int | None, charging_profile: ChargingProfile | None
+    async def remote_start(self, id_tag: str, connector_id: int | None, charging_profile: LimitProfile | None
                            ) -> bool:
         if not self.recovered.is_set():
             return False
@@ -399,7 +399,7 @@ class TransactionEngine:
             return
         self._starting[connector] = tx
         self._publish(connector)
-        profile = action.profile if isinstance(action.profile, ChargingProfile) else None
+        profile = action.profile if isinstance(action.profile, LimitProfile) else None
         if await self.peers.begin_session(connector, SessionRef(session_id=tx.session_id, started_at=at),
                                           profile) is None:
             self._abandon(tx)

@@ -19,7 +19,7 @@ from services.common.contract.auth import AuthorizeRequest, TokenInfo
 from services.common.contract.metering import Cause, Measurand, MeterReading
 from services.common.contract.metering import ReadRequest as MeterReadRequest
 from services.common.contract.power import ConnectorRequest, ConnectorState
-from services.common.contract.smart_charging import BeginSessionRequest, ChargingLimit, ChargingProfile, SessionRef
+from services.common.contract.smart_charging import BeginSessionRequest, ChargingLimit, LimitProfile, SessionRef
 
 from . import tokens
 
@@ -82,7 +82,7 @@ class Peers:
         log.info("authorize id_token=%s status=%s source=%s", id_tag, info.status, decision.source)
         return info
 
-    async def begin_session(self, connector: int, session: SessionRef, profile: ChargingProfile | None
+    async def begin_session(self, connector: int, session: SessionRef, profile: LimitProfile | None
                             ) -> ChargingLimit | None:
         """Tell smart_charging a session starts (before power energizes): its limit is on the bus when this returns.
 

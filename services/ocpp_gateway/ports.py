@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from services.common.contract.smart_charging import ChargingProfile, SessionRef
+from services.common.contract.smart_charging import LimitProfile, SessionRef
 
 
 class CsmsUnavailable(Exception):
@@ -83,7 +83,7 @@ class Transactions(Protocol):
 
     def transaction_connectors(self) -> set[int]: ...
 
-    async def remote_start(self, id_tag: str, connector_id: int | None, charging_profile: ChargingProfile | None
+    async def remote_start(self, id_tag: str, connector_id: int | None, charging_profile: LimitProfile | None
                            ) -> bool:
         """RemoteStartTransaction: True = Accepted; the profile (a TxProfile smart_charging accepts) is given to
         the session it starts."""

@@ -1,12 +1,12 @@
-"""Which limit is in force and where it may change, for one profile list (OCPP 1.6 §3.13 Smart Charging).
+"""Which limit is in force and where it may change, for one profile list.
 
 The pieces `planner.Plan` builds the limit in force, its next change and the composite schedule from.
 Pure functions over installed profiles, i.e. profiles `profiles.refusal` accepted: amperes only, periods
 starting at 0 in increasing order. Every instant comes in as an argument; nothing here reads a clock.
 
 The rules, in short: a profile counts at t when it is valid at t and its schedule covers t; per purpose the
-highest stack level prevails (then the connector-specific one, then the higher id); a TxProfile beats the
-TxDefaultProfile, and the station's ChargePointMaxProfile caps whichever of them applies.
+highest stack level prevails (then the connector-specific one, then the higher id); a session profile beats
+the session default, and the station's station_max profile caps whichever of them applies.
 """
 
 from __future__ import annotations
@@ -112,8 +112,8 @@ def _counts(profile: Profile, connector_id: int, transaction_id: int | None) -> 
     if connector_id == 0 or profile.connector_id not in (0, connector_id):
         return False  # the station total only knows the station cap; other connectors' profiles are theirs
     if profile.purpose is Purpose.TX:
-        # a TxProfile belongs to a transaction: to its own when it names one, else to whichever runs
-        return transaction_id is not None and profile.transaction_id in (None, transaction_id)
+        # a session profile counts while its session runs (the planner passes only the running session's)
+        return transaction_id is not None
     return True
 
 

@@ -2,7 +2,7 @@
 
 The profiles and the sessions live here; `planner.py` computes from them. Every change (a profile set
 or cleared, a session starting or ending) publishes the new limits before the command is answered, so
-the CSMS's SetChargingProfile.conf never precedes the limit on the bus.
+the CSMS is never told a profile is set before the limit is on the bus.
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ from services.common.contract.ocpp_gateway import TransactionState
 from services.common.contract.smart_charging import (
     BeginSessionRequest,
     ChargingLimit,
-    ChargingProfile,
-    ChargingSchedulePeriod,
     ClearProfilesReply,
     ClearProfilesRequest,
     CompositeReply,
     CompositeRequest,
     InstalledProfile,
     InstalledProfiles,
+    LimitPeriod,
+    LimitProfile,
     SetProfileReply,
     SetProfileRequest,
 )
@@ -35,7 +35,7 @@ from services.common.settings_view import SettingsView
 
 from . import planner
 from .planner import Criteria, Installed, Limit, Plan, Session
-from .profiles import Limits, Profile, ProfileError, Purpose, from_ocpp, from_tx_start, refusal, to_ocpp
+from .profiles import Limits, Profile, Purpose, from_contract, from_tx_start, refusal, to_contract
 from .store import ProfileStore
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ class Charging:
             why = self._refusal(profile, tx_profile_session=True) or self._install(
                 Installed(profile, request.session.session_id))
             if why is not None:
-                raise BusError(ErrorCode.BAD_REQUEST, f"the RemoteStartTransaction profile cannot be applied: {why}")
+                raise BusError(ErrorCode.BAD_REQUEST, f"the remote start's profile cannot be applied: {why}")
         if self.known >= set(CONNECTORS):
             self.become_ready("every connector's session is known")
         self._changed()
@@ -154,11 +154,8 @@ class Charging:
                       max_periods=self.config.number(Setting.MAX_SCHEDULE_PERIODS),
                       units=frozenset(self.config.names(Setting.SCHEDULE_UNITS)))
 
-    def _readable(self, connector: int, profile: ChargingProfile) -> Profile:
-        try:
-            readable = from_ocpp(connector, profile.model_dump())
-        except ProfileError as exc:
-            raise BusError(ErrorCode.BAD_REQUEST, str(exc)) from None
+    def _readable(self, connector: int, profile: LimitProfile) -> Profile:
+        readable = from_contract(connector, profile)
         if self.config.flag(Setting.UNDATED_ABSOLUTE_FROM_SESSION_START):
             return from_tx_start(readable)
         return readable
@@ -167,7 +164,7 @@ class Charging:
         if profile.connector_id not in (0, *CONNECTORS):
             return f"no connector {profile.connector_id}"
         if profile.purpose is Purpose.TX and not tx_profile_session:
-            return "a TxProfile needs a transaction running on its connector"
+            return "a session profile needs a session running on its connector"
         return refusal(profile, self.limits())
 
     def _max_installed(self) -> int:
@@ -186,17 +183,14 @@ class Charging:
         return None
 
     async def on_set_profile(self, request: SetProfileRequest, _p: dict[str, str]) -> SetProfileReply:
-        try:
-            profile = self._readable(request.connector_id, request.profile)
-        except BusError as exc:
-            return self._rejected(request, exc.message)
-        # a RemoteStartTransaction's TxProfile is checked before its session exists
+        profile = self._readable(request.connector_id, request.profile)
+        # a remote start's session profile is checked before its session exists
         why = self._refusal(profile, tx_profile_session=request.session is not None or request.check_only)
         if why is not None:
             return self._rejected(request, why)
-        if request.check_only:  # a RemoteStartTransaction's profile: would it fit among those installed?
+        if request.check_only:  # a remote start's profile: would it fit among those installed?
             why = planner.install(self.installed, Installed(profile, None), self._max_installed())[1]
-            return self._rejected(request, why) if why is not None else SetProfileReply(status="Accepted")
+            return self._rejected(request, why) if why is not None else SetProfileReply(status="accepted")
         session_id = None
         if profile.purpose is Purpose.TX and request.session is not None:
             session_id = request.session.session_id
@@ -207,13 +201,12 @@ class Charging:
         if why is not None:
             return self._rejected(request, why)
         self._changed()
-        return SetProfileReply(status="Accepted")
+        return SetProfileReply(status="accepted")
 
     @staticmethod
     def _rejected(request: SetProfileRequest, why: str) -> SetProfileReply:
-        log.warning("profile id=%d connector=%d rejected: %s", request.profile.charging_profile_id,
-                    request.connector_id, why)
-        return SetProfileReply(status="Rejected", reason=why)
+        log.warning("profile id=%d connector=%d rejected: %s", request.profile.id, request.connector_id, why)
+        return SetProfileReply(status="rejected", reason=why)
 
     async def on_clear(self, request: ClearProfilesRequest, _p: dict[str, str]) -> ClearProfilesReply:
         criteria = Criteria(request.profile_id, request.connector_id,
@@ -232,11 +225,10 @@ class Charging:
         start = datetime.now(UTC).replace(microsecond=0)
         periods = self.plan().composite(request.connector_id, start, request.duration_s)
         return CompositeReply(connector_id=request.connector_id, schedule_start=start, duration_s=request.duration_s,
-                              periods=[ChargingSchedulePeriod(start_period=p.start_s, limit=p.limit_a)
-                                       for p in periods])
+                              periods=[LimitPeriod(start_s=p.start_s, limit=p.limit_a) for p in periods])
 
     async def on_list(self, _request: Empty, _p: dict[str, str]) -> InstalledProfiles:
         return InstalledProfiles(profiles=[
             InstalledProfile(connector_id=i.profile.connector_id, session_id=i.session_id,
-                             profile=ChargingProfile.model_validate(to_ocpp(i.profile)))
+                             profile=to_contract(i.profile))
             for i in sorted(self.installed, key=lambda i: i.profile.id)])

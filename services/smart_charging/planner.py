@@ -3,9 +3,9 @@
 Pure: every instant comes in as an argument. `composite.py` says which profile prevails at an instant;
 this module adds what the station knows beyond one profile list:
 
-- a TxProfile belongs to one session of its connector (the one running when it was set, or the one a
-  RemoteStartTransaction started with it): it counts for that session only and goes when it ends;
-- the ChargePointMaxProfile is the station's total: each connector with a session gets an equal share
+- a session profile belongs to one session of its connector (the one running when it was set, or the one a
+  remote start began with it): it counts for that session only and goes when it ends;
+- the station_max profile is the station's total: each connector with a session gets an equal share
   of it (the whole of it on a one-connector station), and its own profiles' limit under that;
 - a connector with no profile in force has no limit of ours (None): the module's rating applies.
 """
@@ -13,7 +13,7 @@ this module adds what the station knows beyond one profile list:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from . import composite
@@ -27,7 +27,7 @@ RUNNING = 0  # stands for "a transaction runs" in composite's API, once only the
 @dataclass(frozen=True)
 class Installed:
     profile: Profile
-    session_id: str | None = None  # a TxProfile's session
+    session_id: str | None = None  # a session profile's session
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Limit:
 
 @dataclass(frozen=True)
 class Criteria:
-    """ClearChargingProfile: by id, else every profile matching all the criteria given (none given: all)."""
+    """Which profiles to clear: by id, else every profile matching all the criteria given (none given: all)."""
 
     profile_id: int | None = None
     connector_id: int | None = None
@@ -66,10 +66,10 @@ class Criteria:
 
 
 def install(installed: Sequence[Installed], new: Installed, max_installed: int) -> tuple[list[Installed], str | None]:
-    """The profiles after SetChargingProfile, or the old ones and why not (MaxChargingProfilesInstalled).
+    """The profiles after a new one is installed, or the old ones and why not (max_installed_limits).
 
     A profile with the same id, or the same connector, stack level and purpose, is replaced (OCPP 1.6 §3.13.2,
-    §5.16.3): a TxDefaultProfile for connector 1 leaves the one for connector 0 to the other connectors.
+    §5.16.3): a session default for connector 1 leaves the one for connector 0 to the other connectors.
     """
     p = new.profile
     kept = [i for i in installed
@@ -77,7 +77,7 @@ def install(installed: Sequence[Installed], new: Installed, max_installed: int) 
                                               and i.profile.stack_level == p.stack_level
                                               and i.profile.purpose is p.purpose))]
     if len(kept) >= max_installed:
-        return list(installed), f"{len(kept)} profiles installed, MaxChargingProfilesInstalled is {max_installed}"
+        return list(installed), f"{len(kept)} profiles installed, at most {max_installed}"
     return [*kept, new], None
 
 
@@ -159,10 +159,9 @@ class Plan:
             p = i.profile
             if p.purpose is Purpose.CHARGE_POINT_MAX:
                 continue
-            if p.purpose is Purpose.TX:
-                if session is None or p.connector_id != connector or i.session_id != session.session_id:
-                    continue
-                p = replace(p, transaction_id=None)
+            if p.purpose is Purpose.TX and (session is None or p.connector_id != connector
+                                            or i.session_id != session.session_id):
+                continue
             own.append(p)
         return own
 

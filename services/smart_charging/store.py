@@ -1,19 +1,21 @@
 """The installed charging profiles in smart_charging's SQLite file (`<data_dir>/smart_charging.sqlite`).
 
-Every change is one SQLite transaction: a SetChargingProfile that replaces two profiles replaces both
+Every change is one SQLite transaction: a new profile that replaces two others replaces both
 or neither, and a crash never leaves half of it.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from pydantic import ValidationError
 from sqlalchemy import Engine, text
 
+from services.common.contract.smart_charging import LimitProfile
+
 from .planner import Installed
-from .profiles import ProfileError, from_ocpp, to_ocpp
+from .profiles import from_contract, to_contract
 
 
 class ProfileStore:
@@ -27,8 +29,9 @@ class ProfileStore:
             rows = conn.execute(text("SELECT id, connector_id, session_id, body FROM profiles ORDER BY id")).all()
         for pid, connector, session_id, body in rows:
             try:
-                installed.append(Installed(from_ocpp(int(connector), json.loads(body)), session_id))
-            except (ProfileError, ValueError) as exc:
+                installed.append(Installed(from_contract(int(connector), LimitProfile.model_validate_json(body)),
+                                           session_id))
+            except (ValidationError, ValueError) as exc:
                 unreadable.append(f"profile {pid}: {exc}")
         return installed, unreadable
 
@@ -43,4 +46,4 @@ class ProfileStore:
                     "VALUES (:id, :connector, :purpose, :level, :session, :body, :at)"),
                     [{"id": i.profile.id, "connector": i.profile.connector_id, "purpose": i.profile.purpose.value,
                       "level": i.profile.stack_level, "session": i.session_id,
-                      "body": json.dumps(to_ocpp(i.profile)), "at": now} for i in added])
+                      "body": to_contract(i.profile).model_dump_json(exclude_none=True), "at": now} for i in added])

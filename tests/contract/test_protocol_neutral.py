@@ -4,10 +4,6 @@ The scan looks for 1.6 vocabulary in the code of every service outside the gatew
 side of the protocol, so it is not scanned either) and in `services/common/`: message names, status and error
 codes, configuration keys, reading contexts and measurands, and the snake_case field names of 1.6 payloads.
 Comments and docstrings count too: they are read as the code's own description.
-
-The work of issue 17 is not finished: `NOT_YET_NEUTRAL` lists the files that still hold 1.6 words and how many.
-The scan fails when a file gains a word or a file not listed holds one, and also when a listed file holds fewer
-than listed, so that every step of the work lowers the list for good.
 """
 
 from __future__ import annotations
@@ -37,17 +33,6 @@ WORDS = frozenset(
 )
 _PATTERN = re.compile(r"(?<![\w.])(" + "|".join(sorted(map(re.escape, WORDS), key=len, reverse=True)) + r")(?![\w])")
 
-NOT_YET_NEUTRAL: dict[str, int] = {
-    "services/cli/charging_cmd.py": 3,
-    "services/common/contract/smart_charging.py": 27,
-    "services/smart_charging/composite.py": 4,
-    "services/smart_charging/handlers.py": 6,
-    "services/smart_charging/planner.py": 9,
-    "services/smart_charging/profiles.py": 14,
-    "services/smart_charging/store.py": 1,
-}
-
-
 def scanned() -> list[Path]:
     services = ROOT / "services"
     return sorted(p for p in services.rglob("*.py")
@@ -71,14 +56,5 @@ def test_the_scan_finds_what_it_must() -> None:
 
 
 def test_no_service_but_the_gateway_speaks_ocpp_16() -> None:
-    found = {str(p.relative_to(ROOT)): hits(p.read_text()) for p in scanned()}
-    counts = {path: sum(words.values()) for path, words in found.items() if words}
-    wrong = []
-    for path, count in sorted(counts.items()):
-        allowed = NOT_YET_NEUTRAL.get(path, 0)
-        if count > allowed:
-            wrong.append(f"{path}: {count} (allowed {allowed}): {dict(found[path])}")
-    for path, allowed in sorted(NOT_YET_NEUTRAL.items()):
-        if counts.get(path, 0) < allowed:
-            wrong.append(f"{path}: {counts.get(path, 0)} now; lower NOT_YET_NEUTRAL to that")
-    assert not wrong, "\n".join(wrong)
+    found = {str(p.relative_to(ROOT)): dict(words) for p in scanned() if (words := hits(p.read_text()))}
+    assert not found, "\n".join(f"{path}: {words}" for path, words in sorted(found.items()))

@@ -72,7 +72,7 @@ async def test_tc_056_tx_default_profile_limits_the_next_transaction_and_the_met
                             MeterValueSampleInterval="1")
     assert await set_profile(station, 0, profile(1, "TxDefaultProfile", [(0, 10.0)])) == "Accepted"
     found = await limit_is(station, 10.0)
-    assert (found.profile_id, found.purpose) == (1, "TxDefaultProfile")
+    assert (found.profile_id, found.purpose) == (1, "session_default")
     start = await charging(station)
     await draws_at_most(station, 10.0)
     values = await station.csms.wait("MeterValues", 2, where=lambda p: p.get("transaction_id") is not None)
@@ -105,7 +105,7 @@ async def test_tc_057_tx_profile_for_the_running_transaction_goes_with_it(statio
     assert await set_profile(station, 1, profile(2, "TxProfile", [(0, 12.0)], tx=tx_id, kind="Relative")) == (
         "Accepted")
     found = await limit_is(station, 12.0)
-    assert (found.profile_id, found.purpose) == (2, "TxProfile")
+    assert (found.profile_id, found.purpose) == (2, "session")
     await draws_at_most(station, 12.0)
     # TC_058_2: another transaction's id
     assert await set_profile(station, 1, profile(3, "TxProfile", [(0, 6.0)], tx=tx_id + 1000)) == "Rejected"
@@ -113,7 +113,7 @@ async def test_tc_057_tx_profile_for_the_running_transaction_goes_with_it(statio
     await station.csms.wait("StopTransaction")
     await limit_is(station, 32.0)  # the TxProfile went with its transaction
     listed = _cli(station, "charging", "profiles", "--json")
-    assert [p["profile"]["charging_profile_id"] for p in json.loads(listed)["profiles"]] == [1]
+    assert [p["profile"]["id"] for p in json.loads(listed)["profiles"]] == [1]
 
 
 async def test_tc_058_1_a_tx_profile_without_a_transaction_is_rejected(station: Station) -> None:
@@ -206,10 +206,10 @@ async def test_the_limit_follows_period_boundaries_offline_and_survives_restarts
     kill9(pid)
     await station.observer.wait_online(("smart_charging",), not_pids={"smart_charging": pid})
     listed = json.loads(_cli(station, "charging", "profiles", "--json"))["profiles"]
-    assert [p["profile"]["charging_profile_id"] for p in listed] == [1]
+    assert [p["profile"]["id"] for p in listed] == [1]
     await draws_at_most(station, 8.0)
     status = _cli(station, "status")
-    assert "smart charging: 8.0 A by TxDefaultProfile #1" in status, status
+    assert "smart charging: 8.0 A by session_default #1" in status, status
 
 
 async def test_a_maintenance_cap_from_the_cli_combines_with_the_profiles_and_survives_a_power_restart(

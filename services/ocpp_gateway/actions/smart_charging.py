@@ -26,12 +26,14 @@ from services.common.bus import BusError
 from services.common.contract import smart_charging
 from services.common.contract.hardware import CONNECTORS
 from services.common.contract.smart_charging import (
-    ChargingProfile,
     ClearProfilesRequest,
     CompositeRequest,
+    LimitProfile,
+    LimitPurpose,
     SetProfileRequest,
 )
 
+from .. import limits
 from .base import Actions, Station
 
 log = logging.getLogger(__name__)
@@ -40,10 +42,10 @@ REQUEST_TIMEOUT_S = 5.0
 MAX_COMPOSITE_S = 30 * 86400  # contract.smart_charging CompositeRequest: a longer request is capped to it
 
 
-def _read(raw: dict[str, Any]) -> ChargingProfile | None:
+def _read(raw: dict[str, Any]) -> tuple[LimitProfile, int | None] | None:
     try:
-        return ChargingProfile.model_validate(raw)
-    except ValidationError as exc:
+        return limits.read(raw)
+    except limits.ProfileError as exc:
         log.warning("charging profile not readable: %s", exc)
         return None
 
@@ -54,20 +56,20 @@ async def _set(station: Station, request: SetProfileRequest) -> bool:
     except BusError as exc:
         log.error("charging profile not set: %s", exc)
         return False
-    if reply.status != "Accepted":
-        log.info("charging profile %d rejected: %s", request.profile.charging_profile_id, reply.reason)
-    return bool(reply.status == "Accepted")
+    if reply.status != "accepted":
+        log.info("charging profile %d rejected: %s", request.profile.id, reply.reason)
+    return reply.status == "accepted"
 
 
 async def remote_start_profile(station: Station, connector_id: int | None, raw: dict[str, Any]
-                               ) -> ChargingProfile | None:
+                               ) -> LimitProfile | None:
     """The profile of a RemoteStartTransaction when it can be applied to the session it starts, else None
     (the start is then Rejected, OCTT TC_060): a TxProfile smart_charging would accept."""
-    profile = _read(raw)
-    if profile is None or profile.charging_profile_purpose != "TxProfile":
+    read = _read(raw)
+    if read is None or read[0].purpose is not LimitPurpose.SESSION:
         return None
     # edition 2 §5.16.2: the CSMS sets no transactionId here; the profile is the new transaction's anyway
-    profile = profile.model_copy(update={"transaction_id": None})
+    profile = read[0]
     connector = connector_id if connector_id is not None else CONNECTORS[0]
     checked = await _set(station, SetProfileRequest(connector_id=connector, profile=profile, check_only=True))
     return profile if checked else None
@@ -78,15 +80,16 @@ class SmartChargingActions(Actions):
     async def on_set_charging_profile(self, connector_id: int, cs_charging_profiles: dict[str, Any]
                                       ) -> call_result.SetChargingProfile:
         rejected = call_result.SetChargingProfile(status=ChargingProfileStatus.rejected)
-        profile = _read(cs_charging_profiles)
-        if profile is None:
+        read = _read(cs_charging_profiles)
+        if read is None:
             return rejected
+        profile, transaction_id = read
         session = None
-        if profile.charging_profile_purpose == "TxProfile":
-            session = self.station.transactions.session_ref(connector_id, profile.transaction_id)
+        if profile.purpose is LimitPurpose.SESSION:
+            session = self.station.transactions.session_ref(connector_id, transaction_id)
             if session is None:
-                log.info("TxProfile %d rejected: no transaction %s on connector %d", profile.charging_profile_id,
-                         profile.transaction_id if profile.transaction_id is not None else "at all", connector_id)
+                log.info("TxProfile %d rejected: no transaction %s on connector %d", profile.id,
+                         transaction_id if transaction_id is not None else "at all", connector_id)
                 return rejected
         accepted = await _set(self.station, SetProfileRequest(connector_id=connector_id, profile=profile,
                                                               session=session))
@@ -98,11 +101,11 @@ class SmartChargingActions(Actions):
                                         charging_profile_purpose: str | None = None, stack_level: int | None = None
                                         ) -> call_result.ClearChargingProfile:
         try:
-            request = ClearProfilesRequest(profile_id=id, connector_id=connector_id,
-                                           purpose=charging_profile_purpose,
+            purpose = None if charging_profile_purpose is None else limits.PURPOSES[charging_profile_purpose]
+            request = ClearProfilesRequest(profile_id=id, connector_id=connector_id, purpose=purpose,
                                            stack_level=stack_level)
             reply = await self.station.bus.request(smart_charging.CLEAR_PROFILES, request, timeout=REQUEST_TIMEOUT_S)
-        except (ValidationError, BusError) as exc:
+        except (ValidationError, BusError, KeyError) as exc:
             log.error("ClearChargingProfile not carried out: %s", exc)
             return call_result.ClearChargingProfile(status=ClearChargingProfileStatus.unknown)
         return call_result.ClearChargingProfile(
@@ -130,8 +133,7 @@ class SmartChargingActions(Actions):
             status=GetCompositeScheduleStatus.accepted, connector_id=connector_id, schedule_start=start,
             charging_schedule={
                 "duration": reply.duration_s, "start_schedule": start, "charging_rate_unit": "A",
-                "charging_schedule_period": [{"start_period": p.start_period, "limit": p.limit}
-                                             for p in reply.periods]})
+                "charging_schedule_period": limits.composite_periods(reply.periods)})
 
 
 def _iso(moment: datetime) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
@@ -31,8 +31,8 @@ TX = Purpose.TX
 
 def prof(pid: int, purpose: Purpose, periods: float | Sequence[tuple[int, float]], *, connector: int | None = None,
          level: int = 0, kind: Kind = Kind.ABSOLUTE, start: datetime | None = T0, duration: int | None = None,
-         recurrency: Recurrency | None = None, valid_from: datetime | None = None, valid_to: datetime | None = None,
-         tx: int | None = None) -> Profile:
+         recurrency: Recurrency | None = None, valid_from: datetime | None = None, valid_to: datetime | None = None
+         ) -> Profile:
     """A profile that passes `refusal`; a single number is a one-period schedule."""
     steps = [(0, periods)] if isinstance(periods, float | int) else periods
     if connector is None:
@@ -41,7 +41,7 @@ def prof(pid: int, purpose: Purpose, periods: float | Sequence[tuple[int, float]
         start = None
     profile = Profile(pid, connector, level, purpose, kind,
                       Schedule(tuple(Period(s, float(limit)) for s, limit in steps), "A", duration, start),
-                      recurrency, valid_from, valid_to, tx)
+                      recurrency, valid_from, valid_to)
     assert refusal(profile, Limits()) is None
     return profile
 
@@ -77,11 +77,11 @@ IN_FORCE: list[tuple[str, Case, InForce]] = [
     ("equal level and connector: the higher id wins",
      Case([prof(4, TXD, 10, level=2), prof(3, TXD, 16, level=2)]), force(10, 4, TXD)),
     ("TxProfile beats TxDefaultProfile, even at a lower level and with a higher limit",
-     Case([prof(1, TXD, 16, level=5), prof(2, TX, 32, tx=7)], tx=7), force(32, 2, TX)),
+     Case([prof(1, TXD, 16, level=5), prof(2, TX, 32)], tx=7), force(32, 2, TX)),
     ("station cap lower than the TxProfile: the cap is named",
-     Case([prof(9, CAP, 20), prof(2, TX, 32, tx=7)], tx=7), force(20, 9, CAP)),
+     Case([prof(9, CAP, 20), prof(2, TX, 32)], tx=7), force(20, 9, CAP)),
     ("station cap higher than the TxProfile: the TxProfile is named",
-     Case([prof(9, CAP, 40), prof(2, TX, 32, tx=7)], tx=7), force(32, 2, TX)),
+     Case([prof(9, CAP, 40), prof(2, TX, 32)], tx=7), force(32, 2, TX)),
     ("station cap lower than the TxDefaultProfile caps it too",
      Case([prof(9, CAP, 10), prof(1, TXD, 16)]), force(10, 9, CAP)),
     ("cap equal to the profile: the profile is named, the cap lowered nothing",
@@ -89,14 +89,10 @@ IN_FORCE: list[tuple[str, Case, InForce]] = [
     ("only the station cap: it is the limit", Case([prof(9, CAP, 50)]), force(50, 9, CAP)),
     ("station caps by stack level too: the higher level wins with its higher limit",
      Case([prof(8, CAP, 20, level=1), prof(9, CAP, 40, level=2)]), force(40, 9, CAP)),
-    ("TxProfile of another transaction ignored",
-     Case([prof(2, TX, 8, tx=7), prof(1, TXD, 16)], tx=8), force(16, 1, TXD)),
-    ("TxProfile without transaction id counts in whichever transaction runs",
+    ("a session profile counts in the session that runs (the planner passes only the running session's)",
      Case([prof(2, TX, 8), prof(1, TXD, 16)], tx=8), force(8, 2, TX)),
-    ("TxProfile without transaction id ignored when no transaction runs",
+    ("a session profile is ignored when no session runs",
      Case([prof(2, TX, 8), prof(1, TXD, 16)]), force(16, 1, TXD)),
-    ("TxProfile with a transaction id ignored when no transaction runs",
-     Case([prof(2, TX, 8, tx=7), prof(1, TXD, 16)]), force(16, 1, TXD)),
     ("connector-specific TxDefault beats connector 0 at equal level (despite the lower id)",
      Case([prof(5, TXD, 16, connector=0, level=2), prof(3, TXD, 10, level=2)]), force(10, 3, TXD)),
     ("connector-0 TxDefault at a higher level beats the connector-specific one",
@@ -132,7 +128,7 @@ IN_FORCE: list[tuple[str, Case, InForce]] = [
      Case([prof(1, TXD, 10, valid_to=T0 + HOUR)], t=T0 + HOUR - timedelta(microseconds=1)), force(10, 1, TXD)),
     ("at valid_to: no longer valid", Case([prof(1, TXD, 10, valid_to=T0 + HOUR)], t=T0 + HOUR), NOTHING),
     ("connector 0 asks: only the station cap applies",
-     Case([prof(9, CAP, 50), prof(1, TXD, 10, connector=0), prof(2, TX, 8, tx=7)], connector=0, tx=7),
+     Case([prof(9, CAP, 50), prof(1, TXD, 10, connector=0), prof(2, TX, 8)], connector=0, tx=7),
      force(50, 9, CAP)),
     ("connector 0 asks without a station cap: nothing, even with a connector-0 TxDefault",
      Case([prof(1, TXD, 10, connector=0)], connector=0), NOTHING),
@@ -311,7 +307,6 @@ def valid_profile(draw: st.DrawFn, pid: int) -> Profile:
         recurrency=draw(st.sampled_from(Recurrency)) if kind is Kind.RECURRING else None,
         valid_from=valid_from,
         valid_to=valid_to,
-        transaction_id=draw(st.none() | st.integers(1, 3)) if purpose is TX else None,
     )
     assert refusal(profile, Limits()) is None
     return profile
@@ -342,7 +337,7 @@ class Scenario:
 
     def edges(self, end: datetime) -> list[datetime]:
         """Every instant in [start, end) where any profile may start, stop or change period."""
-        anyone = [replace(i.profile, transaction_id=None) for i in self.installed]
+        anyone = [i.profile for i in self.installed]
         return boundaries(anyone, 1, self.start, end, self.origin, RUNNING)
 
 
