@@ -473,7 +473,8 @@ class TransactionEngine:
                      tx.transaction_id, reason, meter_stop)
             self.bus.publish(ocpp_gateway.TRANSACTION_STOPPED, TransactionStopped(
                 connector_id=tx.connector_id, session_id=tx.session_id,
-                transaction_id=self.store.transaction_id(tx.session_id), token=tokens.token(tx.id_tag), reason=reason,
+                transaction_id=published.text(self.store.transaction_id(tx.session_id)), token=tokens.token(tx.id_tag),
+                reason=reason,
                 meter_stop_wh=meter_stop, stopped_at=at))
         self.sender.kick()
 

@@ -26,7 +26,7 @@ def transaction_state(connector: int, run: Running | None, starting: Tx | None, 
     if run is not None:
         phase = SessionPhase.SUSPENDED if run.suspended else SessionPhase.ACTIVE
         return TransactionState(connector_id=connector, phase=phase, session_id=run.session_id,
-                                transaction_id=run.transaction_id, token=token(run.id_tag),
+                                transaction_id=text(run.transaction_id), token=token(run.id_tag),
                                 started_at=stored.started_at if stored else None, meter_start_wh=run.meter_start_wh)
     if starting is not None:
         return TransactionState(connector_id=connector, phase=SessionPhase.STARTING,
@@ -50,3 +50,8 @@ def reservation_state(connector: int, booking: Booking | None) -> ReservationSta
         reservation_id=booking.reservation_id, connector_id=booking.connector_id, token=token(booking.id_tag),
         group=token(booking.parent_id_tag) if booking.parent_id_tag else None, expires_at=booking.expiry)
     return ReservationState(connector_id=connector, reservation=reservation)
+
+
+def text(transaction_id: int | None) -> str | None:
+    """A 1.6 transactionId is an integer; the station's sessions carry the CSMS's id as text, whatever its form."""
+    return None if transaction_id is None else str(transaction_id)

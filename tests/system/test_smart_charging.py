@@ -99,7 +99,7 @@ async def test_tc_057_tx_profile_for_the_running_transaction_goes_with_it(statio
     assert await set_profile(station, 0, profile(1, "TxDefaultProfile", [(0, 32.0)])) == "Accepted"
     start = await charging(station)
     await draws_at_most(station, 32.0)
-    tx_id = (await station.observer.wait(
+    tx_id = int(await station.observer.wait(  # the CSMS's id, which the bus carries as text
         lambda: (t := station.observer.get("chargebus/ocpp_gateway/state/transaction/1")) and t.transaction_id,
         what="the confirmed transactionId"))
     assert await set_profile(station, 1, profile(2, "TxProfile", [(0, 12.0)], tx=tx_id, kind="Relative")) == (

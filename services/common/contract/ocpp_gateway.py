@@ -42,7 +42,8 @@ class TransactionState(Model):
     connector_id: int = Field(ge=1)
     phase: SessionPhase = SessionPhase.NONE
     session_id: str | None = Field(None, description="The station's own id, known before the CSMS's.")
-    transaction_id: int | None = Field(None, description="The CSMS's id for the session, once it confirmed the start.")
+    transaction_id: str | None = Field(None, max_length=36,
+                                       description="The CSMS's id for the session, once it confirmed the start.")
     token: IdToken | None = None
     started_at: datetime | None = None
     meter_start_wh: int | None = None
@@ -61,7 +62,7 @@ class AvailabilityIntent(Model):
 class TransactionStopped(Model):
     connector_id: int
     session_id: str
-    transaction_id: int | None
+    transaction_id: str | None = Field(max_length=36, description="The CSMS's id for the session, if it gave one.")
     token: IdToken
     reason: str = Field(description="Why it ended, in the protocol's words (shown to people as is).")
     meter_stop_wh: int
@@ -129,13 +130,13 @@ TRANSACTION: Topic[TransactionState, Never] = Topic(
     subscribers=("metering", "api", "cli", "smart_charging", "firmware"),
     doc="The session on a connector: `starting` (persisted, energize asked), `active`, `suspended` (no energy, the "
     "transaction open). Metering samples while active or suspended.",
-    example={"connector_id": 1, "phase": "active", "session_id": "s-1", "transaction_id": 17,
+    example={"connector_id": 1, "phase": "active", "session_id": "s-1", "transaction_id": "17",
              "token": _CARD, "started_at": "2026-11-24T22:00:00Z", "meter_start_wh": 1000},
 )
 TRANSACTION_STOPPED: Topic[TransactionStopped, Never] = Topic(
     "chargebus/ocpp_gateway/event/transaction_stopped", Kind.EVENT, TransactionStopped, owner="ocpp_gateway",
     private=True, subscribers=("api",), doc="A session ended (its end is queued for the CSMS).",
-    example={"connector_id": 1, "session_id": "s-1", "transaction_id": 17, "token": _CARD,
+    example={"connector_id": 1, "session_id": "s-1", "transaction_id": "17", "token": _CARD,
              "reason": "Local", "meter_stop_wh": 5000, "stopped_at": "2026-11-24T23:00:00Z"},
 )
 CSMS_AUTHORIZE = Topic(

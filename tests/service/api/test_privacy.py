@@ -38,7 +38,7 @@ async def cards_on_the_bus(settings: Settings) -> AsyncIterator[None]:
     buses["power"].publish(power.CONNECTOR, ConnectorState.model_validate(power.CONNECTOR.example), connector_id=1)
     buses["power"].publish(power.RFID_SWIPED, RfidSwiped(token=CARD_TOKEN))
     buses["ocpp_gateway"].publish(ocpp_gateway.TRANSACTION, TransactionState(
-        connector_id=1, phase="active", session_id="s-1", transaction_id=17, token=CARD_TOKEN,
+        connector_id=1, phase="active", session_id="s-1", transaction_id="17", token=CARD_TOKEN,
         started_at=now, meter_start_wh=1000), connector_id=1)
     buses["ocpp_gateway"].publish(ocpp_gateway.RESERVATION, ReservationState(connector_id=1, reservation=Reservation(
         reservation_id=7, connector_id=1, token=CARD_TOKEN,
@@ -92,7 +92,7 @@ async def test_no_get_route_shows_a_full_id_tag_without_the_token(settings: Sett
                 assert CARD not in body and PARENT not in body, f"GET {route} {credentials}: {body[:2000]}"
         masked = (await client.get("/api/status")).json()
         session = masked["chargebus/ocpp_gateway/state/transaction/1"]
-        assert session["token"] == {"value": "04**D5", "type": "iso14443"} and session["transaction_id"] == 17
+        assert session["token"] == {"value": "04**D5", "type": "iso14443"} and session["transaction_id"] == "17"
         booking = masked["chargebus/ocpp_gateway/state/reservation/1"]["reservation"]
         assert (booking["token"]["value"], booking["group"]["value"]) == ("04**D5", "FL**XY")
 

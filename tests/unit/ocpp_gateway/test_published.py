@@ -18,7 +18,7 @@ ROW = Tx(session_id="s1", connector_id=1, id_tag="TAG1", started_at=AT, meter_st
 def test_a_running_session_is_active_or_suspended_with_its_row_start() -> None:
     run = Running("s1", "TAG1", None, 100, transaction_id=7)
     state = transaction_state(1, run, None, ROW)
-    assert (state.open, state.phase, state.transaction_id, state.started_at) == (True, SessionPhase.ACTIVE, 7, AT)
+    assert (state.open, state.phase, state.transaction_id, state.started_at) == (True, SessionPhase.ACTIVE, "7", AT)
     suspended = Running("s1", "TAG1", None, 100, suspended=True)
     assert transaction_state(1, suspended, None, ROW).phase is SessionPhase.SUSPENDED
     assert session_view(1, suspended, None).phase is SessionPhase.SUSPENDED
