@@ -13,7 +13,7 @@ import setproctitle
 from services.common.logs import setup_logging
 from services.common.settings import Settings
 
-from . import separation, slots
+from . import data_snapshot, separation, slots
 from .launcher import fork_launcher
 from .supervisor import supervise
 
@@ -43,8 +43,11 @@ def run(settings: Settings) -> int:
     path = slots.state_path(settings.data_dir)
     boot = slots.at_start(slots.load(path, running))
     slots.save(path, boot)
+    if boot.trial_version is None and boot.outcome is not None and boot.outcome.installed:
+        data_snapshot.discard(settings.data_dir)  # the trial went well: the old databases are not needed
     if boot.active != running:
         log.warning("the station runs from slot %s (this is %s): restarting from it", boot.active, running)
+        data_snapshot.settle(settings.data_dir, boot)  # a trial that never started is rolled back with its data
         _exec(boot.active, lock)
     separate = separation.decide(settings)
     if separate:
@@ -56,6 +59,7 @@ def run(settings: Settings) -> int:
     finally:
         lock.close()
     if slot is not None:
+        data_snapshot.settle(settings.data_dir, slots.load(path, running))  # every process has stopped
         _exec(slot, None)
     return 0
 

@@ -28,7 +28,7 @@ from services.common.contract.supervisor import (
 )
 from services.common.version import VERSION
 
-from . import slots
+from . import data_snapshot, slots
 from .slots import BootState
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,7 @@ class SlotKeeper:
             if not missing:
                 self.boot = slots.installed(self.boot)
                 slots.save(self.path, self.boot)
+                data_snapshot.discard(self.data_dir)  # the version stays: so do the databases it migrated
                 log.info("firmware %s runs: every service online", self.boot.outcome.version if self.boot.outcome
                          else "?")
                 self.publish()
