@@ -56,7 +56,7 @@ def integer(low: int, high: int) -> Callable[[str], str]:
 
 def measurands(max_items: int) -> Callable[[str], str]:
     def check(value: str) -> str:
-        items = [v.strip() for v in value.split(",") if v.strip()]
+        items = _items(value)
         unknown = [v for v in items if v not in SUPPORTED_MEASURANDS]
         if unknown:
             raise BadValue(f"unsupported measurand(s) {unknown}")
@@ -202,10 +202,16 @@ def setting_value(key: Key, value: str) -> SettingValueType:
         return value.lower() == "true"
     if isinstance(default, int):
         return int(value)
-    table = UNITS if key.setting is Setting.SCHEDULE_UNITS else MEASURANDS
-    return [str(table[v.strip()]) for v in value.split(",") if v.strip()]
+    if key.setting is Setting.SCHEDULE_UNITS:
+        return [UNITS[v] for v in _items(value)]
+    return [m.value for m in measurands_of(value)]
 
 
 def measurands_of(value: str) -> list[Measurand]:
     """A measurand key's value (checked by the store) as the measurands metering reads."""
-    return [MEASURANDS[v.strip()] for v in value.split(",") if v.strip()]
+    return [MEASURANDS[v] for v in _items(value)]
+
+
+def _items(value: str) -> list[str]:
+    """The items of a comma-separated key value, blanks around them dropped."""
+    return [v.strip() for v in value.split(",") if v.strip()]

@@ -64,7 +64,7 @@ def _read(raw: object) -> tuple[LimitProfile, int | None]:
         raise ProfileError("charging_schedule.charging_schedule_period: no period")
     return LimitProfile(
         id=_int(_required(profile, "charging_profile_id", ""), "charging_profile_id"),
-        stack_level=_stack_level(_required(profile, "stack_level", "")),
+        stack_level=_whole(_required(profile, "stack_level", ""), "stack_level"),
         purpose=_named(PURPOSES, _required(profile, "charging_profile_purpose", ""), "charging_profile_purpose"),
         kind=_named(KINDS, _required(profile, "charging_profile_kind", ""), "charging_profile_kind"),
         schedule=LimitSchedule(
@@ -85,13 +85,6 @@ def _named(table: Mapping[str, _E], value: object, path: str) -> _E:
     if isinstance(value, str) and value in table:
         return table[value]
     raise ProfileError(f"{path}: unknown value {value!r} (expected one of {', '.join(table)})")
-
-
-def _stack_level(value: object) -> int:
-    level = _int(value, "stack_level")
-    if level < 0:
-        raise ProfileError(f"stack_level: {level} is negative")
-    return level
 
 
 def _whole(value: object, path: str) -> int:

@@ -182,27 +182,28 @@ class Controller:
 
     def snapshot(self, now: float, wall: datetime) -> ConnectorState:
         self.settle(now)
+        plugged, fault, limit, setpoint = self.plugged(now), self.fault(now), self.limit_a(), self.setpoint_a(now)
         request = self.ev.request_a if self.ev is not None else 0.0
-        delivering = self.energized and self.setpoint_a(now) > 0 and request > 0
-        held_back = self.energized and not delivering and (self.limit_a() <= 0 or self.suspended)
-        facts = (self.plugged(now), self.energized, delivering, held_back, self.finishing, self.fault(now),
-                 self.service_down, self.suspended)
+        delivering = self.energized and setpoint > 0 and request > 0
+        held_back = self.energized and not delivering and (limit <= 0 or self.suspended)
+        facts = (plugged, self.energized, delivering, held_back, self.finishing, fault, self.service_down,
+                 self.suspended)
         if facts != self._facts or self._since is None:
             self._facts, self._since = facts, wall
         return ConnectorState(
             connector_id=self.connector_id,
-            plugged=self.plugged(now),
+            plugged=plugged,
             energized=self.energized,
             delivering=delivering,
             held_back=held_back,
             awaiting_unplug=self.finishing,
-            fault=self.fault(now),
+            fault=fault,
             blocked_by=self.service_down,
             suspended=self.suspended,
-            limit_a=self.limit_a(),
+            limit_a=limit,
             cap_a=self.cap_a,
             cap_fail_closed=self.cap_fail_closed,
-            setpoint_a=self.setpoint_a(now),
+            setpoint_a=setpoint,
             since=self._since,
         )
 
