@@ -47,8 +47,9 @@ run: deps
 test: test-deps
 	$(VENV)/bin/ruff check services tests bench
 	$(VENV)/bin/mypy
-	@# four workers on two cores: the system tests mostly wait on OCPP and protocol timers, not on the CPU
-	$(PY) -m pytest -n 4 --dist worksteal -q
+	@# six workers on two cores: the longest tests wait on protocol timers (a last will, an offline replay, a
+	@# firmware trial), and the others run meanwhile
+	$(PY) -m pytest -n 6 --dist worksteal -q
 
 bench: test-deps
 	$(PY) -m bench

@@ -21,8 +21,9 @@ hypothesis_settings.register_profile("chargebus", deadline=None)
 hypothesis_settings.load_profile("chargebus")
 
 # The files whose tests run longest (a firmware install, kill -9 and last-will waits, compose, a 10,000-message
-# replay): started first, so that the parallel workers end together instead of one finishing them alone.
-LONGEST_FIRST = ("test_firmware.py", "test_supervisor.py", "test_deploy.py", "test_outbox_replay.py")
+# replay, the status back-off): started first, so that the parallel workers end together instead of one finishing
+# them alone.
+LONGEST_FIRST = ("test_firmware.py", "test_supervisor.py", "test_deploy.py", "test_outbox_replay.py", "test_status.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -30,7 +31,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         name = item.path.name
         if name in LONGEST_FIRST:
             return 0, LONGEST_FIRST.index(name)
-        tier = {"system": 1, "service": 2}.get(item.path.relative_to(Path(__file__).parent).parts[0], 3)
+        tier = {"system": 1, "service": 2, "gateway": 2}.get(item.path.relative_to(Path(__file__).parent).parts[0], 3)
         return tier, 0
 
     items.sort(key=order)  # stable: within a tier, the order pytest collected

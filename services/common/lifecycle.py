@@ -84,6 +84,20 @@ async def watchdog_pings(name: str) -> None:
         await failpoints.hit(f"{name}.block_loop")
 
 
+async def cancel_and_wait(*tasks: asyncio.Task[object]) -> None:
+    """Cancel `tasks` and wait until they have ended, whatever they end with.
+
+    Not `with suppress(CancelledError): await task`: if the caller is itself cancelled during that await, the
+    suppress swallows the caller's own cancellation and it runs on (a service that never stops)."""
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks)
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:  # retrieved: ending is all that matters here
+            log.debug("task %s ended with %r", task.get_name(), task.exception())
+
+
 async def serve(service_cls: type[Service], settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run a service until `stop` is set (or SIGTERM/SIGINT when called from `run_service`)."""
     stop = stop or asyncio.Event()
@@ -112,11 +126,7 @@ async def serve(service_cls: type[Service], settings: Settings, stop: asyncio.Ev
             if stopper in done:
                 service.stopping()
         finally:
-            for task in (worker, stopper):
-                task.cancel()
-            for task in (worker, stopper):
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cancel_and_wait(worker, stopper)
             await service.shutdown()
             await bus.stop()
     finally:

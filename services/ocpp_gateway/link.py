@@ -39,6 +39,7 @@ from ocpp.v16.enums import RegistrationStatus
 
 from services.common.bus import Bus
 from services.common.contract.ocpp_gateway import CONNECTION, ConnectionState, Registration
+from services.common.lifecycle import cancel_and_wait
 from services.common.logs import log_context, redact_url
 from services.common.settings import Settings
 from services.common.version import VERSION
@@ -200,10 +201,16 @@ class Link:
 
     async def _call(self, protocol: StationProtocol, payload: Any, timeout: float | None = None) -> Any:
         unique_id = str(uuid.uuid4())
+        cancels = asyncio.current_task().cancelling()  # type: ignore[union-attr]
         try:
             with log_context(ocpp_message_id=unique_id, ocpp_action=type(payload).__name__):
                 async with asyncio.timeout(timeout or self.settings.ocpp_response_timeout_s):
                     result = await protocol.call(payload, suppress=False, unique_id=unique_id)
+                if asyncio.current_task().cancelling() > cancels:  # type: ignore[union-attr]
+                    # Python 3.11's asyncio.wait_for, which the library awaits each answer with, returns an
+                    # answer that came with a cancellation and drops the cancellation (3.12 keeps it): the
+                    # gateway's stop was lost and it ran on until killed.
+                    raise asyncio.CancelledError
         except TimeoutError as exc:
             raise CsmsUnavailable(f"no answer to {type(payload).__name__}") from exc
         except websockets.ConnectionClosed as exc:
@@ -307,10 +314,7 @@ class Link:
                 if reader in done:
                     reader.result()  # the reason the link went down
             finally:
-                for task in (reader, booter):
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
+                await cancel_and_wait(reader, booter)
                 await protocol.close()
 
     async def _register(self, protocol: StationProtocol) -> None:

@@ -43,7 +43,7 @@ from ocpp.messages import Call, CallError, MessageType, get_validator, unpack
 from ocpp.v16 import ChargePoint
 from ocpp.v16.enums import Action
 
-from services.common.lifecycle import give_back_memory
+from services.common.lifecycle import cancel_and_wait, give_back_memory
 from services.common.logs import log_context
 
 log = logging.getLogger(__name__)
@@ -237,11 +237,7 @@ class StationProtocol(ChargePoint):
 
     async def close(self) -> None:
         """The connection is gone: calls still being answered are cancelled."""
-        for task in list(self._calls):
-            task.cancel()
-        for task in list(self._calls):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(*self._calls)
 
     def answering(self) -> bool:
         """False while the CSMS has Rejected our BootNotification: its calls are not answered (OCPP 1.6 §4.2)."""

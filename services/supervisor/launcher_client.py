@@ -189,6 +189,11 @@ class LauncherClient:
             if child is not None:
                 child.exited(int(message["code"]))
         else:
+            if "pid" in message:
+                # registered now, not when the waiting spawn() resumes: its exit may be the very next message read
+                child = ForkedProcess(int(message["pid"]))
+                self._children[child.pid] = child
+                message["child"] = child
             fut = self._pending.pop(int(message["id"]), None)
             if fut is not None and not fut.done():
                 fut.set_result(message)
@@ -217,8 +222,7 @@ class LauncherClient:
             answer = await fut
         if "error" in answer:
             raise OSError(f"launcher could not start {name}: {answer['error']}")
-        child = ForkedProcess(int(answer["pid"]))
-        self._children[child.pid] = child
+        child: ForkedProcess = answer["child"]
         return child
 
     async def stop(self, grace: float) -> None:

@@ -106,7 +106,8 @@ class Station:
         os.kill(pid, signal.SIGCONT)
 
     async def restart_stack(self) -> None:
-        self.stack = Stack(self.stack.env, self.stack.log.with_name(f"run{len(self.stack.log.name)}.log"))
+        self.stack = Stack(self.stack.env, self.stack.log.with_name(f"run{len(self.stack.log.name)}.log"),
+                           self.stack.interpreter)
         self.stack.start()
 
 

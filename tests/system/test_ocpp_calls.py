@@ -2,37 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from ocpp.v16 import call
 
-from services.common.contract.common import ConfigValue
+from services.common.contract import auth
+from services.common.contract.auth import IdToken, LookupRequest, TokenType
 from services.common.contract.supervisor import RESTART, RestartRequest
 from tests.system.station import Station, charging
-
-
-async def test_get_and_change_configuration(station: Station) -> None:
-    everything = await station.csms.call(call.GetConfiguration())
-    keys = {k["key"]: k for k in everything.configuration_key}
-    assert keys["GetConfigurationMaxKeys"] == {"key": "GetConfigurationMaxKeys", "readonly": True, "value": "6"}
-    assert "CP_MODEL" in keys and "MemberPrice" in keys and not everything.unknown_key
-    named = await station.csms.call(call.GetConfiguration(key=["HeartbeatInterval", "Unknown1"]))
-    assert [k["key"] for k in named.configuration_key] == ["HeartbeatInterval"] and named.unknown_key == ["Unknown1"]
-    beyond = await station.csms.call(call.GetConfiguration(key=[f"K{i}" for i in range(7)]))  # all answered
-    assert beyond.unknown_key == [f"K{i}" for i in range(7)]
-
-    answers = [
-        (await station.csms.call(call.ChangeConfiguration(key=k, value=v))).status
-        for k, v in [("MeterValueSampleInterval", "5"), ("MeterValueSampleInterval", "-1"),
-                     ("NumberOfConnectors", "2"), ("NoSuchKey", "1"), ("ServerURL", "ws://x/ocpp")]]
-    assert answers == ["Accepted", "Rejected", "Rejected", "NotSupported", "Rejected"]  # ServerURL is read-only
-    published = await station.observer.wait(
-        lambda: (v := station.observer.get("chargebus/config/MeterValueSampleInterval")) and v.value == "5" and v,
-        what="the changed key on the bus")
-    assert isinstance(published, ConfigValue) and not published.readonly
 
 
 async def test_change_availability_scheduled_during_a_transaction(station: Station) -> None:
@@ -59,56 +34,11 @@ async def test_change_availability_scheduled_during_a_transaction(station: Stati
     assert (await station.csms.call(call.ChangeAvailability(connector_id=7, type="Operative"))).status == "Rejected"
 
 
-async def test_other_core_calls(station: Station) -> None:
-    assert (await station.csms.call(call.DataTransfer(vendor_id="someone"))).status == "UnknownVendorId"
-    assert (await station.csms.call(call.DataTransfer(vendor_id="chargebus"))).status == "UnknownMessageId"
-    assert (await station.csms.call(call.UnlockConnector(connector_id=1))).status == "NotSupported"
+async def test_clear_cache_empties_the_cache_of_auth(station: Station) -> None:
+    await charging(station)  # TAG1 accepted by the CSMS: auth caches it
+    lookup = LookupRequest(token=IdToken(value="TAG1", type=TokenType.ISO14443))
+    assert (await station.bus.request(auth.LOOKUP, lookup)).cached is not None
     assert (await station.csms.call(call.ClearCache())).status == "Accepted"
+    assert (await station.bus.request(auth.LOOKUP, lookup)).cached is None
 
 
-async def test_error_codes_of_ocpp_j_16(station: Station) -> None:
-    await station.csms.wait("BootNotification")
-    cases: list[tuple[list[Any], str]] = [
-        ([2, "u1", "FlyToTheMoon", {}], "NotImplemented"),
-        # PICS F-1 (secure firmware updates): No
-        ([2, "u2", "SignedUpdateFirmware", {"requestId": 1, "firmware": {
-            "location": "https://x/fw", "retrieveDateTime": "2026-01-01T00:00:00Z",
-            "signingCertificate": "c", "signature": "s"}}], "NotSupported"),
-        ([2, "u3", "ChangeConfiguration", {"key": "HeartbeatInterval"}], "OccurenceConstraintViolation"),
-        ([2, "u4", "ChangeConfiguration", {"key": 1, "value": "2"}], "TypeConstraintViolation"),
-        ([2, "u5", "Reset", {"type": "Sideways"}], "PropertyConstraintViolation"),
-        ([2, "u6", "Reset", {"type": "Soft", "extra": 1}], "FormationViolation"),
-        ([2, "u7", "Reset"], "ProtocolError"),
-    ]
-    for frame, code in cases:
-        answer = await station.csms.raw_call(frame)
-        assert answer[0] == 4 and answer[2] == code, (frame, answer)
-    assert (await station.csms.call(call.GetConfiguration(key=["HeartbeatInterval"]))).configuration_key
-
-
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(frame=st.one_of(
-    st.binary(max_size=200).map(lambda b: b.decode("latin-1")),
-    st.lists(st.one_of(st.integers(), st.text(max_size=8), st.none()), max_size=5).map(json.dumps),
-    st.fixed_dictionaries({"key": st.one_of(st.text(max_size=60), st.integers()),
-                           "value": st.one_of(st.text(max_size=600), st.none())}).map(
-        lambda p: json.dumps([2, "h1", "ChangeConfiguration", p])),
-))
-async def test_bad_frames_never_break_the_link(station: Station, frame: str) -> None:
-    await station.csms.wait("BootNotification")
-    await station.csms.send_raw(frame)
-    result = await station.csms.call(call.GetConfiguration(key=["GetConfigurationMaxKeys"]))
-    assert result.configuration_key[0]["value"] == "6"
-    assert station.csms.connections == 1
-
-
-async def test_minimum_status_duration_hides_short_lived_statuses(station: Station) -> None:
-    await station.status("Available")
-    assert (await station.csms.call(call.ChangeConfiguration(key="MinimumStatusDuration", value="2"))
-            ).status == "Accepted"
-    await station.plug()
-    await station.unplug()  # Preparing lasted far less than 2 s
-    await station.plug()
-    await station.status("Preparing")  # this one stays: reported once stable
-    statuses = [p["status"] for p in station.csms.calls("StatusNotification") if p["connector_id"] == 1]
-    assert statuses == ["Available", "Preparing"]
