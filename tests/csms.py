@@ -58,6 +58,15 @@ class _StationSide(ChargePoint):
 
     csms: CentralSystem
 
+    async def start(self) -> None:
+        """Read every frame the station sent, even after an answer of ours could not go out any more: a station
+        that answers our call and then closes (a changed AuthorizationKey) sends a CALLRESULT the call waits
+        for; it came after a CALL of the station whose answer met the close, and was never read."""
+        while True:
+            message = await self._connection.recv()
+            with contextlib.suppress(websockets.ConnectionClosed):
+                await self.route_message(message)
+
     async def route_message(self, raw_msg: Any) -> None:
         self.csms.frames.append((time.monotonic(), str(raw_msg)))
         self.csms._changed.set()
