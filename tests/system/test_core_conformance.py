@@ -16,20 +16,6 @@ from tests.system.stack import CommandTap, kill9
 from tests.system.station import Station, charging, running_station
 
 
-async def test_item_1_2_boot_interval_is_clamped_and_a_heartbeat_interval_change_applies_at_once(
-        tmp_path: Path) -> None:
-    async with running_station(tmp_path, boot_interval=86400) as station:
-        await station.status("Available", connector=1)  # sent once the boot is Accepted and its interval taken
-        keys = await station.csms.call(call.GetConfiguration(key=["HeartbeatInterval"]))
-        assert keys.configuration_key[0]["value"] == "65535"  # the nearest the station supports (PICS ORS-7)
-        changed_at = time.monotonic()
-        await station.configure(HeartbeatInterval="2")
-        await station.csms.wait("Heartbeat", timeout=4)  # not after the old 65535 s
-        first = next(s.at for s in station.csms.seen if s.action == "Heartbeat")
-        assert first - changed_at <= 2.5
-        await station.csms.wait("Heartbeat", 3, timeout=8)
-
-
 async def test_item_3_the_same_card_read_in_another_case_stops_its_session(station: Station) -> None:
     start = await charging(station, "abcd1234")
     assert start["id_tag"] == "abcd1234"
@@ -176,19 +162,6 @@ async def test_item_12_stop_txn_data_empty_means_none_and_aligned_values_are_the
     assert stamps == sorted(stamps) and stamps[0] >= start and all(s.microsecond < 200_000 for s in stamps)
 
 
-async def test_item_14_ping_interval_change_reconnects_without_a_boot_and_pings_at_that_interval(
-        station: Station) -> None:
-    await station.status("Available")
-    await station.configure(WebSocketPingInterval="1")
-    await station.observer.wait(lambda: station.csms.connections == 2, what="reconnected with the new interval")
-    await asyncio.sleep(0)
-    seen = len(station.csms.pings)
-    await station.observer.wait(lambda: len(station.csms.pings) >= seen + 4, 10, "four pings")
-    gaps = [b - a for a, b in zip(station.csms.pings[seen:], station.csms.pings[seen + 1:], strict=False)]
-    assert all(0.7 <= g <= 1.5 for g in gaps), gaps
-    assert len(station.csms.calls("BootNotification")) == 1
-
-
 async def test_item_14_a_gateway_restart_is_not_a_station_boot(station: Station) -> None:
     await station.status("Available")
     gateway = station.pid("ocpp_gateway")
@@ -276,15 +249,5 @@ async def test_link_item_1_reset_retries_a_restart_the_supervisor_did_not_take(s
 
 def restart_requests(tap: CommandTap) -> int:
     return len([t for t, _p in tap.seen if t == supervisor.RESTART.path])
-
-
-async def test_link_item_2_a_48_character_charge_point_id_registers(tmp_path: Path) -> None:
-    long_id = "CB-" + "0123456789" * 4 + "ABCDE"
-    assert len(long_id) == 48
-    async with running_station(tmp_path, CHARGEBUS_CHARGE_POINT_ID=long_id) as station:
-        boot = (await station.csms.wait("BootNotification", timeout=30))[0]
-        assert "charge_point_serial_number" not in boot  # CiString25: the id does not fit, so none is sent
-        assert station.csms.paths[-1] == f"/ocpp/{long_id}"
-        await station.status("Available")
 
 

@@ -88,18 +88,6 @@ async def plain_text_warnings(station: Station) -> int:
     return station.stack.log.read_text(errors="replace").count("AuthorizationKey sent over ws://")
 
 
-async def test_link_item_12_an_unchanged_ping_interval_or_key_does_not_reconnect(station: Station) -> None:
-    await station.csms.wait("BootNotification")
-    await station.configure(AuthorizationKey=KEY)  # new credentials: one reconnect
-    await station.observer.wait(lambda: station.csms.connections == 2, what="the reconnect for the new key")
-    await station.configure(AuthorizationKey=KEY, WebSocketPingInterval="300")  # what the link already uses
-    heartbeats = len(station.csms.calls("Heartbeat"))
-    await station.configure(HeartbeatInterval="1")
-    # two heartbeats a second apart: a reconnect for the keys above would have closed the link by then
-    await station.csms.wait("Heartbeat", heartbeats + 2)
-    assert station.csms.connections == 2
-
-
 async def test_link_item_14_an_authorization_key_raises_the_profile_and_the_warning_is_logged_once(
         tmp_path: Path) -> None:
     csms = CentralSystem(password=KEY)
