@@ -74,6 +74,12 @@ def limit_malloc_arenas() -> None:
 
 
 def preload() -> None:
+    """Import what the children share, then freeze it for them.
+
+    The collector stays off from here until each child starts (the recipe of the `gc` documentation for
+    fork without exec): a collection now would free objects among the shared ones, and every child's first
+    allocations would fill those holes, copying each page they sit in."""
+    gc.disable()
     limit_malloc_arenas()
     for name in PRELOAD:
         try:
@@ -81,7 +87,6 @@ def preload() -> None:
         except ImportError as exc:  # a service that cannot import will say so itself when it starts
             print(f"launcher: preload of {name} failed: {exc}", file=sys.stderr)
     warm_up()
-    gc.collect()
     gc.freeze()  # objects imported so far are never touched by the collector: their pages stay shared
 
 
@@ -196,6 +201,7 @@ class Launcher:
             keep = WATCHDOG_FD + 1
         os.closerange(keep, 1 << 16)
         os.environ.update(request.get("env", {}))
+        gc.enable()  # off in the launcher since the preload (see `preload`)
 
     def _reap(self) -> None:
         while True:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import gc
 import logging
 import os
 from typing import IO
@@ -54,6 +55,7 @@ def run(settings: Settings) -> int:
         separation.prepare_data_dir(settings)
     # before any thread exists (asyncio, paho): the one safe moment to fork
     launcher = fork_launcher()
+    gc.enable()  # off since the preload, so that the launcher's children share its pages (see `launcher.preload`)
     try:
         slot = asyncio.run(supervise(settings, launcher, boot, separate))
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from pathlib import Path
 
 from services.supervisor.launcher_client import LauncherClient
 
@@ -29,3 +30,24 @@ async def test_a_child_that_exits_at_once_is_seen_exited() -> None:
                 assert await child.wait() == 1
     finally:
         await client.stop(5)
+
+
+async def test_a_service_starts_with_the_collector_on_and_the_preloaded_objects_frozen(tmp_path: Path) -> None:
+    # the launcher keeps the collector off after its preload (a collection would free holes among the shared pages
+    # that every child then fills and copies); each child must turn it back on, or its cycles would never be freed
+    client = LauncherClient(on_output=lambda _line: None)
+    await client.ensure()
+    report = tmp_path / "gc.txt"
+    out = os.open(report, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        child = await client.spawn("probe", {"module": "tests.unit.supervisor.gc_probe"}, {},
+                                   {"stdout": out, "stderr": out})
+    finally:
+        os.close(out)
+    try:
+        async with asyncio.timeout(10):
+            assert await child.wait() == 0
+    finally:
+        await client.stop(5)
+    enabled, frozen = report.read_text().split()
+    assert enabled == "True" and int(frozen) > 10_000
