@@ -100,37 +100,39 @@ class Charging:
 
     # -- sessions ----------------------------------------------------------------------------------
 
-    async def on_transaction(self, state: TransactionState | None, _p: dict[str, str]) -> None:
-        if state is None or state.connector_id not in self.sessions:
-            return
-        connector = state.connector_id
-        if state.open and state.session_id is not None:
-            known = self.sessions.get(connector)
-            if known is None or known.session_id != state.session_id:
-                self.sessions[connector] = Session(state.session_id, state.started_at or datetime.now(UTC))
-        else:
-            self.sessions[connector] = None
+    def _told(self, connector: int, session: Session | None) -> None:
+        """What the gateway, which owns sessions, says runs on `connector`, from whichever of its messages comes
+        first: its retained transaction state, or the session a command of it carries. Two commands carry it
+        because they cannot wait for the state: `begin_session` is the handshake that puts the limit in force
+        before power energizes, and a session profile may arrive before a restarted smart_charging has read the
+        state. All three say the same of the same session; this is the one place that records it."""
+        known = self.sessions.get(connector)
+        if session is None or known is None or known.session_id != session.session_id:
+            self.sessions[connector] = session
         self.known.add(connector)
         self._forget_ended()
         if self.known >= set(CONNECTORS):
             self.become_ready("every connector's session is known")
+
+    async def on_transaction(self, state: TransactionState | None, _p: dict[str, str]) -> None:
+        if state is None or state.connector_id not in self.sessions:
+            return
+        running = state.open and state.session_id is not None
+        self._told(state.connector_id, Session(state.session_id, state.started_at or datetime.now(UTC))
+                   if running and state.session_id is not None else None)
         self._changed()
 
     async def on_begin_session(self, request: BeginSessionRequest, _p: dict[str, str]) -> ChargingLimit:
         connector = request.connector_id
         if connector not in self.sessions:
             raise BusError(ErrorCode.BAD_REQUEST, f"no connector {connector}")
-        self.sessions[connector] = Session(request.session.session_id, request.session.started_at)
-        self.known.add(connector)
-        self._forget_ended()
+        self._told(connector, Session(request.session.session_id, request.session.started_at))
         if request.profile is not None:
             profile = self._readable(connector, request.profile)
             why = self._refusal(profile, tx_profile_session=True) or self._install(
                 Installed(profile, request.session.session_id))
             if why is not None:
                 raise BusError(ErrorCode.BAD_REQUEST, f"the remote start's profile cannot be applied: {why}")
-        if self.known >= set(CONNECTORS):
-            self.become_ready("every connector's session is known")
         self._changed()
         log.info("session=%s begins connector=%d limit_a=%s", request.session.session_id, connector,
                  self.published.get(connector, ChargingLimit(connector_id=connector)).limit_a)
@@ -194,9 +196,7 @@ class Charging:
         session_id = None
         if profile.purpose is Purpose.TX and request.session is not None:
             session_id = request.session.session_id
-            current = self.sessions.get(profile.connector_id)
-            if current is None or current.session_id != session_id:  # the gateway knows; we may not have heard yet
-                self.sessions[profile.connector_id] = Session(session_id, request.session.started_at)
+            self._told(profile.connector_id, Session(session_id, request.session.started_at))
         why = self._install(Installed(profile, session_id))
         if why is not None:
             return self._rejected(request, why)
