@@ -1,4 +1,5 @@
-"""`chargebus run` for the system tests, forked from one pre-imported process instead of a new interpreter.
+"""`chargebus run` and the `chargebus` commands of the system tests, forked from one pre-imported process instead
+of a new interpreter.
 
 Why: a new interpreter spends about a second of CPU importing what the station preloads (pydantic, SQLAlchemy,
 the `ocpp` library, FastAPI, ...) before it runs a line of the supervisor; with 150 stations started per test
@@ -9,7 +10,8 @@ file the test gave it. The paths that start a real interpreter stay tested where
 tests run the compose and systemd commands as written, and the services' own tests start `python -m`.
 
 Protocol on a SOCK_SEQPACKET socket pair (`CHARGEBUS_ZYGOTE_FD` in the zygote):
-- the test sends `{"id", "env", "log"}`; the zygote answers `{"id", "pid"}` or `{"id", "error"}`;
+- the test sends `{"id", "env", "log", "argv", "stderr"}` (argv `["run"]`: a station, in a session of its own;
+  any other: a CLI command, its stderr apart when named); the zygote answers `{"id", "pid"}` or `{"id", "error"}`;
 - when a child ends, the zygote sends `{"exit": pid, "code"}` (negative: killed by that signal, like Popen).
 The zygote is single-threaded and runs no event loop, so a fork of it is as clean as a new process.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import json
 import os
 import selectors
@@ -25,6 +28,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -34,23 +38,28 @@ PR_SET_PDEATHSIG = 1
 
 
 def _child(request: dict[str, Any]) -> int:
-    """In the fork: become `chargebus run` with the test's environment, output and a session of its own."""
-    os.setsid()
-    log = os.open(request["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    """In the fork: become `chargebus <argv>` with the test's environment and output; a station (`run`) in a
+    session of its own."""
+    argv: list[str] = request.get("argv", ["run"])
+    if argv == ["run"]:
+        os.setsid()
+    out = os.open(request["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    err = os.open(request.get("stderr", request["log"]), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    os.closerange(3, 1 << 16)  # the zygote's socket and selector are not the station's
+    os.dup2(out, 1)
+    os.dup2(err, 2)
+    os.closerange(3, 1 << 16)  # the zygote's socket and selector are not the child's
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     os.environ.clear()
     os.environ.update(request["env"])
-    sys.argv = ["chargebus", "run"]
+    gc.enable()  # off in the zygote since its preload, as in the launcher
+    sys.argv = ["chargebus", *argv]
     from services.cli.main import main
 
     try:
-        return main(["run"])
+        return main(argv)
     except SystemExit as exc:  # as the interpreter would report it
         if isinstance(exc.code, int):
             return exc.code
@@ -158,11 +167,15 @@ class Zygote:
             else:
                 self._answers[message["id"]] = message
 
-    def spawn(self, env: dict[str, str], log: Path) -> Forked:
+    def spawn(self, env: dict[str, str], log: Path, argv: list[str] | None = None, stderr: Path | None = None
+              ) -> Forked:
+        request: dict[str, Any] = {"env": env, "log": str(log), "argv": argv or ["run"]}
+        if stderr is not None:
+            request["stderr"] = str(stderr)
         with self._lock:
             self._next += 1
             ident = self._next
-            self._control.send(json.dumps({"id": ident, "env": env, "log": str(log)}).encode())
+            self._control.send(json.dumps({"id": ident, **request}).encode())
         deadline = time.monotonic() + 30
         while ident not in self._answers:
             if time.monotonic() > deadline:
@@ -218,6 +231,22 @@ class Forked:
 
 
 _zygote: Zygote | None = None
+
+
+def chargebus(env: dict[str, str], *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """A `chargebus` command as a technician types it (the same `main`), forked from the zygote: its exit code and
+    what it printed on stdout and stderr."""
+    with tempfile.TemporaryDirectory(prefix="chargebus-cli-") as folder:
+        out, err = Path(folder) / "stdout", Path(folder) / "stderr"
+        child = zygote().spawn(env, out, list(args), stderr=err)
+        try:
+            code = child.wait(timeout)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait(5)
+            raise
+        return subprocess.CompletedProcess(["chargebus", *args], code, out.read_text(errors="replace"),
+                                           err.read_text(errors="replace"))
 
 
 def zygote() -> Zygote:

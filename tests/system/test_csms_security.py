@@ -4,11 +4,11 @@ TLS against a CA bundle, client certificates; a real TLS WebSocket server and a 
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 from ocpp.v16 import call
 
+from tests import zygote
 from tests.conftest import env_for
 from tests.csms import CentralSystem
 from tests.pki import Pki
@@ -18,8 +18,7 @@ KEY = "0123456789abcdefABCD"
 
 
 def cli(station: Station, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "services.cli.main", *args], env=env_for(station.settings),
-                          capture_output=True, text=True, timeout=30)
+    return zygote.chargebus(env_for(station.settings), *args)
 
 
 async def test_profile_1_basic_auth_set_locally_and_the_key_is_write_only(tmp_path: Path) -> None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from services.common.contract.common import ConfigValue
 from services.common.contract.ocpp_gateway import ConnectorReport
 from services.common.contract.supervisor import ProcessTable
 from services.common.settings import Settings
+from tests import zygote
 from tests.broker import free_port
 from tests.conftest import env_for, isolated_settings
 from tests.system.stack import ALL, Observer, Stack
@@ -34,8 +33,7 @@ class Bench:
 
     def chargebus(self, *args: str) -> str:
         """A `chargebus` command as the user types it in another terminal."""
-        done = subprocess.run([sys.executable, "-m", "services.cli.main", *args], env=self.env,
-                              capture_output=True, text=True, timeout=30, check=False)
+        done = zygote.chargebus(self.env, *args)
         assert done.returncode == 0, (args, done.stdout, done.stderr)
         return done.stdout
 

@@ -21,6 +21,7 @@ from services.common.bus import Bus
 from services.common.contract.firmware import JobsState
 from services.common.contract.supervisor import INSTALL, InstallRequest
 from services.firmware import image, keys
+from tests import zygote
 from tests.conftest import env_for
 from tests.file_servers import ftp_server, http_server
 from tests.firmware_images import BROKEN_METERING, build_image, forged_header_archive, image_parts, signing_keys
@@ -209,8 +210,7 @@ async def test_diagnostics_are_collected_within_the_window_and_uploaded(tmp_path
 
 
 def _cli(station: Station, *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "services.cli.main", *args], env=env_for(station.settings),
-                          capture_output=True, text=True, timeout=30)
+    done = zygote.chargebus(env_for(station.settings), *args)
     assert done.returncode == 0, done.stderr
     return done.stdout
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,7 @@ from ocpp.v16.enums import AuthorizationStatus
 
 from services.common.contract import auth
 from services.common.contract.auth import Decided
+from tests import zygote
 from tests.conftest import env_for
 from tests.system.stack import CommandTap, kill9
 from tests.system.station import Station, charging, running_station
@@ -69,11 +68,9 @@ async def test_tc_043_tc_008_full_then_differential_and_a_start_without_authoriz
     assert await version(station) == 2
     # the CLI shows the same list
     env = env_for(station.settings)
-    listed = subprocess.run([sys.executable, "-m", "services.cli.main", "auth", "list"], env=env,
-                            capture_output=True, text=True, timeout=30)
+    listed = zygote.chargebus(env, "auth", "list")
     assert listed.returncode == 0 and listed.stdout.strip() == "local list: version 2, 2 entries", listed.stderr
-    looked = subprocess.run([sys.executable, "-m", "services.cli.main", "auth", "lookup", "gone1", "--json"],
-                            env=env, capture_output=True, text=True, timeout=30)
+    looked = zygote.chargebus(env, "auth", "lookup", "gone1", "--json")
     assert looked.returncode == 0 and json.loads(looked.stdout)["local"] is None
 
 

@@ -4,8 +4,6 @@ schedule, and the limit as the EV gets it (power's set-point, the meter's Curren
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +11,7 @@ from ocpp.v16 import call
 
 from services.common.contract.power import ConnectorState
 from services.common.contract.smart_charging import ChargingLimit
+from tests import zygote
 from tests.conftest import env_for
 from tests.system.stack import kill9
 from tests.system.station import Station, charging
@@ -229,13 +228,11 @@ async def test_a_maintenance_cap_from_the_cli_combines_with_the_profiles_and_sur
     assert "maintenance cap 5.0 A" in _cli(station, "status")
     out = _cli(station, "charging", "cap", "clear")
     assert "maintenance cap none, limit in force 20 A" in out, out
-    bad = subprocess.run([sys.executable, "-m", "services.cli.main", "charging", "cap", "lots"],
-                         env=env_for(station.settings), capture_output=True, text=True, timeout=30)
+    bad = zygote.chargebus(env_for(station.settings), "charging", "cap", "lots")
     assert bad.returncode == 2 and "not a current" in bad.stderr
 
 
 def _cli(station: Station, *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "services.cli.main", *args], env=env_for(station.settings),
-                          capture_output=True, text=True, timeout=30)
+    done = zygote.chargebus(env_for(station.settings), *args)
     assert done.returncode == 0, done.stderr
     return done.stdout

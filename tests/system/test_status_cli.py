@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import httpx
 import pytest
 
 from services.common.settings import Settings
+from tests import zygote
 from tests.conftest import env_for, isolated_settings
 from tests.system.stack import ALL, Observer, Stack
 
@@ -31,8 +31,7 @@ def station(tmp_path: Path) -> Iterator[tuple[Stack, Settings]]:
 
 
 def _status(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "services.cli.main", "status", *args], env=env_for(settings),
-                          capture_output=True, text=True, timeout=30)
+    return zygote.chargebus(env_for(settings), "status", *args)
 
 
 async def _get_json(client: httpx.AsyncClient, url: str, ready: str) -> object:

@@ -6,12 +6,11 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from services.common.contract.ocpp_gateway import CONNECTION, ConnectionState
+from tests import zygote
 from tests.conftest import env_for, isolated_settings
 from tests.system.stack import ALL, Observer, Stack
 from tests.system.station import Station, charging
@@ -29,8 +28,7 @@ def _published(station: Station) -> Any:
 
 
 def _status(station: Station) -> str:
-    done = subprocess.run([sys.executable, "-m", "services.cli.main", "status"], env=env_for(station.settings),
-                          capture_output=True, text=True, timeout=30)
+    done = zygote.chargebus(env_for(station.settings), "status")
     assert done.returncode == 0, done.stderr
     return done.stdout
 

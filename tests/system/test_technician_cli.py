@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ocpp.v16.enums import AuthorizationStatus
 
 from services.cli.ops_cmd import log_files, parse_since
+from tests import zygote
 from tests.conftest import env_for
 from tests.system.station import Station
 
 
 def cli(station: Station, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "services.cli.main", *args], env=env_for(station.settings),
-                          capture_output=True, text=True, timeout=30)
+    return zygote.chargebus(env_for(station.settings), *args)
 
 
 async def test_restart_one_service_and_its_logs_since_then(station: Station) -> None:
