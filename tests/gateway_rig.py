@@ -178,13 +178,20 @@ async def running_gateway(tmp_path: Path, csms: CentralSystem | None = None, boo
             yield rig
     finally:
         stop.set()
+        stuck = False
         if gateway is not None:  # as a SIGTERM would: the gateway must end by itself
             await asyncio.wait({gateway}, timeout=10)
-            assert gateway.done(), "the gateway did not stop within 10 s of its stop"
+            stuck = not gateway.done()
+            if stuck:
+                gateway.cancel()  # the rest is cleaned up all the same; the test fails below
+        try:
+            for stand_in in rig.stand_ins.values():
+                await stand_in.bus.stop()
+            await csms.stop()
+        finally:
+            broker.stop()
+            logging.getLogger().removeHandler(rig.log)
+            logging.getLogger("services").setLevel(level)
+        assert not stuck, "the gateway did not stop within 10 s of its stop"
+        if gateway is not None:
             gateway.result()
-        for stand_in in rig.stand_ins.values():
-            await stand_in.bus.stop()
-        await csms.stop()
-        broker.stop()
-        logging.getLogger().removeHandler(rig.log)
-        logging.getLogger("services").setLevel(level)
