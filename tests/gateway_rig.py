@@ -36,7 +36,7 @@ from services.ocpp_gateway.service import OcppGatewayService
 from tests.broker import Broker
 from tests.conftest import isolated_settings
 from tests.csms import CentralSystem
-from tests.system.stack import Observer
+from tests.system.stack import CsmsView, Observer
 
 P = TypeVar("P", bound=BaseModel)
 R = TypeVar("R", bound=BaseModel)
@@ -89,7 +89,7 @@ class _Lines(logging.Handler):
 
 
 @dataclass
-class GatewayRig:
+class GatewayRig(CsmsView):
     csms: CentralSystem
     settings: Settings
     observer: Observer
@@ -117,25 +117,6 @@ class GatewayRig:
 
     def unplug(self, connector_id: int = 1) -> None:
         self.hardware(connector_id, plugged=False)
-
-    async def status(self, status: str, connector: int = 1, count: int = 1, timeout: float = 20.0
-                     ) -> list[dict[str, Any]]:
-        """Wait until the CSMS got `count` StatusNotifications of `status` for `connector`."""
-        return await self.csms.wait("StatusNotification", count, timeout=timeout,
-                                    where=lambda p: p["connector_id"] == connector and p["status"] == status)
-
-    async def configure(self, **keys: str) -> None:
-        from ocpp.v16 import call
-
-        for key, value in keys.items():
-            result = await self.csms.call(call.ChangeConfiguration(key=key, value=value))
-            assert result.status == "Accepted", (key, value, result.status)
-
-    async def accepted(self, timeout: float = 10.0) -> None:
-        def linked() -> bool:
-            state = self.observer.get("chargebus/ocpp_gateway/state/connection")
-            return bool(state and state.connected and state.registration == "Accepted")
-        await self.observer.wait(linked, timeout, "the CSMS link up and Accepted")
 
 
 @asynccontextmanager

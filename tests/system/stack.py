@@ -24,6 +24,7 @@ from services.common.bus_accounts import credentials
 from services.common.contract import Topic
 from services.common.contract.common import Health, HealthState
 from services.common.settings import Settings
+from tests.csms import CentralSystem
 from tests.zygote import Forked, zygote
 
 ALL = ("supervisor", "ocpp_gateway", "power", "auth", "metering", "smart_charging", "firmware", "api", "sim")
@@ -99,6 +100,39 @@ class Observer:
         pids: dict[str, int] = await self.wait(lambda: self.online(services, not_pids), timeout,
                                                f"{services} online")
         return pids
+
+
+class CsmsView:
+    """What a test asks as the Central System and checks on the bus, whatever runs the gateway (the whole
+    station or the gateway rig): needs `csms` and `observer`."""
+
+    csms: CentralSystem
+    observer: Observer
+
+    async def status(self, status: str, connector: int = 1, count: int = 1, timeout: float = 20.0
+                     ) -> list[dict[str, Any]]:
+        """Wait until the CSMS got `count` StatusNotifications of `status` for `connector`."""
+        return await self.csms.wait("StatusNotification", count, timeout=timeout,
+                                    where=lambda p: p["connector_id"] == connector and p["status"] == status)
+
+    def reported(self, status: str, connector: int = 1) -> int:
+        """How many StatusNotifications of `status` the CSMS got so far (to wait for the next one)."""
+        return len([p for p in self.csms.calls("StatusNotification")
+                    if p["connector_id"] == connector and p["status"] == status])
+
+    async def configure(self, **keys: str) -> None:
+        from ocpp.v16 import call
+
+        for key, value in keys.items():
+            result = await self.csms.call(call.ChangeConfiguration(key=key, value=value))
+            assert result.status == "Accepted", (key, value, result.status)
+
+    async def accepted(self, timeout: float = 20.0) -> None:
+        """Wait until the gateway's CSMS link is up and its BootNotification Accepted."""
+        def linked() -> bool:
+            state = self.observer.get("chargebus/ocpp_gateway/state/connection")
+            return bool(state and state.connected and state.registration == "Accepted")
+        await self.observer.wait(linked, timeout, "the CSMS link up and Accepted")
 
 
 class Stack:

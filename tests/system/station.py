@@ -24,11 +24,11 @@ from services.common.contract.sim import EstopRequest, PlugRequest, SwipeRequest
 from services.common.settings import Settings
 from tests.conftest import env_for, isolated_settings
 from tests.csms import CentralSystem
-from tests.system.stack import ALL, Observer, Stack
+from tests.system.stack import ALL, CsmsView, Observer, Stack
 
 
 @dataclass
-class Station:
+class Station(CsmsView):
     csms: CentralSystem
     stack: Stack
     settings: Settings
@@ -47,34 +47,10 @@ class Station:
     async def estop(self, pressed: bool = True) -> None:
         await self.bus.request(sim.ESTOP, EstopRequest(pressed=pressed))
 
-    async def status(self, status: str, connector: int = 1, count: int = 1, timeout: float = 20.0
-                     ) -> list[dict[str, Any]]:
-        return await self.csms.wait("StatusNotification", count, timeout=timeout,
-                                    where=lambda p: p["connector_id"] == connector and p["status"] == status)
-
-    def reported(self, status: str, connector: int = 1) -> int:
-        """How many StatusNotifications of `status` the CSMS got so far (to wait for the next one)."""
-        return len([p for p in self.csms.calls("StatusNotification")
-                    if p["connector_id"] == connector and p["status"] == status])
-
     async def unplug_until_available(self) -> None:
         before = self.reported("Available")
         await self.unplug()
         await self.status("Available", count=before + 1)
-
-    async def configure(self, **keys: str) -> None:
-        from ocpp.v16 import call
-
-        for key, value in keys.items():
-            result = await self.csms.call(call.ChangeConfiguration(key=key, value=value))
-            assert result.status == "Accepted", (key, value, result.status)
-
-    async def accepted(self, timeout: float = 20.0) -> None:
-        """Wait until the gateway's CSMS link is up and its BootNotification Accepted."""
-        def linked() -> bool:
-            state = self.observer.get("chargebus/ocpp_gateway/state/connection")
-            return bool(state and state.connected and state.registration == "Accepted")
-        await self.observer.wait(linked, timeout, "the CSMS link up and Accepted")
 
     async def linked_since(self, since: datetime, timeout: float = 20.0) -> None:
         """Wait until the gateway reports its CSMS link up again after `since` (a stale retained state from
