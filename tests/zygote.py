@@ -19,7 +19,6 @@ The zygote is single-threaded and runs no event loop, so a fork of it is as clea
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import gc
 import json
 import os
@@ -33,8 +32,6 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
-
-PR_SET_PDEATHSIG = 1
 
 
 def _child(request: dict[str, Any]) -> int:
@@ -257,7 +254,8 @@ def zygote() -> Zygote:
 
 
 def main() -> None:
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # dies with its worker
+    # no death signal: it is tied to the thread that started us (a test may have, from asyncio.to_thread), not to
+    # the worker; the worker's end closes the control socket, and that ends the zygote
     serve(socket.socket(fileno=int(os.environ.pop("CHARGEBUS_ZYGOTE_FD"))))
 
 
