@@ -41,12 +41,15 @@ class ScriptedLink:
         self.sent: list[Any] = []
         self.up = asyncio.Event()
         self.up.set()
+        self.waited = asyncio.Event()  # someone waited for the link while it was down
 
     @property
     def accepted(self) -> bool:
         return self.up.is_set()
 
     async def wait_accepted(self) -> None:
+        if not self.up.is_set():
+            self.waited.set()
         await self.up.wait()
 
     async def call(self, payload: Any, timeout: float | None = None) -> Any:
@@ -189,11 +192,8 @@ async def test_a_link_that_goes_down_is_waited_for_not_counted(store: TxStore) -
     sender = sender_for(store, link)
     task = asyncio.create_task(sender.run())
     try:
-        for _ in range(100):
-            if not link.up.is_set():
-                break
-            await asyncio.sleep(0.01)
-        await asyncio.sleep(0.1)
+        async with asyncio.timeout(5):  # the sender waits for the link: what it holds is not counted as tried
+            await link.waited.wait()
         assert store.pending() == 1 and store.head()[0].attempts == 0
         link.up.set()
         for _ in range(200):
