@@ -41,7 +41,7 @@ async def _station_figures(tmp: Path) -> list[Figure]:
     csms = CentralSystem()
     await csms.start()
     settings = isolated_settings(tmp).model_copy(update={"csms_url": csms.url})
-    stack = Stack(env_for(settings), tmp / "stack.log")
+    stack = Stack(env_for(settings), tmp / "stack.log", interpreter=True)  # as `chargebus run` starts
     started = time.monotonic()
     stack.start()
     figures: list[Figure] = []

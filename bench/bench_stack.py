@@ -91,7 +91,7 @@ async def _online(settings: object, started: float) -> float:
 async def run() -> list[Figure]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = isolated_settings(Path(tmp))
-        stack = Stack(env_for(settings), Path(tmp) / "stack.log")
+        stack = Stack(env_for(settings), Path(tmp) / "stack.log", interpreter=True)  # as `chargebus run` starts
         started = time.perf_counter()
         stack.start()
         try:
