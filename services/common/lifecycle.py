@@ -130,9 +130,7 @@ async def serve(service_cls: type[Service], settings: Settings, stop: asyncio.Ev
             await service.shutdown()
             await bus.stop()
     finally:
-        pings.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pings
+        await cancel_and_wait(pings)
 
 
 def run_service(service_cls: type[Service]) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 from services.common.bus import Bus, BusError
 from services.common.contract.firmware import FirmwarePhase, UpdateProgress, UpdateRequest
 from services.common.contract.supervisor import INSTALL, InstallReply, InstallRequest, SlotState
+from services.common.lifecycle import cancel_and_wait
 from services.common.settings import Settings
 from services.common.version import VERSION
 
@@ -100,9 +101,8 @@ class Updater:
                 await asyncio.wait({task, replaced}, return_when=asyncio.FIRST_COMPLETED)
                 replaced.cancel()
                 if self.requested.is_set() and not task.done():
-                    task.cancel()  # replaced by a newer request (never while installing: `request` refuses)
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                    # replaced by a newer request (never while installing: `request` refuses)
+                    await cancel_and_wait(task)
             if not task.cancelled() and task.exception() is not None:
                 log.error("firmware update failed: %r", task.exception())
                 self._finish(FirmwarePhase.INSTALL_FAILED, f"internal error: {task.exception()!r}")

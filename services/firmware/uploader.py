@@ -9,7 +9,6 @@ the last retry. A restart collects and uploads again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +19,7 @@ from services.common.bus import Bus
 from services.common.contract import Topic
 from services.common.contract.common import ConfigValue
 from services.common.contract.firmware import DiagnosticsRequest, UploadPhase
+from services.common.lifecycle import cancel_and_wait
 from services.common.redact import is_secret_name
 from services.common.settings import Settings
 from services.common.version import VERSION
@@ -74,9 +74,7 @@ class Uploader:
             await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
             waiter.cancel()
             if not task.done():  # a newer request replaces this one
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await cancel_and_wait(task)
             elif task.exception() is not None:
                 log.error("diagnostics failed: %r", task.exception())
                 self._finish(UploadPhase.UPLOAD_FAILED)

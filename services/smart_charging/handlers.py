@@ -117,9 +117,8 @@ class Charging:
     async def on_transaction(self, state: TransactionState | None, _p: dict[str, str]) -> None:
         if state is None or state.connector_id not in self.sessions:
             return
-        running = state.open and state.session_id is not None
         self._told(state.connector_id, Session(state.session_id, state.started_at or datetime.now(UTC))
-                   if running and state.session_id is not None else None)
+                   if state.open and state.session_id is not None else None)
         self._changed()
 
     async def on_begin_session(self, request: BeginSessionRequest, _p: dict[str, str]) -> ChargingLimit:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from services.common.contract.supervisor import ProcessState, ProcessStatus
+from services.common.lifecycle import cancel_and_wait
 from services.common.logs import UtcFormatter
 from services.common.redact import scrub
 
@@ -135,9 +136,7 @@ class Child:
                     async with asyncio.timeout(2.0):
                         await proc.wait()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
         self._set(ProcessState.STOPPED)
 
     def check_watchdog(self, now: float) -> None:
