@@ -36,8 +36,6 @@ from .store import AuthStore, ListRefused
 
 log = logging.getLogger(__name__)
 
-BIG_LIST = 1000  # entries: after a list this long, the heap it took is given back
-
 READS = (Setting.AUTHORIZATION_CACHE, Setting.LOCAL_LIST, Setting.LOCAL_FIRST, Setting.LOCAL_WHEN_OFFLINE,
          Setting.UNKNOWN_WHEN_OFFLINE, Setting.LOCAL_LIST_CAPACITY)
 CSMS_TIMEOUT_S = 30.0
@@ -136,11 +134,11 @@ class Handlers:
     async def on_send_local_list(self, request: SendLocalListRequest, _p: dict[str, str]) -> SendLocalListReply:
         if not self.config.flag(Setting.LOCAL_LIST):
             return SendLocalListReply(status=UpdateStatus.NOT_SUPPORTED, version=-1, size=0)
-        if len(request.entries) > BIG_LIST:
-            self.bus.after_reply(self._after_big_list)  # once the list itself is gone, not while it is held
+        if request.part > 0 and not request.more:
+            self.bus.after_reply(self._after_long_update)  # once the last part itself is gone, not while it is held
         return self._apply(request)
 
-    def _after_big_list(self) -> None:
+    def _after_long_update(self) -> None:
         """SQLite keeps a page cache per pooled connection, filled by the list's rows; closed, the next lookup
         opens a fresh one (a millisecond) and the heap they held goes back to the system."""
         self.store.engine.dispose()
@@ -149,14 +147,15 @@ class Handlers:
     def _apply(self, request: SendLocalListRequest) -> SendLocalListReply:
         started = time.perf_counter()
         try:
-            version, size = self.store.apply_list(request.version, request.update_type, request.entries,
-                                                  self.config.number(Setting.LOCAL_LIST_CAPACITY))
+            version, size = self.store.apply_part(request, self.config.number(Setting.LOCAL_LIST_CAPACITY))
         except ListRefused as refused:
             version, size = self.store.local_list_state()
             log.warning("local list update refused status=%s: %s", refused.status, refused)
             return SendLocalListReply(status=refused.status, version=version, size=size)
-        log.info("local list %s version=%d entries=%d size=%d in=%.0fms", request.update_type, version,
-                 len(request.entries), size, (time.perf_counter() - started) * 1000)
+        if request.more:
+            return SendLocalListReply(status=UpdateStatus.ACCEPTED, version=version, size=size)
+        log.info("local list %s version=%d parts=%d size=%d last part in=%.0fms", request.update_type, version,
+                 request.part + 1, size, (time.perf_counter() - started) * 1000)
         self.bus.publish(auth.LOCAL_LIST, LocalListState(version=version, size=size))
         return SendLocalListReply(status=UpdateStatus.ACCEPTED, version=version, size=size)
 

@@ -20,6 +20,7 @@ class AuthService(Service):
     async def setup(self) -> None:
         self.engine = open_engine(self.settings.db_path(self.name), Path(__file__).parent / "migrations")
         self.store = AuthStore(self.engine)
+        self.store.drop_staged()  # an update that was coming in parts when auth stopped will not go on
         h = Handlers(self.bus, self.store, SettingsView(self.bus, *READS))
         self.bus.handle(auth.AUTHORIZE, h.on_authorize)
         self.bus.handle(auth.CLEAR_CACHE, h.on_clear_cache)

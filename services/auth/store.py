@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from services.common.contract.auth import IdToken, LocalListEntry, TokenInfo, TokenType, UpdateStatus, UpdateType
+from services.common.contract.auth import (
+    IdToken,
+    LocalListEntry,
+    SendLocalListRequest,
+    TokenInfo,
+    TokenType,
+    UpdateStatus,
+    UpdateType,
+)
 
 
 class ListRefused(Exception):
@@ -32,6 +41,8 @@ def _info(row: Any) -> TokenInfo | None:
 class AuthStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._next_part: tuple[str, int] | None = None  # (update, part) the staged update goes on with
+        self._state: tuple[int, int] | None = None
 
     def cached(self, token: IdToken) -> TokenInfo | None:
         with self.engine.connect() as conn:
@@ -57,49 +68,87 @@ class AuthStore:
         with self.engine.begin() as conn:
             conn.execute(text("DELETE FROM cache"))
 
-    def apply_list(self, version: int, update_type: UpdateType, entries: list[LocalListEntry], max_length: int
-                   ) -> tuple[int, int]:
-        """Apply a full list or a differential update all or nothing; returns (version, size).
+    def drop_staged(self) -> None:
+        """Forget an update whose last part never came (at start: the process that was sending it is gone)."""
+        self._next_part = None
+        with self.engine.begin() as conn:
+            conn.execute(text("DELETE FROM local_list_staging"))
 
-        Raises ListRefused (version mismatch, failed): the list is then exactly what it was.
+    def apply_part(self, part: SendLocalListRequest, max_length: int) -> tuple[int, int]:
+        """Stage one part of a local list update; its last part applies the whole update, all or nothing.
+
+        Returns (version, size) in force after the part. Raises ListRefused (version mismatch, failed, a part
+        out of order): the list is then exactly what it was, and the update's staged parts are dropped.
         An empty list is version 0 (OCTT TC_042_2), stored so: the version reported is the one compared.
         """
-        keys = {e.token.key for e in entries}
-        if len(keys) < len(entries):  # which of two entries for one token (compared without case) would count?
-            raise ListRefused(UpdateStatus.FAILED, "the same token more than once in one update")
+        try:
+            return self._apply_part(part, max_length)
+        except ListRefused:
+            self.drop_staged()
+            raise
+
+    def _apply_part(self, part: SendLocalListRequest, max_length: int) -> tuple[int, int]:
+        if part.part > 0 and self._next_part != (part.update, part.part):
+            raise ListRefused(UpdateStatus.FAILED, f"part {part.part} of update {part.update!r} is out of order "
+                                                   f"(expected {self._next_part})")
+        full = part.update_type is UpdateType.FULL
+        if full and any(e.info is None for e in part.entries):
+            raise ListRefused(UpdateStatus.FAILED, "a full list needs the info of every token")
         with self.engine.begin() as conn:
-            current = _current_version(conn)
-            if update_type is UpdateType.FULL:
-                if any(e.info is None for e in entries):
-                    raise ListRefused(UpdateStatus.FAILED, "a full list needs the info of every token")
+            if part.part == 0:
+                conn.execute(text("DELETE FROM local_list_staging"))
+            if not full and part.version <= (current := _current_version(conn)):
+                raise ListRefused(UpdateStatus.VERSION_MISMATCH, f"version {part.version} is not above {current}")
+            self._stage(conn, part.entries)
+            if part.more:
+                self._next_part = (part.update, part.part + 1)
+                if self._state is None:
+                    self._state = _current_version(conn), _size(conn)
+                return self._state
+            self._next_part = None
+            if full:
                 conn.execute(text("DELETE FROM local_list"))
-            elif version <= current:
-                raise ListRefused(UpdateStatus.VERSION_MISMATCH, f"version {version} is not above {current}")
-            # straight to the driver, row by row from the entries: no second copy of a 9999-entry list
-            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            try:
-                cursor.executemany(
-                    f"INSERT INTO local_list (token_key, token, token_type, {_COLUMNS}) "
-                    "VALUES (:k, :t, :y, :s, :g, :gy, :e) ON CONFLICT (token_key) DO UPDATE SET "
-                    "token = excluded.token, status = excluded.status, group_token = excluded.group_token, "
-                    "group_type = excluded.group_type, expires_at = excluded.expires_at",
-                    (_row(e.token, e.info) for e in entries if e.info is not None))
-                cursor.executemany("DELETE FROM local_list WHERE token_key = :k",
-                                   ({"k": e.token.key} for e in entries if e.info is None))
-            finally:
-                cursor.close()
-            size = int(conn.execute(text("SELECT COUNT(*) FROM local_list")).scalar_one())
+            conn.execute(text(
+                f"INSERT INTO local_list (token_key, token, token_type, {_COLUMNS}) "
+                f"SELECT token_key, token, token_type, {_COLUMNS} FROM local_list_staging WHERE status IS NOT NULL "
+                "ON CONFLICT (token_key) DO UPDATE SET token = excluded.token, status = excluded.status, "
+                "group_token = excluded.group_token, group_type = excluded.group_type, "
+                "expires_at = excluded.expires_at"))
+            conn.execute(text("DELETE FROM local_list WHERE token_key IN "
+                              "(SELECT token_key FROM local_list_staging WHERE status IS NULL)"))
+            conn.execute(text("DELETE FROM local_list_staging"))
+            size = _size(conn)
             if size > max_length:
                 raise ListRefused(UpdateStatus.FAILED, f"{size} entries exceed the capacity of {max_length}")
-            version = version if size > 0 else 0
+            version = part.version if size > 0 else 0
             conn.execute(text("UPDATE local_list_version SET version = :v"), {"v": version})
+        self._state = version, size
         return version, size
 
+    @staticmethod
+    def _stage(conn: Connection, entries: list[LocalListEntry]) -> None:
+        # straight to the driver, row by row from the entries: no second copy of the part
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(
+                f"INSERT INTO local_list_staging (token_key, token, token_type, {_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (_staged(e.token, e.info) for e in entries))
+        except sqlite3.IntegrityError:  # which of two entries for one token (compared without case) would count?
+            raise ListRefused(UpdateStatus.FAILED, "the same token more than once in one update") from None
+        finally:
+            cursor.close()
+
     def local_list_state(self) -> tuple[int, int]:
-        with self.engine.connect() as conn:
-            version = _current_version(conn)
-            size = int(conn.execute(text("SELECT COUNT(*) FROM local_list")).scalar_one())
-        return version, size
+        """(version, size) of the list in force; read once, then kept by `apply_part` (auth is its one writer)."""
+        if self._state is None:
+            with self.engine.connect() as conn:
+                self._state = _current_version(conn), _size(conn)
+        return self._state
+
+
+def _size(conn: Connection) -> int:
+    return int(conn.execute(text("SELECT COUNT(*) FROM local_list")).scalar_one())
 
 
 def _current_version(conn: Connection) -> int:
@@ -107,6 +156,15 @@ def _current_version(conn: Connection) -> int:
     version = int(conn.execute(text("SELECT version FROM local_list_version")).scalar_one())
     empty = conn.execute(text("SELECT 1 FROM local_list LIMIT 1")).first() is None
     return 0 if empty else version
+
+
+def _staged(token: IdToken, info: TokenInfo | None) -> tuple[object, ...]:
+    """A row of local_list_staging, its columns in table order; without info (remove the token) no status."""
+    if info is None:
+        return token.key, token.value, token.type.value, None, None, None, None
+    group = info.group
+    return (token.key, token.value, token.type.value, info.status.value, group.value if group else None,
+            group.type.value if group else None, info.expires_at.isoformat() if info.expires_at else None)
 
 
 def _row(token: IdToken, info: TokenInfo) -> dict[str, object]:

@@ -13,6 +13,7 @@ import gc
 import logging
 import os
 import signal
+import sys
 from datetime import UTC, datetime
 from typing import ClassVar
 
@@ -36,6 +37,10 @@ def give_back_memory() -> None:
     glibc keeps freed memory for reuse; a service that handled one 1.2 MB list would otherwise hold
     its peak (~20 MB) for the rest of its life.
     """
+    # CPython's method cache keeps the last attribute name looked up per slot alive; libraries that build names
+    # at run time (paho's MQTT properties) leave such strings scattered over the heap the large message took,
+    # each of which keeps its whole 1 MiB arena from being given back
+    sys._clear_type_cache()
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to give back this way
         ctypes.CDLL(None).malloc_trim(0)

@@ -17,7 +17,8 @@ CALLERROR is logged and dropped; an unknown CALLERROR code is read as GenericErr
 A handler marked `@raw_call` takes the payload as received (camelCase) and returns the response payload:
 for the one call that can be a megabyte (SendLocalList, 9999 entries), the library's jsonschema pass and
 its recursive snake_case copy cost ~370 ms; the same 1.6 schema compiled by fastjsonschema checks it in
-~15 ms, and jsonschema is asked only to name the error of a payload that failed.
+~15 ms, and jsonschema is asked only to name the error of a payload that failed. Such a frame is read by
+`list_frames`, entry by entry, and reaches its handler checked.
 """
 
 from __future__ import annotations
@@ -27,11 +28,9 @@ import contextlib
 import decimal
 import json
 import logging
-import os
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from datetime import datetime
-from functools import cache
 from typing import Any, TypeVar
 
 import fastjsonschema
@@ -46,6 +45,9 @@ from ocpp.v16.enums import Action
 from services.common.lifecycle import cancel_and_wait, give_back_memory
 from services.common.logs import log_context
 
+from . import list_frames
+from .list_frames import compiled_schema
+
 log = logging.getLogger(__name__)
 
 # validation is a few hundred microseconds: a hop to the executor thread per message costs more
@@ -53,7 +55,7 @@ ocpp.messages.ASYNC_VALIDATION = False
 
 ACTIONS = frozenset(a.value for a in Action)
 DECIMAL_ACTIONS = frozenset({"SetChargingProfile", "RemoteStartTransaction"})  # as the library validates them
-RAW_ACTIONS = frozenset({"SendLocalList"})  # answered by a @raw_call handler (the launcher compiles their schemas)
+RAW_ACTIONS = frozenset({list_frames.ACTION})  # answered by a @raw_call handler
 CALL_ERROR_CODES = frozenset({
     "NotImplemented", "NotSupported", "InternalError", "ProtocolError", "SecurityError", "FormationViolation",
     "PropertyConstraintViolation", "OccurenceConstraintViolation", "TypeConstraintViolation", "GenericError",
@@ -103,19 +105,6 @@ def raw_call(action: Action) -> Callable[[_H], _H]:
     return mark
 
 
-@cache
-def compiled_schema(action: str, result: bool) -> Callable[[Any], Any]:
-    """The library's own 1.6 schema for a call (or its result), compiled.
-
-    Formats are not checked, as the library does not check them either: a date-time without an
-    offset is valid 1.6 for it and is read as UTC by the contract.
-    """
-    folder = os.path.join(os.path.dirname(os.path.realpath(ocpp.messages.__file__)), "v16", "schemas")
-    with open(os.path.join(folder, f"{action}{'Response' if result else ''}.json"), encoding="utf-8-sig") as f:
-        schema = json.load(f)
-    return fastjsonschema.compile(schema, formats={"date-time": lambda _value: True})
-
-
 def warm_up() -> None:
     """Build the library's validators and our raw-call schemas once, in the launcher before it forks.
 
@@ -128,9 +117,7 @@ def warm_up() -> None:
             parse = decimal.Decimal if (kind, action.value) in decimal_ones else float
             with contextlib.suppress(OSError, ValueError):  # an action without a schema of this kind
                 get_validator(kind, action.value, "1.6", parse_float=parse)
-    for name in RAW_ACTIONS:
-        compiled_schema(name, result=False)
-        compiled_schema(name, result=True)
+    list_frames.warm_up()
 
 
 class CallRefused(Exception):
@@ -235,6 +222,15 @@ class StationProtocol(ChargePoint):
             if action is not None:
                 self._raw[action] = getattr(self, name)
 
+    async def start(self) -> None:
+        """The library's reading loop, except that a frame is not kept until the next one arrives: a 1.2 MB
+        SendLocalList would stay in memory until the next heartbeat."""
+        while True:
+            message = await self._connection.recv()
+            self.logger.info("%s: receive message %s", self.id, message)
+            await self.route_message(message)
+            del message
+
     async def close(self) -> None:
         """The connection is gone: calls still being answered are cancelled."""
         await cancel_and_wait(*self._calls)
@@ -249,7 +245,7 @@ class StationProtocol(ChargePoint):
 
     async def route_message(self, raw_msg: str | bytes) -> None:
         try:
-            msg = unpack(raw_msg)
+            msg = list_frames.read(raw_msg) or unpack(raw_msg)
         except OCPPError as exc:
             unique_id = message_id(raw_msg)
             log.warning("bad frame id=%s: %s frame=%.200r", unique_id, exc, raw_msg)
@@ -314,7 +310,8 @@ class StationProtocol(ChargePoint):
 
     async def _answer_raw(self, msg: Call, handler: RawHandler) -> None:
         try:
-            compiled_schema(msg.action, result=False)(msg.payload)
+            if not isinstance(msg, list_frames.CheckedCall):
+                compiled_schema(msg.action, result=False)(msg.payload)
         except fastjsonschema.JsonSchemaException:
             refused = schema_refusal(msg.action, msg.payload)
             await self._refuse(msg, refused or CallRefused("FormationViolation", "the payload breaks the 1.6 schema"))

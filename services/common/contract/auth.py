@@ -119,10 +119,19 @@ class LocalListEntry(Model):
     info: TokenInfo | None = Field(None, description="None in a differential update: remove the token.")
 
 
+LIST_PART_ENTRIES = 250  # entries per send_local_list command: what either side holds as objects at once
+
+
 class SendLocalListRequest(Model):
+    """One part of a local list update. A long update comes in parts, in order, each with the same `update`
+    id; nothing of it is in force until its last part (`more` false) arrives, and then all of it is."""
+
     version: int = Field(ge=0)
     update_type: UpdateType
-    entries: list[LocalListEntry] = Field(default_factory=list, max_length=100_000)
+    entries: list[LocalListEntry] = Field(default_factory=list, max_length=LIST_PART_ENTRIES)
+    update: str = Field("", max_length=64, description="Names the update its parts belong to.")
+    part: int = Field(0, ge=0, description="0 for the first part of an update, then 1, 2, ...")
+    more: bool = Field(False, description="True: more parts follow, so this one is only staged.")
 
 
 class SendLocalListReply(Model):
@@ -170,11 +179,14 @@ CLEAR_CACHE = Topic(
 )
 SEND_LOCAL_LIST = Topic(
     "chargebus/auth/cmd/send_local_list", Kind.CMD, SendLocalListRequest, reply=SendLocalListReply, owner="auth",
-    subscribers=("ocpp_gateway",), max_bytes=4 * 1024 * 1024,
-    doc="A full list or a differential update, applied all or nothing (one SQLite transaction). version_mismatch "
-    "for a differential version not above the current one; failed beyond local_list_capacity; not_supported "
-    "while the local list is switched off. Up to 9999 entries (~1.5 MB).",
-    example={"version": 4, "update_type": "differential", "entries": [
+    subscribers=("ocpp_gateway",), max_bytes=256 * 1024,
+    doc="A full list or a differential update, applied all or nothing (one SQLite transaction). A long update "
+    "(9999 entries) comes in parts of up to 250 entries, sent one after the other: a part with more=true is "
+    "staged and answered accepted, the last part applies the whole update. version_mismatch for a differential "
+    "version not above the current one; failed beyond local_list_capacity, for a token twice in one update, or "
+    "for a part out of order (the update is then dropped); not_supported while the local list is switched off.",
+    example={"version": 4, "update_type": "differential", "update": "5f0c2a", "part": 0, "more": False,
+             "entries": [
         {"token": _CARD, "info": {"status": "accepted", "group": {"value": "FLEET1", "type": "central"},
                                   "expires_at": None}},
         {"token": {"value": "DEADBEEF", "type": "iso14443"}, "info": None}]},

@@ -14,6 +14,7 @@ from services.common.contract.auth import (
     AuthorizationStatus,
     IdToken,
     LocalListEntry,
+    SendLocalListRequest,
     TokenInfo,
     TokenType,
     UpdateStatus,
@@ -26,6 +27,12 @@ MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "auth" / "migrat
 
 def card(value: str) -> IdToken:
     return IdToken(value=value, type=TokenType.ISO14443)
+
+
+def apply(store: AuthStore, version: int, update_type: UpdateType, entries: list[LocalListEntry], *,
+          part: int = 0, more: bool = False, update: str = "u1", capacity: int = 9999) -> tuple[int, int]:
+    return store.apply_part(SendLocalListRequest(version=version, update_type=update_type, entries=entries,
+                                                 update=update, part=part, more=more), capacity)
 
 
 def test_the_cache_finds_a_card_in_any_case_and_keeps_one_row(tmp_path: Path) -> None:
@@ -81,11 +88,11 @@ def test_an_empty_list_is_version_0_and_a_differential_is_compared_with_it(tmp_p
     """Item 3: the version reported is the one compared (OCTT TC_042_2: an empty list is version 0)."""
     store = AuthStore(open_engine(tmp_path / "auth.sqlite", MIGRATIONS))
     accepted = TokenInfo(status=AuthorizationStatus.ACCEPTED)
-    store.apply_list(5, UpdateType.FULL, [LocalListEntry(token=card("A1"), info=accepted)], 9999)
-    assert store.apply_list(3, UpdateType.FULL, [], 9999) == (0, 0)
+    apply(store, 5, UpdateType.FULL, [LocalListEntry(token=card("A1"), info=accepted)])
+    assert apply(store, 3, UpdateType.FULL, []) == (0, 0)
     added = [LocalListEntry(token=card("B1"), info=accepted)]
-    assert store.apply_list(1, UpdateType.DIFFERENTIAL, added, 9999) == (1, 1)
-    assert store.apply_list(4, UpdateType.DIFFERENTIAL, [LocalListEntry(token=card("b1"))], 9999) == (0, 0)
+    assert apply(store, 1, UpdateType.DIFFERENTIAL, added) == (1, 1)
+    assert apply(store, 4, UpdateType.DIFFERENTIAL, [LocalListEntry(token=card("b1"))]) == (0, 0)
     assert store.local_list_state() == (0, 0)
 
 
@@ -93,11 +100,64 @@ def test_one_token_twice_in_an_update_fails_and_changes_nothing(tmp_path: Path) 
     """Item 10: tokens are compared without case, so `twice1` and `TWICE1` are one card: which entry would count?"""
     store = AuthStore(open_engine(tmp_path / "auth.sqlite", MIGRATIONS))
     accepted = TokenInfo(status=AuthorizationStatus.ACCEPTED)
-    store.apply_list(1, UpdateType.FULL, [LocalListEntry(token=card("KEEP1"), info=accepted)], 9999)
+    apply(store, 1, UpdateType.FULL, [LocalListEntry(token=card("KEEP1"), info=accepted)])
     twice = [LocalListEntry(token=card("TWICE1"), info=accepted),
              LocalListEntry(token=card("twice1"), info=TokenInfo(status=AuthorizationStatus.BLOCKED))]
     for update in (UpdateType.FULL, UpdateType.DIFFERENTIAL):
         with pytest.raises(ListRefused) as refused:
-            store.apply_list(2, update, twice, 9999)
+            apply(store, 2, update, twice)
         assert refused.value.status is UpdateStatus.FAILED
     assert store.local_list_state() == (1, 1) and store.local(card("TWICE1")) is None
+
+
+def test_an_update_in_parts_is_in_force_only_with_its_last_part(tmp_path: Path) -> None:
+    """Issue 16 item 20: a 9999-entry list comes in parts so that no process holds all of it; until the last part
+    a lookup sees the old list, and the last part brings in the whole update at once."""
+    store = AuthStore(open_engine(tmp_path / "auth.sqlite", MIGRATIONS))
+    accepted = TokenInfo(status=AuthorizationStatus.ACCEPTED)
+    apply(store, 1, UpdateType.FULL, [LocalListEntry(token=card("OLD1"), info=accepted)])
+    first = [LocalListEntry(token=card(f"NEW{i}"), info=accepted) for i in range(3)]
+    assert apply(store, 2, UpdateType.FULL, first, update="u2", more=True) == (1, 1)
+    assert store.local(card("OLD1")) == accepted and store.local(card("NEW0")) is None
+    last = [LocalListEntry(token=card("NEW3"), info=accepted)]
+    assert apply(store, 2, UpdateType.FULL, last, update="u2", part=1) == (2, 4)
+    assert store.local(card("OLD1")) is None and store.local(card("new0")) == accepted
+    # a differential in parts: additions and removals from every part
+    removal = [LocalListEntry(token=card("NEW0")), LocalListEntry(token=card("ADD1"), info=accepted)]
+    assert apply(store, 3, UpdateType.DIFFERENTIAL, removal, update="u3", more=True) == (2, 4)
+    assert apply(store, 3, UpdateType.DIFFERENTIAL, [LocalListEntry(token=card("NEW1"))], update="u3", part=1) \
+        == (3, 3)
+    assert {t for t in ("NEW0", "NEW1", "NEW2", "NEW3", "ADD1") if store.local(card(t))} == {"NEW2", "NEW3", "ADD1"}
+
+
+@pytest.mark.parametrize("broken", ["twice across parts", "part skipped", "another update", "over capacity"])
+def test_an_update_whose_parts_do_not_fit_changes_nothing_and_is_dropped(tmp_path: Path, broken: str) -> None:
+    store = AuthStore(open_engine(tmp_path / "auth.sqlite", MIGRATIONS))
+    accepted = TokenInfo(status=AuthorizationStatus.ACCEPTED)
+    apply(store, 1, UpdateType.FULL, [LocalListEntry(token=card("KEEP1"), info=accepted)])
+    apply(store, 2, UpdateType.FULL, [LocalListEntry(token=card("P1"), info=accepted)], update="u2", more=True)
+    token, part, update, capacity = {
+        "twice across parts": ("p1", 1, "u2", 9999), "part skipped": ("P3", 2, "u2", 9999),
+        "another update": ("P2", 1, "u9", 9999), "over capacity": ("P2", 1, "u2", 1)}[broken]
+    with pytest.raises(ListRefused) as refused:
+        apply(store, 2, UpdateType.FULL, [LocalListEntry(token=card(token), info=accepted)], part=part, update=update,
+              capacity=capacity)
+    assert refused.value.status is UpdateStatus.FAILED
+    assert store.local_list_state() == (1, 1) and store.local(card("KEEP1")) == accepted
+    # dropped: its next part does not bring it back
+    with pytest.raises(ListRefused):
+        apply(store, 2, UpdateType.FULL, [LocalListEntry(token=card("P4"), info=accepted)], update="u2", part=2)
+    assert store.local(card("P1")) is None and store.local_list_state() == (1, 1)
+
+
+def test_a_restarted_auth_does_not_go_on_with_an_update_it_was_given_in_part(tmp_path: Path) -> None:
+    accepted = TokenInfo(status=AuthorizationStatus.ACCEPTED)
+    store = AuthStore(open_engine(tmp_path / "auth.sqlite", MIGRATIONS))
+    apply(store, 2, UpdateType.FULL, [LocalListEntry(token=card("P1"), info=accepted)], update="u2", more=True)
+    again = AuthStore(open_engine(tmp_path / "auth.sqlite", MIGRATIONS))
+    again.drop_staged()  # as the service does at its start
+    with pytest.raises(ListRefused):
+        apply(again, 2, UpdateType.FULL, [LocalListEntry(token=card("P2"), info=accepted)], update="u2", part=1)
+    with again.engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM local_list_staging")).scalar_one() == 0
+    assert again.local_list_state() == (0, 0)
