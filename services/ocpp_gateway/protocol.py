@@ -213,8 +213,9 @@ class StationProtocol(ChargePoint):
     answers to our own calls keep arriving while a long call (a 1.2 MB SendLocalList) is worked on.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, cp_id: str, connection: Any, **kwargs: Any) -> None:
+        super().__init__(cp_id, connection, **kwargs)
+        self.socket = connection  # the WebSocket, read by `start` (the library's own reference is private)
         self._calls: set[asyncio.Task[None]] = set()
         self._raw: dict[str, RawHandler] = {}
         for name in dir(type(self)):
@@ -226,7 +227,7 @@ class StationProtocol(ChargePoint):
         """The library's reading loop, except that a frame is not kept until the next one arrives: a 1.2 MB
         SendLocalList would stay in memory until the next heartbeat."""
         while True:
-            message = await self._connection.recv()
+            message = await self.socket.recv()
             self.logger.info("%s: receive message %s", self.id, message)
             await self.route_message(message)
             del message
