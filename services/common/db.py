@@ -72,6 +72,27 @@ def _engine(path: Path) -> Engine:
     return engine
 
 
+def write_now(engine: Engine, sql: str, params: tuple[object, ...]) -> None:
+    """One statement in a transaction of its own (BEGIN IMMEDIATE ... COMMIT: on disk before it returns, as
+    every commit is), straight through the pooled DBAPI connection.
+
+    For the writes an answer waits on (a ChangeConfiguration): SQLAlchemy's per-transaction machinery costs as
+    much again as the write itself."""
+    pooled = engine.raw_connection()
+    try:
+        conn = pooled.driver_connection
+        assert conn is not None
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(sql, params)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    finally:
+        pooled.close()  # back to the pool, which rolls back whatever a failed COMMIT left open
+
+
 def migration_files(folder: Path) -> list[tuple[int, Path]]:
     found = []
     for file in sorted(folder.glob("*.sql")):

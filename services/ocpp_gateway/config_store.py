@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 from services.common.bus import Bus
 from services.common.contract.common import CONFIG, ConfigValue
 from services.common.contract.station_settings import SETTING, SettingValue
+from services.common.db import write_now
 
 from .keys import BY_NAME, KEYS, BadValue, setting_value
 
@@ -68,9 +69,13 @@ class ConfigStore:
         self._bus.publish(CONFIG, ConfigValue(key=name, value=self._values[name], readonly=key.readonly), key=name)
 
     def announce(self) -> None:
-        """Publish the keys changed with `announce_later` (called once the answer has been sent)."""
+        """Publish and log the keys changed with `announce_later` (called once the answer has been sent)."""
         while self._unannounced:
-            self._publish(self._unannounced.pop(0))
+            self._announce(self._unannounced.pop(0))
+
+    def _announce(self, name: str) -> None:
+        self._publish(name)
+        log.info("config changed key=%s value=%r", name, "(secret)" if BY_NAME[name].secret else self._values[name])
 
     def revision(self, key: str) -> int:
         """How many times the key changed since start: tells a caller whether someone changed it meanwhile."""
@@ -103,8 +108,8 @@ class ConfigStore:
     async def change(self, name: str, value: str, *, announce_later: bool = False) -> Change:
         """Check, persist (durable before the answer), then tell the bus and the listeners.
 
-        `announce_later`: the retained copy is published by `announce()`, after the CSMS got its answer:
-        waking every reader of the key must not delay the ChangeConfiguration.conf.
+        `announce_later`: the retained copy is published (and the change logged) by `announce()`, after the CSMS
+        got its answer: waking every reader of the key must not delay the ChangeConfiguration.conf.
         """
         key = _BY_FOLDED.get(name.casefold())
         if key is None:
@@ -122,16 +127,14 @@ class ConfigStore:
             if why is not None:
                 log.info("config rejected key=%s: %s", name, why)
                 return Change.REJECTED
-        with self._engine.begin() as conn:
-            conn.execute(text("INSERT INTO config (key, value) VALUES (:k, :v) "
-                              "ON CONFLICT (key) DO UPDATE SET value = excluded.value"), {"k": name, "v": value})
+        write_now(self._engine, "INSERT INTO config (key, value) VALUES (?, ?) "
+                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (name, value))
         self._values[name] = value
         self._revisions[name] = self._revisions.get(name, 0) + 1
         if announce_later:
             self._unannounced.append(name)
         else:
-            self._publish(name)
-        log.info("config changed key=%s value=%r", name, "(secret)" if key.secret else value)
+            self._announce(name)
         for listener in self._listeners.get(name, []):
             await listener(value)
         return Change.ACCEPTED
