@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from services.common.settings import Settings
-from services.csms import control, server
+from services.csms import control
 
 
 def register(sub: Any) -> None:
@@ -22,14 +22,18 @@ def register(sub: Any) -> None:
         "csms", help="the bench's development Central System (accepts every card, logs every message)",
         description="Without a sub-command: run the dev CSMS in the foreground on 127.0.0.1:dev_csms_port.")
     parser.add_argument("--port", type=int, help="port to listen on (default: the dev_csms_port setting)")
-    parser.add_argument("--meter-interval", type=int, default=server.BENCH_METER_INTERVAL_S, metavar="S",
-                        help="MeterValueSampleInterval set on each station after its boot, seconds")
+    parser.add_argument("--meter-interval", type=int, default=control.BENCH_METER_INTERVAL_S, metavar="S",
+                        help="the meter interval set on each station after its boot, seconds (1.6: "
+                        "MeterValueSampleInterval, 2.0.1: SampledDataCtrlr.TxUpdatedInterval)")
     parser.set_defaults(func=_serve)
     cmds = parser.add_subparsers(dest="csms_command")
     send = cmds.add_parser(
         "send", help="send the station a CSMS command through the running dev CSMS",
-        epilog="commands by profile: " + "; ".join(f"{p}: {', '.join(a)}" for p, a in control.PROFILES.items()))
-    send.add_argument("action", choices=control.COMMANDS, metavar="ACTION", help="the OCPP 1.6 call, e.g. Reset")
+        epilog="OCPP 1.6 commands by profile: " + "; ".join(f"{p}: {', '.join(a)}" for p, a in control.PROFILES.items())
+        + ". OCPP 2.0.1 commands by functional block: "
+        + "; ".join(f"{b}: {', '.join(a)}" for b, a in control.BLOCKS_201.items()) + ".")
+    send.add_argument("action", choices=control.COMMANDS, metavar="ACTION",
+                      help="the call, in the OCPP version the station speaks, e.g. Reset")
     send.add_argument("payload", nargs="?", default="{}",
                       help="its payload as JSON, camelCase as on the wire, e.g. '{\"idTag\": \"04A2B3C4\"}'")
     send.add_argument("--cp", help="charge point id (needed only while several are connected)")
@@ -37,6 +41,8 @@ def register(sub: Any) -> None:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from services.csms import server  # not for `chargebus run` and the other commands: the server is the csms's own
+
     return server.main(settings, args.port, args.meter_interval)
 
 

@@ -76,8 +76,8 @@ def write_now(engine: Engine, sql: str, params: tuple[object, ...]) -> None:
     """One statement in a transaction of its own (BEGIN IMMEDIATE ... COMMIT: on disk before it returns, as
     every commit is), straight through the pooled DBAPI connection.
 
-    For the writes an answer waits on (a ChangeConfiguration): SQLAlchemy's per-transaction machinery costs as
-    much again as the write itself."""
+    For the writes an answer waits on (a key the Central System changes): SQLAlchemy's per-transaction
+    machinery costs as much again as the write itself."""
     pooled = engine.raw_connection()
     try:
         conn = pooled.driver_connection

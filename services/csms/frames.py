@@ -1,6 +1,7 @@
 """One OCPP-J frame as one readable line: who sent it, the action with .req/.conf/.error, the payload.
 
-The line is what a bench user reads on the console: `cp=CB0000001 station->csms Authorize.req {"idTag": "04**C4"}`.
+The line is what a bench user reads on the console: `cp=CB0000001 station->csms Authorize.req {"idTag": "04**C4"}`
+(in 2.0.1: `{"idToken": {"idToken": "04**C4", "type": "ISO14443"}}`).
 A CALLRESULT or CALLERROR carries no action, so the action of each open CALL is kept by its message id.
 idTags are masked unless asked otherwise: the line also goes to the log files that diagnostics collect.
 """
@@ -14,7 +15,7 @@ from typing import Any
 from services.common.logs import mask_token
 
 CALL, CALLRESULT, CALLERROR = 2, 3, 4
-ID_TAG_KEYS = frozenset({"idTag", "parentIdTag"})
+ID_TAG_KEYS = frozenset({"idTag", "parentIdTag", "idToken"})  # idToken: 2.0.1, also inside groupIdToken
 TO_CSMS, TO_STATION = "station->csms", "csms->station"
 
 

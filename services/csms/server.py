@@ -1,4 +1,5 @@
-"""The dev CSMS's WebSocket server on loopback: charge points at `<any path>/<cp id>`, the control at `/control`.
+"""The dev CSMS's WebSocket server on loopback: charge points at `<any path>/<cp id>` (OCPP 1.6J or 2.0.1, by
+the subprotocol the station offers), the control at `/control`.
 
 Only loopback, and no handshake that carries an Origin header: a web page open in a browser on the bench
 could otherwise drive the station through it (browsers let any page open a WebSocket to 127.0.0.1).
@@ -10,7 +11,8 @@ import asyncio
 import contextlib
 import http
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import ocpp.messages
 import setproctitle
@@ -22,13 +24,15 @@ from services.common.logs import setup_logging
 from services.common.settings import Settings
 
 from . import control
-from .central import CommandError, DevChargePoint
+from .central import CommandError, DevChargePoint, DevLink
 
 log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 OCPP16 = Subprotocol("ocpp1.6")
-BENCH_METER_INTERVAL_S = 5  # a MeterValues every few seconds: a short demo shows the energy growing
+OCPP201 = Subprotocol("ocpp2.0.1")
+VERSIONS = (OCPP16, OCPP201)
+BENCH_METER_INTERVAL_S = control.BENCH_METER_INTERVAL_S
 
 
 class DevCsms:
@@ -37,7 +41,7 @@ class DevCsms:
     def __init__(self, meter_interval_s: int = BENCH_METER_INTERVAL_S, mask_tags: bool = True) -> None:
         self.meter_interval_s = meter_interval_s
         self.mask_tags = mask_tags
-        self.stations: dict[str, DevChargePoint] = {}
+        self.stations: dict[str, DevLink] = {}
 
     async def handle(self, connection: ServerConnection) -> None:
         path = connection.request.path if connection.request is not None else ""
@@ -45,16 +49,18 @@ class DevCsms:
             await self._control(connection)
             return
         cp_id = path.rstrip("/").rsplit("/", 1)[-1]
-        if not cp_id or connection.subprotocol != OCPP16:
-            log.warning("refused path=%s subprotocol=%s: not an OCPP 1.6 charge point", path, connection.subprotocol)
-            await connection.close(1002, "OCPP 1.6J only (subprotocol ocpp1.6, path .../<charge point id>)")
+        kind = _station_class(connection.subprotocol)
+        if not cp_id or kind is None:
+            log.warning("refused path=%s subprotocol=%s: not an OCPP 1.6 or 2.0.1 charge point", path,
+                        connection.subprotocol)
+            await connection.close(1002, "OCPP-J only (subprotocol ocpp1.6 or ocpp2.0.1, path .../<charge point id>)")
             return
-        station = DevChargePoint(cp_id, connection, self.meter_interval_s, self.mask_tags)
+        station = kind(cp_id, connection, self.meter_interval_s, self.mask_tags)
         old = self.stations.get(cp_id)
         self.stations[cp_id] = station
         if old is not None:
             await old.link.close(1000, "replaced by a new connection")
-        log.info("cp=%s connected from=%s", cp_id, connection.remote_address)
+        log.info("cp=%s connected from=%s ocpp=%s", cp_id, connection.remote_address, station.version)
         try:
             await station.serve()
         finally:
@@ -75,7 +81,7 @@ class DevCsms:
                 return
             await connection.send(control.reply_ok(station.id, result))
 
-    def _station(self, cp: str | None) -> DevChargePoint:
+    def _station(self, cp: str | None) -> DevLink:
         if cp is not None:
             if cp not in self.stations:
                 raise control.ControlError("no_station", f"charge point {cp!r} is not connected; connected: "
@@ -88,8 +94,22 @@ class DevCsms:
 
 
 def _subprotocol(_connection: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:
-    # none for the control socket; a charge point without ocpp1.6 is refused by `handle`, with a reason
-    return OCPP16 if OCPP16 in offered else None
+    """The first OCPP version the station offers that the dev CSMS speaks: it lists them in its order of preference.
+
+    None for the control socket; a charge point offering neither is refused by `handle`, with a reason."""
+    return next((p for p in offered if p in VERSIONS), None)
+
+
+def _station_class(subprotocol: str | None) -> Callable[[str, Any, int, bool], DevLink] | None:
+    if subprotocol == OCPP16:
+        return DevChargePoint
+    if subprotocol == OCPP201:
+        # imported on the first 2.0.1 station: `chargebus run` imports this module, and the station's processes
+        # have no use for the 2.0.1 message classes (0.1 s and 3 MB)
+        from .central201 import DevChargePoint201
+
+        return DevChargePoint201
+    return None
 
 
 def _no_browsers(connection: ServerConnection, request: Request) -> Response | None:

@@ -4,92 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
 import websockets
-from ocpp.routing import on
-from ocpp.v16 import ChargePoint, call, call_result
-from ocpp.v16.enums import Action, AuthorizationStatus, ConfigurationStatus, RegistrationStatus, RemoteStartStopStatus
-from websockets.asyncio.client import ClientConnection, connect
+from ocpp.v16 import call
+from ocpp.v16.enums import AuthorizationStatus, RegistrationStatus
+from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 
 from services.cli.main import main as chargebus
 from services.csms import control
-from services.csms.server import DevCsms, run
 from tests.broker import free_port
+from tests.unit.csms.conftest import Bench
 
 ID = "04A2B3C4"
-
-
-class Station(ChargePoint):
-    """What the station side of the link saw, in order."""
-
-    def __init__(self, cp_id: str, connection: ClientConnection) -> None:
-        super().__init__(cp_id, connection)
-        self.frames: list[list[Any]] = []
-        self.changed = asyncio.Event()
-
-    async def route_message(self, raw_msg: Any) -> None:
-        self.frames.append(json.loads(raw_msg))
-        self.changed.set()
-        await super().route_message(raw_msg)
-
-    def calls(self, action: str) -> list[dict[str, Any]]:
-        return [f[3] for f in self.frames if f[0] == 2 and f[2] == action]
-
-    async def called(self, action: str) -> dict[str, Any]:
-        async with asyncio.timeout(10):
-            while not self.calls(action):
-                self.changed.clear()
-                await self.changed.wait()
-        return self.calls(action)[0]
-
-    @on(Action.change_configuration)
-    def on_change_configuration(self, **_payload: Any) -> call_result.ChangeConfiguration:
-        return call_result.ChangeConfiguration(status=ConfigurationStatus.accepted)
-
-    @on(Action.remote_start_transaction)
-    def on_remote_start(self, **_payload: Any) -> call_result.RemoteStartTransaction:
-        return call_result.RemoteStartTransaction(status=RemoteStartStopStatus.accepted)
-
-
-@dataclass
-class Bench:
-    port: int
-
-    @contextlib.asynccontextmanager
-    async def station(self, cp_id: str = "CP1") -> AsyncIterator[Station]:
-        async with connect(f"ws://127.0.0.1:{self.port}/ocpp/{cp_id}", subprotocols=[websockets.Subprotocol(
-                "ocpp1.6")]) as link:
-            station = Station(cp_id, link)
-            reader = asyncio.create_task(station.start())
-            try:
-                yield station
-            finally:
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError, websockets.ConnectionClosed):
-                    await reader
-
-    async def send(self, action: str, payload: dict[str, Any], cp: str | None = None) -> tuple[str, dict[str, Any]]:
-        return await asyncio.to_thread(control.send, self.port, action, payload, cp)
-
-
-@pytest.fixture
-async def bench() -> AsyncIterator[Bench]:
-    port = free_port()
-    ready = asyncio.Event()
-    server = asyncio.create_task(run(port, DevCsms(meter_interval_s=5), ready))
-    async with asyncio.timeout(10):
-        await ready.wait()
-    yield Bench(port)
-    server.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await server
 
 
 async def test_every_card_is_accepted_and_every_transaction_gets_its_own_id(bench: Bench) -> None:

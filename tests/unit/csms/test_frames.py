@@ -49,3 +49,14 @@ def test_garbage_is_shown_not_raised(raw: str, says: str) -> None:
 def test_idtags_in_full_when_not_masked() -> None:
     line = FrameLog("CP1", mask_tags=False).line('[2, "1", "Authorize", {"idTag": "04A2B3C4"}]', TO_CSMS)
     assert line.endswith('{"idTag": "04A2B3C4"}')
+
+
+def test_201_tokens_are_masked_wherever_they_are() -> None:
+    """2.0.1 carries the card as idToken.idToken, in an Authorize, a TransactionEvent and a group: all masked."""
+    frame = ('[2, "1", "TransactionEvent", {"idToken": {"idToken": "04A2B3C4", "type": "ISO14443"}, '
+             '"transactionInfo": {"transactionId": "tx-1"}}]')
+    line = FrameLog("CP1").line(frame, TO_CSMS)
+    assert "04A2B3C4" not in line and '"idToken": "04**C4"' in line and '"transactionId": "tx-1"' in line
+    answer = FrameLog("CP1").line('[3, "1", {"idTokenInfo": {"status": "Accepted", "groupIdToken": '
+                                  '{"idToken": "FLEET0001", "type": "Central"}}}]', TO_STATION)
+    assert "FLEET0001" not in answer and '"idToken": "FL**01"' in answer
