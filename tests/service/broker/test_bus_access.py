@@ -52,6 +52,8 @@ class Client:
         self.client.on_message = lambda _c, _u, m: self.received.append((m.topic, m.payload, bool(m.retain)))
         self.client.on_publish = lambda _c, _u, mid, rc, _p: self.acks.__setitem__(mid, rc)
         self.client.on_connect = lambda _c, _u, _f, rc, _p: setattr(self, "connect_reason", rc)
+        self.subscribed: set[int] = set()
+        self.client.on_subscribe = lambda _c, _u, mid, _rcs, _p: self.subscribed.add(mid)
         self.client.connect(settings.mqtt_host, settings.mqtt_port)
         self.client.loop_start()
         wait_until(lambda: self.connect_reason is not None, "CONNACK")
@@ -62,7 +64,10 @@ class Client:
         return self.acks[info.mid]
 
     def subscribe(self, topic_filter: str) -> None:
-        self.client.subscribe(topic_filter, qos=1)
+        """Returns once the broker acknowledged it: a message published after that reaches this client (before it,
+        under load, the broker may not have the subscription yet)."""
+        _rc, mid = self.client.subscribe(topic_filter, qos=1)
+        wait_until(lambda: mid in self.subscribed, f"SUBACK of {topic_filter}")
 
     def close(self) -> None:
         self.client.disconnect()
