@@ -63,6 +63,8 @@ class RawClient(Client):
         self.client.on_message = lambda _c, _u, m: self.received.append((m.topic, m.payload, bool(m.retain)))
         self.client.on_publish = lambda _c, _u, mid, rc, _p: self.acks.__setitem__(mid, rc)
         self.client.on_connect = lambda _c, _u, _f, rc, _p: setattr(self, "connect_reason", rc)
+        self.subscribed: set[int] = set()
+        self.client.on_subscribe = lambda _c, _u, mid, _rcs, _p: self.subscribed.add(mid)
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = 3600
         self.client.connect(settings.mqtt_host, settings.mqtt_port, clean_start=False, properties=props)
