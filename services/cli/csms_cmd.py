@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from services.common.settings import Settings
-from services.csms import control
+from services.csms import control, server
 
 
 def register(sub: Any) -> None:
@@ -41,8 +41,6 @@ def register(sub: Any) -> None:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from services.csms import server  # not for `chargebus run` and the other commands: the server is the csms's own
-
     return server.main(settings, args.port, args.meter_interval)
 
 

@@ -18,7 +18,6 @@ from typing import Any
 
 from services.common.settings import Settings
 from services.common.version import VERSION
-from services.firmware import image, keys, wheels
 
 
 def register(sub: Any) -> None:
@@ -60,7 +59,14 @@ def _os_error(exc: OSError) -> str:
     return str(exc)
 
 
+# The commands import the firmware modules themselves: they load the signature library, whose native module
+# would otherwise be initialised in `chargebus run` (every command's module is imported to build the parser) and
+# keep ~5 MB of pages in the supervisor for a command that never runs there.
+
+
 def _keygen(args: argparse.Namespace, settings: Settings) -> int:
+    from services.firmware import keys
+
     try:
         keys.generate(args.private, args.public)
     except FileExistsError as exc:
@@ -73,6 +79,8 @@ def _keygen(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _pack(args: argparse.Namespace, settings: Settings) -> int:
+    from services.firmware import image, keys, wheels
+
     try:
         key = keys.load_private(args.key)  # before a build that takes minutes
         if args.part:
@@ -93,6 +101,8 @@ def _pack(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _verify(args: argparse.Namespace, settings: Settings) -> int:
+    from services.firmware import image, keys
+
     try:
         key = keys.load_public(args.public)
         if args.into is not None:

@@ -28,7 +28,7 @@ from services.common.lifecycle import cancel_and_wait
 from services.common.settings import Settings
 from services.common.version import VERSION
 
-from . import image, keys, slot_builder, transfer
+from . import slot_builder, transfer
 from .report import Report
 from .store import JobStore, UpdateJob
 
@@ -197,6 +197,10 @@ class Updater:
         self.report.progress(phase="installing")
         parts = self.folder / "download" / "parts"
         shutil.rmtree(parts, ignore_errors=True)
+        # the signature library is imported for an install only: its native module, initialised on import, would
+        # otherwise keep ~5 MB of pages in the station for an update that may never come
+        from . import image, keys
+
         try:
             key_path = self.settings.firmware_public_key
             if key_path is None:
