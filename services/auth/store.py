@@ -41,7 +41,8 @@ def _info(row: Any) -> TokenInfo | None:
 class AuthStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._next_part: tuple[str, int] | None = None  # (update, part) the staged update goes on with
+        # (update, part, version, kind) the staged update goes on with
+        self._next_part: tuple[str, int, int, UpdateType] | None = None
         self._state: tuple[int, int] | None = None
 
     def cached(self, token: IdToken) -> TokenInfo | None:
@@ -88,9 +89,11 @@ class AuthStore:
             raise
 
     def _apply_part(self, part: SendLocalListRequest, max_length: int) -> tuple[int, int]:
-        if part.part > 0 and self._next_part != (part.update, part.part):
-            raise ListRefused(UpdateStatus.FAILED, f"part {part.part} of update {part.update!r} is out of order "
-                                                   f"(expected {self._next_part})")
+        expected = (part.update, part.part, part.version, part.update_type)
+        if part.part > 0 and self._next_part != expected:  # in order, and the same version and kind throughout
+            raise ListRefused(UpdateStatus.FAILED, f"part {part.part} of update {part.update!r} (version "
+                                                   f"{part.version}, {part.update_type}) does not follow the parts "
+                                                   f"before it (expected {self._next_part})")
         full = part.update_type is UpdateType.FULL
         if full and any(e.info is None for e in part.entries):
             raise ListRefused(UpdateStatus.FAILED, "a full list needs the info of every token")
@@ -101,7 +104,7 @@ class AuthStore:
                 raise ListRefused(UpdateStatus.VERSION_MISMATCH, f"version {part.version} is not above {current}")
             self._stage(conn, part.entries)
             if part.more:
-                self._next_part = (part.update, part.part + 1)
+                self._next_part = (part.update, part.part + 1, part.version, part.update_type)
                 if self._state is None:
                     self._state = _current_version(conn), _size(conn)
                 return self._state

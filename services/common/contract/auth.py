@@ -184,7 +184,8 @@ SEND_LOCAL_LIST = Topic(
     "(9999 entries) comes in parts of up to 250 entries, sent one after the other: a part with more=true is "
     "staged and answered accepted, the last part applies the whole update. version_mismatch for a differential "
     "version not above the current one; failed beyond local_list_capacity, for a token twice in one update, or "
-    "for a part out of order (the update is then dropped); not_supported while the local list is switched off.",
+    "for a part out of order or of another version or kind than the first (the update is then dropped); "
+    "not_supported while the local list is switched off.",
     example={"version": 4, "update_type": "differential", "update": "5f0c2a", "part": 0, "more": False,
              "entries": [
         {"token": _CARD, "info": {"status": "accepted", "group": {"value": "FLEET1", "type": "central"},

@@ -130,17 +130,22 @@ def test_an_update_in_parts_is_in_force_only_with_its_last_part(tmp_path: Path) 
     assert {t for t in ("NEW0", "NEW1", "NEW2", "NEW3", "ADD1") if store.local(card(t))} == {"NEW2", "NEW3", "ADD1"}
 
 
-@pytest.mark.parametrize("broken", ["twice across parts", "part skipped", "another update", "over capacity"])
+@pytest.mark.parametrize("broken", ["twice across parts", "part skipped", "another update", "over capacity",
+                                    "another version", "another kind"])
 def test_an_update_whose_parts_do_not_fit_changes_nothing_and_is_dropped(tmp_path: Path, broken: str) -> None:
     store = AuthStore(open_engine(tmp_path / "auth.sqlite", MIGRATIONS))
     accepted = TokenInfo(status=AuthorizationStatus.ACCEPTED)
     apply(store, 1, UpdateType.FULL, [LocalListEntry(token=card("KEEP1"), info=accepted)])
     apply(store, 2, UpdateType.FULL, [LocalListEntry(token=card("P1"), info=accepted)], update="u2", more=True)
-    token, part, update, capacity = {
-        "twice across parts": ("p1", 1, "u2", 9999), "part skipped": ("P3", 2, "u2", 9999),
-        "another update": ("P2", 1, "u9", 9999), "over capacity": ("P2", 1, "u2", 1)}[broken]
+    token, part, update, capacity, version, kind = {
+        "twice across parts": ("p1", 1, "u2", 9999, 2, UpdateType.FULL),
+        "part skipped": ("P3", 2, "u2", 9999, 2, UpdateType.FULL),
+        "another update": ("P2", 1, "u9", 9999, 2, UpdateType.FULL),
+        "over capacity": ("P2", 1, "u2", 1, 2, UpdateType.FULL),
+        "another version": ("P2", 1, "u2", 9999, 3, UpdateType.FULL),
+        "another kind": ("P2", 1, "u2", 9999, 2, UpdateType.DIFFERENTIAL)}[broken]
     with pytest.raises(ListRefused) as refused:
-        apply(store, 2, UpdateType.FULL, [LocalListEntry(token=card(token), info=accepted)], part=part, update=update,
+        apply(store, version, kind, [LocalListEntry(token=card(token), info=accepted)], part=part, update=update,
               capacity=capacity)
     assert refused.value.status is UpdateStatus.FAILED
     assert store.local_list_state() == (1, 1) and store.local(card("KEEP1")) == accepted
