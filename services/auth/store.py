@@ -105,9 +105,7 @@ class AuthStore:
             self._stage(conn, part.entries)
             if part.more:
                 self._next_part = (part.update, part.part + 1, part.version, part.update_type)
-                if self._state is None:
-                    self._state = _current_version(conn), _size(conn)
-                return self._state
+                return self._known_state(conn)
             self._next_part = None
             if full:
                 conn.execute(text("DELETE FROM local_list"))
@@ -146,7 +144,12 @@ class AuthStore:
         """(version, size) of the list in force; read once, then kept by `apply_part` (auth is its one writer)."""
         if self._state is None:
             with self.engine.connect() as conn:
-                self._state = _current_version(conn), _size(conn)
+                return self._known_state(conn)
+        return self._state
+
+    def _known_state(self, conn: Connection) -> tuple[int, int]:
+        if self._state is None:
+            self._state = _current_version(conn), _size(conn)
         return self._state
 
 
@@ -171,7 +174,5 @@ def _staged(token: IdToken, info: TokenInfo | None) -> tuple[object, ...]:
 
 
 def _row(token: IdToken, info: TokenInfo) -> dict[str, object]:
-    group = info.group
-    return {"k": token.key, "t": token.value, "y": token.type.value, "s": info.status.value,
-            "g": group.value if group else None, "gy": group.type.value if group else None,
-            "e": info.expires_at.isoformat() if info.expires_at else None}
+    """The same columns as `_staged`, named for a statement with named parameters."""
+    return dict(zip(("k", "t", "y", "s", "g", "gy", "e"), _staged(token, info), strict=True))

@@ -22,7 +22,7 @@ def register(sub: Any) -> None:
         "csms", help="the bench's development Central System (accepts every card, logs every message)",
         description="Without a sub-command: run the dev CSMS in the foreground on 127.0.0.1:dev_csms_port.")
     parser.add_argument("--port", type=int, help="port to listen on (default: the dev_csms_port setting)")
-    parser.add_argument("--meter-interval", type=int, default=control.BENCH_METER_INTERVAL_S, metavar="S",
+    parser.add_argument("--meter-interval", type=int, default=server.BENCH_METER_INTERVAL_S, metavar="S",
                         help="the meter interval set on each station after its boot, seconds (1.6: "
                         "MeterValueSampleInterval, 2.0.1: SampledDataCtrlr.TxUpdatedInterval)")
     parser.set_defaults(func=_serve)

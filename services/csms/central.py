@@ -59,7 +59,8 @@ class DevLink:
     version: str  # as the library's validator names it: "1.6", "2.0.1"
     id: str
 
-    def setup(self, connection: Any, meter_interval_s: int, mask_tags: bool) -> None:
+    def __init__(self, cp_id: str, connection: Any, meter_interval_s: int, mask_tags: bool) -> None:
+        super().__init__(cp_id, connection)  # type: ignore[call-arg]  # the library's ChargePoint, next in line
         self.link = connection
         self.frames = FrameLog(self.id, mask_tags)
         self.meter_interval_s = meter_interval_s
@@ -162,10 +163,6 @@ class DevChargePoint(DevLink, ChargePoint):
     calls = call
     results = call_result
     version = "1.6"
-
-    def __init__(self, cp_id: str, connection: Any, meter_interval_s: int, mask_tags: bool) -> None:
-        super().__init__(cp_id, connection)
-        self.setup(connection, meter_interval_s, mask_tags)
 
     async def configure(self) -> None:
         interval = str(self.meter_interval_s)

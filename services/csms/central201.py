@@ -34,10 +34,6 @@ class DevChargePoint201(DevLink, ChargePoint):
     results = call_result
     version = "2.0.1"
 
-    def __init__(self, cp_id: str, connection: Any, meter_interval_s: int, mask_tags: bool) -> None:
-        super().__init__(cp_id, connection)
-        self.setup(connection, meter_interval_s, mask_tags)
-
     async def configure(self) -> None:
         component, variable = METER_INTERVAL
         result = await self.call(call.SetVariables(set_variable_data=[SetVariableDataType(

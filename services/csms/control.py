@@ -15,7 +15,6 @@ from websockets.exceptions import WebSocketException
 from websockets.sync.client import connect
 
 CONTROL_PATH = "/control"
-BENCH_METER_INTERVAL_S = 5  # the meter interval set after a boot: a short demo shows the energy growing
 # the CSMS-initiated calls of the six OCPP 1.6 feature profiles
 PROFILES: dict[str, tuple[str, ...]] = {
     "Core": ("ChangeAvailability", "ChangeConfiguration", "ClearCache", "DataTransfer", "GetConfiguration",
