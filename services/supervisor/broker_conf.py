@@ -4,7 +4,7 @@ the bus contract so that the two never drift.
 
 Who may write and read where comes from the contract's declarations (`contract.access`), the same ones the
 bus client enforces at run time: an account writes its own health, the states and events it owns, the commands
-it is a declared caller of and its own reply topic `chargebus/<account>/reply/+`; it reads the public topics,
+it is a declared caller of and its own reply topics `chargebus/<account>/reply/+/+`; it reads the public topics,
 the private ones it is declared on, the commands it answers and the replies to its own client id. Anonymous
 clients (loopback only) read the public topics and never write: `mosquitto_sub -v -t 'chargebus/#'` works on
 the station, a stray tool cannot set a current, and no token or secret reaches it. The client id
@@ -36,16 +36,11 @@ class BrokerSetupError(Exception):
     """The broker cannot be set up as asked (said in one line to the user)."""
 
 
-def _filter(path: str) -> str:
-    """A contract path with its `{params}` as MQTT single-level wildcards."""
-    return "/".join("+" if part.startswith("{") else part for part in path.split("/"))
-
-
 def _filters(topics: Iterable[Topic]) -> list[str]:
     found: list[str] = []
     for topic in topics:
-        if _filter(topic.path) not in found:
-            found.append(_filter(topic.path))
+        if topic.filter not in found:
+            found.append(topic.filter)
     return found
 
 
@@ -55,7 +50,7 @@ def writes(account: str) -> list[str]:
     found += _filters(t for t in TOPICS if t.kind is not Kind.HEALTH and access.may_publish(account, t))
     found += _filters(t for t in TOPICS if access.may_call(account, t))
     if any(access.may_handle(account, t) for t in TOPICS):
-        found.append(reply_topic(account, "+"))
+        found.append(reply_topic(account, "+", "+"))
     return found
 
 
@@ -73,7 +68,7 @@ def acl_text() -> str:
         lines += [f"topic write {f}" for f in writes(account)]
         lines += [f"topic read {f}" for f in reads(account)]
     lines += ["", "# each client reads the replies addressed to its own client id (bound to its account by the plugin)",
-              f"pattern read {reply_topic('+', '%c')}"]
+              f"pattern read {reply_topic('+', '%c', '+')}"]
     return "\n".join(lines) + "\n"
 
 

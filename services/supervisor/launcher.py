@@ -67,7 +67,7 @@ def become_user(uid: int, gid: int) -> None:
 
 
 def limit_malloc_arenas() -> None:
-    """One malloc arena per extra thread would be private to every process (paho's thread has one in each):
+    """One malloc arena per extra thread would be private to every process (each worker of `asyncio.to_thread`):
     two arenas in all, set before the first fork, are inherited by every child."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.mallopt(M_ARENA_MAX, 2)

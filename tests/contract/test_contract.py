@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from services.common import contract, proto_gen
-from services.common.contract import TOPICS, Kind, Topic
+from services.common.contract import TOPICS, Address, Kind, Topic
 from services.common.settings import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,10 +52,28 @@ def test_unknown_fields_are_refused_by_every_model() -> None:
 
 
 def test_every_topic_is_found_by_its_concrete_name() -> None:
+    address = Address(caller="chargebus-cli-1", request="0f1e2d3c", deadline=1_765_000_000.123)
     for topic in TOPICS:
-        concrete = topic.render(**{p: "1" for p in topic.params})
+        params = {p: "1" for p in topic.params}
+        concrete = topic.request_path(address, **params) if topic.kind is Kind.CMD else topic.render(**params)
         found = contract.find(concrete)
         assert found is not None and found[0] is topic
+        if topic.kind is Kind.CMD:
+            assert Address.of(concrete) == address
+            assert topic.match(topic.render(**params)) is None  # a command without an address is no request
+
+
+def test_a_request_address_is_three_levels_with_a_whole_number_deadline() -> None:
+    command = contract.power.GET_STATE
+    base = command.render()
+    assert command.filter == f"{base}/+/+/+"
+    for bad in (f"{base}/c/r", f"{base}/c/r/12.5", f"{base}/c/r/soon", f"{base}/c//1", f"{base}//r/1",
+                f"{base}/c/r/1/extra", f"{base}/c/r/{'9' * 16}"):
+        assert command.match(bad) is None, bad
+    assert contract.replier("chargebus/power/reply/chargebus-cli-1/0f1e", "chargebus-cli-1") == ("power", "0f1e")
+    for other in ("chargebus/power/reply/chargebus-cli-2/0f1e", "chargebus/power/reply/chargebus-cli-1",
+                  "chargebus/power/reply/chargebus-cli-1/0f1e/x", "chargebus//reply/chargebus-cli-1/0f1e"):
+        assert contract.replier(other, "chargebus-cli-1") is None, other
 
 
 def test_topic_parameters_cannot_inject_wildcards() -> None:

@@ -221,8 +221,8 @@ class CommandTap:
 
     def _arrived(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         found = contract.find(msg.topic)
-        if found is not None:
-            self.seen.append((msg.topic, found[0].payload.model_validate_json(msg.payload)))
+        if found is not None:  # the command's path: a request's topic carries its caller's address below it
+            self.seen.append((found[0].path, found[0].payload.model_validate_json(msg.payload)))
 
     def close(self) -> None:
         self._client.loop_stop()

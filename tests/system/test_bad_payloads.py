@@ -16,10 +16,8 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
-from services.common.contract import TOPICS, Kind, Topic, reply_filter, reply_topic
+from services.common.contract import TOPICS, Address, Kind, Topic, reply_filter
 from services.common.settings import SERVICES, Settings
 from tests.conftest import env_for
 from tests.system.stack import Observer
@@ -45,7 +43,10 @@ def listened(service: str) -> list[Topic]:
 
 
 def concrete(topic: Topic) -> str:
+    """Where a message of `topic` goes: for a command, a request of ours, answered to CLIENT_ID."""
     params = {p: ("HeartbeatInterval" if p == "key" else service_or_one(p)) for p in topic.params}
+    if topic.kind is Kind.CMD:
+        return topic.request_path(Address(caller=CLIENT_ID, request="bad", deadline=time.time() + 60), **params)
     return topic.render(**params)
 
 
@@ -78,12 +79,8 @@ def _send_all(settings: Settings, topics: list[Topic], replies: list[bytes]) -> 
     try:
         for topic in topics:
             for payload in BAD_PAYLOADS:
-                props = Properties(PacketTypes.PUBLISH)
-                if topic.kind is Kind.CMD:
-                    props.ResponseTopic = reply_topic(topic.owner, CLIENT_ID)
-                    props.CorrelationData = b"bad"
-                    commands += 1
-                client.publish(concrete(topic), payload, qos=1, properties=props).wait_for_publish(5)
+                commands += topic.kind is Kind.CMD
+                client.publish(concrete(topic), payload, qos=1).wait_for_publish(5)
         deadline = time.monotonic() + 20
         while len(replies) < commands and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from . import auth, common, firmware, metering, ocpp_gateway, power, sim, smart_charging, station_settings, supervisor
 from .base import (
     ROOT,
+    Address,
     Empty,
     ErrorBody,
     ErrorCode,
@@ -40,6 +41,7 @@ def find(topic: str) -> tuple[Topic, dict[str, str]] | None:
 __all__ = [
     "ROOT",
     "TOPICS",
+    "Address",
     "Empty",
     "ErrorBody",
     "ErrorCode",

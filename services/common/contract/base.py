@@ -84,8 +84,13 @@ class Topic(Generic[P, R]):
     refuses a service that watches, handles or requests a topic it is not declared on, and the broker's ACL is
     generated from the same declarations. A `private` topic (it carries full idTags or secrets) is readable by
     its owner and its declared subscribers only; every other state, event, health and config topic is public
-    (any account, and anonymous watchers on loopback). A command is read by its owner alone, and its reply goes
-    to `reply_topic(owner, caller)`, which only the owner may write and only the caller may read.
+    (any account, and anonymous watchers on loopback). A command is read by its owner alone.
+
+    A request is published below its command's path, with its address as three more levels:
+    `<path>/<caller's client id>/<request id>/<deadline, epoch ms>` (see `Address`). Its reply goes to
+    `reply_topic(owner, caller, request id)`, which only the owner may write and only the caller may read. The
+    address is in the topic, not in MQTT 5 properties: paho builds and parses properties in pure Python, and
+    they cost more than the rest of a round trip.
     """
 
     path: str
@@ -113,8 +118,13 @@ class Topic(Generic[P, R]):
 
     @property
     def filter(self) -> str:
-        """The MQTT subscription filter."""
-        return _PARAM.sub("+", self.path)
+        """The MQTT subscription filter (for a command: its requests, whoever asks)."""
+        base = _PARAM.sub("+", self.path)
+        return f"{base}/+/+/+" if self.kind is Kind.CMD else base
+
+    def request_path(self, address: Address, **params: object) -> str:
+        """The topic a request of this command is published on."""
+        return f"{self.render(**params)}/{address.caller}/{address.request}/{round(address.deadline * 1000)}"
 
     def render(self, **params: object) -> str:
         missing = set(self.params) - set(params)
@@ -127,6 +137,12 @@ class Topic(Generic[P, R]):
         return topic
 
     def match(self, topic: str) -> dict[str, str] | None:
+        """The parameters of a concrete topic of this one (for a command, of a request of it), or None."""
+        if self.kind is Kind.CMD:
+            split = _split_request(topic)
+            if split is None:
+                return None
+            topic = split[0]
         found = self._regex.match(topic)
         return found.groupdict() if found else None
 
@@ -148,19 +164,44 @@ def health_topic(service: str) -> str:
 REPLY_WORD = "reply"
 
 
-def reply_topic(owner: str, client_id: str) -> str:
-    """Where `owner` answers the caller `client_id`: under the owner's name, so that only it may write there."""
-    return f"{ROOT}/{owner}/{REPLY_WORD}/{client_id}"
+@dataclass(frozen=True)
+class Address:
+    """Who asked a command and until when: the last three levels of its request's topic."""
+
+    caller: str  # the caller's client id: the reply goes to `reply_topic(owner, caller, request)`
+    request: str  # the caller's id of this request, so it knows what a reply answers
+    deadline: float  # epoch seconds: after it the caller no longer waits, and the request is not carried out
+
+    @classmethod
+    def of(cls, topic: str) -> Address | None:
+        """The address of a request topic, or None if it carries none."""
+        split = _split_request(topic)
+        return split[1] if split is not None else None
+
+
+def _split_request(topic: str) -> tuple[str, Address] | None:
+    parts = topic.rsplit("/", 3)
+    if len(parts) != 4 or not parts[1] or not parts[2] or not parts[3].isdigit() or len(parts[3]) > 15:
+        return None
+    return parts[0], Address(caller=parts[1], request=parts[2], deadline=int(parts[3]) / 1000)
+
+
+def reply_topic(owner: str, client_id: str, request: str) -> str:
+    """Where `owner` answers the request `request` of the caller `client_id`: under the owner's name, so that
+    only it may write there."""
+    return f"{ROOT}/{owner}/{REPLY_WORD}/{client_id}/{request}"
 
 
 def reply_filter(client_id: str) -> str:
     """Every reply addressed to `client_id`, whoever answers."""
-    return f"{ROOT}/+/{REPLY_WORD}/{client_id}"
+    return reply_topic("+", client_id, "+")
 
 
-def replier(topic: str, client_id: str) -> str | None:
-    """The account that wrote a reply topic addressed to `client_id`, or None if it is not one."""
+def replier(topic: str, client_id: str) -> tuple[str, str] | None:
+    """The account that wrote a reply topic addressed to `client_id` and the request it answers, or None if the
+    topic is no such reply."""
     parts = topic.split("/")
-    if len(parts) == 4 and parts[0] == ROOT and parts[2] == REPLY_WORD and parts[3] == client_id and parts[1]:
-        return parts[1]
+    if len(parts) == 5 and parts[0] == ROOT and parts[2] == REPLY_WORD and parts[3] == client_id and parts[1] \
+            and parts[4]:
+        return parts[1], parts[4]
     return None

@@ -84,18 +84,18 @@ def wait_until(done: Callable[[], object], what: str, timeout: float = 5.0) -> N
 
 def test_the_acl_follows_the_contract() -> None:
     assert writes("power")[0] == "chargebus/power/health"
-    assert "chargebus/power/reply/+" in writes("power")  # it answers its own commands, nobody else's
+    assert "chargebus/power/reply/+/+" in writes("power")  # it answers its own commands, nobody else's
     assert not any(w.startswith("chargebus/reply") or w.endswith("#") for a in ACCOUNTS for w in writes(a))
-    assert "chargebus/ocpp_gateway/cmd/get_session" in writes("power")  # power is a declared caller
-    assert "chargebus/auth/cmd/authorize" not in writes("power")
+    assert "chargebus/ocpp_gateway/cmd/get_session/+/+/+" in writes("power")  # power is a declared caller
+    assert not any(w.startswith("chargebus/auth/cmd/authorize") for w in writes("power"))
     assert "chargebus/config/+" in writes("ocpp_gateway")  # owned outside its namespace
-    assert "chargebus/power/cmd/set_limit" not in writes("cli") or "cli" in power.SET_LIMIT.subscribers
+    assert power.SET_LIMIT.filter not in writes("cli") or "cli" in power.SET_LIMIT.subscribers
     assert all("/cmd/" in w for w in writes("cli"))  # the command line calls; it owns nothing
     text = acl_text()
     anonymous = text.split("\nuser ")[0]
     assert "topic read chargebus/+/health" in anonymous and "write" not in anonymous
     assert "/cmd/" not in anonymous and "chargebus/auth/state/last_decision" not in anonymous  # private
-    assert "pattern read chargebus/+/reply/%c" in text
+    assert "pattern read chargebus/+/reply/%c/+" in text
 
 
 def test_a_service_publishes_under_its_own_name_only(station_broker: Settings) -> None:
@@ -110,7 +110,10 @@ def test_a_service_publishes_under_its_own_name_only(station_broker: Settings) -
         assert as_power.publish("chargebus/power/event/undeclared", b"1").is_failure
         refused = as_power.publish("chargebus/auth/state/local_list", b'{"version": 99, "size": 0}')
         assert refused.is_failure and refused.getName() == "Not authorized"
-        assert as_power.publish("chargebus/ocpp_gateway/cmd/authorize", b"{}").is_failure  # not its caller
+        # a request of a command it is a declared caller of, and one of a command it is not
+        assert not as_power.publish("chargebus/ocpp_gateway/cmd/get_session/chargebus-power/r1/1", b"{}").is_failure
+        assert as_power.publish("chargebus/ocpp_gateway/cmd/authorize/chargebus-power/r1/1", b"{}").is_failure
+        assert as_power.publish("chargebus/ocpp_gateway/cmd/get_session", b"{}").is_failure  # without an address
         assert as_power.publish("elsewhere/topic", b"1").is_failure
         wrong = Client(settings, ("power", "not-the-password"))
         assert wrong.connect_reason is not None and wrong.connect_reason.is_failure
@@ -140,8 +143,8 @@ def test_anonymous_clients_read_the_public_topics_and_publish_nothing(station_br
     assert "chargebus/power/health " in seen.stdout and "chargebus/power/state/connector/1 " in seen.stdout
     anonymous = Client(settings)
     try:
-        assert anonymous.publish("chargebus/power/cmd/energize", b"{}").is_failure
-        assert anonymous.publish("chargebus/sim/cmd/plug", b"{}").is_failure
+        assert anonymous.publish("chargebus/power/cmd/energize/watcher/r1/1", b"{}").is_failure
+        assert anonymous.publish("chargebus/sim/cmd/plug/watcher/r1/1", b"{}").is_failure
         anonymous.subscribe("chargebus/power/state/#")
         wait_until(lambda: any(r for _, _, r in anonymous.received), "the retained connector state")
     finally:

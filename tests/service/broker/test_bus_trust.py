@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -125,16 +126,14 @@ async def test_only_the_owner_answers_a_command(station: Settings) -> None:
         card = IdToken(value=CARD, type=TokenType.ISO14443)
         asking = asyncio.create_task(gateway.request(auth.AUTHORIZE, AuthorizeRequest(token=card), timeout=5))
         await asyncio.sleep(0.1)
-        corr = next(iter(gateway._pending))  # what the attacker would need (it could read it before this fix)
+        request = next(iter(gateway._pending))  # what the attacker would need: it cannot read it (the test can)
         forged = AuthorizeDecision(token=IdToken(value=CARD, type=TokenType.ISO14443),
                                    info=TokenInfo(status=AuthorizationStatus.ACCEPTED), source=AuthSource.CSMS)
         body = f'{{"ok": true, "result": {forged.model_dump_json()}}}'.encode()
         refused = []
-        for topic in ("chargebus/reply/chargebus-ocpp_gateway", "chargebus/auth/reply/chargebus-ocpp_gateway",
-                      "chargebus/metering/reply/chargebus-ocpp_gateway"):
-            props = Properties(PacketTypes.PUBLISH)
-            props.CorrelationData = corr
-            info = attacker.client.publish(topic, body, qos=1, properties=props)
+        for owner_part in ("chargebus/reply", "chargebus/auth/reply", "chargebus/metering/reply"):
+            topic = f"{owner_part}/chargebus-ocpp_gateway/{request}"
+            info = attacker.client.publish(topic, body, qos=1)
             wait_until(lambda info=info: info.mid in attacker.acks, "PUBACK")
             refused.append(attacker.acks[info.mid].is_failure)  # type: ignore[attr-defined]
         assert refused == [True, True, False]  # its own reply topic it may write; the gateway must not believe it
@@ -152,8 +151,9 @@ async def test_only_the_owner_answers_a_command(station: Settings) -> None:
         await owner.stop()
 
 
-async def test_a_command_is_answered_only_on_the_owners_reply_topic(station: Settings) -> None:
-    """A caller that names another topic as Response Topic (a state of the owner's) gets no answer there."""
+async def test_a_request_is_answered_only_under_the_owners_name(station: Settings) -> None:
+    """Whatever a caller writes into a request's address, the owner answers under its own name, to the caller
+    named there, or not at all: an address the broker lets through but that is not one is dropped and counted."""
     looked_up: list[str] = []
 
     async def lookup(request: auth.LookupRequest, _params: dict[str, str]) -> auth.LookupReply:
@@ -165,21 +165,52 @@ async def test_a_command_is_answered_only_on_the_owners_reply_topic(station: Set
     await owner.start(5)
     cli = await asyncio.to_thread(RawClient, station, "chargebus-cli-probe", login(station, "cli"))
     cli.subscribe("chargebus/#")
+    asked = json.dumps({"token": {"value": CARD, "type": "iso14443"}})
+    later, past = f"{(time.time() + 60) * 1000:.0f}", f"{(time.time() - 60) * 1000:.0f}"
+    base = "chargebus/auth/cmd/lookup"
     try:
-        for target in ("chargebus/auth/state/last_decision", "chargebus/auth/reply/+", "chargebus/auth/reply/x/y",
-                       "chargebus/auth/reply/chargebus-cli-probe"):
-            props = Properties(PacketTypes.PUBLISH)
-            props.ResponseTopic = target
-            props.CorrelationData = target.encode()
-            asked = json.dumps({"token": {"value": CARD, "type": "iso14443"}})
-            cli.client.publish("chargebus/auth/cmd/lookup", asked, qos=1, properties=props)
-        await arrives(lambda: any(t == "chargebus/auth/reply/chargebus-cli-probe" for t, _, _ in cli.received),
-                      "the answer on its own reply topic")
-        assert len(looked_up) == 1  # the three others were not even looked at
-        assert [t for t, _, _ in cli.received if t.startswith("chargebus/auth/") and t != "chargebus/auth/health"] == [
-            "chargebus/auth/reply/chargebus-cli-probe"]
+        refused = []
+        for topic in (base, f"{base}/chargebus-cli-probe/r0", f"{base}/chargebus-cli-probe/r0/{later}/extra",
+                      f"{base}/chargebus-cli-probe/r1/soon", f"{base}/chargebus-cli-probe/r2/{past}",
+                      f"{base}/chargebus-cli-probe/r3/{later}"):
+            info = cli.client.publish(topic, asked, qos=1)
+            await arrives(lambda info=info: info.mid in cli.acks, "PUBACK")
+            refused.append(cli.acks[info.mid].is_failure)  # type: ignore[attr-defined]
+        assert refused == [True, True, True, False, False, False]  # no address, too short, too long: the broker
+        await arrives(lambda: any(t.endswith("/r3") for t, _, _ in cli.received), "the answer to the good one")
+        replies = {t: json.loads(p) for t, p, _ in cli.received if "/reply/" in t}
+        assert list(replies) == ["chargebus/auth/reply/chargebus-cli-probe/r2",
+                                 "chargebus/auth/reply/chargebus-cli-probe/r3"]
+        assert replies["chargebus/auth/reply/chargebus-cli-probe/r2"]["error"]["code"] == "expired"
+        assert replies["chargebus/auth/reply/chargebus-cli-probe/r3"]["ok"] is True
+        assert looked_up == [CARD]  # the expired one was not carried out
+        assert owner.dropped == 1  # the one whose deadline is no number
     finally:
         cli.close()
+        await owner.stop()
+
+
+async def test_a_command_by_hand_with_mosquitto_rr(station: Settings) -> None:
+    """The recipe of docs/debugging.md: `mosquitto_rr` as the cli account, the address in the request's topic."""
+    async def lookup(request: auth.LookupRequest, _params: dict[str, str]) -> auth.LookupReply:
+        return auth.LookupReply(token=request.token, local=None, cached=None, list_version=7)
+
+    owner = Bus(station, "auth")
+    owner.handle(auth.LOOKUP, lookup)
+    await owner.start(5)
+    user, password = login(station, "cli")
+    deadline = f"{int(time.time()) + 30}000"
+    try:
+        done = await asyncio.to_thread(subprocess.run, [
+            "mosquitto_rr", "-p", str(station.mqtt_port), "-u", user, "-P", password, "-i", "chargebus-cli-me",
+            "-t", f"chargebus/auth/cmd/lookup/chargebus-cli-me/r1/{deadline}",
+            "-e", "chargebus/auth/reply/chargebus-cli-me/r1",
+            "-m", json.dumps({"token": {"value": CARD, "type": "iso14443"}}), "-W", "5"],
+            capture_output=True, text=True, timeout=10)
+        assert done.returncode == 0, done.stderr
+        reply = json.loads(done.stdout)
+        assert reply["ok"] is True and reply["result"]["list_version"] == 7
+    finally:
         await owner.stop()
 
 

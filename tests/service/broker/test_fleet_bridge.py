@@ -76,14 +76,15 @@ async def test_states_go_out_to_the_fleet_and_no_command_comes_in(tmp_path: Path
     watcher = Client(fleet.settings(), ("watcher", "watcher-pass"), tls_ca=pki.ca_path)
     watcher.subscribe("fleet/#")
     with StationBroker(settings):
-        local = Client(settings)  # anonymous on the station: sees whatever would come in
+        local = Client(settings, credentials(settings, "power"))  # reads power's commands, would they come in
         local.subscribe("chargebus/#")
         await _publish_connector(settings)
         wait_until(lambda: any(t == "fleet/CB0000001/chargebus/power/state/connector/1" for t, _, _ in
                                watcher.received), "the connector state on the fleet broker", 15)
         assert any(t == "fleet/CB0000001/chargebus/power/health" for t, _, _ in watcher.received)
         assert not any("/reply/" in t or "/cmd/" in t for t, _, _ in watcher.received)
-        assert not watcher.publish("fleet/CB0000001/chargebus/power/cmd/energize", b"{}").is_failure
+        assert not watcher.publish("fleet/CB0000001/chargebus/power/cmd/energize/fleet-ops/r1/4102444800000",
+                                   b"{}").is_failure
         marker = watcher.publish("fleet/CB0000001/chargebus/power/state/connector/9", b"{}")  # also not taken in
         assert not marker.is_failure
 
@@ -111,9 +112,9 @@ async def test_commands_come_in_only_when_configured(tmp_path: Path, fleet: Flee
         await _publish_connector(settings)  # the bridge is up once states go out
         watcher.subscribe("fleet/#")
         wait_until(lambda: watcher.received, "the bridge up", 15)
-        watcher.publish("fleet/CB0000001/chargebus/power/cmd/get_state", b'{"connector_id": 1}')
-        wait_until(lambda: any(t == "chargebus/power/cmd/get_state" for t, _, _ in local.received),
-                   "the command on the station", 10)
+        request = "chargebus/power/cmd/get_state/fleet-ops/r1/4102444800000"  # its address: caller, id, deadline
+        watcher.publish(f"fleet/CB0000001/{request}", b'{"connector_id": 1}')
+        wait_until(lambda: any(t == request for t, _, _ in local.received), "the command on the station", 10)
         local.close()
     watcher.close()
 

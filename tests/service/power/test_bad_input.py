@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import can
 import paho.mqtt.client as mqtt
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from pydantic import ValidationError
 
 from services.common.bus import Bus
-from services.common.contract import Kind, Topic, ocpp_gateway, power, reply_filter, reply_topic, sim, smart_charging
+from services.common.contract import Address, Kind, Topic, ocpp_gateway, power, reply_filter, sim, smart_charging
 from services.common.contract.power import ConnectorRequest, EnergizeRequest
 from services.common.contract.sim import EvRequest, PlugRequest
 from services.common.settings import Settings
@@ -65,15 +64,13 @@ async def test_bad_payloads_on_every_subscribed_topic(stack: Running, observer: 
     sent_commands = 0
     try:
         for topic in SUBSCRIBED:
-            concrete = topic.render(**{p: "1" for p in topic.params})
+            params = {p: "1" for p in topic.params}
+            address = Address(caller=CLIENT_ID, request="bad", deadline=time.time() + 60)
+            concrete = topic.request_path(address, **params) if topic.kind is Kind.CMD else topic.render(**params)
             for payload in BAD_PAYLOADS:
-                props = Properties(PacketTypes.PUBLISH)
-                if topic.kind is Kind.CMD:
-                    props.ResponseTopic = reply_topic(topic.owner, CLIENT_ID)
-                    props.CorrelationData = b"bad"
-                    sent_commands += 1
+                sent_commands += topic.kind is Kind.CMD
                 # never retained: a bad retained limit would only be re-read, not crash anything
-                client.publish(concrete, payload, qos=1, properties=props).wait_for_publish(5)
+                client.publish(concrete, payload, qos=1).wait_for_publish(5)
         await rec.until(lambda: len(replies) >= sent_commands, "a reply to every bad command")
     finally:
         client.loop_stop()
