@@ -12,6 +12,7 @@ to the system tests, which keep the real stack.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import os
 import uuid
@@ -50,11 +51,15 @@ class StandIn:
         self.bus = Bus(settings, service, client_id=f"stand-in-{service}-{uuid.uuid4().hex[:6]}", persistent=False)
         self.requests: dict[str, list[BaseModel]] = {}
 
-    def answer(self, topic: Topic[P, R], reply: R | Callable[[P], R]) -> None:
-        """Answer `topic` (a command this service owns) with `reply`, or with `reply(request)`."""
+    def answer(self, topic: Topic[P, R], reply: R | Callable[[P], R | Awaitable[R]]) -> None:
+        """Answer `topic` (a command this service owns) with `reply`, or with `reply(request)`, awaited if it is
+        a coroutine (an answer the test holds back)."""
         async def handler(request: P, _params: dict[str, str]) -> R:
             self.requests.setdefault(topic.path, []).append(request)
-            return reply(request) if callable(reply) else reply
+            if not callable(reply):
+                return reply
+            answered = reply(request)
+            return await answered if inspect.isawaitable(answered) else answered
 
         self.bus.handle(topic, handler)
 

@@ -9,7 +9,7 @@ import logging.handlers
 import re
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +37,18 @@ class UtcFormatter(logging.Formatter):
         self.mask_tags = mask_tags
 
     def format(self, record: logging.LogRecord) -> str:
-        return scrub(super().format(record), self.mask_tags)
+        return _once(self, record, lambda: scrub(super(UtcFormatter, self).format(record), self.mask_tags))
+
+
+def _once(formatter: logging.Formatter, record: logging.LogRecord, make: Callable[[], str]) -> str:
+    """A record's line, made once per formatter: the file and stdout handlers share one, and scrubbing a line
+    costs as much as writing it."""
+    key = f"_chargebus_line_{id(formatter)}"
+    line = record.__dict__.get(key)
+    if line is None:
+        line = make()
+        record.__dict__[key] = line
+    return line
 
 
 _CONTEXT: ContextVar[dict[str, Any]] = ContextVar("chargebus_log_context", default={})  # noqa: B039  # never mutated
@@ -65,6 +76,9 @@ class JsonFormatter(logging.Formatter):
         self.mask_tags = mask_tags
 
     def format(self, record: logging.LogRecord) -> str:
+        return _once(self, record, lambda: self._format(record))
+
+    def _format(self, record: logging.LogRecord) -> str:
         # each field scrubbed before it is encoded: the patterns read text, not JSON escapes
         message = scrub(record.getMessage(), self.mask_tags)
         out: dict[str, Any] = {

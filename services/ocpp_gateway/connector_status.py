@@ -64,7 +64,7 @@ def work_out(state: ConnectorState, owned: Owned) -> Value:
         if state.held_back:
             return Status.suspended_evse.value, Error.no_error.value, None
         return Status.suspended_ev.value, Error.no_error.value, None
-    if state.awaiting_unplug:
+    if state.awaiting_unplug and not owned.preparing:  # a new session on it leaves Finishing for Preparing
         return Status.finishing.value, Error.no_error.value, None
     if state.plugged or owned.preparing:
         return Status.preparing.value, Error.no_error.value, None

@@ -386,6 +386,7 @@ class TransactionEngine:
 
     async def _start(self, action: Start) -> None:
         connector = action.connector_id
+        self.on_owned_change(connector)  # being started: Preparing now, if it was Finishing
         meter_start = await self._meter_start(connector)
         at = _now()
         tx = Tx(session_id=uuid.uuid4().hex[:16], connector_id=connector, id_tag=action.id_tag, started_at=at,

@@ -17,7 +17,9 @@
 - The CSMS contradicting a valid local list entry is reported at once: the connector's status with
   errorCode LocalListConflict, then its status as it is.
 - A new session on a Finishing connector (a RemoteStartTransaction before the cable was unplugged) is
-  reported Preparing first: the 1.6 status table leads from Finishing to Preparing, never to Charging.
+  reported Preparing first: the 1.6 status table leads from Finishing to Preparing, never to Charging. It is
+  Preparing as soon as the gateway starts the session, and the report goes out at once, not held for the
+  StartTransaction: its round trip to the CSMS runs while the output is energized.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ from .ports import CsmsCallError, CsmsUnavailable
 
 log = logging.getLogger(__name__)
 
+# a new session on a Finishing connector: Preparing when the gateway starts it, or a session status if power's
+# report came first
+_FROM_FINISHING = SESSION_STATUSES | {ChargePointStatus.preparing.value}
 FIRST_BACKOFF_S = 2.0
 MAX_BACKOFF_S = 300.0
 
@@ -124,7 +129,8 @@ class StatusReporter:
         value = work_out(self._states[connector], self._owned(connector))
         old = self.current.get(connector)
         at = since if old is None or old.value[0] != value[0] else datetime.now(UTC)  # an error code alone: now
-        if old is not None and old.value[0] == ChargePointStatus.finishing and value[0] in SESSION_STATUSES:
+        if old is not None and old.value[0] == ChargePointStatus.finishing and value[0] in _FROM_FINISHING:
+            # goes out at once, ahead of the StartTransaction that the new session's statuses wait for
             self._preparing[connector] = Reported(
                 (ChargePointStatus.preparing.value, ChargePointErrorCode.no_error.value, None), at, time.monotonic())
         self._set(connector, value, at)

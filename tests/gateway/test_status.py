@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 from ocpp.v16 import call
 
-from services.common.contract import ocpp_gateway
-from tests.gateway_rig import GatewayRig
+from services.common.contract import metering, ocpp_gateway, power, smart_charging
+from services.common.contract.metering import Cause, Measurand, MeterReading, MeterValue, Sample
+from services.common.contract.power import ConnectorState, EnergizeRequest
+from services.common.contract.smart_charging import ChargingLimit
+from tests.gateway_rig import GatewayRig, running_gateway
 
 
 async def test_minimum_status_duration_hides_short_lived_statuses(gateway: GatewayRig) -> None:
@@ -80,3 +85,34 @@ async def test_each_hardware_fault_is_faulted_with_its_code_and_clears(gateway: 
     assert faulted["error_code"] == "GroundFailure"
     gateway.hardware(fault=None)
     await gateway.status("Available", count=2)
+
+
+async def test_item_15_a_start_on_a_finishing_connector_reports_preparing_before_the_output_is_energized(
+        tmp_path: Path) -> None:
+    """The CSMS hears Preparing as soon as the station starts the session, while power still energizes (here,
+    while power holds its answer): its round trip does not wait for the output, nor the StartTransaction for it."""
+    release = asyncio.Event()
+
+    def answers(rig: GatewayRig) -> None:
+        async def energize(_request: EnergizeRequest) -> ConnectorState:
+            await release.wait()
+            return rig.connectors[1].model_copy(update={"energized": True, "delivering": True})
+
+        reading = MeterReading(connector_id=1, energy_wh=1234, meter_value=MeterValue(
+            timestamp=datetime.now(UTC), cause=Cause.SESSION_START,
+            samples=[Sample(measurand=Measurand.ENERGY_IMPORTED, value=1234.0)]))
+        rig.stand_in("metering").answer(metering.READ, reading)
+        rig.stand_in("smart_charging").answer(smart_charging.BEGIN_SESSION, ChargingLimit(connector_id=1))
+        rig.stand_in("power").answer(power.ENERGIZE, energize)
+
+    async with running_gateway(tmp_path, answers=answers) as rig:
+        rig.hardware(1, plugged=True, awaiting_unplug=True)  # the last session ended, the cable is still in
+        await rig.status("Finishing")
+        assert (await rig.csms.call(call.RemoteStartTransaction(id_tag="TAG1", connector_id=1))).status == "Accepted"
+        await rig.status("Preparing")
+        assert not release.is_set() and rig.csms.calls("StartTransaction") == []
+        release.set()
+        start = (await rig.csms.wait("StartTransaction"))[0]
+        assert start["meter_start"] == 1234
+        statuses = [p["status"] for p in rig.csms.calls("StatusNotification") if p["connector_id"] == 1]
+        assert statuses[statuses.index("Finishing"):] == ["Finishing", "Preparing"]  # Charging waits for power

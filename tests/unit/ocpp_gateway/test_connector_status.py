@@ -29,6 +29,8 @@ STATUS_TABLE = [
     ("both zero: the station's limit is named", Rig(plugged=True, energized=True, request_a=0.0, smart_a=0.0),
      NOT_OWNED, "SuspendedEVSE"),
     ("de-energized, still plugged", Rig(plugged=True, finishing=True), NOT_OWNED, "Finishing"),
+    ("a new session started before the cable was out", Rig(plugged=True, finishing=True), Owned(preparing=True),
+     "Preparing"),
     ("finishing ends with the cable", Rig(finishing=True), NOT_OWNED, "Available"),
     ("fault beats everything", Rig(plugged=True, energized=True, faults=frozenset({HardwareFault.INTERNAL})),
      Owned(preparing=True, reserved=True), "Faulted"),
