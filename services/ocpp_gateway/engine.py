@@ -387,11 +387,22 @@ class TransactionEngine:
     async def _start(self, action: Start) -> None:
         connector = action.connector_id
         self.on_owned_change(connector)  # being started: Preparing now, if it was Finishing
-        meter_start = await self._meter_start(connector)
+        # the meter is read while the session is recorded and smart charging sets its limit: all three come before
+        # the output is energized. Until the reading is in, the row holds the last register known (a recovery
+        # that finds the output energized starts from it).
+        reading = asyncio.create_task(self._meter_start(connector), name=f"meter-start-{connector}")
+        try:
+            await self._start_reading(action, reading)
+        finally:
+            reading.cancel()  # a start given up before the reading came
+
+    async def _start_reading(self, action: Start, reading: asyncio.Task[int]) -> None:
+        connector = action.connector_id
         at = _now()
+        known = self._register_fallback(connector, None)
         tx = Tx(session_id=uuid.uuid4().hex[:16], connector_id=connector, id_tag=action.id_tag, started_at=at,
-                meter_start=meter_start, transaction_id=None, phase=STARTING, last_meter_wh=meter_start,
-                last_meter_at=at, parent_id_tag=action.parent_id_tag, reservation_id=action.reservation_id)
+                meter_start=known, transaction_id=None, phase=STARTING, last_meter_wh=known, last_meter_at=at,
+                parent_id_tag=action.parent_id_tag, reservation_id=action.reservation_id)
         try:
             self.store.begin(tx)
         except SQLAlchemyError as exc:
@@ -405,6 +416,7 @@ class TransactionEngine:
                                           profile) is None:
             self._abandon(tx)
             return
+        meter_start = await reading
         try:
             await self.bus.request(power.ENERGIZE, EnergizeRequest(connector_id=connector, session_id=tx.session_id),
                                    timeout=ENERGIZE_TIMEOUT_S)
@@ -417,7 +429,7 @@ class TransactionEngine:
         started = _now()
         try:
             await failpoints.hit("ocpp_gateway.after_energize")
-            self.store.commit_start(tx.session_id, started, messages.start_payload(
+            self.store.commit_start(tx.session_id, started, meter_start, messages.start_payload(
                 connector, action.id_tag, meter_start, started, action.reservation_id))
         except SQLAlchemyError as exc:
             log.critical("session=%s cannot be recorded after energize (%s): de-energizing", tx.session_id, exc)
@@ -499,7 +511,7 @@ class TransactionEngine:
                 log.info("session=%s never energized: discarded", tx.session_id)
                 self.store.discard(tx.session_id)
             elif tx.phase == STARTING:
-                self.store.commit_start(tx.session_id, _now(), messages.start_payload(
+                self.store.commit_start(tx.session_id, _now(), tx.meter_start, messages.start_payload(
                     tx.connector_id, tx.id_tag, tx.meter_start, _now(), tx.reservation_id))
                 self._resume(tx)
             elif energized:

@@ -119,12 +119,13 @@ class TxStore:
                           "started_at": tx.started_at.isoformat(), "meter_start": tx.meter_start,
                           "parent": tx.parent_id_tag, "reservation": tx.reservation_id})
 
-    def commit_start(self, session_id: str, started_at: datetime, start_payload: dict[str, Any]) -> None:
-        """Power energized: the session is active and its StartTransaction is queued, together."""
+    def commit_start(self, session_id: str, started_at: datetime, meter_start: int,
+                     start_payload: dict[str, Any]) -> None:
+        """Power energized: the session is active from `meter_start` and its StartTransaction is queued, together."""
         with self.engine.begin() as conn:
-            conn.execute(text("UPDATE transactions SET phase = 'active', started_at = :t, last_meter_at = :t "
-                              "WHERE session_id = :s AND phase = 'starting'"),
-                         {"s": session_id, "t": started_at.isoformat()})
+            conn.execute(text("UPDATE transactions SET phase = 'active', started_at = :t, last_meter_at = :t, "
+                              "meter_start = :m, last_meter_wh = :m WHERE session_id = :s AND phase = 'starting'"),
+                         {"s": session_id, "t": started_at.isoformat(), "m": meter_start})
             self._enqueue(conn, session_id, "StartTransaction", start_payload)
         self.on_outbox_change()
 

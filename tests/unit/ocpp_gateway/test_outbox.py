@@ -96,7 +96,7 @@ def store(tmp_path: Path) -> TxStore:
 
 def session(store: TxStore, name: str, meters: int = 1, stop: bool = True) -> None:
     store.begin(Tx(name, 1, "TAG", T0, 0, None, STARTING, 0, T0))
-    store.commit_start(name, T0, {"connector_id": 1, "id_tag": "TAG", "meter_start": 0, "timestamp": T0.isoformat()})
+    store.commit_start(name, T0, 0, {"connector_id": 1, "id_tag": "TAG", "meter_start": 0, "timestamp": T0.isoformat()})
     for n in range(1, meters + 1):
         store.meter(name, n, T0, {"connector_id": 1, "meter_value": [
             {"timestamp": T0.isoformat(), "sampled_value": [{"value": str(n)}]}]})

@@ -38,7 +38,7 @@ def store(tmp_path: Path) -> TxStore:
 
 def _active(store: TxStore, session: str, connector: int = 1) -> None:
     store.begin(_tx(session, connector))
-    store.commit_start(session, T0, {"connector_id": connector})
+    store.commit_start(session, T0, _tx(session, connector).meter_start, {"connector_id": connector})
 
 
 def test_start_meter_stop_in_order_and_one_stop_only(store: TxStore) -> None:
@@ -152,7 +152,7 @@ def test_the_outbox_keeps_the_order_written(steps: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = TxStore(open_engine(Path(tmp) / "gw.sqlite", MIGRATIONS))
         store.begin(_tx("s"))
-        store.commit_start("s", T0, {"n": 0})
+        store.commit_start("s", T0, 0, {"n": 0})
         expected = ["StartTransaction"]
         for n, step in enumerate(steps, 1):
             if step == "meter":
@@ -165,3 +165,13 @@ def test_the_outbox_keeps_the_order_written(steps: list[str]) -> None:
         assert [m.payload["n"] for m in queued if m.payload] == sorted(m.payload["n"] for m in queued if m.payload)
         assert expected.count("StopTransaction") <= 1
         assert "StopTransaction" not in expected[:-1]  # nothing of the session queued behind its stop
+
+
+def test_the_start_holds_the_reading_taken_while_it_was_recorded(store: TxStore) -> None:
+    """begin() records the last register known; the meter reading, taken meanwhile, is the start's own."""
+    store.begin(_tx("s1"))
+    starting = store.get("s1")
+    assert starting is not None and starting.meter_start == 100
+    store.commit_start("s1", T0, 130, {"connector_id": 1})
+    started = store.get("s1")
+    assert started is not None and started.meter_start == 130 and started.last_meter_wh == 130
