@@ -20,19 +20,20 @@ class Unsendable(ValueError):
     """A stored message that can never become a valid 1.6 call (e.g. written by an older schema)."""
 
 
-_MEASURAND_NAMES = {neutral: name for name, neutral in MEASURANDS.items()}
-_UNITS = {Measurand.ENERGY_IMPORTED: "Wh", Measurand.POWER: "W", Measurand.CURRENT: "A", Measurand.VOLTAGE: "V",
-          Measurand.SOC: "Percent", Measurand.POWER_OFFERED: "W"}
+# the names, units, contexts and locations of the readings are the same in 1.6 and 2.0.1
+MEASURAND_NAMES = {neutral: name for name, neutral in MEASURANDS.items()}
+MEASURAND_UNITS = {Measurand.ENERGY_IMPORTED: "Wh", Measurand.POWER: "W", Measurand.CURRENT: "A",
+                   Measurand.VOLTAGE: "V", Measurand.SOC: "Percent", Measurand.POWER_OFFERED: "W"}
 CONTEXTS = {Cause.PERIODIC: "Sample.Periodic", Cause.CLOCK: "Sample.Clock", Cause.SESSION_START: "Transaction.Begin",
             Cause.SESSION_END: "Transaction.End", Cause.REQUESTED: "Trigger"}
-_LOCATIONS = {Location.OUTLET: "Outlet", Location.EV: "EV"}
+LOCATIONS = {Location.OUTLET: "Outlet", Location.EV: "EV"}
 
 
 def _sampled_value(sample: Sample, cause: Cause) -> dict[str, Any]:
     # the register is whole watt-hours, as the meter counts them; the rest to a tenth
     value = str(int(sample.value)) if sample.measurand is Measurand.ENERGY_IMPORTED else f"{sample.value:.1f}"
-    return {"value": value, "context": CONTEXTS[cause], "measurand": _MEASURAND_NAMES[sample.measurand],
-            "unit": _UNITS[sample.measurand], "location": _LOCATIONS[sample.location], "format": "Raw"}
+    return {"value": value, "context": CONTEXTS[cause], "measurand": MEASURAND_NAMES[sample.measurand],
+            "unit": MEASURAND_UNITS[sample.measurand], "location": LOCATIONS[sample.location], "format": "Raw"}
 
 
 def meter_value_payload(value: MeterValue) -> dict[str, Any]:

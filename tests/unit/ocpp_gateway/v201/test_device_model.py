@@ -3,36 +3,20 @@ library as it would go to the CSMS."""
 
 from __future__ import annotations
 
-import json
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import ocpp.v201
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from ocpp.charge_point import remove_nones, snake_to_camel_case
 
 from services.common.contract.station_settings import DEFAULTS, Setting
 from services.ocpp_gateway.keys import KEYS
 from services.ocpp_gateway.v201.device_model import DeviceModel, capacities, check, parts, setting_value
 from services.ocpp_gateway.v201.variables import RO, RW, VARIABLES, WO, Var, markdown_rows
 
-SCHEMAS = Path(ocpp.v201.__file__).parent / "schemas"
-
-
-@cache
-def _validator(name: str) -> jsonschema.Draft7Validator:
-    return jsonschema.Draft7Validator(json.loads((SCHEMAS / f"{name}.json").read_text()))
-
-
-def valid(name: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """The payload as the library sends it (camelCase, no None), checked against the message's schema."""
-    wire = snake_to_camel_case(remove_nones(payload))
-    _validator(name).validate(json.loads(json.dumps(wire)))
-    return wire
+from .wire import valid
 
 
 def live(var: Var) -> str:
