@@ -25,7 +25,8 @@ class Health(Model):
 
 
 class ConfigValue(Model):
-    key: str = Field(max_length=50, description="The protocol's name for it.")
+    key: str = Field(max_length=100, description="The protocol's name for it: a 1.6 key, or a 2.0.1 variable as "
+                     "Component[@evse[.connector]].Variable[:instance].")
     value: str = Field(max_length=500, description="Value as the protocol carries it: a string.")
     readonly: bool = Field(description="True when the CSMS may not change it.")
 

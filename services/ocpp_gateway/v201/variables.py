@@ -55,9 +55,10 @@ class Var:
 
     @property
     def path(self) -> str:
-        """Its name in the store and in logs: Component[@evse[.connector]].Variable[/instance]."""
+        """Its name in the store, on the bus (`chargebus/config/<path>`) and in logs:
+        Component[@evse[.connector]].Variable[:instance]."""
         where = "" if self.evse is None else f"@{self.evse}" + ("" if self.connector is None else f".{self.connector}")
-        return f"{self.component}{where}.{self.name}" + ("" if self.instance is None else f"/{self.instance}")
+        return f"{self.component}{where}.{self.name}" + ("" if self.instance is None else f":{self.instance}")
 
 
 def _bool(component: str, name: str, default: bool, mutability: Mutability = RO, **more: object) -> Var:

@@ -1,0 +1,4 @@
+CREATE TABLE variables (
+    path TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
