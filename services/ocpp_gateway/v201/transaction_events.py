@@ -18,16 +18,14 @@ from ocpp.v201.enums import ReasonEnumType as StoppedReason
 from ocpp.v201.enums import TransactionEventEnumType as EventType
 from ocpp.v201.enums import TriggerReasonEnumType as Trigger
 
-from services.common.contract.auth import IdToken, TokenType
+from services.common.contract.auth import IdToken
 from services.common.contract.metering import Measurand, MeterValue, Sample
 from services.common.contract.power import ConnectorState
 
 from ..messages import CONTEXTS, LOCATIONS, MEASURAND_NAMES, MEASURAND_UNITS
 from ..sessions import Reason
+from .tokens import id_token
 
-TOKEN_TYPES = {TokenType.ISO14443: "ISO14443", TokenType.ISO15693: "ISO15693", TokenType.CENTRAL: "Central",
-               TokenType.EMAID: "eMAID", TokenType.KEY_CODE: "KeyCode", TokenType.LOCAL: "Local",
-               TokenType.MAC_ADDRESS: "MacAddress", TokenType.NO_AUTHORIZATION: "NoAuthorization"}
 # why a transaction ended, as the CSMS is told it: its stoppedReason and what made it end
 STOPS: dict[Reason, tuple[StoppedReason, Trigger]] = {
     Reason.LOCAL: (StoppedReason.local, Trigger.stop_authorized),
@@ -58,10 +56,6 @@ def charging_state(state: ConnectorState) -> ChargingState:
             return ChargingState.charging
         return ChargingState.suspended_evse if state.held_back else ChargingState.suspended_ev
     return ChargingState.ev_connected if state.plugged else ChargingState.idle
-
-
-def id_token(token: IdToken) -> dict[str, Any]:
-    return {"id_token": token.value, "type": TOKEN_TYPES[token.type]}
 
 
 def meter_value(value: MeterValue) -> dict[str, Any]:

@@ -13,9 +13,9 @@ from services.common.contract.auth import IdToken, TokenType
 from services.common.contract.metering import Cause, Location, Measurand, MeterValue, Sample
 from services.common.contract.power import ConnectorState
 from services.ocpp_gateway.sessions import Reason
+from services.ocpp_gateway.v201.tokens import TOKEN_TYPES
 from services.ocpp_gateway.v201.transaction_events import (
     STOPS,
-    TOKEN_TYPES,
     StartedBy,
     Trigger,
     charging_state,

@@ -1,0 +1,33 @@
+"""OCPP 2.0.1 StatusNotification (G01): a connector's status, from the one the gateway works out for it
+(`connector_status.work_out`, the 1.6 table over power's facts and what the gateway owns).
+
+2.0.1 keeps five statuses: the ones of a session (Preparing, Charging, SuspendedEV, SuspendedEVSE, Finishing)
+are one, Occupied; what the session does is told in its TransactionEvents. The error code goes into
+NotifyEvent in 2.0.1, not here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ocpp.v16.enums import ChargePointStatus as Status16
+from ocpp.v201.enums import ConnectorStatusEnumType as Status
+
+from ..connector_status import Value
+
+STATUSES = {Status16.available: Status.available, Status16.preparing: Status.occupied,
+            Status16.charging: Status.occupied, Status16.suspended_ev: Status.occupied,
+            Status16.suspended_evse: Status.occupied, Status16.finishing: Status.occupied,
+            Status16.reserved: Status.reserved, Status16.unavailable: Status.unavailable,
+            Status16.faulted: Status.faulted}
+
+
+def connector_status(value: Value) -> Status:
+    return STATUSES[Status16(value[0])]
+
+
+def status_notification(evse_id: int, connector_id: int, value: Value, at: datetime) -> dict[str, Any]:
+    """The payload of one StatusNotification (the `ocpp` library's snake_case)."""
+    return {"timestamp": at.isoformat(), "connector_status": connector_status(value), "evse_id": evse_id,
+            "connector_id": connector_id}
