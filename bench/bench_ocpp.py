@@ -149,13 +149,26 @@ def _pss_mb(pid: int) -> float:
     return 0.0
 
 
+async def _settled_pss_mb(*pids: int) -> tuple[float, ...]:
+    """Each process's PSS once it holds still (two readings 0.2 s apart within 0.1 MB, at most 3 s): what it
+    keeps, not the list it is still letting go of right after the answer."""
+    now = tuple(_pss_mb(p) for p in pids)
+    for _ in range(15):
+        await asyncio.sleep(0.2)
+        before, now = now, tuple(_pss_mb(p) for p in pids)
+        if all(abs(a - b) < 0.1 for a, b in zip(before, now, strict=True)):
+            break
+    return now
+
+
 async def _local_list(csms: CentralSystem, auth_pid: int, gateway_pid: int) -> list[Figure]:
     """SendLocalList Full with 9999 entries (~1.2 MB of JSON), answered after auth applied it; ten lists,
-    memory after five and after ten (a high-water mark levels off, a leak goes on growing).
+    memory after five and after ten (a high-water mark levels off, a leak goes on growing), each read once the
+    processes hold still.
 
     The frames are built before the clock starts: the CSMS's own serialisation is not the station's time.
     """
-    before = _pss_mb(auth_pid), _pss_mb(gateway_pid)
+    before = await _settled_pss_mb(auth_pid, gateway_pid)
     samples: list[float] = []
     halfway = before
     for n in range(10):
@@ -169,8 +182,8 @@ async def _local_list(csms: CentralSystem, auth_pid: int, gateway_pid: int) -> l
         samples.append((time.perf_counter() - t0) * 1000)
         assert answer[2] == {"status": "Accepted"}, answer
         if n == 4:
-            halfway = _pss_mb(auth_pid), _pss_mb(gateway_pid)
-    after = _pss_mb(auth_pid), _pss_mb(gateway_pid)
+            halfway = await _settled_pss_mb(auth_pid, gateway_pid)
+    after = await _settled_pss_mb(auth_pid, gateway_pid)
     return [
         *p50_p99("SendLocalList Full 9999 entries (1.2 MB) -> conf", samples, "goal <= 500 ms"),
         *(Figure(f"{who} PSS growth after {count} such lists", now - then, "MB",
