@@ -1,4 +1,5 @@
-"""The WebSocket to the Central System: connect, boot, heartbeat, reconnect forever.
+"""The WebSocket to the Central System: connect, boot, heartbeat, reconnect forever; in OCPP 1.6 or, with the
+2.0.1 `Dialect` (`v201/dialect.py`), in 2.0.1.
 
 The URL is `csms_url` with `{id}` replaced by the charge point id, or `<csms_url>/<id>` when it has no
 `{id}` (a CSMS that routes `.../<id>/` is reached with `ws://host/ocpp/{id}/`).
@@ -28,14 +29,14 @@ import ssl
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import websockets
 from ocpp.exceptions import OCPPError, UnknownCallErrorCodeError
 from ocpp.v16 import call
-from ocpp.v16.enums import RegistrationStatus
 
 from services.common.bus import Bus
 from services.common.contract.ocpp_gateway import CONNECTION, ConnectionState, Registration
@@ -44,10 +45,9 @@ from services.common.logs import log_context, redact_url
 from services.common.settings import Settings
 from services.common.version import VERSION
 
-from .config_store import ConfigStore
-from .keys import HEARTBEAT_RANGE_S
+from .keys import BY_NAME, HEARTBEAT_RANGE_S
 from .ports import CsmsCallError, CsmsUnavailable
-from .protocol import StationProtocol, after_answer
+from .protocol import after_answer
 from .registration import RegistrationMemory
 from .security import link_security, profile_refusal
 
@@ -58,7 +58,61 @@ MAX_RETRY_S = 30.0
 DEFAULT_RETRY_INTERVAL_S = 30  # Pending/Rejected with interval 0
 MAX_FRAME_BYTES = 4 * 2**20  # a SendLocalList of 9999 entries is about 1.2 MB
 SERIAL_NUMBER_MAX = 25  # chargePointSerialNumber is a CiString25
-RECONNECT_KEYS = ("WebSocketPingInterval", "AuthorizationKey", "SecurityProfile")  # properties of the connection
+ACCEPTED = "Accepted"  # RegistrationStatus in 1.6 and 2.0.1 alike
+MODEL = BY_NAME["CP_MODEL"].default
+
+
+class LinkConfig(Protocol):
+    """What the link reads and writes of its protocol's configuration: the 1.6 keys or the 2.0.1 variables."""
+
+    def get(self, key: str) -> str: ...
+    def get_int(self, key: str) -> int: ...
+    def revision(self, key: str) -> int: ...
+    def on_change(self, key: str, callback: Callable[[str], Awaitable[None]]) -> None: ...
+    def veto(self, key: str, rule: Callable[[str], str | None]) -> None: ...
+    async def change(self, key: str, value: str) -> Any: ...
+
+
+class Peer(Protocol):
+    """The library's ChargePoint of either version, as the link drives it."""
+
+    async def start(self) -> None: ...
+    async def call(self, payload: Any, suppress: bool = ..., unique_id: Any = ...) -> Any: ...
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What differs on the link between OCPP versions: the subprotocol, the names of its settings, the boot and
+    heartbeat messages. The rest (reconnecting, registration, security profiles, heartbeats in idle time) is
+    the same."""
+
+    subprotocol: str
+    heartbeat: str  # the key or variable of the heartbeat interval
+    ping: str  # of WebSocketPingInterval
+    password: str  # of the basic authentication password
+    profile: str  # of the security profile
+    boot: Callable[[Settings, str], Any]  # the BootNotification, for a boot reason
+    heartbeat_call: Callable[[], Any]
+    profile_follows_password: bool  # 1.6: a password set under profile 0 raises it to 1 (2.0.1 has no profile 0)
+    set_password_hint: str  # how a technician sets the password the CSMS expects
+
+    @property
+    def reconnect_keys(self) -> tuple[str, str, str]:
+        """The properties of the connection: a change applies to the next one, made at once."""
+        return self.ping, self.password, self.profile
+
+
+def _boot_16(settings: Settings, _reason: str) -> Any:
+    return call.BootNotification(charge_point_vendor="chargebus", charge_point_model=MODEL,
+                                 charge_point_serial_number=serial_number(settings), firmware_version=VERSION)
+
+
+OCPP16 = Dialect(subprotocol="ocpp1.6", heartbeat="HeartbeatInterval", ping="WebSocketPingInterval",
+                 password="AuthorizationKey", profile="SecurityProfile", boot=_boot_16, heartbeat_call=call.Heartbeat,
+                 profile_follows_password=True,
+                 set_password_hint="`chargebus config set AuthorizationKey <key>` (or ChangeConfiguration from the "
+                                   "CSMS)")
 
 
 def serial_number(settings: Settings) -> str | None:
@@ -84,9 +138,12 @@ class LinkClosed(CsmsUnavailable):
 class Link:
     """Implements ports.CsmsLink."""
 
-    def __init__(self, settings: Settings, bus: Bus, config: ConfigStore, memory: RegistrationMemory,
-                 make_protocol: Callable[[Any], StationProtocol], outbox_pending: Callable[[], int]) -> None:
+    def __init__(self, settings: Settings, bus: Bus, config: LinkConfig, memory: RegistrationMemory,
+                 make_protocol: Callable[[Any], Peer], outbox_pending: Callable[[], int],
+                 dialect: Dialect = OCPP16, boot_reason: Callable[[], str] = lambda: "PowerUp") -> None:
         self.settings = settings
+        self.dialect = dialect
+        self.boot_reason = boot_reason
         self.bus = bus
         self.config = config
         self.memory = memory
@@ -94,7 +151,7 @@ class Link:
         self.outbox_pending = outbox_pending
         self.registration = Registration.NONE
         self.connected = False
-        self.protocol: StationProtocol | None = None
+        self.protocol: Peer | None = None
         self.ws: websockets.ClientConnection | None = None
         self._spawned_close: asyncio.Future[None] | None = None
         self._published: tuple[bool, Registration] | None = None
@@ -107,19 +164,20 @@ class Link:
         self._heartbeat_changed = asyncio.Event()
         self._boot_now = asyncio.Event()
         self.last_traffic = 0.0
-        self._opened_with: dict[str, str] = {}  # the values of RECONNECT_KEYS the connection in use was opened with
-        self._closing: StationProtocol | None = None
+        self._opened_with: dict[str, str] = {}  # the connection properties the connection in use was opened with
+        self._closing: Peer | None = None
         self._warned_plain_key = False
         self._refused_logged = False
-        config.on_change("HeartbeatInterval", self._interval_changed)
+        config.on_change(dialect.heartbeat, self._interval_changed)
         # the ping interval, new credentials or a higher profile apply to the next connection: reconnect now
-        # (security whitepaper §1.3), but only for a value the connection does not already use
-        for key in RECONNECT_KEYS:
+        # (security whitepaper §1.3, 2.0.1 A01), but only for a value the connection does not already use
+        for key in dialect.reconnect_keys:
             config.on_change(key, self._reconnect_for(key))
-        config.on_change("AuthorizationKey", self._profile_follows_key)
-        config.veto("SecurityProfile", lambda value: profile_refusal(
-            config.get_int("SecurityProfile"), int(value), bool(config.get("AuthorizationKey")),
-            settings.csms_url, settings))
+        if dialect.profile_follows_password:
+            config.on_change(dialect.password, self._profile_follows_key)
+            config.veto(dialect.profile, lambda value: profile_refusal(
+                config.get_int(dialect.profile), int(value), bool(config.get(dialect.password)),
+                settings.csms_url, settings))
 
     async def _interval_changed(self, _value: str) -> None:
         self._heartbeat_changed.set()  # the heartbeat loop sleeps out the new interval, not the old one
@@ -131,10 +189,10 @@ class Link:
         return changed
 
     async def _profile_follows_key(self, key: str) -> None:
-        """Basic authentication is sent from profile 1 on: a key set under profile 0 raises it."""
-        if key and self.config.get_int("SecurityProfile") == 0:
+        """Basic authentication is sent from profile 1 on: a key set under profile 0 raises it (1.6)."""
+        if key and self.config.get_int(self.dialect.profile) == 0:
             log.info("AuthorizationKey set: SecurityProfile 0 -> 1 (basic authentication from now on)")
-            await self.config.change("SecurityProfile", "1")
+            await self.config.change(self.dialect.profile, "1")
 
     def _reconnect(self, why: str) -> None:
         protocol = self.protocol
@@ -194,12 +252,12 @@ class Link:
         if self.registration is not Registration.ACCEPTED:
             self._boot_now.set()
             return
-        conf = await self._call(protocol, self._boot_request())
+        conf = await self._call(protocol, self.dialect.boot(self.settings, "Triggered"))
         log.info("triggered boot registration=%s interval=%d", conf.status, conf.interval)
-        if conf.status == RegistrationStatus.accepted and int(conf.interval) > 0:
+        if conf.status == ACCEPTED and int(conf.interval) > 0:
             await self._take_interval(int(conf.interval))
 
-    async def _call(self, protocol: StationProtocol, payload: Any, timeout: float | None = None) -> Any:
+    async def _call(self, protocol: Peer, payload: Any, timeout: float | None = None) -> Any:
         unique_id = str(uuid.uuid4())
         cancels = asyncio.current_task().cancelling()  # type: ignore[union-attr]
         try:
@@ -238,8 +296,9 @@ class Link:
 
     async def run(self) -> None:
         retry = FIRST_RETRY_S
-        # a key stored under profile 0 (by an older version) is sent only once the profile says so
-        await self._profile_follows_key(self.config.get("AuthorizationKey"))
+        if self.dialect.profile_follows_password:
+            # a key stored under profile 0 (by an older version) is sent only once the profile says so
+            await self._profile_follows_key(self.config.get(self.dialect.password))
         self.publish_state()
         while True:
             started = time.monotonic()
@@ -269,10 +328,9 @@ class Link:
             return
         self._refused_logged = True  # once until a connection succeeds; each retry then logs the short line
         log.error("the CSMS refused the credentials (HTTP %d) url=%s charge point id=%s SecurityProfile=%d: set the "
-                  "key it expects with `chargebus config set AuthorizationKey <key>` (or ChangeConfiguration "
-                  "from the CSMS), or client certificates for profile 3", status,
+                  "password it expects with %s, or client certificates for profile 3", status,
                   redact_url(self.settings.ocpp_url), self.settings.charge_point_id,
-                  self.config.get_int("SecurityProfile"))
+                  self.config.get_int(self.dialect.profile), self.dialect.set_password_hint)
 
     def _down(self) -> None:
         was = self.connected
@@ -284,21 +342,22 @@ class Link:
             self.publish_state()
 
     async def _session(self) -> None:
-        opened_with = {key: self.config.get(key) for key in RECONNECT_KEYS}
-        ping = int(opened_with["WebSocketPingInterval"])
-        url, key, profile = self.settings.ocpp_url, opened_with["AuthorizationKey"], int(opened_with["SecurityProfile"])
+        dialect = self.dialect
+        opened_with = {key: self.config.get(key) for key in dialect.reconnect_keys}
+        ping = int(opened_with[dialect.ping])
+        url, key, profile = self.settings.ocpp_url, opened_with[dialect.password], int(opened_with[dialect.profile])
         security = link_security(profile, url, self.settings.charge_point_id, key, self.settings)
         if "Authorization" in security.headers and not url.startswith("wss://") and not self._warned_plain_key:
             self._warned_plain_key = True  # once: the reconnect back-off would repeat it every few seconds
-            log.warning("AuthorizationKey sent over ws:// (no TLS): anyone on the path can read it")
+            log.warning("%s sent over ws:// (no TLS): anyone on the path can read it", dialect.password)
         self._opened_with = opened_with
         async with websockets.connect(
-            url, subprotocols=[websockets.Subprotocol("ocpp1.6")], open_timeout=10,
+            url, subprotocols=[websockets.Subprotocol(dialect.subprotocol)], open_timeout=10,
             ping_interval=ping or None, ping_timeout=min(max(ping, 5), 60) if ping else None, close_timeout=2,
             max_size=MAX_FRAME_BYTES, additional_headers=security.headers or None, ssl=security.ssl,
         ) as ws:
-            if ws.subprotocol != "ocpp1.6":
-                log.warning("csms did not agree on subprotocol ocpp1.6 (got %r)", ws.subprotocol)
+            if ws.subprotocol != dialect.subprotocol:
+                log.warning("csms did not agree on subprotocol %s (got %r)", dialect.subprotocol, ws.subprotocol)
             protocol = self.make_protocol(ws)
             self.protocol, self.ws = protocol, ws
             self.connected = True
@@ -317,7 +376,7 @@ class Link:
                 await cancel_and_wait(reader, booter)
                 await protocol.close()
 
-    async def _register(self, protocol: StationProtocol) -> None:
+    async def _register(self, protocol: Peer) -> None:
         if self.memory.accepted_this_boot():
             self.registration = Registration.ACCEPTED
             self.publish_state()
@@ -337,16 +396,10 @@ class Link:
         """The station is about to restart on purpose (Reset): the next connection boots."""
         self.memory.forget()
 
-    def _boot_request(self) -> Any:
-        return call.BootNotification(
-            charge_point_vendor="chargebus", charge_point_model=self.config.get("CP_MODEL"),
-            charge_point_serial_number=serial_number(self.settings), firmware_version=VERSION,
-        )
-
-    async def _boot(self, protocol: StationProtocol) -> None:
-        request = self._boot_request()
+    async def _boot(self, protocol: Peer) -> None:
+        request = self.dialect.boot(self.settings, self.boot_reason())
         while True:
-            asked = self.config.revision("HeartbeatInterval")
+            asked = self.config.revision(self.dialect.heartbeat)
             # cleared before the call: a TriggerMessage that arrives while the CSMS's answer is on its way
             # must still end the wait that follows a Pending
             self._boot_now.clear()
@@ -362,14 +415,14 @@ class Link:
             interval = int(conf.interval)
             self.publish_state()
             log.info("boot registration=%s interval=%d", conf.status, interval)
-            if conf.status == RegistrationStatus.accepted:
+            if conf.status == ACCEPTED:
                 break
             with contextlib.suppress(TimeoutError):  # a TriggerMessage BootNotification ends the wait
                 async with asyncio.timeout(interval if interval > 0 else DEFAULT_RETRY_INTERVAL_S):
                     await self._boot_now.wait()
         self.memory.remember_accepted()
         # a ChangeConfiguration the CSMS sent right after its answer may have been applied first: it wins
-        if interval > 0 and self.config.revision("HeartbeatInterval") == asked:
+        if interval > 0 and self.config.revision(self.dialect.heartbeat) == asked:
             await self._take_interval(interval)
 
     async def _take_interval(self, interval: int) -> None:
@@ -378,13 +431,13 @@ class Link:
         if used != interval:
             log.warning("boot interval %d s is outside the supported %d..%d s: heartbeat every %d s", interval, low,
                         high, used)
-        if str(used) != self.config.get("HeartbeatInterval"):
-            await self.config.change("HeartbeatInterval", str(used))
+        if str(used) != self.config.get(self.dialect.heartbeat):
+            await self.config.change(self.dialect.heartbeat, str(used))
 
-    async def _heartbeat(self, protocol: StationProtocol) -> None:
+    async def _heartbeat(self, protocol: Peer) -> None:
         while True:
             self._heartbeat_changed.clear()
-            interval = self.config.get_int("HeartbeatInterval")
+            interval = self.config.get_int(self.dialect.heartbeat)
             idle = time.monotonic() - self.last_traffic
             if idle < interval:
                 # other traffic tells the CSMS we are alive: the heartbeat may wait (OCPP 1.6 §4.6)
@@ -393,7 +446,7 @@ class Link:
                         await self._heartbeat_changed.wait()
                 continue
             try:
-                await self._call(protocol, call.Heartbeat())
+                await self._call(protocol, self.dialect.heartbeat_call())
             except LinkClosed:
                 raise
             except (CsmsUnavailable, CsmsCallError) as exc:

@@ -155,8 +155,10 @@ class DeviceModel:
             return result | _info(GetStatus.rejected, "WriteOnly", "this variable is never read back")
         return result | {"attribute_status": GetStatus.accepted, "attribute_value": self.value(found)}
 
-    def set(self, request: Request) -> tuple[dict[str, Any], Change | None]:
-        """One SetVariableResult, and the change to store when it is Accepted (or RebootRequired)."""
+    def set(self, request: Request, vetoed: Callable[[Var, str], str | None] = lambda _v, _value: None
+            ) -> tuple[dict[str, Any], Change | None]:
+        """One SetVariableResult, and the change to store when it is Accepted (or RebootRequired). `vetoed` is
+        the rest of the station's rule for a value: why it is refused, or None."""
         result = _echo(request)
         found = self.find(request)
         if not isinstance(found, Var):
@@ -169,6 +171,9 @@ class DeviceModel:
             value = check(found, request["attribute_value"])
         except BadValue as exc:
             return result | _info(SetStatus.rejected, "InvalidValue", str(exc)), None
+        why = vetoed(found, value)
+        if why is not None:
+            return result | _info(SetStatus.rejected, "InvalidValue", why), None
         self._stored[found.path] = value
         status = SetStatus.reboot_required if found.reboot else SetStatus.accepted
         return result | {"attribute_status": status}, Change(found, value)

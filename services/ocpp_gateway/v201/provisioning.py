@@ -44,6 +44,9 @@ class ProvisioningActions(ChargePoint):
         self.spawn = spawn
         self._reports: dict[int, list[dict[str, Any]]] = {}
 
+    async def close(self) -> None:
+        """The connection is gone. Nothing to cancel: the library answers each call as it reads it."""
+
     def _within(self, count: int, instance: str) -> None:
         limit = int(self.variables.value(_items_per_message(instance)))
         if count > limit:
@@ -62,7 +65,7 @@ class ProvisioningActions(ChargePoint):
 
     @after(Action.set_variables)
     def after_set_variables(self, **_payload: Any) -> None:
-        self.variables.announce()
+        self.spawn(self.variables.announce(), "announce-variables")
 
     @on(Action.get_base_report)
     async def on_get_base_report(self, request_id: int, report_base: str) -> call_result.GetBaseReport:

@@ -9,7 +9,7 @@ diagnostics archives, `chargebus config get`). The rules are `device_model.py`'s
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from ocpp.v201.enums import ReportBaseEnumType as ReportBase
@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 
 class VariableStore:
+    """Also the link's configuration (`link.LinkConfig`), a variable named by its path."""
+
     def __init__(self, engine: Engine, bus: Bus, live: Callable[[Var], str],
                  variables: Sequence[Var] = VARIABLES) -> None:
         self._engine = engine
@@ -34,7 +36,43 @@ class VariableStore:
         with engine.connect() as conn:
             stored = dict(conn.execute(text("SELECT path, value FROM variables")).tuples().all())
         self.model = DeviceModel(stored, live, variables)
+        self._by_path = {v.path: v for v in self.model.variables}
         self._unannounced: list[Change] = []
+        self._listeners: dict[str, list[Callable[[str], Awaitable[None]]]] = {}
+        self._vetoes: dict[str, list[Callable[[str], str | None]]] = {}
+        self._revisions: dict[str, int] = {}
+
+    # -- the link's configuration --------------------------------------------------------------------------
+
+    def get(self, path: str) -> str:
+        return self.model.value(self._by_path[path])
+
+    def get_int(self, path: str) -> int:
+        return int(self.get(path))
+
+    def revision(self, path: str) -> int:
+        """How many times the variable changed since start: tells a caller whether someone changed it meanwhile."""
+        return self._revisions.get(path, 0)
+
+    def on_change(self, path: str, callback: Callable[[str], Awaitable[None]]) -> None:
+        """`callback(value)` after each accepted change, once the answer to it is out."""
+        self._listeners.setdefault(path, []).append(callback)
+
+    def veto(self, path: str, rule: Callable[[str], str | None]) -> None:
+        """Another part of the gateway's rule for a variable: why a new value is refused, or None."""
+        self._vetoes.setdefault(path, []).append(rule)
+
+    async def change(self, path: str, value: str) -> bool:
+        """A change the station makes itself (the heartbeat interval a boot answer gives): as a SetVariables of
+        it would be, announced at once."""
+        var = self._by_path[path]
+        request = {"component": {"name": var.component} | ({} if var.evse is None else {"evse": {
+            "id": var.evse} | ({} if var.connector is None else {"connector_id": var.connector})}),
+                   "variable": {"name": var.name} | ({} if var.instance is None else {"instance": var.instance}),
+                   "attribute_value": value}
+        accepted = self.set_variables([request])[0]["attribute_status"] == "Accepted"
+        await self.announce()
+        return accepted
 
     def publish_all(self) -> None:
         """Every setting and every readable value, as they are now (after a start, a reconnect)."""
@@ -51,7 +89,7 @@ class VariableStore:
         answer is out. Nothing of a refused value is kept."""
         results = []
         for request in requests:
-            result, change = self.model.set(request)
+            result, change = self.model.set(request, self._vetoed)
             if change is not None:
                 write_now(self._engine, "INSERT INTO variables (path, value) VALUES (?, ?) "
                           "ON CONFLICT (path) DO UPDATE SET value = excluded.value", (change.var.path, change.value))
@@ -62,13 +100,21 @@ class VariableStore:
             results.append(result)
         return results
 
-    def announce(self) -> None:
-        """Publish and log the changes `set_variables` accepted (called once the answer has been sent)."""
+    def _vetoed(self, var: Var, value: str) -> str | None:
+        return next((why for rule in self._vetoes.get(var.path, []) if (why := rule(value)) is not None), None)
+
+    async def announce(self) -> None:
+        """Publish and log the changes `set_variables` accepted, then tell their listeners (called once the answer
+        has been sent: a listener may close the connection it went out on)."""
         while self._unannounced:
             change = self._unannounced.pop(0)
+            path = change.var.path
+            self._revisions[path] = self._revisions.get(path, 0) + 1
             self._publish(change.var, change.value)
-            log.info("variable changed path=%s value=%r", change.var.path,
-                     "(secret)" if change.var.mutability is WO else change.value)
+            log.info("variable changed path=%s value=%r", path, "(secret)" if change.var.mutability is WO
+                     else change.value)
+            for listener in self._listeners.get(path, []):
+                await listener(change.value)
 
     def report(self, base: ReportBase) -> list[dict[str, Any]]:
         return self.model.report(base)

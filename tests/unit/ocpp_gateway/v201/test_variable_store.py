@@ -55,7 +55,7 @@ async def test_accepted_values_are_kept_and_published_and_refused_ones_are_not(s
                 ("TxCtrlr", "TxStartPoint", None))] == [
                 "15", "5", "300", "PowerPathClosed"]
             assert observer.get("chargebus/settings/sample_interval_s").value == 60  # not announced yet
-            store.announce()
+            await store.announce()
             attempts = "chargebus/config/OCPPCommCtrlr.MessageAttempts:TransactionEvent"
             await observer.wait(lambda: observer.get(attempts).value == "5", what="the announced changes")
             assert observer.get(attempts) == ConfigValue(key=attempts.removeprefix("chargebus/config/"), value="5",
