@@ -10,6 +10,10 @@ confirmed?" is answered from it, nothing else. Payloads are stored without `tran
 filled in when a message is sent, from the row the StartTransaction.conf updated, so no message ever
 carries a made-up id. A message that can never be sent is moved to `outbox_set_aside`, kept for a
 technician, and the queue moves on.
+
+An OCPP 2.0.1 TransactionEvent is numbered (seqNo) as it is queued: its payload is built from the count of the
+transaction's events kept in its row, which goes up in the same SQLite transaction, so a restart neither
+reuses nor skips a number.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 STARTING, ACTIVE, STOPPED = "starting", "active", "stopped"
+# a queued message's payload, or what builds it from the transaction's next event number (2.0.1 seqNo)
+Payload = dict[str, Any] | Callable[[int], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -119,14 +125,14 @@ class TxStore:
                           "started_at": tx.started_at.isoformat(), "meter_start": tx.meter_start,
                           "parent": tx.parent_id_tag, "reservation": tx.reservation_id})
 
-    def commit_start(self, session_id: str, started_at: datetime, meter_start: int,
-                     start_payload: dict[str, Any]) -> None:
+    def commit_start(self, session_id: str, started_at: datetime, meter_start: int, start_payload: Payload,
+                     action: str = "StartTransaction") -> None:
         """Power energized: the session is active from `meter_start` and its StartTransaction is queued, together."""
         with self.engine.begin() as conn:
             conn.execute(text("UPDATE transactions SET phase = 'active', started_at = :t, last_meter_at = :t, "
                               "meter_start = :m, last_meter_wh = :m WHERE session_id = :s AND phase = 'starting'"),
                          {"s": session_id, "t": started_at.isoformat(), "m": meter_start})
-            self._enqueue(conn, session_id, "StartTransaction", start_payload)
+            self._enqueue(conn, session_id, action, start_payload)
         self.on_outbox_change()
 
     def discard(self, session_id: str) -> None:
@@ -135,8 +141,8 @@ class TxStore:
             conn.execute(text("DELETE FROM transactions WHERE session_id = :s AND phase = 'starting'"),
                          {"s": session_id})
 
-    def stop(self, session_id: str, reason: str, stopped_at: datetime, meter_stop: int,
-             stop_payload: dict[str, Any]) -> bool:
+    def stop(self, session_id: str, reason: str, stopped_at: datetime, meter_stop: int, stop_payload: Payload,
+             action: str = "StopTransaction") -> bool:
         """Close the session and queue its StopTransaction; False when it was closed already."""
         with self.engine.begin() as conn:
             changed = conn.execute(text(
@@ -144,13 +150,14 @@ class TxStore:
                 "last_meter_wh = :m, last_meter_at = :t WHERE session_id = :s AND phase = 'active'"),
                 {"r": reason, "t": stopped_at.isoformat(), "m": meter_stop, "s": session_id}).rowcount
             if changed:
-                self._enqueue(conn, session_id, "StopTransaction", stop_payload)
+                self._enqueue(conn, session_id, action, stop_payload)
                 conn.execute(text("DELETE FROM transaction_data WHERE session_id = :s"), {"s": session_id})
         if changed:
             self.on_outbox_change()
         return bool(changed)
 
-    def meter(self, session_id: str, energy_wh: int, at: datetime, meter_values: dict[str, Any] | None) -> bool:
+    def meter(self, session_id: str, energy_wh: int, at: datetime, meter_values: Payload | None,
+              action: str = "MeterValues") -> bool:
         """Record the last known reading (for a PowerLoss stop) and queue transaction MeterValues.
 
         Only for an active session: nothing of a session is ever queued behind its StopTransaction.
@@ -160,7 +167,7 @@ class TxStore:
                                        "last_meter_at = :t WHERE session_id = :s AND phase = 'active'"),
                                   {"m": energy_wh, "t": at.isoformat(), "s": session_id}).rowcount
             if active and meter_values is not None:
-                self._enqueue(conn, session_id, "MeterValues", meter_values)
+                self._enqueue(conn, session_id, action, meter_values)
         if active and meter_values is not None:
             self.on_outbox_change()
         return bool(active)
@@ -201,7 +208,11 @@ class TxStore:
     # -- the outbox -------------------------------------------------------------------------------
 
     @staticmethod
-    def _enqueue(conn: Any, session_id: str, action: str, payload: dict[str, Any]) -> None:
+    def _enqueue(conn: Any, session_id: str, action: str, payload: Payload) -> None:
+        if callable(payload):
+            seq_no = conn.execute(text("UPDATE transactions SET events = events + 1 WHERE session_id = :s "
+                                       "RETURNING events - 1"), {"s": session_id}).scalar_one()
+            payload = payload(int(seq_no))
         conn.execute(text("INSERT INTO outbox (session_id, action, payload) VALUES (:s, :a, :p)"),
                      {"s": session_id, "a": action, "p": json.dumps(payload)})
 

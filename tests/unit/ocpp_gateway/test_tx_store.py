@@ -4,6 +4,7 @@ confirm, what is unconfirmed derived from the outbox alone, messages set aside."
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -175,3 +176,57 @@ def test_the_start_holds_the_reading_taken_while_it_was_recorded(store: TxStore)
     store.commit_start("s1", T0, 130, {"connector_id": 1})
     started = store.get("s1")
     assert started is not None and started.meter_start == 130 and started.last_meter_wh == 130
+
+
+def _event(kind: str) -> Callable[[int], dict[str, object]]:
+    """What a 2.0.1 TransactionEvent's payload is built from: its seqNo, known once it is queued."""
+    return lambda seq_no: {"event_type": kind, "seq_no": seq_no}
+
+
+def test_transaction_events_are_numbered_as_queued_and_the_count_survives_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "gw.sqlite"
+    store = TxStore(open_engine(path, MIGRATIONS))
+    store.begin(_tx("a", 1))
+    store.begin(_tx("b", 2))
+    store.commit_start("a", T0, 100, _event("Started"), action="TransactionEvent")
+    store.commit_start("b", T0, 100, _event("Started"), action="TransactionEvent")
+    store.meter("a", 110, T0, _event("Updated"), action="TransactionEvent")
+    reopened = TxStore(open_engine(path, MIGRATIONS))  # a restart between two events of one transaction
+    reopened.meter("a", 120, T0, _event("Updated"), action="TransactionEvent")
+    assert reopened.stop("a", "Local", T0, 130, _event("Ended"), action="TransactionEvent")
+    queued = [(m.session_id, m.action, m.payload) for m in reopened.head(10)]
+    assert queued == [("a", "TransactionEvent", {"event_type": "Started", "seq_no": 0}),
+                      ("b", "TransactionEvent", {"event_type": "Started", "seq_no": 0}),
+                      ("a", "TransactionEvent", {"event_type": "Updated", "seq_no": 1}),
+                      ("a", "TransactionEvent", {"event_type": "Updated", "seq_no": 2}),
+                      ("a", "TransactionEvent", {"event_type": "Ended", "seq_no": 3})]
+
+
+def test_an_event_that_cannot_be_built_is_not_queued_and_takes_no_number(store: TxStore) -> None:
+    store.begin(_tx("a"))
+    store.commit_start("a", T0, 100, _event("Started"), action="TransactionEvent")
+
+    def broken(_seq_no: int) -> dict[str, object]:
+        raise ValueError("no meter value")
+
+    with pytest.raises(ValueError, match="no meter value"):
+        store.meter("a", 110, T0, broken, action="TransactionEvent")
+    tx = store.get("a")
+    assert tx is not None and tx.last_meter_wh == 100  # the failed one changed nothing in the row either
+    store.meter("a", 120, T0, _event("Updated"), action="TransactionEvent")
+    assert [m.payload["seq_no"] for m in store.head(10) if m.payload] == [0, 1]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b"]), max_size=12))
+def test_each_transaction_counts_its_own_events_in_any_interleaving(order: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        store = TxStore(open_engine(Path(tmp) / "gw.sqlite", MIGRATIONS))
+        for connector, session in enumerate(("a", "b"), 1):
+            store.begin(_tx(session, connector))
+            store.commit_start(session, T0, 100, _event("Started"), action="TransactionEvent")
+        for n, session in enumerate(order):
+            store.meter(session, 100 + n, T0, _event("Updated"), action="TransactionEvent")
+        for session in ("a", "b"):
+            numbers = [m.payload["seq_no"] for m in store.head(100) if m.session_id == session and m.payload]
+            assert numbers == list(range(1 + order.count(session)))
