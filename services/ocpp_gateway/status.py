@@ -16,6 +16,9 @@
   not every second for ever.
 - The CSMS contradicting a valid local list entry is reported at once: the connector's status with
   errorCode LocalListConflict, then its status as it is.
+- How the CSMS is told is the protocol's (`Notifier`): 1.6 tells every status with its error code, 2.0.1 tells
+  five statuses per EVSE connector (the session's are one, Occupied) and nothing for the station as a whole; a
+  change the protocol does not tell is not sent.
 - A new session on a Finishing connector (a RemoteStartTransaction before the cable was unplugged) is
   reported Preparing first: the 1.6 status table leads from Finishing to Preparing, never to Charging. It is
   Preparing as soon as the gateway starts the session, and the report goes out at once, not held for the
@@ -31,6 +34,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from ocpp.v16 import call
 from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus
@@ -62,10 +66,30 @@ class Reported:
     changed_mono: float  # the same instant on the monotonic clock, for MinimumStatusDuration
 
 
+@dataclass(frozen=True)
+class Notifier:
+    """How a protocol tells the CSMS a connector's status."""
+
+    project: Callable[[Value], Value]  # the value as the protocol tells it: two that project alike are one
+    request: Callable[[int, Value, datetime], Any | None]  # the call; None: the protocol tells nothing of it
+    conflicts: bool  # a local list conflict is told as the status's error code
+
+
+def _request_16(connector: int, value: Value, at: datetime) -> Any:
+    status, error_code, vendor = value
+    return call.StatusNotification(connector_id=connector, error_code=error_code, status=status,
+                                   timestamp=at.isoformat(), vendor_error_code=vendor)
+
+
+OCPP16 = Notifier(project=lambda value: value, request=_request_16, conflicts=True)
+
+
 class StatusReporter:
     def __init__(self, bus: Bus, engine: Engine, link: Link, *, station_operative: Callable[[], bool],
-                 owned: Callable[[int], Owned], hold: Callable[[int], bool], minimum_s: Callable[[], int]) -> None:
+                 owned: Callable[[int], Owned], hold: Callable[[int], bool], minimum_s: Callable[[], int],
+                 notifier: Notifier = OCPP16) -> None:
         self.link = link
+        self.notifier = notifier
         self._bus = bus
         self._owned = owned
         self._states: dict[int, ConnectorState] = {}
@@ -84,6 +108,8 @@ class StatusReporter:
         bus.on(auth.LOCAL_LIST_CONFLICT, self.on_conflict)
 
     async def on_conflict(self, conflict: ListConflict, _p: dict[str, str]) -> None:
+        if not self.notifier.conflicts:
+            return
         self._conflicts.add(conflict.connector_id if conflict.connector_id in self.current else 0)
         self._changed.set()
 
@@ -152,12 +178,12 @@ class StatusReporter:
         """The connector left its charging states and the CSMS has its status (a Reset waits for this)."""
         reported = self.current.get(connector)
         return (reported is not None and reported.value[0] not in SESSION_STATUSES
-                and self.sent.get(connector) == reported.value)
+                and self.sent.get(connector) == self.notifier.project(reported.value))
 
     def due(self, now: float) -> tuple[list[int], list[int]]:
         """(ready to send now, pending but held back)."""
         minimum = self._minimum_s()
-        pending = [c for c in sorted(self.current) if self.sent.get(c) != self.current[c].value]
+        pending = [c for c in sorted(self.current) if self.sent.get(c) != self.notifier.project(self.current[c].value)]
         ready = [c for c in pending if not self._hold(c) and now - self.current[c].changed_mono >= minimum
                  and now >= self._retry_at.get(c, 0.0) and c not in self._preparing]
         return ready, pending
@@ -169,7 +195,9 @@ class StatusReporter:
             for connector in sorted(self._conflicts):
                 await self._report_conflict(connector)
             for connector, preparing in list(self._preparing.items()):
-                if time.monotonic() >= self._retry_at.get(connector, 0.0) and await self._send(connector, preparing):
+                if self.notifier.project(preparing.value) == self.sent.get(connector):
+                    del self._preparing[connector]  # the protocol tells Finishing and Preparing alike
+                elif time.monotonic() >= self._retry_at.get(connector, 0.0) and await self._send(connector, preparing):
                     del self._preparing[connector]
             ready, pending = self.due(time.monotonic())
             if not ready:
@@ -199,11 +227,10 @@ class StatusReporter:
             self._conflicts.discard(connector)
 
     async def _send(self, connector: int, reported: Reported, triggered: bool = False) -> bool:
-        status, error_code, vendor = reported.value
-        request = call.StatusNotification(connector_id=connector, error_code=error_code, status=status,
-                                          timestamp=reported.at.isoformat(), vendor_error_code=vendor)
+        request = self.notifier.request(connector, reported.value, reported.at)
         try:
-            await (self.link.call_triggered(request) if triggered else self.link.call(request))
+            if request is not None:
+                await (self.link.call_triggered(request) if triggered else self.link.call(request))
         except CsmsCallError as exc:
             delay = min(MAX_BACKOFF_S, self._backoff.get(connector, FIRST_BACKOFF_S / 2) * 2)
             self._backoff[connector] = delay
@@ -216,6 +243,7 @@ class StatusReporter:
             await asyncio.sleep(0.5)
             return False
         self._backoff.pop(connector, None)
-        self.sent[connector] = reported.value
-        self._save_sent(connector, reported.value)
+        told = self.notifier.project(reported.value)
+        self.sent[connector] = told
+        self._save_sent(connector, told)
         return True

@@ -3,7 +3,8 @@
 
 2.0.1 keeps five statuses: the ones of a session (Preparing, Charging, SuspendedEV, SuspendedEVSE, Finishing)
 are one, Occupied; what the session does is told in its TransactionEvents. The error code goes into
-NotifyEvent in 2.0.1, not here.
+NotifyEvent in 2.0.1, not here. Each of the station's connectors is connector 1 of an EVSE of its number; the
+station as a whole (connector 0) has no StatusNotification.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from ocpp.v16.enums import ChargePointStatus as Status16
+from ocpp.v201 import call
 from ocpp.v201.enums import ConnectorStatusEnumType as Status
 
 from ..connector_status import Value
+from ..status import Notifier
 
 STATUSES = {Status16.available: Status.available, Status16.preparing: Status.occupied,
             Status16.charging: Status.occupied, Status16.suspended_ev: Status.occupied,
@@ -31,3 +34,12 @@ def status_notification(evse_id: int, connector_id: int, value: Value, at: datet
     """The payload of one StatusNotification (the `ocpp` library's snake_case)."""
     return {"timestamp": at.isoformat(), "connector_status": connector_status(value), "evse_id": evse_id,
             "connector_id": connector_id}
+
+
+def _request(connector: int, value: Value, at: datetime) -> Any:
+    if connector == 0:
+        return None
+    return call.StatusNotification(**status_notification(connector, 1, value, at))
+
+
+OCPP201 = Notifier(project=lambda value: (connector_status(value).value, "", None), request=_request, conflicts=False)

@@ -1,0 +1,148 @@
+"""The 2.0.1 link and its parts against the library's Central System side over a real WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import websockets
+from ocpp.routing import on
+from ocpp.v201 import ChargePoint, call_result
+from ocpp.v201.enums import Action
+from sqlalchemy import Engine
+
+from services.common.bus import Bus
+from services.common.db import open_engine
+from services.common.settings import Settings
+from services.ocpp_gateway.link import Link
+from services.ocpp_gateway.registration import RegistrationMemory
+from services.ocpp_gateway.service import MIGRATIONS
+from services.ocpp_gateway.tx_store import TxStore
+from services.ocpp_gateway.v201.dialect import OCPP201
+from services.ocpp_gateway.v201.provisioning import ProvisioningActions
+from services.ocpp_gateway.v201.variable_store import VariableStore
+from services.ocpp_gateway.v201.variables import Var
+from tests.broker import free_port
+
+CP = "CB0000001"
+PASSWORD = "0123456789abcdef-A01"
+
+
+@dataclass
+class Csms:
+    """The Central System: answers the first boot Pending (with `pending_first`), then Accepted; keeps what it
+    saw."""
+
+    pending_first: bool = True
+    boots: list[dict[str, Any]] = field(default_factory=list)
+    statuses: list[dict[str, Any]] = field(default_factory=list)
+    heartbeats: int = 0
+    authorizations: list[str | None] = field(default_factory=list)
+    subprotocols: list[str | None] = field(default_factory=list)
+    stations: list[ChargePoint] = field(default_factory=list)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def side(self, connection: Any) -> ChargePoint:
+        csms = self
+
+        class Side(ChargePoint):
+            @on(Action.boot_notification)
+            def on_boot(self, **payload: Any) -> call_result.BootNotification:
+                csms.boots.append(payload)
+                csms.changed.set()
+                status = "Pending" if len(csms.boots) == 1 and csms.pending_first else "Accepted"
+                return call_result.BootNotification(current_time=datetime.now(UTC).isoformat(),
+                                                    interval=1 if status == "Pending" else 2, status=status)
+
+            @on(Action.status_notification)
+            def on_status(self, **payload: Any) -> call_result.StatusNotification:
+                csms.statuses.append(payload)
+                csms.changed.set()
+                return call_result.StatusNotification()
+
+            @on(Action.heartbeat)
+            def on_heartbeat(self) -> call_result.Heartbeat:
+                csms.heartbeats += 1
+                csms.changed.set()
+                return call_result.Heartbeat(current_time=datetime.now(UTC).isoformat())
+
+        return Side(CP, connection)
+
+    async def until(self, done: Any, timeout: float = 10.0) -> None:
+        async with asyncio.timeout(timeout):
+            while not done():
+                self.changed.clear()
+                await self.changed.wait()
+
+
+def live(var: Var) -> str:
+    return {"SecurityProfile": "1", "Identity": CP, "AvailabilityState": "Available", "Available": "true",
+            "DateTime": datetime.now(UTC).isoformat()}.get(var.name, "0")
+
+
+@dataclass
+class Running:
+    csms: Csms
+    link: Link
+    store: VariableStore
+    bus: Bus
+    engine: Engine
+    settings: Settings
+
+
+@asynccontextmanager
+async def running_link(settings: Settings, tmp_path: Path, pending_first: bool = True,
+                       prepare: Callable[[Running], None] = lambda _running: None) -> AsyncIterator[Running]:
+    """The gateway's 2.0.1 link (the device model's store its configuration) to the library's Central System.
+    `prepare(running)` declares what else listens on the bus, before the bus connects (as a service's setup)."""
+    csms = Csms(pending_first=pending_first)
+
+    async def accept(connection: Any) -> None:
+        csms.authorizations.append(connection.request.headers.get("Authorization"))
+        csms.subprotocols.append(connection.subprotocol)
+        side = csms.side(connection)
+        csms.stations.append(side)
+        csms.changed.set()
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await side.start()
+
+    port = free_port()
+    station = settings.model_copy(update={"csms_url": f"ws://127.0.0.1:{port}/ocpp", "charge_point_id": CP})
+    engine = open_engine(tmp_path / "ocpp_gateway.sqlite", MIGRATIONS)
+    bus = Bus(station, "ocpp_gateway", persistent=False)
+    store = VariableStore(engine, bus, live)
+    tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    link = Link(station, bus, store, RegistrationMemory(TxStore(engine), "boot-1"),
+                lambda ws: ProvisioningActions(CP, ws, store, spawn), outbox_pending=lambda: 0, dialect=OCPP201)
+    ready = Running(csms, link, store, bus, engine, station)
+    prepare(ready)
+    await bus.start(5)
+    subprotocols: Any = ["ocpp2.0.1"]
+    async with websockets.serve(accept, "127.0.0.1", port, subprotocols=subprotocols):
+        running = asyncio.create_task(link.run())
+        try:
+            yield ready
+        finally:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+    await bus.stop()
+
+
+@pytest.fixture
+async def running(settings: Settings, tmp_path: Path) -> AsyncIterator[Running]:
+    async with running_link(settings, tmp_path) as link:
+        yield link
