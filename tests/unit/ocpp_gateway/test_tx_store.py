@@ -230,3 +230,43 @@ def test_each_transaction_counts_its_own_events_in_any_interleaving(order: list[
         for session in ("a", "b"):
             numbers = [m.payload["seq_no"] for m in store.head(100) if m.session_id == session and m.payload]
             assert numbers == list(range(1 + order.count(session)))
+
+
+def _counted(store: TxStore) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(text("SELECT COUNT(*) FROM outbox")).scalar_one())
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.sampled_from(["start", "meter", "stop", "confirm", "done", "aside_one", "aside_session"]),
+                max_size=25))
+def test_the_pending_count_is_the_outbox_as_it_is(steps: list[str]) -> None:
+    """Kept as messages come and go, not counted each time: after any order of what the gateway does, it is what
+    the table holds, and a new store on the same file says the same."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "gw.sqlite"
+        store = TxStore(open_engine(path, MIGRATIONS))
+        told: list[int] = []  # what the link would publish after each change
+        store.on_outbox_change = lambda: told.append(store.pending())
+        sessions = 0
+        for step in steps:
+            heads = store.head(100)
+            if step == "start":
+                sessions += 1
+                store.begin(_tx(f"s{sessions}", sessions))
+                store.commit_start(f"s{sessions}", T0, 100, {"n": sessions})
+            elif step == "meter" and sessions:
+                store.meter(f"s{sessions}", 110, T0, {"m": 1})
+            elif step == "stop" and sessions:
+                store.stop(f"s{sessions}", "Local", T0, 120, {"s": 1})
+            elif step == "confirm" and heads:
+                store.confirm_start(heads[0].seq, heads[0].session_id, 1000 + heads[0].seq)
+            elif step == "done" and heads:
+                store.done(*[m.seq for m in heads[:2]])
+            elif step == "aside_one" and heads:
+                store.set_aside("test", seq=heads[0].seq)
+            elif step == "aside_session" and heads:
+                store.set_aside("test", session_id=heads[-1].session_id)
+            assert store.pending() == _counted(store), step
+        assert not told or told[-1] == _counted(store)  # the last figure published is the true one
+        assert TxStore(open_engine(path, MIGRATIONS)).pending() == store.pending()
