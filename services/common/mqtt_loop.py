@@ -67,11 +67,11 @@ class LoopDriver:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._client.socket() is not None:
-            self._client.disconnect()
+            self._lost.clear()
+            self._client.disconnect()  # written at once; the client's on_disconnect calls lost()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
-                    while self._client.socket() is not None:
-                        await asyncio.sleep(0.005)
+                    await self._lost.wait()
 
     async def _keep_connected(self) -> None:
         delay = MIN_DELAY_S
