@@ -25,8 +25,8 @@ from services.ocpp_gateway.link import Link
 from services.ocpp_gateway.registration import RegistrationMemory
 from services.ocpp_gateway.service import MIGRATIONS
 from services.ocpp_gateway.tx_store import TxStore
+from services.ocpp_gateway.v201.charge_point import ChargePoint201
 from services.ocpp_gateway.v201.dialect import OCPP201
-from services.ocpp_gateway.v201.provisioning import ProvisioningActions
 from services.ocpp_gateway.v201.variable_store import VariableStore
 from services.ocpp_gateway.v201.variables import Var
 from tests.broker import free_port
@@ -126,7 +126,8 @@ async def running_link(settings: Settings, tmp_path: Path, pending_first: bool =
         task.add_done_callback(tasks.discard)
 
     link = Link(station, bus, store, RegistrationMemory(TxStore(engine), "boot-1"),
-                lambda ws: ProvisioningActions(CP, ws, store, spawn), outbox_pending=lambda: 0, dialect=OCPP201)
+                lambda ws: ChargePoint201(CP, ws, variables=store, bus=bus, spawn=spawn), outbox_pending=lambda: 0,
+                dialect=OCPP201)
     ready = Running(csms, link, store, bus, engine, station)
     prepare(ready)
     await bus.start(5)

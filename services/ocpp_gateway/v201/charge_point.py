@@ -1,0 +1,20 @@
+"""The station's side of an OCPP 2.0.1 connection: the handlers of each block, assembled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.common.bus import Bus
+
+from .local_list import LocalListActions
+from .provisioning import ProvisioningActions, Spawn
+from .variable_store import VariableStore
+
+
+class ChargePoint201(ProvisioningActions, LocalListActions):
+    """One instance per WebSocket connection."""
+
+    def __init__(self, cp_id: str, connection: Any, *, variables: VariableStore, bus: Bus, spawn: Spawn,
+                 response_timeout: float = 30.0) -> None:
+        super().__init__(cp_id, connection, variables, spawn, response_timeout=response_timeout)
+        self.bus = bus
