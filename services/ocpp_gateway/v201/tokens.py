@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ocpp.v201 import call
 from ocpp.v201.enums import AuthorizationStatusEnumType as Status
 from pydantic import ValidationError
 
 from services.common.contract.auth import AuthorizationStatus, IdToken, TokenInfo, TokenType
+
+from ..link import Link
 
 TOKEN_TYPES = {TokenType.ISO14443: "ISO14443", TokenType.ISO15693: "ISO15693", TokenType.CENTRAL: "Central",
                TokenType.EMAID: "eMAID", TokenType.KEY_CODE: "KeyCode", TokenType.LOCAL: "Local",
@@ -53,3 +56,10 @@ def info(raw: dict[str, Any]) -> TokenInfo:
                          expires_at=raw.get("cache_expiry_date_time"))
     except ValidationError as exc:
         raise ValueError(str(exc)) from None
+
+
+async def authorize(link: Link, token: IdToken) -> TokenInfo:
+    """Authorize (C01) on the 2.0.1 link: what the CSMS says of the token, in the services' terms. Raises the
+    link's CsmsUnavailable or CsmsCallError, and ValueError for an answer the station cannot use."""
+    conf = await link.call(call.Authorize(id_token=id_token(token)), timeout=30)
+    return info(conf.id_token_info)

@@ -43,6 +43,7 @@ class Csms:
     pending_first: bool = True
     boots: list[dict[str, Any]] = field(default_factory=list)
     statuses: list[dict[str, Any]] = field(default_factory=list)
+    authorized: list[dict[str, Any]] = field(default_factory=list)
     heartbeats: int = 0
     authorizations: list[str | None] = field(default_factory=list)
     subprotocols: list[str | None] = field(default_factory=list)
@@ -60,6 +61,15 @@ class Csms:
                 status = "Pending" if len(csms.boots) == 1 and csms.pending_first else "Accepted"
                 return call_result.BootNotification(current_time=datetime.now(UTC).isoformat(),
                                                     interval=1 if status == "Pending" else 2, status=status)
+
+            @on(Action.authorize)
+            def on_authorize(self, id_token: dict[str, Any], **_more: Any) -> call_result.Authorize:
+                csms.authorized.append(id_token)
+                status = "Blocked" if id_token["id_token"].startswith("BLOCKED") else (
+                    "Unknown" if id_token["id_token"].startswith("NEW") else "Accepted")
+                return call_result.Authorize(id_token_info={
+                    "status": status, "cache_expiry_date_time": "2026-12-31T23:59:00Z",
+                    "group_id_token": {"id_token": "FLEET-7", "type": "Central"}})
 
             @on(Action.status_notification)
             def on_status(self, **payload: Any) -> call_result.StatusNotification:

@@ -4,6 +4,7 @@ against the 2.0.1 schemas."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -12,9 +13,11 @@ from ocpp.v16.enums import ChargePointStatus
 from ocpp.v201.enums import AuthorizationStatusEnumType
 
 from services.common.contract.auth import AuthorizationStatus, IdToken, TokenType
+from services.common.settings import Settings
 from services.ocpp_gateway.v201.connector_status import connector_status, status_notification
-from services.ocpp_gateway.v201.tokens import STATUSES, id_token, info, token
+from services.ocpp_gateway.v201.tokens import STATUSES, authorize, id_token, info, token
 
+from .conftest import running_link
 from .wire import valid
 
 T0 = datetime(2026, 12, 5, 15, 0, tzinfo=UTC)
@@ -59,3 +62,19 @@ def test_the_statuses_of_a_session_are_one_occupied() -> None:
                         "Reserved": "Reserved", "Unavailable": "Unavailable", "Faulted": "Faulted"}
     wire = valid("StatusNotificationRequest", status_notification(1, 1, ("Charging", "NoError", None), T0))
     assert wire == {"timestamp": T0.isoformat(), "connectorStatus": "Occupied", "evseId": 1, "connectorId": 1}
+
+
+async def test_c01_authorize_on_the_link(settings: Settings, tmp_path: Path) -> None:
+    async with running_link(settings, tmp_path, pending_first=False) as running:
+        await running.link.wait_accepted()
+        card = IdToken(value="04A2B3C4", type=TokenType.ISO14443)
+        accepted = await authorize(running.link, card)
+        assert accepted.status is AuthorizationStatus.ACCEPTED
+        assert accepted.expires_at == datetime(2026, 12, 31, 23, 59, tzinfo=UTC)
+        assert accepted.group == IdToken(value="FLEET-7", type=TokenType.CENTRAL)
+        assert (await authorize(running.link, IdToken(value="BLOCKED-1", type=TokenType.ISO14443))).status \
+            is AuthorizationStatus.BLOCKED
+        assert (await authorize(running.link, IdToken(value="NEW-2", type=TokenType.EMAID))).status \
+            is AuthorizationStatus.INVALID  # Unknown: no charge
+        assert running.csms.authorized[0] == {"id_token": "04A2B3C4", "type": "ISO14443"}
+        assert running.csms.authorized[2]["type"] == "eMAID"
