@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -43,6 +44,7 @@ class LoopDriver:
         self._stopping = False
         self._up = False
         self._watching_write = False
+        self._inside = False  # in a call into paho, which may be calling us back
         self._task: asyncio.Task[None] | None = None
         client.on_socket_open = self._opened
         client.on_socket_close = self._closed
@@ -88,7 +90,7 @@ class LoopDriver:
                         async with asyncio.timeout(MISC_INTERVAL_S):
                             await self._lost.wait()
                     if not self._lost.is_set():
-                        if self._client.loop_misc() != mqtt.MQTT_ERR_SUCCESS:
+                        if self._paho(self._client.loop_misc) != mqtt.MQTT_ERR_SUCCESS:
                             break  # keepalive found the link dead and closed it
                         self.flush()  # its ping
             # a link that was up retries at once; a refused login or a broker that is not there yet, less often
@@ -111,11 +113,15 @@ class LoopDriver:
 
     def flush(self) -> None:
         """Write what paho has queued: after a call into paho from a callback of its own (it writes at once
-        otherwise), and until the socket takes all of a big message."""
+        otherwise), and until the socket takes all of a big message.
+
+        Never from inside one of paho's callbacks: paho holds a lock while it calls back and takes it again to
+        report a QoS 0 message written, so writing there would wait for itself. What a callback publishes is
+        written when paho returns (`_read`, `_keep_connected`)."""
         sock = self._client.socket()
-        if sock is None or not self._client.want_write():
+        if sock is None or self._inside or not self._client.want_write():
             return
-        self._client.loop_write()
+        self._paho(self._client.loop_write)
         if self._client.want_write() and self._client.socket() is sock:  # the kernel's buffer is full
             if not self._watching_write:
                 self._watching_write = True
@@ -124,8 +130,15 @@ class LoopDriver:
             self._watching_write = False
             self._loop.remove_writer(sock)
 
+    def _paho(self, call: Callable[[], mqtt.MQTTErrorCode]) -> mqtt.MQTTErrorCode:
+        self._inside = True
+        try:
+            return call()
+        finally:
+            self._inside = False
+
     def _read(self) -> None:
-        self._client.loop_read()
+        self._paho(self._client.loop_read)
         self.flush()  # the acknowledgements it sent, and whatever our callbacks published meanwhile
 
     def _write(self) -> None:

@@ -111,3 +111,35 @@ async def test_a_message_bigger_than_the_socket_takes_goes_out_whole(tmp_path: P
         reader.loop_stop()
         reader.disconnect()
         broker.stop()
+
+
+async def test_a_publish_at_qos_0_from_within_a_callback_of_the_client_goes_out(tmp_path: Path) -> None:
+    """paho holds a lock of its own while it calls back, and takes it again to report a QoS 0 message written: a
+    message published from a callback (an owner republishing on reconnect) is written after it, not inside."""
+    from services.common.contract.power import MEASUREMENT, Measurement
+
+    broker = Broker(tmp_path / "broker")
+    broker.start()
+    settings = isolated_settings(tmp_path, broker.url)
+    assert MEASUREMENT.qos == 0 and MEASUREMENT.example is not None
+    measured = Measurement.model_validate(MEASUREMENT.example)
+    seen: list[Measurement | None] = []
+
+    async def on_measurement(value: Measurement | None, _p: dict[str, str]) -> None:
+        seen.append(value)
+
+    watcher = Bus(settings, "power", client_id="watcher-power", persistent=False, health=False)
+    watcher.follow(MEASUREMENT, on_measurement)
+    owner = Bus(settings, "power", client_id="owner-power", persistent=False, health=False)
+    owner.when_connected(lambda: owner.publish(MEASUREMENT, measured, connector_id=1))  # inside on_subscribe
+    try:
+        await watcher.start(5)
+        await owner.start(5)
+        async with asyncio.timeout(5):
+            while not seen:
+                await asyncio.sleep(0.01)
+        assert seen == [measured]
+    finally:
+        await owner.stop()
+        await watcher.stop()
+        broker.stop()
