@@ -117,9 +117,16 @@ def test_tracebacks_and_library_frames_are_scrubbed_too(tmp_path: Path, fmt: str
         raise RuntimeError("(sqlite3.IntegrityError) [parameters: ('ftp://cs:p@ss word@10.0.0.1/fw.cbfw',)]")
     except RuntimeError:
         logging.getLogger("services.firmware.store").exception("job not saved")
-    # the OCPP library logs every frame as it came, at INFO, when the station runs at DEBUG
-    logging.getLogger("ocpp").info('%s: receive message %s', "CB1",
-                                   '[2,"7","ChangeConfiguration",{"key":"AuthorizationKey","value":"KEY0123456789abc"}]')
+    # the OCPP library logs every frame as it came, at INFO, when the station runs at DEBUG (the gateway sets its
+    # logger so; a gateway set up earlier in this process at INFO left it at WARNING)
+    library = logging.getLogger("ocpp")
+    level = library.level
+    library.setLevel(logging.INFO)
+    try:
+        library.info('%s: receive message %s', "CB1",
+                     '[2,"7","ChangeConfiguration",{"key":"AuthorizationKey","value":"KEY0123456789abc"}]')
+    finally:
+        library.setLevel(level)
     text = _logged(tmp_path)
     assert "job not saved" in text and "RuntimeError" in text and "10.0.0.1/fw.cbfw" in text
     assert "receive message" in text and "AuthorizationKey" in text
