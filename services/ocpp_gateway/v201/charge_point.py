@@ -6,12 +6,13 @@ from typing import Any
 
 from services.common.bus import Bus
 
+from .data_transfer import DataTransferActions
 from .local_list import LocalListActions
 from .provisioning import ProvisioningActions, Spawn
 from .variable_store import VariableStore
 
 
-class ChargePoint201(ProvisioningActions, LocalListActions):
+class ChargePoint201(ProvisioningActions, LocalListActions, DataTransferActions):
     """One instance per WebSocket connection."""
 
     def __init__(self, cp_id: str, connection: Any, *, variables: VariableStore, bus: Bus, spawn: Spawn,
