@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,11 +21,14 @@ from sqlalchemy import Engine
 from services.common.bus import Bus
 from services.common.db import open_engine
 from services.common.settings import Settings
+from services.ocpp_gateway.connector_status import Owned
 from services.ocpp_gateway.link import Link
 from services.ocpp_gateway.registration import RegistrationMemory
 from services.ocpp_gateway.service import MIGRATIONS
+from services.ocpp_gateway.status import StatusReporter
 from services.ocpp_gateway.tx_store import TxStore
 from services.ocpp_gateway.v201.charge_point import ChargePoint201
+from services.ocpp_gateway.v201.connector_status import OCPP201 as NOTIFIER
 from services.ocpp_gateway.v201.dialect import OCPP201
 from services.ocpp_gateway.v201.variable_store import VariableStore
 from services.ocpp_gateway.v201.variables import Var
@@ -105,13 +108,14 @@ class Running:
     bus: Bus
     engine: Engine
     settings: Settings
+    status: StatusReporter  # not running: a test that wants statuses sent runs it
 
 
 @asynccontextmanager
-async def running_link(settings: Settings, tmp_path: Path, pending_first: bool = True,
-                       prepare: Callable[[Running], None] = lambda _running: None) -> AsyncIterator[Running]:
+async def running_link(settings: Settings, tmp_path: Path, pending_first: bool = True) -> AsyncIterator[Running]:
     """The gateway's 2.0.1 link (the device model's store its configuration) to the library's Central System.
-    `prepare(running)` declares what else listens on the bus, before the bus connects (as a service's setup)."""
+    Everything that listens on the bus (the status reporter) is declared before the bus connects, as in a
+    service's setup."""
     csms = Csms(pending_first=pending_first)
 
     async def accept(connection: Any) -> None:
@@ -136,10 +140,11 @@ async def running_link(settings: Settings, tmp_path: Path, pending_first: bool =
         task.add_done_callback(tasks.discard)
 
     link = Link(station, bus, store, RegistrationMemory(TxStore(engine), "boot-1"),
-                lambda ws: ChargePoint201(CP, ws, variables=store, bus=bus, spawn=spawn), outbox_pending=lambda: 0,
-                dialect=OCPP201)
-    ready = Running(csms, link, store, bus, engine, station)
-    prepare(ready)
+                lambda ws: ChargePoint201(CP, ws, variables=store, bus=bus, link=link, status=status, spawn=spawn),
+                outbox_pending=lambda: 0, dialect=OCPP201)
+    status = StatusReporter(bus, engine, link, station_operative=lambda: True, owned=lambda _c: Owned(),
+                            hold=lambda _c: False, minimum_s=lambda: 0, notifier=NOTIFIER)
+    ready = Running(csms, link, store, bus, engine, station, status)
     await bus.start(5)
     subprotocols: Any = ["ocpp2.0.1"]
     async with websockets.serve(accept, "127.0.0.1", port, subprotocols=subprotocols):

@@ -14,11 +14,8 @@ from services.common.bus import Bus
 from services.common.contract import power
 from services.common.contract.power import ConnectorState
 from services.common.settings import Settings
-from services.ocpp_gateway.connector_status import Owned
-from services.ocpp_gateway.status import StatusReporter
-from services.ocpp_gateway.v201.connector_status import OCPP201
 
-from .conftest import Running, running_link
+from .conftest import running_link
 
 
 def state(**facts: Any) -> ConnectorState:
@@ -28,15 +25,8 @@ def state(**facts: Any) -> ConnectorState:
 
 async def test_g01_five_statuses_a_session_is_one_occupied_and_the_station_has_none(settings: Settings,
                                                                                        tmp_path: Path) -> None:
-    reporters: list[StatusReporter] = []
-
-    def prepare(running: Running) -> None:
-        reporters.append(StatusReporter(running.bus, running.engine, running.link, station_operative=lambda: True,
-                                        owned=lambda _c: Owned(), hold=lambda _c: False, minimum_s=lambda: 0,
-                                        notifier=OCPP201))
-
-    async with running_link(settings, tmp_path, pending_first=False, prepare=prepare) as running:
-        reporter = reporters[0]
+    async with running_link(settings, tmp_path, pending_first=False) as running:
+        reporter = running.status
         hardware = Bus(running.settings, "power", client_id=f"stand-in-power-{os.getpid()}", persistent=False,
                        health=False)
         await hardware.start(5)
