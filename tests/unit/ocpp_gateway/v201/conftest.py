@@ -19,8 +19,10 @@ from ocpp.v201.enums import Action
 from sqlalchemy import Engine
 
 from services.common.bus import Bus
+from services.common.contract.hardware import CONNECTORS
 from services.common.db import open_engine
 from services.common.settings import Settings
+from services.ocpp_gateway.availability import Availability
 from services.ocpp_gateway.connector_status import Owned
 from services.ocpp_gateway.link import Link
 from services.ocpp_gateway.registration import RegistrationMemory
@@ -109,6 +111,8 @@ class Running:
     engine: Engine
     settings: Settings
     status: StatusReporter  # not running: a test that wants statuses sent runs it
+    availability: Availability
+    busy: set[int]  # connectors with an open session, as the availability sees them
 
 
 @asynccontextmanager
@@ -140,11 +144,21 @@ async def running_link(settings: Settings, tmp_path: Path, pending_first: bool =
         task.add_done_callback(tasks.discard)
 
     link = Link(station, bus, store, RegistrationMemory(TxStore(engine), "boot-1"),
-                lambda ws: ChargePoint201(CP, ws, variables=store, bus=bus, link=link, status=status, spawn=spawn),
+                lambda ws: ChargePoint201(CP, ws, variables=store, bus=bus, link=link, status=status,
+                                          availability=availability, spawn=spawn),
                 outbox_pending=lambda: 0, dialect=OCPP201)
-    status = StatusReporter(bus, engine, link, station_operative=lambda: True, owned=lambda _c: Owned(),
-                            hold=lambda _c: False, minimum_s=lambda: 0, notifier=NOTIFIER)
-    ready = Running(csms, link, store, bus, engine, station, status)
+    busy: set[int] = set()
+
+    async def changed(connector: int) -> None:  # as the gateway service does
+        status.station_changed()
+        for target in CONNECTORS if connector == 0 else (connector,):
+            status.refresh(target)
+
+    availability = Availability(engine, bus, CONNECTORS, busy=lambda c: c in busy, on_change=changed)
+    status = StatusReporter(bus, engine, link, station_operative=lambda: availability.operative[0],
+                            owned=lambda c: Owned(operative=availability.effective(c)), hold=lambda _c: False,
+                            minimum_s=lambda: 0, notifier=NOTIFIER)
+    ready = Running(csms, link, store, bus, engine, station, status, availability, busy)
     await bus.start(5)
     subprotocols: Any = ["ocpp2.0.1"]
     async with websockets.serve(accept, "127.0.0.1", port, subprotocols=subprotocols):
