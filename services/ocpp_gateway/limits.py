@@ -43,6 +43,11 @@ _E = TypeVar("_E", bound=StrEnum)
 _T = TypeVar("_T")
 
 
+def mapping(value: object, path: str) -> Mapping[str, Any]:
+    """`value` as an object, or ProfileError naming where it is."""
+    return _mapping(value, path)
+
+
 def read(raw: object) -> tuple[LimitProfile, int | None]:
     """The profile of a SetChargingProfile / RemoteStartTransaction payload, and the transactionId it names.
 
@@ -57,15 +62,23 @@ def read(raw: object) -> tuple[LimitProfile, int | None]:
 def _read(raw: object) -> tuple[LimitProfile, int | None]:
     profile = _mapping(raw, "charging_profile")
     schedule = _mapping(_required(profile, "charging_schedule", ""), "charging_schedule")
+    return profile_of(profile, schedule, "charging_profile_id", PURPOSES), _optional(profile, "transaction_id",
+                                                                                       _int, "")
+
+
+def profile_of(profile: Mapping[str, Any], schedule: Mapping[str, Any], id_key: str,
+               purposes: Mapping[str, LimitPurpose]) -> LimitProfile:
+    """A profile and its schedule as the contract's LimitProfile: the fields 1.6 and 2.0.1 share, with the
+    version's name of the profile's id and its purposes. Raises ProfileError (or the contract's ValidationError)."""
     periods = _required(schedule, "charging_schedule_period", "charging_schedule.")
     if not isinstance(periods, list | tuple):
         raise ProfileError(f"charging_schedule.charging_schedule_period: expected a list, got {periods!r}")
     if not periods:
         raise ProfileError("charging_schedule.charging_schedule_period: no period")
     return LimitProfile(
-        id=_int(_required(profile, "charging_profile_id", ""), "charging_profile_id"),
+        id=_int(_required(profile, id_key, ""), id_key),
         stack_level=_whole(_required(profile, "stack_level", ""), "stack_level"),
-        purpose=_named(PURPOSES, _required(profile, "charging_profile_purpose", ""), "charging_profile_purpose"),
+        purpose=_named(purposes, _required(profile, "charging_profile_purpose", ""), "charging_profile_purpose"),
         kind=_named(KINDS, _required(profile, "charging_profile_kind", ""), "charging_profile_kind"),
         schedule=LimitSchedule(
             periods=[_period(item, f"charging_schedule.charging_schedule_period[{i}]")
@@ -78,7 +91,7 @@ def _read(raw: object) -> tuple[LimitProfile, int | None]:
         recurrence=_optional(profile, "recurrency_kind", lambda v, p: _named(RECURRENCES, v, p), ""),
         valid_from=_optional(profile, "valid_from", _time, ""),
         valid_to=_optional(profile, "valid_to", _time, ""),
-    ), _optional(profile, "transaction_id", _int, "")
+    )
 
 
 def _named(table: Mapping[str, _E], value: object, path: str) -> _E:
@@ -99,6 +112,11 @@ def _amount(value: object, path: str) -> float:
     if number < 0:
         raise ProfileError(f"{path}: {number} is negative")
     return number
+
+
+def utc_text(moment: datetime) -> str:
+    """A time as a composite schedule's start is sent: UTC with a Z."""
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def composite_periods(periods: list[LimitPeriod]) -> list[dict[str, Any]]:

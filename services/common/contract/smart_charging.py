@@ -180,7 +180,7 @@ GET_COMPOSITE = Topic(
 )
 LIST_PROFILES = Topic(
     "chargebus/smart_charging/cmd/list_profiles", Kind.CMD, Empty, reply=InstalledProfiles,
-    owner="smart_charging", subscribers=("cli",),
+    owner="smart_charging", subscribers=("ocpp_gateway", "cli"),
     doc="Every installed profile, with its connector and (session profiles) session.",
     example={},
 )

@@ -9,7 +9,6 @@ it names one): the gateway owns the sessions, so it is the one to say which, or 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 from ocpp.routing import on
@@ -128,13 +127,9 @@ class SmartChargingActions(Actions):
         except BusError as exc:
             log.error("GetCompositeSchedule not answered by smart_charging: %s", exc)
             return rejected
-        start = _iso(reply.schedule_start)
+        start = limits.utc_text(reply.schedule_start)
         return call_result.GetCompositeSchedule(
             status=GetCompositeScheduleStatus.accepted, connector_id=connector_id, schedule_start=start,
             charging_schedule={
                 "duration": reply.duration_s, "start_schedule": start, "charging_rate_unit": "A",
                 "charging_schedule_period": limits.composite_periods(reply.periods)})
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")

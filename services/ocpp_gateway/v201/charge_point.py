@@ -9,22 +9,26 @@ from services.common.bus import Bus
 from ..availability import Availability
 from ..link import Link
 from ..status import StatusReporter
+from ..tx_store import TxStore
 from .availability import AvailabilityActions
 from .data_transfer import DataTransferActions
 from .local_list import LocalListActions
 from .provisioning import ProvisioningActions, Spawn
+from .smart_charging import SmartChargingActions
 from .trigger import TriggerActions
 from .variable_store import VariableStore
 
 
-class ChargePoint201(ProvisioningActions, LocalListActions, TriggerActions, AvailabilityActions, DataTransferActions):
+class ChargePoint201(ProvisioningActions, LocalListActions, TriggerActions, AvailabilityActions, SmartChargingActions,
+                     DataTransferActions):
     """One instance per WebSocket connection; the parts it uses outlive it."""
 
     def __init__(self, cp_id: str, connection: Any, *, variables: VariableStore, bus: Bus, link: Link,
-                 status: StatusReporter, availability: Availability, spawn: Spawn,
+                 status: StatusReporter, availability: Availability, store: TxStore, spawn: Spawn,
                  response_timeout: float = 30.0) -> None:
         super().__init__(cp_id, connection, variables, spawn, response_timeout=response_timeout)
         self.bus = bus
         self.link = link
         self.status = status
         self.availability = availability
+        self.store = store

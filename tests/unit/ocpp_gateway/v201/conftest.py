@@ -49,6 +49,7 @@ class Csms:
     boots: list[dict[str, Any]] = field(default_factory=list)
     statuses: list[dict[str, Any]] = field(default_factory=list)
     authorized: list[dict[str, Any]] = field(default_factory=list)
+    reports_profiles: list[dict[str, Any]] = field(default_factory=list)
     heartbeats: int = 0
     authorizations: list[str | None] = field(default_factory=list)
     subprotocols: list[str | None] = field(default_factory=list)
@@ -75,6 +76,12 @@ class Csms:
                 return call_result.Authorize(id_token_info={
                     "status": status, "cache_expiry_date_time": "2026-12-31T23:59:00Z",
                     "group_id_token": {"id_token": "FLEET-7", "type": "Central"}})
+
+            @on(Action.report_charging_profiles)
+            def on_report_profiles(self, **payload: Any) -> call_result.ReportChargingProfiles:
+                csms.reports_profiles.append(payload)
+                csms.changed.set()
+                return call_result.ReportChargingProfiles()
 
             @on(Action.status_notification)
             def on_status(self, **payload: Any) -> call_result.StatusNotification:
@@ -113,6 +120,7 @@ class Running:
     status: StatusReporter  # not running: a test that wants statuses sent runs it
     availability: Availability
     busy: set[int]  # connectors with an open session, as the availability sees them
+    transactions: TxStore
 
 
 @asynccontextmanager
@@ -143,9 +151,10 @@ async def running_link(settings: Settings, tmp_path: Path, pending_first: bool =
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 
-    link = Link(station, bus, store, RegistrationMemory(TxStore(engine), "boot-1"),
+    transactions = TxStore(engine)
+    link = Link(station, bus, store, RegistrationMemory(transactions, "boot-1"),
                 lambda ws: ChargePoint201(CP, ws, variables=store, bus=bus, link=link, status=status,
-                                          availability=availability, spawn=spawn),
+                                          availability=availability, store=transactions, spawn=spawn),
                 outbox_pending=lambda: 0, dialect=OCPP201)
     busy: set[int] = set()
 
@@ -158,7 +167,7 @@ async def running_link(settings: Settings, tmp_path: Path, pending_first: bool =
     status = StatusReporter(bus, engine, link, station_operative=lambda: availability.operative[0],
                             owned=lambda c: Owned(operative=availability.effective(c)), hold=lambda _c: False,
                             minimum_s=lambda: 0, notifier=NOTIFIER)
-    ready = Running(csms, link, store, bus, engine, station, status, availability, busy)
+    ready = Running(csms, link, store, bus, engine, station, status, availability, busy, transactions)
     await bus.start(5)
     subprotocols: Any = ["ocpp2.0.1"]
     async with websockets.serve(accept, "127.0.0.1", port, subprotocols=subprotocols):
