@@ -27,6 +27,8 @@ from services.common.contract.smart_charging import (
     ScheduleKind,
 )
 
+REQUEST_TIMEOUT_S = 5.0  # for smart_charging's answer to a CSMS's profile call
+MAX_COMPOSITE_S = 30 * 86400  # contract.smart_charging CompositeRequest: a longer request is capped to it
 # The units OCPP 1.6 knows; which of them this station accepts is smart_charging's to say
 KNOWN_UNITS = frozenset({"A", "W"})
 PURPOSES = {"ChargePointMaxProfile": LimitPurpose.STATION_MAX, "TxDefaultProfile": LimitPurpose.SESSION_DEFAULT,

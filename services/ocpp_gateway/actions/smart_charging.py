@@ -37,8 +37,6 @@ from .base import Actions, Station
 
 log = logging.getLogger(__name__)
 
-REQUEST_TIMEOUT_S = 5.0
-MAX_COMPOSITE_S = 30 * 86400  # contract.smart_charging CompositeRequest: a longer request is capped to it
 
 
 def _read(raw: dict[str, Any]) -> tuple[LimitProfile, int | None] | None:
@@ -51,7 +49,7 @@ def _read(raw: dict[str, Any]) -> tuple[LimitProfile, int | None] | None:
 
 async def _set(station: Station, request: SetProfileRequest) -> bool:
     try:
-        reply = await station.bus.request(smart_charging.SET_PROFILE, request, timeout=REQUEST_TIMEOUT_S)
+        reply = await station.bus.request(smart_charging.SET_PROFILE, request, timeout=limits.REQUEST_TIMEOUT_S)
     except BusError as exc:
         log.error("charging profile not set: %s", exc)
         return False
@@ -103,7 +101,8 @@ class SmartChargingActions(Actions):
             purpose = None if charging_profile_purpose is None else limits.PURPOSES[charging_profile_purpose]
             request = ClearProfilesRequest(profile_id=id, connector_id=connector_id, purpose=purpose,
                                            stack_level=stack_level)
-            reply = await self.station.bus.request(smart_charging.CLEAR_PROFILES, request, timeout=REQUEST_TIMEOUT_S)
+            reply = await self.station.bus.request(smart_charging.CLEAR_PROFILES, request,
+                                                   timeout=limits.REQUEST_TIMEOUT_S)
         except (ValidationError, BusError, KeyError) as exc:
             log.error("ClearChargingProfile not carried out: %s", exc)
             return call_result.ClearChargingProfile(status=ClearChargingProfileStatus.unknown)
@@ -118,12 +117,12 @@ class SmartChargingActions(Actions):
             log.info("GetCompositeSchedule rejected: connector %d, unit %s (amperes only), duration %d",
                      connector_id, charging_rate_unit, duration)
             return rejected
-        if duration > MAX_COMPOSITE_S:  # what smart_charging computes; the answer's duration says so
-            log.info("GetCompositeSchedule for %d s answered for %d s", duration, MAX_COMPOSITE_S)
-            duration = MAX_COMPOSITE_S
+        if duration > limits.MAX_COMPOSITE_S:  # what smart_charging computes; the answer's duration says so
+            log.info("GetCompositeSchedule for %d s answered for %d s", duration, limits.MAX_COMPOSITE_S)
+            duration = limits.MAX_COMPOSITE_S
         try:
             reply = await self.station.bus.request(smart_charging.GET_COMPOSITE, CompositeRequest(
-                connector_id=connector_id, duration_s=duration), timeout=REQUEST_TIMEOUT_S)
+                connector_id=connector_id, duration_s=duration), timeout=limits.REQUEST_TIMEOUT_S)
         except BusError as exc:
             log.error("GetCompositeSchedule not answered by smart_charging: %s", exc)
             return rejected

@@ -37,7 +37,7 @@ from services.common.contract.smart_charging import (
     SetProfileRequest,
 )
 
-from ..limits import ProfileError, composite_periods, utc_text
+from ..limits import MAX_COMPOSITE_S, REQUEST_TIMEOUT_S, ProfileError, composite_periods, utc_text
 from ..link import Link
 from ..ports import CsmsCallError, CsmsUnavailable
 from ..tx_store import TxStore
@@ -46,8 +46,6 @@ from .provisioning import Spawn
 
 log = logging.getLogger(__name__)
 
-REQUEST_TIMEOUT_S = 5.0
-MAX_COMPOSITE_S = 30 * 86400  # contract.smart_charging CompositeRequest: a longer request is capped to it
 EVSES = (0, *CONNECTORS)
 
 
