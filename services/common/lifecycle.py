@@ -73,8 +73,8 @@ class Service:
 async def watchdog_pings(name: str) -> None:
     """Tell the supervisor the event loop runs: a byte on the watchdog pipe every second.
 
-    Written by a task of the loop itself, so a blocked loop falls silent even while paho's thread
-    still answers the broker; the supervisor then restarts the service. Nothing to do without a
+    Written by a task of the loop itself, so a blocked loop falls silent at once (the broker notices only when
+    the keepalive runs out); the supervisor then restarts the service. Nothing to do without a
     supervisor (`CHARGEBUS_WATCHDOG_FD` unset: compose, a terminal).
     """
     fd_text = os.environ.get("CHARGEBUS_WATCHDOG_FD")

@@ -30,6 +30,7 @@ MIN_DELAY_S = 0.1
 MAX_DELAY_S = 2.0
 MISC_INTERVAL_S = 1.0
 CONNECT_TIMEOUT_S = 2.0
+DISCONNECT_NORMAL = b"\xe0\x00"  # MQTT 5 DISCONNECT, reason 0 (normal: no will), no properties
 
 
 class LoopDriver:
@@ -68,12 +69,31 @@ class LoopDriver:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self._client.socket() is not None:
+        sock = self._client.socket()
+        if sock is not None:
             self._lost.clear()
-            self._client.disconnect()  # written at once; the client's on_disconnect calls lost()
+            self.flush()
+            if not self._sent_disconnect(sock):
+                self._client.disconnect()  # written at once; the client's on_disconnect calls lost()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
                     await self._lost.wait()
+            if self._client.socket() is not None:  # a broker that did not close: ours closes now
+                self._client.disconnect()
+
+    def _sent_disconnect(self, sock: Any) -> bool:
+        """DISCONNECT written while our socket stays open, when nothing else is half written.
+
+        paho closes its socket as soon as DISCONNECT is written, and a socket closed with data unread (messages of
+        others arriving meanwhile) is reset, not closed: the broker may then never read the DISCONNECT and
+        publishes our will, "offline" after our "stopped". Written here, the broker reads it and closes the
+        connection, and reading that end closes ours."""
+        if self._client.want_write() or not self._client.is_connected() or not isinstance(sock, socket.socket):
+            return False
+        try:
+            return sock.send(DISCONNECT_NORMAL) == len(DISCONNECT_NORMAL)
+        except OSError:
+            return False
 
     async def _keep_connected(self) -> None:
         delay = MIN_DELAY_S

@@ -143,3 +143,4 @@ async def test_a_publish_at_qos_0_from_within_a_callback_of_the_client_goes_out(
         await owner.stop()
         await watcher.stop()
         broker.stop()
+
