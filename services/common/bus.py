@@ -20,7 +20,6 @@ the owner's account may write), and a command is answered only under the owner's
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import json
 import logging
@@ -87,7 +86,7 @@ class _Sent:
 
     path: str
     request: str | None  # the id of a request of ours, which a refusal fails at once
-    acked: asyncio.Future[None]  # done on the PUBACK, for whoever waits for it
+    acked: asyncio.Future[None] | None  # done on the PUBACK, for the one caller that waits for it
 
 
 @dataclass
@@ -250,14 +249,10 @@ class Bus:
 
     async def stop(self) -> None:
         """Publish `stopped` health, flush, disconnect."""
-        if self._health and self._connected.is_set():
-            acked = self._send(HEALTH.render(service=self.name), self._health_payload(HealthState.STOPPED), qos=1,
-                               retain=True)
-            try:
-                async with asyncio.timeout(STOPPED_WAIT_S):
-                    await acked
-            except TimeoutError:  # the broker went first (e.g. a station-wide stop)
-                log.info("health not published on stop client=%s", self.client_id)
+        if self._health and self._connected.is_set() and not await self._send_acked(
+                HEALTH.render(service=self.name), self._health_payload(HealthState.STOPPED), retain=True,
+                wait_s=STOPPED_WAIT_S):
+            log.info("health not published on stop client=%s", self.client_id)  # the broker went first
         if self._driver is not None:
             await self._driver.stop()
         for task in list(self._tasks):
@@ -307,29 +302,43 @@ class Bus:
                 log.exception("republish after connect failed client=%s", self.client_id)
 
     def _send(self, path: str, payload: str | bytes, *, qos: int, retain: bool = False,
-              request: str | None = None) -> asyncio.Future[None]:
-        """Every publish goes here, so that the broker's answer to it (a refusal) is matched to it. The future is
-        done once the broker has the message (its PUBACK; at once for QoS 0), whether it took or refused it.
+              request: str | None = None) -> None:
+        """Every publish goes here, so that the broker's answer to it (a refusal) is matched to it.
 
         paho's callbacks run on this thread too (`mqtt_loop`), and a PUBACK is read only after publish() returns.
         A bus not started yet keeps QoS 1 messages in paho's queue until it connects.
         """
-        acked: asyncio.Future[None] = (self._loop or asyncio.get_running_loop()).create_future()
+        self._publish(path, payload, qos, retain, request, None)
+
+    async def _send_acked(self, path: str, payload: str | bytes, *, retain: bool, wait_s: float) -> bool:
+        """A QoS 1 publish that returns once the broker has it (its PUBACK, taken or refused), or False after
+        `wait_s` (no broker)."""
+        assert self._loop is not None
+        acked: asyncio.Future[None] = self._loop.create_future()
+        self._publish(path, payload, 1, retain, None, acked)
+        try:
+            async with asyncio.timeout(wait_s):
+                await acked
+        except TimeoutError:
+            return False
+        return True
+
+    def _publish(self, path: str, payload: str | bytes, qos: int, retain: bool, request: str | None,
+                 acked: asyncio.Future[None] | None) -> None:
         info = self._client.publish(path, payload, qos=qos, retain=retain)
         if self._driver is not None:
             self._driver.flush()
         if qos > 0 and info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
             # while disconnected paho keeps a QoS 1 message and sends it on reconnect: its PUBACK comes then
             self._in_flight[info.mid] = _Sent(path, request, acked)
-        else:
-            acked.set_result(None)  # QoS 0 gets no PUBACK; a full queue was logged by paho
-        return acked
+        elif acked is not None:
+            acked.set_result(None)  # a full queue was logged by paho: nobody waits for what will not come
 
     def _on_publish(self, _c: mqtt.Client, _u: object, mid: int, reason: ReasonCode, _p: object) -> None:
         sent = self._in_flight.pop(mid, None)
         if sent is None:
             return
-        if not sent.acked.done():
+        if sent.acked is not None and not sent.acked.done():
             sent.acked.set_result(None)
         if reason.is_failure:
             self._refused(sent.path, sent.request, reason)
@@ -471,12 +480,11 @@ class Bus:
         # The reply goes under the owner's own name, whatever the caller wrote: nobody makes it write elsewhere.
         # At QoS 0: the caller is connected and waiting, and a reply lost with its link would reach it only if it
         # reconnected within its deadline. With actions after it, at QoS 1, so that they wait for the broker.
-        acked = self._send(reply_topic(sub.topic.owner, address.caller, address.request), reply.model_dump_json(),
-                           qos=1 if actions else 0)
-        if actions:
-            with contextlib.suppress(TimeoutError):  # not sent (no broker): act all the same
-                async with asyncio.timeout(AFTER_REPLY_WAIT_S):
-                    await acked
+        topic = reply_topic(sub.topic.owner, address.caller, address.request)
+        if actions:  # not sent (no broker): act all the same
+            await self._send_acked(topic, reply.model_dump_json(), retain=False, wait_s=AFTER_REPLY_WAIT_S)
+        else:
+            self._send(topic, reply.model_dump_json(), qos=0)
         for action in actions:
             action()
 
