@@ -42,7 +42,6 @@ class LoopDriver:
         self._client = client
         self._loop = asyncio.get_running_loop()
         self._lost = asyncio.Event()
-        self._stopping = False
         self._up = False
         self._watching_write = False
         self._inside = False  # in a call into paho, which may be calling us back
@@ -63,8 +62,7 @@ class LoopDriver:
         self._lost.set()
 
     async def stop(self, timeout: float = 1.0) -> None:
-        """Send DISCONNECT (the will is not published), wait for the socket to close, end the reconnecting."""
-        self._stopping = True
+        """End the reconnecting, send DISCONNECT (the will is not published), wait for the socket to close."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -97,7 +95,7 @@ class LoopDriver:
 
     async def _keep_connected(self) -> None:
         delay = MIN_DELAY_S
-        while not self._stopping:
+        while True:  # until stop() cancels it
             self._lost.clear()
             self._up = False
             try:
