@@ -2,7 +2,7 @@
 are the gateway's parts the 1.6 calls use (`availability.py`, auth's cache): persisted, published for power as
 the retained intent, Scheduled while a transaction runs.
 
-Each EVSE has one connector, connector 1, and the station's connector n is EVSE n (`connector_status.py`).
+EVSEs and connectors are the station's connectors as `connector_status.connector_of` names them.
 """
 
 from __future__ import annotations
@@ -20,19 +20,11 @@ from ocpp.v201.enums import OperationalStatusEnumType as Operational
 from services.common.bus import Bus, BusError
 from services.common.contract import auth
 from services.common.contract.base import Empty
-from services.common.contract.hardware import CONNECTORS
 
 from ..availability import Availability
+from .connector_status import connector_of
 
 log = logging.getLogger(__name__)
-
-
-def connector_of(evse: dict[str, Any] | None) -> int | None:
-    """The station's connector an EVSE (and connector) names, 0 for the station, None for one it does not have."""
-    if evse is None:
-        return 0
-    connector = evse.get("id")
-    return connector if connector in CONNECTORS and evse.get("connector_id", 1) == 1 else None
 
 
 class AvailabilityActions(ChargePoint):

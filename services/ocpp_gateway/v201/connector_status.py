@@ -16,6 +16,8 @@ from ocpp.v16.enums import ChargePointStatus as Status16
 from ocpp.v201 import call
 from ocpp.v201.enums import ConnectorStatusEnumType as Status
 
+from services.common.contract.hardware import CONNECTORS
+
 from ..connector_status import Value
 from ..status import Notifier
 
@@ -24,6 +26,15 @@ STATUSES = {Status16.available: Status.available, Status16.preparing: Status.occ
             Status16.suspended_evse: Status.occupied, Status16.finishing: Status.occupied,
             Status16.reserved: Status.reserved, Status16.unavailable: Status.unavailable,
             Status16.faulted: Status.faulted}
+
+
+def connector_of(evse: dict[str, Any] | None) -> int | None:
+    """The station's connector an EVSE (and connector) of a request names, 0 for the station (no EVSE), None for
+    one it does not have."""
+    if evse is None:
+        return 0
+    connector = evse.get("id")
+    return connector if connector in CONNECTORS and evse.get("connector_id", 1) == 1 else None
 
 
 def connector_status(value: Value) -> Status:

@@ -17,11 +17,10 @@ from ocpp.v201.enums import Action
 from ocpp.v201.enums import MessageTriggerEnumType as Trigger
 from ocpp.v201.enums import TriggerMessageStatusEnumType as Status
 
-from services.common.contract.hardware import CONNECTORS
-
 from ..link import Link
 from ..ports import CsmsCallError, CsmsUnavailable
 from ..status import StatusReporter
+from .connector_status import connector_of
 from .provisioning import Spawn
 
 log = logging.getLogger(__name__)
@@ -34,9 +33,7 @@ def answer(requested_message: str, evse: dict[str, Any] | None) -> Status:
         return Status.not_implemented
     if evse is None or requested_message != Trigger.status_notification:
         return Status.accepted
-    # each EVSE has one connector, connector 1 (`connector_status.py`)
-    known = evse.get("id") in CONNECTORS and evse.get("connector_id", 1) == 1
-    return Status.accepted if known else Status.rejected
+    return Status.accepted if connector_of(evse) else Status.rejected
 
 
 class TriggerActions(ChargePoint):
