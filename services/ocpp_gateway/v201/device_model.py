@@ -212,6 +212,11 @@ def parts(report: Sequence[dict[str, Any]], per_part: int) -> Iterator[tuple[int
         yield seq_no, seq_no < count - 1, list(report[seq_no * per_part:(seq_no + 1) * per_part])
 
 
+def set_request(var: Var, value: str) -> dict[str, Any]:
+    """The SetVariableData that sets `var` to `value`, as a CSMS would send it."""
+    return {"component": _component(var), "variable": _variable(var), "attribute_value": value}
+
+
 def _component_key(name: str, evse: int | None, connector: int | None) -> tuple[str, int | None, int | None]:
     return name.casefold(), evse, connector
 

@@ -20,7 +20,7 @@ from services.common.contract.common import CONFIG, ConfigValue
 from services.common.contract.station_settings import SETTING, SettingValue
 from services.common.db import write_now
 
-from .device_model import Change, DeviceModel, Request, capacities, setting_value
+from .device_model import Change, DeviceModel, Request, capacities, set_request, setting_value
 from .variables import RO, VARIABLES, WO, Var
 
 log = logging.getLogger(__name__)
@@ -65,12 +65,7 @@ class VariableStore:
     async def change(self, path: str, value: str) -> bool:
         """A change the station makes itself (the heartbeat interval a boot answer gives): as a SetVariables of
         it would be, announced at once."""
-        var = self._by_path[path]
-        request = {"component": {"name": var.component} | ({} if var.evse is None else {"evse": {
-            "id": var.evse} | ({} if var.connector is None else {"connector_id": var.connector})}),
-                   "variable": {"name": var.name} | ({} if var.instance is None else {"instance": var.instance}),
-                   "attribute_value": value}
-        accepted = self.set_variables([request])[0]["attribute_status"] == "Accepted"
+        accepted = self.set_variables([set_request(self._by_path[path], value)])[0]["attribute_status"] == "Accepted"
         await self.announce()
         return accepted
 

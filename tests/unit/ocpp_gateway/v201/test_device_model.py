@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 
 from services.common.contract.station_settings import DEFAULTS, Setting
 from services.ocpp_gateway.keys import KEYS
-from services.ocpp_gateway.v201.device_model import DeviceModel, capacities, check, parts, setting_value
+from services.ocpp_gateway.v201.device_model import (
+    DeviceModel,
+    capacities,
+    check,
+    parts,
+    set_request,
+    setting_value,
+)
 from services.ocpp_gateway.v201.variables import RO, RW, VARIABLES, WO, Var, markdown_rows
 
 from .wire import valid
@@ -136,9 +143,7 @@ def test_an_accepted_value_is_handed_back_to_be_stored_and_sets_its_setting() ->
 @given(st.sampled_from([v for v in VARIABLES if v.mutability is RW]), st.text(max_size=60))
 def test_whatever_a_csms_sets_is_stored_as_read_back_or_refused_without_a_trace(var: Var, value: str) -> None:
     dm = model()
-    request = {"component": {"name": var.component} | ({"evse": {"id": var.evse}} if var.evse else {}),
-               "variable": {"name": var.name} | ({"instance": var.instance} if var.instance else {}),
-               "attribute_value": value}
+    request = set_request(var, value)
     before = dm.get(request)["attribute_value"]
     result, change = dm.set(request)
     after = dm.get(request)["attribute_value"]
