@@ -50,6 +50,7 @@ class Csms:
     statuses: list[dict[str, Any]] = field(default_factory=list)
     authorized: list[dict[str, Any]] = field(default_factory=list)
     reports_profiles: list[dict[str, Any]] = field(default_factory=list)
+    reports: list[dict[str, Any]] = field(default_factory=list)  # NotifyReport parts
     heartbeats: int = 0
     authorizations: list[str | None] = field(default_factory=list)
     subprotocols: list[str | None] = field(default_factory=list)
@@ -76,6 +77,12 @@ class Csms:
                 return call_result.Authorize(id_token_info={
                     "status": status, "cache_expiry_date_time": "2026-12-31T23:59:00Z",
                     "group_id_token": {"id_token": "FLEET-7", "type": "Central"}})
+
+            @on(Action.notify_report)
+            def on_notify_report(self, **payload: Any) -> call_result.NotifyReport:
+                csms.reports.append(payload)
+                csms.changed.set()
+                return call_result.NotifyReport()
 
             @on(Action.report_charging_profiles)
             def on_report_profiles(self, **payload: Any) -> call_result.ReportChargingProfiles:
