@@ -45,11 +45,6 @@ _E = TypeVar("_E", bound=StrEnum)
 _T = TypeVar("_T")
 
 
-def mapping(value: object, path: str) -> Mapping[str, Any]:
-    """`value` as an object, or ProfileError naming where it is."""
-    return _mapping(value, path)
-
-
 def read(raw: object) -> tuple[LimitProfile, int | None]:
     """The profile of a SetChargingProfile / RemoteStartTransaction payload, and the transactionId it names.
 
@@ -62,8 +57,8 @@ def read(raw: object) -> tuple[LimitProfile, int | None]:
 
 
 def _read(raw: object) -> tuple[LimitProfile, int | None]:
-    profile = _mapping(raw, "charging_profile")
-    schedule = _mapping(_required(profile, "charging_schedule", ""), "charging_schedule")
+    profile = mapping(raw, "charging_profile")
+    schedule = mapping(_required(profile, "charging_schedule", ""), "charging_schedule")
     return profile_of(profile, schedule, "charging_profile_id", PURPOSES), _optional(profile, "transaction_id",
                                                                                        _int, "")
 
@@ -126,7 +121,8 @@ def composite_periods(periods: list[LimitPeriod]) -> list[dict[str, Any]]:
     return [{"start_period": p.start_s, "limit": p.limit} for p in periods]
 
 
-def _mapping(value: object, path: str) -> Mapping[str, Any]:
+def mapping(value: object, path: str) -> Mapping[str, Any]:
+    """`value` as an object, or ProfileError naming where it is."""
     if not isinstance(value, Mapping):
         raise ProfileError(f"{path}: expected an object, got {value!r}")
     return value
@@ -187,7 +183,7 @@ def _time(value: object, path: str) -> datetime:
 
 
 def _period(value: object, path: str) -> LimitPeriod:
-    raw = _mapping(value, path)
+    raw = mapping(value, path)
     return LimitPeriod(
         start_s=_whole(_required(raw, "start_period", path + "."), path + ".start_period"),
         limit=_amount(_required(raw, "limit", path + "."), path + ".limit"),
