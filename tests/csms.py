@@ -53,10 +53,12 @@ class Seen:
     at: float = field(default_factory=time.monotonic)
 
 
-class _StationSide(ChargePoint):
-    """The CSMS's view of one connected charge point."""
+class _Scripted:
+    """What the station side of either version does with every frame, before the library routes it: record it,
+    and answer it as the test scripted (no answer, a CALLERROR). Mixed in before the library's ChargePoint."""
 
     csms: CentralSystem
+    _connection: Any
 
     async def start(self) -> None:
         """Read every frame the station sent, even after an answer of ours could not go out any more: a station
@@ -81,9 +83,14 @@ class _StationSide(ChargePoint):
                 codes = self.csms.fail.get(action)
                 if codes:
                     self.csms.record(f"{action}(refused)", frame[3])
-                    await self._send(json.dumps([4, frame[1], codes.pop(0), "refused by the test", {}]))
+                    await self._send(  # type: ignore[attr-defined]
+                        json.dumps([4, frame[1], codes.pop(0), "refused by the test", {}]))
                     return
-        await super().route_message(raw_msg)
+        await super().route_message(raw_msg)  # type: ignore[misc]
+
+
+class _StationSide(_Scripted, ChargePoint):
+    """The CSMS's view of one connected OCPP 1.6 charge point."""
 
     @on(Action.boot_notification)
     async def on_boot(self, **payload: Any) -> call_result.BootNotification:
@@ -146,9 +153,11 @@ class CentralSystem:
     """Serve on a free port; `url` is what the station's CHARGEBUS_CSMS_URL should be."""
 
     def __init__(self, port: int | None = None, tls: ssl.SSLContext | None = None,
-                 password: str | None = None, trailing_slash: bool = False) -> None:
+                 password: str | None = None, trailing_slash: bool = False, version: str = "1.6") -> None:
         """`tls`: serve wss:// with this context; `password`: require HTTP basic auth <cp id>:<password>;
-        `trailing_slash`: route only `/ocpp/<cp id>/` (HTTP 404 for `/ocpp/<cp id>`)."""
+        `trailing_slash`: route only `/ocpp/<cp id>/` (HTTP 404 for `/ocpp/<cp id>`); `version`: the OCPP
+        version it speaks, 1.6 or 2.0.1 (`tests/csms201.py`)."""
+        self.version = version
         self.port = port or free_port()
         self.url = f"{'wss' if tls else 'ws'}://127.0.0.1:{self.port}/ocpp"
         self.trailing_slash = trailing_slash
@@ -170,7 +179,7 @@ class CentralSystem:
         self.transaction_ids = itertools.count(1000)
         self.refuse = False
         self.connections = 0
-        self.station: _StationSide | None = None
+        self.station: Any = None  # the side of the version spoken
         self._server: Any = None
         self._changed = asyncio.Event()
         self._ws: Any = None
@@ -195,7 +204,8 @@ class CentralSystem:
         frames.setLevel(logging.DEBUG)
         frames.propagate = False
         frames.addHandler(_PingLog(self.pings))
-        self._server = await websockets.serve(self._connected, "127.0.0.1", self.port, subprotocols=["ocpp1.6"],
+        subprotocol = "ocpp2.0.1" if self.version == "2.0.1" else "ocpp1.6"
+        self._server = await websockets.serve(self._connected, "127.0.0.1", self.port, subprotocols=[subprotocol],
                                               ping_interval=None, logger=frames, max_size=4 * 2**20, ssl=self.tls,
                                               process_request=self._check_auth)
 
@@ -223,7 +233,12 @@ class CentralSystem:
             await ws.close(1013, "refused by test")
             return
         self.connections += 1
-        station = _StationSide(_cp_id(ws.request.path), ws, response_timeout=10)
+        if self.version == "2.0.1":
+            from tests.csms201 import StationSide201
+
+            station: Any = StationSide201(_cp_id(ws.request.path), ws, response_timeout=10)
+        else:
+            station = _StationSide(_cp_id(ws.request.path), ws, response_timeout=10)
         station.csms = self
         self.station, self._ws = station, ws
         self._changed.set()
@@ -262,7 +277,7 @@ class CentralSystem:
                 async with asyncio.timeout(min(remaining, 0.2)):
                     await self._changed.wait()
 
-    async def wait_connected(self, timeout: float = 20.0) -> _StationSide:
+    async def wait_connected(self, timeout: float = 20.0) -> Any:
         deadline = time.monotonic() + timeout
         while self.station is None:
             if time.monotonic() > deadline:

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
         "URL with {id} replaced by the charge point id when it has one (e.g. ws://host/ocpp/{id}/ for a CSMS that "
         "routes a trailing slash).",
     )
+    ocpp_version: Literal["1.6", "2.0.1"] = Field(
+        "1.6", description="The OCPP version the station speaks to its CSMS: OCPP 1.6J (subprotocol ocpp1.6) or "
+        "OCPP 2.0.1 (ocpp2.0.1). Only the gateway depends on it.",
+    )
     charge_point_id: str = Field(
         "CB0000001", min_length=1, max_length=48, pattern=r"^[A-Za-z0-9._:-]+$",
         description="Charge point identity, the last path segment of the OCPP URL.",

@@ -20,15 +20,21 @@ from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
-from ocpp.v16 import call
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.common import failpoints
 from services.common.bus import Bus, BusError
 from services.common.contract import ErrorCode, metering, ocpp_gateway, power
-from services.common.contract.auth import TokenInfo
+from services.common.contract.auth import IdToken, TokenInfo
 from services.common.contract.hardware import CONNECTORS, Condition
-from services.common.contract.metering import Cause, EnergyRegister, Measurand, MeterValuesTaken, SessionData
+from services.common.contract.metering import (
+    Cause,
+    EnergyRegister,
+    Measurand,
+    MeterValue,
+    MeterValuesTaken,
+    SessionData,
+)
 from services.common.contract.ocpp_gateway import SessionView, TokenInfoSeen, TransactionStopped
 from services.common.contract.power import (
     ConnectorRequest,
@@ -39,9 +45,9 @@ from services.common.contract.power import (
 )
 from services.common.contract.smart_charging import LimitProfile, SessionRef
 
-from . import messages, published, tokens
+from . import published
 from .connector_status import Owned, usable, work_out
-from .keys import measurands_of
+from .messages import OCPP16, energy_wh
 from .outbox import OutboxSender
 from .peers import Peers
 from .ports import ConfigReader, CsmsCallError, CsmsLink, CsmsUnavailable
@@ -56,7 +62,6 @@ from .sessions import (
     Reason,
     Reserve,
     ReserveStatus,
-    Rules,
     Running,
     Sessions,
     Start,
@@ -64,6 +69,7 @@ from .sessions import (
     Suspend,
     Unreserve,
 )
+from .tx_messages import RemoteStart, StartFacts, StopFacts, TxMessages
 from .tx_store import STARTING, StoredReservation, Tx, TxStore
 
 log = logging.getLogger(__name__)
@@ -87,13 +93,15 @@ def connector_input(state: ConnectorState, owned: Owned) -> ConnectorInput:
 class TransactionEngine:
     """Implements ports.Transactions."""
 
-    def __init__(self, bus: Bus, store: TxStore, config: ConfigReader, link: CsmsLink) -> None:
+    def __init__(self, bus: Bus, store: TxStore, config: ConfigReader, link: CsmsLink,
+                 messages: TxMessages = OCPP16) -> None:
         self.bus = bus
         self.store = store
         self.config = config
         self.link = link
-        self.sessions = Sessions(CONNECTORS, self.rules)
-        self.sender = OutboxSender(store, link, config, on_start_confirmed=self._start_confirmed,
+        self.messages = messages
+        self.sessions = Sessions(CONNECTORS, lambda: messages.rules(config), messages.group)
+        self.sender = OutboxSender(store, link, config, messages, on_start_confirmed=self._start_confirmed,
                                    on_id_tag_info=self._id_tag_info)
         self.peers = Peers(bus)
         self.registers: dict[int, float] = {}
@@ -112,13 +120,6 @@ class TransactionEngine:
         bus.on(metering.METER_VALUES, self.on_meter_values)
         bus.on(metering.SESSION_DATA, self.on_session_data)
         bus.follow(metering.REGISTER, self.on_register)
-
-    def rules(self) -> Rules:
-        c = self.config
-        return Rules(connection_timeout_s=c.get_int("ConnectionTimeOut"),
-                     authorize_remote_tx_requests=c.get_bool("AuthorizeRemoteTxRequests"),
-                     stop_transaction_on_invalid_id=c.get_bool("StopTransactionOnInvalidId"),
-                     max_energy_on_invalid_id_wh=c.get_int("MaxEnergyOnInvalidId"))
 
     # -- life cycle -------------------------------------------------------------------------------
 
@@ -213,6 +214,10 @@ class TransactionEngine:
         return published.session_view(connector_id, self.sessions.running(connector_id) if known else None,
                                       self._starting.get(connector_id))
 
+    def token(self, key: str) -> IdToken:
+        """The token behind one of the session machine's keys."""
+        return self.messages.token(key)
+
     def add_end_listener(self, callback: Callable[[int], Awaitable[None]]) -> None:
         self._end_listeners.append(callback)
 
@@ -222,13 +227,14 @@ class TransactionEngine:
     async def on_accepted(self) -> None:
         self.sender.kick()
 
-    async def remote_start(self, id_tag: str, connector_id: int | None, charging_profile: LimitProfile | None
-                           ) -> bool:
+    async def remote_start(self, id_tag: str, connector_id: int | None, charging_profile: LimitProfile | None,
+                           remote_start_id: int | None = None) -> bool:
         if not self.recovered.is_set():
             return False
         connector = connector_id if connector_id is not None else next(
             (c for c in CONNECTORS if not self.sessions.busy(c)), CONNECTORS[0])
-        accepted, actions = self.sessions.remote_start(connector, id_tag, time.monotonic(), charging_profile)
+        accepted, actions = self.sessions.remote_start(connector, id_tag, time.monotonic(),
+                                                       RemoteStart(charging_profile, remote_start_id))
         self._do(actions)
         return accepted
 
@@ -240,18 +246,16 @@ class TransactionEngine:
 
     async def trigger_meter_values(self, connector_id: int | None) -> None:
         """TriggerMessage MeterValues: read now (context Trigger), with the transaction's id when one runs."""
-        measurands = measurands_of(self.config.get("MeterValuesSampledData")) or [Measurand.ENERGY_IMPORTED]
+        measurands = self.messages.measurands(self.config, at_stop=False) or [Measurand.ENERGY_IMPORTED]
         for connector in [connector_id] if connector_id is not None else list(CONNECTORS):
             reading = await self.peers.read(connector, Cause.REQUESTED, measurands)
             if reading is None:
                 continue
-            payload: dict[str, Any] = {"connector_id": connector,
-                                       "meter_value": [messages.meter_value_payload(reading.meter_value)]}
             run = self.sessions.running(connector)
-            if run is not None and run.transaction_id is not None:
-                payload["transaction_id"] = run.transaction_id
+            transaction_id = None if run is None else run.transaction_id
             try:
-                await self.link.call_triggered(call.MeterValues(**payload))
+                await self.link.call_triggered(self.messages.meter_values(connector, reading.meter_value,
+                                                                          transaction_id))
             except (CsmsUnavailable, CsmsCallError) as exc:
                 log.info("triggered meter values not delivered: %s", exc)
 
@@ -268,7 +272,7 @@ class TransactionEngine:
         self._do(actions)
         return found
 
-    async def remote_stop(self, transaction_id: int) -> bool:
+    async def remote_stop(self, transaction_id: int | str) -> bool:
         accepted, actions = self.sessions.remote_stop(transaction_id)
         self._do(actions)
         return accepted
@@ -279,7 +283,8 @@ class TransactionEngine:
         await asyncio.gather(*(self._execute(a) for a in actions))
 
     def unconfirmed(self, connector_id: int) -> bool:
-        return connector_id in self._stopping or self.store.unconfirmed(connector_id)
+        return connector_id in self._stopping or self.store.unconfirmed(
+            connector_id, (self.messages.start_action, self.messages.stop_action))
 
     async def hold_outbox(self, timeout: float) -> None:
         await self.sender.hold(timeout)
@@ -290,9 +295,9 @@ class TransactionEngine:
     # -- bus inputs -------------------------------------------------------------------------------
 
     async def on_swipe(self, swiped: RfidSwiped, _p: dict[str, str]) -> None:
-        id_tag = tokens.id_tag(swiped.token)
+        id_tag = self.messages.key(swiped.token)
         if id_tag is None:
-            log.warning("card ignored: a %s token of %d characters has no 1.6 idTag", swiped.token.type,
+            log.warning("card ignored: a %s token of %d characters cannot be sent to this CSMS", swiped.token.type,
                         len(swiped.token.value))
             return
         self._post(lambda: self.sessions.swiped(id_tag, time.monotonic()))
@@ -339,19 +344,21 @@ class TransactionEngine:
         self._do(self.sessions.connector(connector, connector_input(state, self.owned(connector)), time.monotonic()))
 
     async def on_meter_values(self, taken: MeterValuesTaken, _p: dict[str, str]) -> None:
-        payload = {"connector_id": taken.connector_id,
-                   "meter_value": [messages.meter_value_payload(taken.meter_value)]}
-        run = self.sessions.running(taken.connector_id)
+        connector = taken.connector_id
+        run = self.sessions.running(connector)
         if run is not None and taken.session_id == run.session_id:
-            energy = messages.energy_wh(taken.meter_value)
+            energy = energy_wh(taken.meter_value)
             self.store.meter(run.session_id, energy if energy is not None else 0, taken.meter_value.timestamp,
-                             payload)
+                             self.messages.meter(run.session_id, connector, taken.meter_value,
+                                                 self._states.get(connector), not self.link.accepted),
+                             action=self.messages.meter_action)
             self.sender.kick()
         elif taken.session_id is None and self.link.accepted and self._tg is not None:
-            self._spawn(self._send_now(call.MeterValues(**payload)), "meter-values")
+            self._spawn(self._send_now(self.messages.meter_values(connector, taken.meter_value, None)),
+                        "meter-values")
 
     async def on_session_data(self, data: SessionData, _p: dict[str, str]) -> None:
-        self.store.add_transaction_data(data.session_id, messages.meter_value_payload(data.meter_value))
+        self.store.add_transaction_data(data.session_id, self.messages.sampled(data.meter_value))
 
     async def on_register(self, register: EnergyRegister | None, _p: dict[str, str]) -> None:
         if register is None:
@@ -364,8 +371,8 @@ class TransactionEngine:
 
     # -- outcomes from the outbox -----------------------------------------------------------------
 
-    def _start_confirmed(self, session_id: str, transaction_id: int, info: TokenInfo | None) -> None:
-        parent = tokens.parent(info)
+    def _start_confirmed(self, session_id: str, transaction_id: int | None, info: TokenInfo | None) -> None:
+        parent = self.messages.group(info)
         if parent is not None:
             self.store.set_parent(session_id, parent)
         connector = self.sessions.by_session(session_id)
@@ -374,13 +381,13 @@ class TransactionEngine:
             self._publish(connector.connector_id)
 
     def _id_tag_info(self, id_tag: str, info: TokenInfo, connector_id: int | None = None) -> None:
-        self.bus.publish(ocpp_gateway.TOKEN_INFO, TokenInfoSeen(token=tokens.token(id_tag), info=info,
+        self.bus.publish(ocpp_gateway.TOKEN_INFO, TokenInfoSeen(token=self.messages.token(id_tag), info=info,
                                                                 connector_id=connector_id))
 
     # -- actions ----------------------------------------------------------------------------------
 
     async def _authorize(self, action: Authorize) -> None:
-        info = await self.peers.authorize(action.id_tag, action.connector_id)
+        info = await self.peers.authorize(self.messages.token(action.id_tag), action.connector_id)
         self._do(self.sessions.authorized(action.connector_id, action.id_tag, action.purpose, info,
                                           time.monotonic()))
 
@@ -411,7 +418,8 @@ class TransactionEngine:
             return
         self._starting[connector] = tx
         self._publish(connector)
-        profile = action.profile if isinstance(action.profile, LimitProfile) else None
+        remote = action.profile if isinstance(action.profile, RemoteStart) else None
+        profile = remote.profile if remote is not None and isinstance(remote.profile, LimitProfile) else None
         if await self.peers.begin_session(connector, SessionRef(session_id=tx.session_id, started_at=at),
                                           profile) is None:
             self._abandon(tx)
@@ -429,8 +437,11 @@ class TransactionEngine:
         started = _now()
         try:
             await failpoints.hit("ocpp_gateway.after_energize")
-            self.store.commit_start(tx.session_id, started, meter_start, messages.start_payload(
-                connector, action.id_tag, meter_start, started, action.reservation_id))
+            self.store.commit_start(tx.session_id, started, meter_start, self.messages.start(StartFacts(
+                tx.session_id, connector, action.id_tag, meter_start, started, self._states.get(connector),
+                action.reservation_id, remote.remote_start_id if remote is not None else None, action.cable_last,
+                not self.link.accepted)),
+                action=self.messages.start_action)
         except SQLAlchemyError as exc:
             log.critical("session=%s cannot be recorded after energize (%s): de-energizing", tx.session_id, exc)
             await self.peers.deenergize(connector)
@@ -465,10 +476,10 @@ class TransactionEngine:
         self._stopping.add(connector)
         try:
             await self.peers.deenergize(connector)
-            measurands = measurands_of(self.config.get("StopTxnSampledData"))
+            measurands = self.messages.measurands(self.config, at_stop=True)
             reading = await self.peers.read(connector, Cause.SESSION_END, measurands or [Measurand.ENERGY_IMPORTED])
             meter_stop = reading.energy_wh if reading is not None else self._register_fallback(connector, tx)
-            end = messages.meter_value_payload(reading.meter_value) if reading is not None and measurands else None
+            end = reading.meter_value if reading is not None and measurands else None
             self._close(tx, action.reason, max(meter_stop, tx.meter_start), _now(), action.id_tag, end)
         finally:
             self._stopping.discard(connector)
@@ -476,17 +487,19 @@ class TransactionEngine:
         self._publish(connector)
         await self._transaction_ended(connector)
 
-    def _close(self, tx: Tx, reason: str, meter_stop: int, at: datetime, id_tag: str | None,
-               end: dict[str, Any] | None) -> None:
-        data = messages.stop_transaction_data(end, self.store.transaction_data(tx.session_id),
-                                              self.config.get_int("StopTransactionMaxMeterValues"))
-        if self.store.stop(tx.session_id, reason, at, meter_stop,
-                           messages.stop_payload(meter_stop, at, reason, id_tag, data)):
+    def _close(self, tx: Tx, reason: Reason, meter_stop: int, at: datetime, id_tag: str | None,
+               end: MeterValue | None) -> None:
+        facts = StopFacts(tx.session_id, tx.connector_id, reason, meter_stop, at, id_tag, end,
+                          self.store.transaction_data(tx.session_id), self._states.get(tx.connector_id),
+                          not self.link.accepted)
+        if self.store.stop(tx.session_id, reason.value, at, meter_stop, self.messages.stop(facts, self.config),
+                           action=self.messages.stop_action):
             log.info("transaction stopped session=%s transaction_id=%s reason=%s meter_stop=%d", tx.session_id,
                      tx.transaction_id, reason, meter_stop)
             self.bus.publish(ocpp_gateway.TRANSACTION_STOPPED, TransactionStopped(
                 connector_id=tx.connector_id, session_id=tx.session_id,
-                transaction_id=published.text(self.store.transaction_id(tx.session_id)), token=tokens.token(tx.id_tag),
+                transaction_id=self.messages.transaction_id(tx.session_id, self.store.transaction_id(tx.session_id)),
+                token=self.messages.token(tx.id_tag),
                 reason=reason,
                 meter_stop_wh=meter_stop, stopped_at=at))
         self.sender.kick()
@@ -511,13 +524,16 @@ class TransactionEngine:
                 log.info("session=%s never energized: discarded", tx.session_id)
                 self.store.discard(tx.session_id)
             elif tx.phase == STARTING:
-                self.store.commit_start(tx.session_id, _now(), tx.meter_start, messages.start_payload(
-                    tx.connector_id, tx.id_tag, tx.meter_start, _now(), tx.reservation_id))
+                at = _now()
+                self.store.commit_start(tx.session_id, at, tx.meter_start, self.messages.start(StartFacts(
+                    tx.session_id, tx.connector_id, tx.id_tag, tx.meter_start, at, state, tx.reservation_id,
+                    offline=True)),
+                    action=self.messages.start_action)
                 self._resume(tx)
             elif energized:
                 self._resume(tx)
             else:
-                reason = intended or Reason.POWER_LOSS.value
+                reason = Reason(intended) if intended in set(Reason) else Reason.POWER_LOSS
                 log.warning("transaction closed at start session=%s reason=%s meter=%d at=%s", tx.session_id, reason,
                             tx.last_meter_wh, tx.last_meter_at)
                 self._close(tx, reason, tx.last_meter_wh, tx.last_meter_at, None, None)
@@ -569,10 +585,10 @@ class TransactionEngine:
 
     def _publish_reservation(self, connector: int) -> None:
         self.bus.publish(ocpp_gateway.RESERVATION, published.reservation_state(
-            connector, self.sessions.get(connector).booking), connector_id=connector)
+            connector, self.sessions.get(connector).booking, self.messages.token), connector_id=connector)
 
     def _publish(self, connector: int) -> None:
         run = self.sessions.running(connector)
         self.bus.publish(ocpp_gateway.TRANSACTION, published.transaction_state(
-            connector, run, self._starting.get(connector), self.store.get(run.session_id) if run else None),
-            connector_id=connector)
+            connector, run, self._starting.get(connector), self.store.get(run.session_id) if run else None,
+            self.messages), connector_id=connector)

@@ -9,9 +9,16 @@ from ocpp.charge_point import remove_nones, serialize_as_dict, snake_to_camel_ca
 from ocpp.messages import MessageType, get_validator
 from ocpp.v16 import call
 
+from services.common.contract.auth import IdToken, TokenInfo
 from services.common.contract.metering import Cause, Location, Measurand, MeterValue, Sample
+from services.common.contract.power import ConnectorState
 
-from .keys import MEASURANDS
+from . import tokens
+from .keys import MEASURANDS, measurands_of
+from .ports import ConfigReader
+from .sessions import Rules
+from .tx_messages import Answer, StartFacts, StopFacts
+from .tx_store import OutboxMessage
 
 SENDABLE = ("StartTransaction", "MeterValues", "StopTransaction")
 
@@ -93,9 +100,76 @@ def build_call(action: str, payload: dict[str, Any] | None) -> Any:
         raise Unsendable(f"fields do not fit {action}: {exc}") from None
 
 
-def schema_error(request: Any) -> str | None:
-    """Why a call object fails the 1.6 schema of its action, or None when it is valid."""
+def schema_error(request: Any, version: str = "1.6") -> str | None:
+    """Why a call object fails the schema of its action in an OCPP version, or None when it is valid."""
     action = type(request).__name__
     wire = remove_nones(snake_to_camel_case(serialize_as_dict(request)))
-    error = next(iter(get_validator(MessageType.Call, action, "1.6").iter_errors(wire)), None)
+    error = next(iter(get_validator(MessageType.Call, action, version).iter_errors(wire)), None)
     return f"{action} does not validate: {error.message}" if error is not None else None
+
+
+class Ocpp16Messages:
+    """The 1.6 transaction messages (`tx_messages.TxMessages`): StartTransaction, MeterValues, StopTransaction."""
+
+    start_action, meter_action, stop_action = SENDABLE
+    fills_transaction_id = True
+    attempts_key, interval_key = "TransactionMessageAttempts", "TransactionMessageRetryInterval"
+
+    def rules(self, config: ConfigReader) -> Rules:
+        return Rules(connection_timeout_s=config.get_int("ConnectionTimeOut"),
+                     authorize_remote_tx_requests=config.get_bool("AuthorizeRemoteTxRequests"),
+                     stop_transaction_on_invalid_id=config.get_bool("StopTransactionOnInvalidId"),
+                     max_energy_on_invalid_id_wh=config.get_int("MaxEnergyOnInvalidId"))
+
+    def key(self, token: IdToken) -> str | None:
+        return tokens.id_tag(token)
+
+    def token(self, key: str) -> IdToken:
+        return tokens.token(key)
+
+    def transaction_id(self, session_id: str, confirmed: int | None) -> str | None:
+        return None if confirmed is None else str(confirmed)
+
+    def group(self, info: TokenInfo | None) -> str | None:
+        return tokens.parent(info)
+
+    def measurands(self, config: ConfigReader, at_stop: bool) -> list[Measurand]:
+        return measurands_of(config.get("StopTxnSampledData" if at_stop else "MeterValuesSampledData"))
+
+    def start(self, facts: StartFacts) -> dict[str, Any]:
+        return start_payload(facts.connector_id, facts.id_tag, facts.meter_start_wh, facts.at, facts.reservation_id)
+
+    def meter(self, session_id: str, connector_id: int, value: MeterValue, state: ConnectorState | None,
+              offline: bool) -> dict[str, Any]:
+        return {"connector_id": connector_id, "meter_value": [meter_value_payload(value)]}
+
+    def sampled(self, value: MeterValue) -> dict[str, Any]:
+        return meter_value_payload(value)
+
+    def stop(self, facts: StopFacts, config: ConfigReader) -> dict[str, Any]:
+        end = meter_value_payload(facts.end) if facts.end is not None else None
+        data = stop_transaction_data(end, facts.during, config.get_int("StopTransactionMaxMeterValues"))
+        return stop_payload(facts.meter_stop_wh, facts.at, facts.reason.value, facts.id_tag, data)
+
+    def meter_values(self, connector_id: int, value: MeterValue, transaction_id: int | str | None) -> Any:
+        payload: dict[str, Any] = {"connector_id": connector_id, "meter_value": [meter_value_payload(value)]}
+        if transaction_id is not None:
+            payload["transaction_id"] = transaction_id
+        return call.MeterValues(**payload)
+
+    def build(self, action: str, payload: dict[str, Any] | None) -> Any:
+        return build_call(action, payload)
+
+    def schema_error(self, request: Any) -> str | None:
+        return schema_error(request)
+
+    def answered(self, msg: OutboxMessage, conf: Any) -> Answer:
+        info = tokens.info_or_none(getattr(conf, "id_tag_info", None))
+        payload = msg.payload or {}
+        tag, connector = payload.get("id_tag"), payload.get("connector_id")
+        return Answer(transaction_id=conf.transaction_id if msg.action == self.start_action else None,
+                      id_tag=tag if isinstance(tag, str) and info is not None else None, info=info,
+                      connector_id=connector if isinstance(connector, int) else None)
+
+
+OCPP16 = Ocpp16Messages()

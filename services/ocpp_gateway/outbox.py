@@ -25,9 +25,9 @@ from typing import Any
 
 from services.common.contract.auth import TokenInfo
 
-from . import tokens
-from .messages import Unsendable, build_call, schema_error
+from .messages import Unsendable
 from .ports import ConfigReader, CsmsCallError, CsmsLink, CsmsUnavailable
+from .tx_messages import TxMessages
 from .tx_store import OutboxMessage, TxStore
 
 log = logging.getLogger(__name__)
@@ -38,12 +38,13 @@ ACK_FLUSH = 50  # confirmed MeterValues deleted together: a crash resends at mos
 
 
 class OutboxSender:
-    def __init__(self, store: TxStore, link: CsmsLink, config: ConfigReader, *,
-                 on_start_confirmed: Callable[[str, int, TokenInfo | None], None],
+    def __init__(self, store: TxStore, link: CsmsLink, config: ConfigReader, messages: TxMessages, *,
+                 on_start_confirmed: Callable[[str, int | None, TokenInfo | None], None],
                  on_id_tag_info: Callable[[str, TokenInfo, int | None], None]) -> None:
         self.store = store
         self.link = link
         self.config = config
+        self.messages = messages
         self.on_start_confirmed = on_start_confirmed
         self.on_id_tag_info = on_id_tag_info
         self.sent = 0
@@ -91,17 +92,17 @@ class OutboxSender:
 
     async def _send(self, msg: OutboxMessage) -> bool:
         """Send one message; True to go on with the next, False to read the queue again."""
-        payload = msg.payload
-        if msg.action != "StartTransaction" and payload is not None:
+        payload, starts = msg.payload, msg.action == self.messages.start_action
+        if self.messages.fills_transaction_id and not starts and payload is not None:
             transaction_id = self._ids.get(msg.session_id) or self.store.transaction_id(msg.session_id)
             if transaction_id is None:  # in order, only when its StartTransaction was set aside
                 self._set_aside(msg, "its StartTransaction was never confirmed", whole_session=True)
                 return False
             payload = {**payload, "transaction_id": transaction_id}
         try:
-            request = build_call(msg.action, payload)
+            request = self.messages.build(msg.action, payload)
         except Unsendable as exc:
-            self._set_aside(msg, str(exc), whole_session=msg.action == "StartTransaction")
+            self._set_aside(msg, str(exc), whole_session=starts)
             return False
         try:
             conf = await self._on_wire(request)
@@ -113,9 +114,9 @@ class OutboxSender:
             return False
         except CsmsCallError as exc:
             self._flush()
-            invalid = schema_error(request)  # checked only after a failure: the library checked it before sending
+            invalid = self.messages.schema_error(request)  # only after a failure: the library checked it before sending
             if invalid is not None:
-                self._set_aside(msg, invalid, whole_session=msg.action == "StartTransaction")
+                self._set_aside(msg, invalid, whole_session=starts)
             else:
                 await self._failed(msg, f"{exc.code}: {exc.description}")
             return False
@@ -131,18 +132,17 @@ class OutboxSender:
             self._wire_free.set()
 
     def _confirmed(self, msg: OutboxMessage, conf: Any) -> None:
-        info = tokens.info_or_none(getattr(conf, "id_tag_info", None))
-        tag = msg.payload.get("id_tag") if msg.payload else None
-        if info is not None and isinstance(tag, str):
-            connector = msg.payload.get("connector_id") if msg.payload else None
-            self.on_id_tag_info(tag, info, connector if isinstance(connector, int) else None)
-        if msg.action == "StartTransaction":
+        answer = self.messages.answered(msg, conf)
+        if answer.info is not None and answer.id_tag is not None:
+            self.on_id_tag_info(answer.id_tag, answer.info, answer.connector_id)
+        if msg.action == self.messages.start_action:
             self._flush()
-            self.store.confirm_start(msg.seq, msg.session_id, conf.transaction_id)
-            self._ids = {msg.session_id: conf.transaction_id}  # the session the queue works on now
-            log.info("transaction confirmed session=%s transaction_id=%d", msg.session_id, conf.transaction_id)
-            self.on_start_confirmed(msg.session_id, conf.transaction_id, info)
-        elif msg.action == "StopTransaction":
+            self.store.confirm_start(msg.seq, msg.session_id, answer.transaction_id)
+            if answer.transaction_id is not None:
+                self._ids = {msg.session_id: answer.transaction_id}  # the session the queue works on now
+            log.info("transaction confirmed session=%s transaction_id=%s", msg.session_id, answer.transaction_id)
+            self.on_start_confirmed(msg.session_id, answer.transaction_id, answer.info)
+        elif msg.action == self.messages.stop_action:
             self._flush()
             self.store.done(msg.seq)  # at once: a second StopTransaction is the classic double-billing bug
         else:
@@ -152,12 +152,12 @@ class OutboxSender:
 
     async def _failed(self, msg: OutboxMessage, why: str) -> None:
         attempts = self.store.failed(msg.seq)
-        limit = self.config.get_int("TransactionMessageAttempts")
+        limit = self.config.get_int(self.messages.attempts_key)
         if attempts >= limit:
             self._set_aside(msg, f"CALLERROR {attempts} times, last: {why}",
-                            whole_session=msg.action == "StartTransaction")
+                            whole_session=msg.action == self.messages.start_action)
             return
-        delay = self.config.get_int("TransactionMessageRetryInterval") * attempts
+        delay = self.config.get_int(self.messages.interval_key) * attempts
         log.warning("outbox seq=%d %s attempt %d/%d failed (%s); retry in %ds", msg.seq, msg.action, attempts, limit,
                     why, delay)
         await asyncio.sleep(delay)

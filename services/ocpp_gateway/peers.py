@@ -15,13 +15,11 @@ from pydantic import BaseModel
 
 from services.common.bus import Bus, BusError
 from services.common.contract import Topic, auth, metering, power, smart_charging
-from services.common.contract.auth import AuthorizeRequest, TokenInfo
+from services.common.contract.auth import AuthorizeRequest, IdToken, TokenInfo
 from services.common.contract.metering import Cause, Measurand, MeterReading
 from services.common.contract.metering import ReadRequest as MeterReadRequest
 from services.common.contract.power import ConnectorRequest, ConnectorState
 from services.common.contract.smart_charging import BeginSessionRequest, ChargingLimit, LimitProfile, SessionRef
-
-from . import tokens
 
 log = logging.getLogger(__name__)
 
@@ -70,16 +68,16 @@ class Peers:
             return None
         return reading
 
-    async def authorize(self, id_tag: str, connector: int) -> TokenInfo | None:
+    async def authorize(self, token: IdToken, connector: int) -> TokenInfo | None:
         """auth's decision (None: auth did not answer)."""
         try:
             decision = await self.bus.request(auth.AUTHORIZE, AuthorizeRequest(
-                token=tokens.token(id_tag), connector_id=connector), timeout=AUTHORIZE_TIMEOUT_S)
+                token=token, connector_id=connector), timeout=AUTHORIZE_TIMEOUT_S)
         except BusError as exc:
-            log.warning("authorize failed id_token=%s: %s", id_tag, exc)
+            log.warning("authorize failed id_token=%s: %s", token.value, exc)
             return None
         info = decision.info
-        log.info("authorize id_token=%s status=%s source=%s", id_tag, info.status, decision.source)
+        log.info("authorize id_token=%s status=%s source=%s", token.value, info.status, decision.source)
         return info
 
     async def begin_session(self, connector: int, session: SessionRef, profile: LimitProfile | None

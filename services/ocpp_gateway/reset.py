@@ -25,7 +25,6 @@ from services.common.bus import Bus, BusError
 from services.common.contract import supervisor
 from services.common.contract.supervisor import RestartRequest
 
-from .config_store import ConfigStore
 from .link import Link
 from .ports import Transactions
 from .status import StatusReporter
@@ -40,7 +39,7 @@ SETTLE_POLL_S = 0.1
 @dataclass(frozen=True)
 class Reset:
     bus: Bus
-    config: ConfigStore
+    retries: Callable[[], int]  # restart requests to repeat when the supervisor does not take one (ResetRetries)
     transactions: Transactions
     link: Link
     status: StatusReporter
@@ -81,7 +80,7 @@ class Reset:
                     self.link.accepted)
 
     async def _restart(self, kind: str) -> bool:
-        attempts = 1 + self.config.get_int("ResetRetries")
+        attempts = 1 + self.retries()
         for attempt in range(1, attempts + 1):
             try:
                 await self.bus.request(supervisor.RESTART, RestartRequest(service=None, reason=f"OCPP Reset {kind}"))

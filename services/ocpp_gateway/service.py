@@ -43,11 +43,14 @@ from .config_store import Change, ConfigStore
 from .engine import RESTART_REASON, TransactionEngine
 from .firmware_notifier import FirmwareNotifier
 from .link import Link, server_keys
+from .messages import OCPP16 as OCPP16_MESSAGES
 from .ports import CsmsCallError, CsmsUnavailable
 from .protocol import warm_up as warm_up  # the launcher builds the 1.6 validators once, before it forks
 from .registration import RegistrationMemory
 from .reset import Reset
+from .status import OCPP16 as OCPP16_STATUS
 from .status import StatusReporter
+from .tx_messages import TxMessages
 from .tx_store import TxStore
 
 log = logging.getLogger(__name__)
@@ -64,14 +67,29 @@ class OcppGatewayService(Service):
     async def setup(self) -> None:
         # the library logs every frame at INFO: the OCPP trace is there with CHARGEBUS_LOG_LEVEL=DEBUG
         logging.getLogger("ocpp").setLevel(logging.INFO if self.settings.log_level == "DEBUG" else logging.WARNING)
+        self.v201 = self.settings.ocpp_version == "2.0.1"
         self.engine = open_engine(self.settings.db_path(self.name), MIGRATIONS)
         self.store = TxStore(self.engine)
-        self.config = ConfigStore(self.engine, self.bus, in_force=server_keys(self.settings))
         registration = RegistrationMemory(self.store, current_boot_id(self.settings.data_dir))
-        self.link = Link(self.settings, self.bus, self.config, registration, self._protocol,
-                         outbox_pending=self.store.pending)
+        if self.v201:
+            # imported only here: a 1.6 station's processes have no use for the 2.0.1 message classes
+            from .v201 import edition as v201
+
+            self.edition = v201.Edition(self.engine, self.bus, self.settings,
+                                        operative=lambda c: self.availability.effective(c),
+                                        restart_reason=self.store.state(RESTART_REASON))
+            self.config: Any = self.edition.variables
+            self.link = Link(self.settings, self.bus, self.config, registration, self.edition.charge_point,
+                             outbox_pending=self.store.pending, dialect=v201.OCPP201,
+                             boot_reason=lambda: self.edition.boot_reason)
+            messages: TxMessages = v201.MESSAGES
+        else:
+            self.config = ConfigStore(self.engine, self.bus, in_force=server_keys(self.settings))
+            self.link = Link(self.settings, self.bus, self.config, registration, self._protocol,
+                             outbox_pending=self.store.pending)
+            messages = OCPP16_MESSAGES
         self.store.on_outbox_change = self.link.outbox_changed
-        self.transactions = TransactionEngine(self.bus, self.store, self.config, self.link)
+        self.transactions = TransactionEngine(self.bus, self.store, self.config, self.link, messages)
         self.availability = Availability(self.engine, self.bus, CONNECTORS,
                                          busy=lambda c: self.store.open_session(c) is not None,
                                          on_change=self._availability_changed)
@@ -80,14 +98,17 @@ class OcppGatewayService(Service):
                                      station_operative=lambda: self.availability.operative[0],
                                      owned=self.transactions.owned,
                                      hold=self.transactions.unconfirmed,
-                                     minimum_s=lambda: self.config.get_int("MinimumStatusDuration"))
+                                     minimum_s=(lambda: 0) if self.v201 else
+                                     (lambda: self.config.get_int("MinimumStatusDuration")),
+                                     notifier=v201.NOTIFIER if self.v201 else OCPP16_STATUS)
         self.transactions.on_owned_change = self.status.refresh
         self.transactions.add_end_listener(self.availability.transaction_ended)
         self.link.when_accepted(self.transactions.on_accepted)
         self.link.when_booted(self.status.on_boot_accepted)
         self.link.when_reconnected(self.status.on_reconnected)
-        self.notifier = FirmwareNotifier(self.store, self.link)
-        self.bus.follow(firmware.JOBS, self.notifier.on_jobs)
+        self.notifier = None if self.v201 else FirmwareNotifier(self.store, self.link)
+        if self.notifier is not None:
+            self.bus.follow(firmware.JOBS, self.notifier.on_jobs)
         self.bus.handle(ocpp_gateway.CSMS_AUTHORIZE, self.on_authorize)
         self.bus.handle(ocpp_gateway.GET_SESSION, self.on_get_session)
         self.bus.handle(ocpp_gateway.CHANGE_CONFIGURATION, self.on_change_configuration)
@@ -97,12 +118,17 @@ class OcppGatewayService(Service):
         self._power_online = asyncio.Event()
         self.bus.follow(HEALTH, self._power_seen, service="power")
         self._tg: asyncio.TaskGroup | None = None
+        retries = (lambda: 0) if self.v201 else (lambda: self.config.get_int("ResetRetries"))  # none in 2.0.1
+        reset = Reset(self.bus, retries, self.transactions, self.link, self.status,
+                      lambda reason: self.store.set_state(RESTART_REASON, reason),
+                      self.settings.ocpp_response_timeout_s).run
+        if self.v201:
+            self.edition.assemble(link=self.link, status=self.status, availability=self.availability,
+                                  store=self.store, transactions=self.transactions, reset=reset, spawn=self._spawn,
+                                  response_timeout_s=self.settings.ocpp_response_timeout_s)
         self.station = Station(bus=self.bus, config=self.config, transactions=self.transactions,
                                availability=self.availability, registration=lambda: self.link.registration,
-                               reset=Reset(self.bus, self.config, self.transactions, self.link, self.status,
-                                           lambda reason: self.store.set_state(RESTART_REASON, reason),
-                                           self.settings.ocpp_response_timeout_s).run,
-                               spawn=self._spawn, link=self.link, status=self.status,
+                               reset=reset, spawn=self._spawn, link=self.link, status=self.status,
                                response_timeout_s=self.settings.ocpp_response_timeout_s)
 
     def _protocol(self, connection: Any) -> ChargePoint:
@@ -124,6 +150,8 @@ class OcppGatewayService(Service):
 
     async def on_change_configuration(self, request: ChangeConfigurationRequest, _p: dict[str, str]
                                       ) -> ChangeConfigurationReply:
+        if self.v201:
+            return ChangeConfigurationReply(status=await self.edition.change(request.key, request.value))
         status = await self.config.change(request.key, request.value)
         log.info("local configuration change key=%s status=%s", request.key, status.value)
         return ChangeConfigurationReply(status=KEY_CHANGES[status])
@@ -149,20 +177,22 @@ class OcppGatewayService(Service):
         return StatusReply(status=Outcome.ACCEPTED)
 
     async def on_authorize(self, request: CsmsAuthorizeRequest, _p: dict[str, str]) -> TokenInfo:
-        id_tag = tokens.id_tag(request.token)
-        if id_tag is None:
-            raise BusError(ErrorCode.NOT_SUPPORTED, f"a {request.token.type} token has no 1.6 idTag")
+        """auth asks the CSMS about a token: the answer goes back to it alone (it caches it or compares it with its
+        list)."""
         try:
+            if self.v201:
+                return await self.edition.authorize(request.token)
+            id_tag = tokens.id_tag(request.token)
+            if id_tag is None:
+                raise BusError(ErrorCode.NOT_SUPPORTED, f"a {request.token.type} token has no 1.6 idTag")
             conf = await self.link.call(call.Authorize(id_tag=id_tag), timeout=30)
+            return tokens.info(conf.id_tag_info)
         except CsmsUnavailable as exc:
             raise BusError(ErrorCode.UNAVAILABLE, f"CSMS unavailable: {exc}") from exc
         except CsmsCallError as exc:
             raise BusError(ErrorCode.UNAVAILABLE, f"CSMS answered {exc.code}") from exc
-        # auth asked: the answer goes back to it alone (it caches it or compares it with its list)
-        try:
-            return tokens.info(conf.id_tag_info)
         except ValueError as exc:
-            raise BusError(ErrorCode.UNAVAILABLE, f"the CSMS answered no usable idTagInfo: {exc}") from exc
+            raise BusError(ErrorCode.UNAVAILABLE, f"the CSMS answered no usable token information: {exc}") from exc
 
     def republish(self) -> None:
         """After every (re)connection: keys, sessions and the link as SQLite and memory hold them."""
@@ -187,7 +217,8 @@ class OcppGatewayService(Service):
             await self.transactions.recovered.wait()
             tg.create_task(self.link.run(), name="csms-link")
             tg.create_task(self.status.run(), name="status")
-            tg.create_task(self.notifier.run(), name="firmware-notifications")
+            if self.notifier is not None:
+                tg.create_task(self.notifier.run(), name="firmware-notifications")
 
     def stopping(self) -> None:
         # an orderly stop: a session found open at the next start was ended by this stop, not by a power cut.

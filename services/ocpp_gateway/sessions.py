@@ -95,7 +95,8 @@ class Start:
     id_tag: str
     parent_id_tag: str | None
     reservation_id: int | None = None
-    profile: Any = None  # the charging profile a RemoteStartTransaction brought (opaque here)
+    profile: Any = None  # what a remote start brought (its charging profile; opaque here)
+    cable_last: bool = False  # the cable came after the authorization (the session waited for it)
 
 
 @dataclass(frozen=True)
@@ -203,9 +204,12 @@ class ConnectorInput:
 
 
 class Sessions:
-    def __init__(self, connectors: tuple[int, ...], rules: Callable[[], Rules]) -> None:
+    def __init__(self, connectors: tuple[int, ...], rules: Callable[[], Rules],
+                 group: Callable[[TokenInfo | None], str | None] = parent_of) -> None:
+        """`group`: the key of the group (parent) token of what is known of a token."""
         self.connectors = {c: Connector(c) for c in connectors}
         self._rules = rules
+        self._group = group
 
     # -- queries ----------------------------------------------------------------------------------
 
@@ -258,16 +262,16 @@ class Sessions:
         if purpose is Purpose.STOP:
             run = c.running
             if (c.phase is Phase.ACTIVE and run is not None and info is not None and accepted
-                    and same_tag(parent_of(info), run.parent_id_tag)):
+                    and same_tag(self._group(info), run.parent_id_tag)):
                 return self._stop(c, Reason.LOCAL, id_tag)
             return []
         if c.phase is not Phase.AUTHORIZING or not same_tag(c.id_tag, id_tag):
             return []  # cancelled meanwhile
-        if not accepted or not self._may_use(c, id_tag, parent_of(info)):
+        if not accepted or not self._may_use(c, id_tag, self._group(info)):
             c.phase, c.id_tag, c.profile = Phase.IDLE, None, None
             return []
         assert info is not None
-        return self._authorised(c, id_tag, parent_of(info), now)
+        return self._authorised(c, id_tag, self._group(info), now)
 
     # -- the Central System -----------------------------------------------------------------------
 
@@ -332,9 +336,13 @@ class Sessions:
             return True
         return False
 
-    def remote_stop(self, transaction_id: int) -> tuple[bool, list[Action]]:
-        c = self.by_transaction_id(transaction_id)
-        if c is None:
+    def remote_stop(self, transaction_id: int | str) -> tuple[bool, list[Action]]:
+        """A stop the CSMS asked for: a 1.6 transactionId is the CSMS's number, a 2.0.1 one the session id."""
+        if isinstance(transaction_id, int):
+            c = self.by_transaction_id(transaction_id)
+        else:
+            c = self.by_session(transaction_id)
+        if c is None or c.phase is not Phase.ACTIVE:
             return False, []
         return True, self._stop(c, Reason.REMOTE)
 
@@ -347,14 +355,15 @@ class Sessions:
                 actions += self._give_up(c)
         return actions
 
-    def confirmed(self, session_id: str, transaction_id: int, info: TokenInfo | None) -> list[Action]:
-        """StartTransaction.conf: the CSMS's id, and what it says of the idTag."""
+    def confirmed(self, session_id: str, transaction_id: int | None, info: TokenInfo | None) -> list[Action]:
+        """The CSMS confirmed the start: its id (1.6 only: a 2.0.1 transaction has the station's), and what it
+        says of the token."""
         c = self.by_session(session_id)
         if c is None or c.running is None:
             return []
-        run = replace(c.running, transaction_id=transaction_id)
-        if parent_of(info) is not None:
-            run = replace(run, parent_id_tag=parent_of(info))
+        run = c.running if transaction_id is None else replace(c.running, transaction_id=transaction_id)
+        if self._group(info) is not None:
+            run = replace(run, parent_id_tag=self._group(info))
         c.running = run
         if info is None or info.status is AuthorizationStatus.ACCEPTED or c.phase is not Phase.ACTIVE:
             return []
@@ -378,7 +387,7 @@ class Sessions:
                 return self._stop(c, Reason.EV_DISCONNECTED)
             return []
         if c.phase is Phase.WAITING and state.plugged and state.usable:
-            return self._start(c)
+            return self._start(c, cable_last=True)
         return []
 
     def ends(self, connector_id: int, state: ConnectorInput) -> bool:
@@ -439,11 +448,11 @@ class Sessions:
         c.phase, c.deadline = Phase.WAITING, now + self._rules().connection_timeout_s
         return [Prepare(c.connector_id, True)]
 
-    def _start(self, c: Connector) -> list[Action]:
+    def _start(self, c: Connector, cable_last: bool = False) -> list[Action]:
         assert c.id_tag is not None
         c.phase, c.deadline = Phase.STARTING, None
         profile, c.profile = c.profile, None
-        return [Start(c.connector_id, c.id_tag, c.parent_id_tag, c.reservation_id, profile)]
+        return [Start(c.connector_id, c.id_tag, c.parent_id_tag, c.reservation_id, profile, cable_last)]
 
     def _give_up(self, c: Connector) -> list[Action]:
         c.phase, c.id_tag, c.parent_id_tag, c.deadline, c.reservation_id = Phase.IDLE, None, None, None, None

@@ -223,7 +223,8 @@ class TxStore:
                                      "ORDER BY seq LIMIT :n"), {"n": limit, "a": after}).all()
         return [_message(r) for r in rows]
 
-    def confirm_start(self, seq: int, session_id: str, transaction_id: int) -> None:
+    def confirm_start(self, seq: int, session_id: str, transaction_id: int | None) -> None:
+        """The CSMS confirmed the start: its message leaves the queue (with the id a 1.6 CSMS gave it)."""
         with self.engine.begin() as conn:
             conn.execute(text("UPDATE transactions SET transaction_id = :t WHERE session_id = :s"),
                          {"t": transaction_id, "s": session_id})
@@ -271,14 +272,16 @@ class TxStore:
             self._pending += change
         self.on_outbox_change()
 
-    def unconfirmed(self, connector_id: int) -> bool:
-        """A start of this connector not yet confirmed (starting, or StartTransaction queued), or a
-        StopTransaction still queued: the CSMS must learn of the transaction before its statuses."""
+    def unconfirmed(self, connector_id: int, actions: tuple[str, str] = ("StartTransaction", "StopTransaction")
+                    ) -> bool:
+        """A start of this connector not yet confirmed (starting, or its start message queued), or a stop
+        message still queued: the CSMS must learn of the transaction before its statuses. `actions`: the
+        start and stop messages' outbox names."""
         with self.engine.connect() as conn:
             row = conn.execute(text(
                 "SELECT 1 FROM transactions t WHERE t.connector_id = :c AND (t.phase = 'starting' OR EXISTS "
-                "(SELECT 1 FROM outbox o WHERE o.session_id = t.session_id AND o.action IN "
-                "('StartTransaction', 'StopTransaction'))) LIMIT 1"), {"c": connector_id}).first()
+                "(SELECT 1 FROM outbox o WHERE o.session_id = t.session_id AND o.action IN (:a, :b))) LIMIT 1"),
+                {"c": connector_id, "a": actions[0], "b": actions[1]}).first()
         return row is not None
 
     def transaction_id(self, session_id: str) -> int | None:

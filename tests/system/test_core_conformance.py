@@ -180,8 +180,12 @@ async def test_item_15_emergency_stop_ends_the_transaction_and_faults_until_rele
     assert stop["reason"] == "EmergencyStop"
     faulted = (await station.status("Faulted"))[-1]
     assert faulted["error_code"] == "OtherError" and faulted["vendor_error_code"] == "emergency_stop"
-    state = station.observer.get("chargebus/power/state/connector/1")
-    assert not state.energized and state.setpoint_a == 0.0
+    # the CSMS may hear of the fault before the observer has power's state that caused it
+    def output_off() -> bool:
+        state = station.observer.get("chargebus/power/state/connector/1")
+        return not state.energized and state.setpoint_a == 0.0
+
+    await station.observer.wait(output_off, what="the output off")
     await station.estop(pressed=False)
     await station.status("Finishing")
 

@@ -228,6 +228,6 @@ LOCAL_LIST_CONFLICT: Topic[ListConflict, Never] = Topic(
 )
 LOCAL_LIST: Topic[LocalListState, Never] = Topic(
     "chargebus/auth/state/local_list", Kind.STATE, LocalListState, owner="auth", retain=True,
-    subscribers=("api",), doc="Version and size of the local authorization list.",
+    subscribers=("ocpp_gateway", "api"), doc="Version and size of the local authorization list.",
     example={"version": 3, "size": 120},
 )

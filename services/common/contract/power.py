@@ -93,7 +93,7 @@ CONNECTOR: Topic[ConnectorState, Never] = Topic(
 )
 MEASUREMENT: Topic[Measurement, Never] = Topic(
     "chargebus/power/state/measurement/{connector_id}", Kind.STATE, Measurement, owner="power", retain=True,
-    qos=0, subscribers=("metering", "api", "cli"),
+    qos=0, subscribers=("metering", "ocpp_gateway", "api", "cli"),
     doc="Latest DC measurements, about once a second and on every significant change.",
     example={"connector_id": 1, "timestamp": "2026-11-24T22:00:00Z", "boot_id": "7f3c2a", "sequence": 1042,
              "voltage_v": 400.0, "current_a": 200.0,

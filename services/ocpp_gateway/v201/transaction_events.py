@@ -49,8 +49,10 @@ class StartedBy(StrEnum):
     REMOTE = Trigger.remote_start  # RequestStartTransaction
 
 
-def charging_state(state: ConnectorState) -> ChargingState:
-    """The chargingState of transactionInfo, from power's facts."""
+def charging_state(state: ConnectorState | None) -> ChargingState:
+    """The chargingState of transactionInfo, from power's facts (none yet: a transaction runs, so a cable is in)."""
+    if state is None:
+        return ChargingState.ev_connected
     if state.energized:
         if state.delivering:
             return ChargingState.charging
@@ -72,10 +74,11 @@ def _sampled_value(sample: Sample, value: MeterValue) -> dict[str, Any]:
 
 
 def started(transaction_id: str, at: datetime, by: StartedBy, *, evse_id: int, connector_id: int, token: IdToken,
-            state: ConnectorState, meter: MeterValue | None, remote_start_id: int | None = None,
+            state: ConnectorState | None, meter: MeterValue | None, remote_start_id: int | None = None,
             reservation_id: int | None = None, offline: bool = False) -> dict[str, Any]:
     """The first event of a transaction (seqNo 0): where, who, and the register it starts from."""
-    payload = _event(EventType.started, transaction_id, 0, at, Trigger(by.value), state, meter, offline)
+    payload = _event(EventType.started, transaction_id, 0, at, Trigger(by.value), charging_state(state), meter,
+                     offline)
     payload["evse"] = {"id": evse_id, "connector_id": connector_id}
     payload["id_token"] = id_token(token)
     if remote_start_id is not None:
@@ -85,22 +88,26 @@ def started(transaction_id: str, at: datetime, by: StartedBy, *, evse_id: int, c
     return payload
 
 
-def updated(transaction_id: str, seq_no: int, at: datetime, trigger: Trigger, state: ConnectorState,
+def updated(transaction_id: str, seq_no: int, at: datetime, trigger: Trigger, state: ConnectorState | None,
             meter: MeterValue | None = None, offline: bool = False) -> dict[str, Any]:
     """An event during the transaction: meter values (MeterValuePeriodic, MeterValueClock), a new charging
     state (ChargingStateChanged), a limit (ChargingRateChanged), a trigger (Trigger)."""
     if seq_no < 1:
         raise ValueError("seqNo 0 is the Started event's")
-    return _event(EventType.updated, transaction_id, seq_no, at, trigger, state, meter, offline)
+    return _event(EventType.updated, transaction_id, seq_no, at, trigger, charging_state(state), meter, offline)
 
 
-def ended(transaction_id: str, seq_no: int, at: datetime, reason: Reason, state: ConnectorState,
+def ended(transaction_id: str, seq_no: int, at: datetime, reason: Reason, state: ConnectorState | None,
           meter: MeterValue | None, token: IdToken | None = None, offline: bool = False) -> dict[str, Any]:
-    """The last event: why it ended and the register it ended at; the token that stopped it, if one did."""
+    """The last event: why it ended and the register it ended at; the token that stopped it, if one did.
+
+    The output is off by then, whatever power last said: the cable is in or out (`state` may predate the stop)."""
     if seq_no < 1:
         raise ValueError("seqNo 0 is the Started event's")
     stopped, trigger = STOPS[reason]
-    payload = _event(EventType.ended, transaction_id, seq_no, at, trigger, state, meter, offline)
+    plugged = state is not None and state.plugged and reason is not Reason.EV_DISCONNECTED
+    payload = _event(EventType.ended, transaction_id, seq_no, at, trigger,
+                     ChargingState.ev_connected if plugged else ChargingState.idle, meter, offline)
     payload["transaction_info"]["stopped_reason"] = stopped
     if token is not None:
         payload["id_token"] = id_token(token)
@@ -108,10 +115,10 @@ def ended(transaction_id: str, seq_no: int, at: datetime, reason: Reason, state:
 
 
 def _event(kind: EventType, transaction_id: str, seq_no: int, at: datetime, trigger: Trigger,
-           state: ConnectorState, meter: MeterValue | None, offline: bool) -> dict[str, Any]:
+           charging: ChargingState, meter: MeterValue | None, offline: bool) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "event_type": kind, "timestamp": at.isoformat(), "trigger_reason": trigger, "seq_no": seq_no,
-        "transaction_info": {"transaction_id": transaction_id, "charging_state": charging_state(state)}}
+        "transaction_info": {"transaction_id": transaction_id, "charging_state": charging}}
     if meter is not None:
         payload["meter_value"] = [meter_value(meter)]
     if offline:

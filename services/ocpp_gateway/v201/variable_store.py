@@ -44,11 +44,17 @@ class VariableStore:
 
     # -- the link's configuration --------------------------------------------------------------------------
 
+    def has(self, path: str) -> bool:
+        return path in self._by_path
+
     def get(self, path: str) -> str:
         return self.model.value(self._by_path[path])
 
     def get_int(self, path: str) -> int:
         return int(self.get(path))
+
+    def get_bool(self, path: str) -> bool:
+        return self.get(path) == "true"
 
     def revision(self, path: str) -> int:
         """How many times the variable changed since start: tells a caller whether someone changed it meanwhile."""

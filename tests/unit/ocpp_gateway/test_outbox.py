@@ -17,6 +17,7 @@ from sqlalchemy import text
 from services.common.contract.auth import TokenInfo
 from services.common.db import open_engine
 from services.ocpp_gateway import outbox
+from services.ocpp_gateway.messages import OCPP16
 from services.ocpp_gateway.outbox import OutboxSender
 from services.ocpp_gateway.ports import CsmsCallError, CsmsUnavailable
 from services.ocpp_gateway.tx_store import STARTING, Tx, TxStore
@@ -123,7 +124,7 @@ def sender_for(store: TxStore, link: ScriptedLink, config: Config | None = None,
         if confirmed is not None:
             confirmed.append((session_id, transaction_id))
 
-    return OutboxSender(store, link, config or Config(), on_start_confirmed=on_start,
+    return OutboxSender(store, link, config or Config(), OCPP16, on_start_confirmed=on_start,
                         on_id_tag_info=lambda _tag, _info, _connector: None)
 
 

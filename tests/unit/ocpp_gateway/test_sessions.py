@@ -57,7 +57,7 @@ def test_card_then_cable_starts_and_the_same_card_in_another_case_stops() -> Non
     assert s.swiped("abcd1234", 0.0) == [Authorize(1, "abcd1234", Purpose.START)]
     assert s.authorized(1, "abcd1234", Purpose.START, ACCEPTED, 0.1) == [Prepare(1, True)]
     assert s.get(1).phase is Phase.WAITING
-    assert s.connector(1, PLUGGED, 5.0) == [Start(1, "abcd1234", None)]
+    assert s.connector(1, PLUGGED, 5.0) == [Start(1, "abcd1234", None, cable_last=True)]
     s.started(1, Running("s-1", "abcd1234", None, 0))
     # IdToken is CiString20: the card read in upper case is the same card
     assert s.swiped("ABCD1234", 9.0) == [Stop(1, Reason.LOCAL, "ABCD1234")]

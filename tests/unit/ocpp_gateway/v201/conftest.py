@@ -24,14 +24,17 @@ from services.common.db import open_engine
 from services.common.settings import Settings
 from services.ocpp_gateway.availability import Availability
 from services.ocpp_gateway.connector_status import Owned
+from services.ocpp_gateway.engine import TransactionEngine
 from services.ocpp_gateway.link import Link
 from services.ocpp_gateway.registration import RegistrationMemory
+from services.ocpp_gateway.reset import Reset
 from services.ocpp_gateway.service import MIGRATIONS
 from services.ocpp_gateway.status import StatusReporter
 from services.ocpp_gateway.tx_store import TxStore
 from services.ocpp_gateway.v201.charge_point import ChargePoint201
 from services.ocpp_gateway.v201.connector_status import OCPP201 as NOTIFIER
 from services.ocpp_gateway.v201.dialect import OCPP201
+from services.ocpp_gateway.v201.tx_messages import OCPP201 as MESSAGES
 from services.ocpp_gateway.v201.variable_store import VariableStore
 from services.ocpp_gateway.v201.variables import Var
 from tests.broker import free_port
@@ -161,8 +164,11 @@ async def running_link(settings: Settings, tmp_path: Path, pending_first: bool =
     transactions = TxStore(engine)
     link = Link(station, bus, store, RegistrationMemory(transactions, "boot-1"),
                 lambda ws: ChargePoint201(CP, ws, variables=store, bus=bus, link=link, status=status,
-                                          availability=availability, store=transactions, spawn=spawn),
+                                          availability=availability, store=transactions, spawn=spawn,
+                                          transactions=sessions, reset=reset.run, reset_pending=lambda: False,
+                                          schedule_reset=lambda: None),
                 outbox_pending=lambda: 0, dialect=OCPP201)
+    sessions = TransactionEngine(bus, transactions, store, link, MESSAGES)  # not running: no session starts
     busy: set[int] = set()
 
     async def changed(connector: int) -> None:  # as the gateway service does
@@ -174,6 +180,7 @@ async def running_link(settings: Settings, tmp_path: Path, pending_first: bool =
     status = StatusReporter(bus, engine, link, station_operative=lambda: availability.operative[0],
                             owned=lambda c: Owned(operative=availability.effective(c)), hold=lambda _c: False,
                             minimum_s=lambda: 0, notifier=NOTIFIER)
+    reset = Reset(bus, lambda: 0, sessions, link, status, lambda _reason: None, 5.0)
     ready = Running(csms, link, store, bus, engine, station, status, availability, busy, transactions)
     await bus.start(5)
     subprotocols: Any = ["ocpp2.0.1"]

@@ -1,0 +1,88 @@
+"""The gateway's OCPP 2.0.1 parts, assembled: what `service.py` builds instead of the 1.6 ones when
+`ocpp_version` is 2.0.1. The link, the transaction engine, the availability and the status reporter are the
+same objects under both versions; this module gives them the device model for a configuration, the 2.0.1
+dialect, transaction messages and status notifications, and makes the charge point of each connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from sqlalchemy import Engine
+
+from services.common.bus import Bus
+from services.common.contract.auth import IdToken, TokenInfo
+from services.common.contract.hardware import CONNECTORS
+from services.common.contract.ocpp_gateway import KeyChange
+from services.common.settings import Settings
+
+from ..availability import Availability
+from ..engine import TransactionEngine
+from ..link import Link
+from ..status import StatusReporter
+from ..tx_store import TxStore
+from . import tokens
+from .charge_point import ChargePoint201
+from .connector_status import OCPP201 as NOTIFIER
+from .dialect import OCPP201
+from .live import LiveValues
+from .provisioning import Spawn
+from .tx_messages import OCPP201 as MESSAGES
+from .variable_store import VariableStore
+
+__all__ = ["MESSAGES", "NOTIFIER", "OCPP201", "Edition", "boot_reason"]
+
+# why the station restarted (the gateway's restart reason, `engine.RESTART_REASON`), as a 2.0.1 BootReason
+BOOT_REASONS = {"SoftReset": "RemoteReset", "HardReset": "RemoteReset", "Reboot": "LocalReset"}
+
+
+def boot_reason(restart_reason: str | None) -> str:
+    return BOOT_REASONS.get(restart_reason or "", "PowerUp")
+
+
+class Edition:
+    def __init__(self, engine: Engine, bus: Bus, settings: Settings, operative: Callable[[int], bool],
+                 restart_reason: str | None) -> None:
+        self.settings = settings
+        self.bus = bus
+        self.live = LiveValues(bus, settings, operative)
+        self.variables = VariableStore(engine, bus, self.live)
+        self.boot_reason = boot_reason(restart_reason)
+        self._parts: dict[str, Any] = {}
+        self._reset_waits = False
+
+    def assemble(self, *, link: Link, status: StatusReporter, availability: Availability, store: TxStore,
+                 transactions: TransactionEngine, reset: Callable[[str], Coroutine[Any, Any, None]], spawn: Spawn,
+                 response_timeout_s: float) -> None:
+        """The parts a connection's charge point works on: they outlive every connection."""
+        self.live.status = status
+        self.link = link
+        self.transactions = transactions
+        self.reset = reset
+        self.spawn = spawn
+        self._parts = {"variables": self.variables, "bus": self.bus, "link": link, "status": status,
+                       "availability": availability, "store": store, "spawn": spawn, "transactions": transactions,
+                       "reset": reset, "reset_pending": lambda: self._reset_waits,
+                       "schedule_reset": self._schedule_reset, "response_timeout": response_timeout_s}
+        transactions.add_end_listener(self._transaction_ended)
+
+    def charge_point(self, connection: Any) -> ChargePoint201:
+        return ChargePoint201(self.settings.charge_point_id, connection, **self._parts)
+
+    async def change(self, path: str, value: str) -> KeyChange:
+        """A change made on the station (the API, `chargebus config set`): as a SetVariables of it would be."""
+        if not self.variables.has(path):
+            return KeyChange.NOT_SUPPORTED
+        return KeyChange.ACCEPTED if await self.variables.change(path, value) else KeyChange.REJECTED
+
+    async def authorize(self, token: IdToken) -> TokenInfo:
+        return await tokens.authorize(self.link, token)
+
+    def _schedule_reset(self) -> None:
+        self._reset_waits = True
+
+    async def _transaction_ended(self, _connector: int) -> None:
+        if self._reset_waits and not any(self.transactions.sessions.busy(c) for c in CONNECTORS):
+            self._reset_waits = False
+            self.spawn(self.reset("Soft"), "reset-on-idle")

@@ -1,0 +1,167 @@
+"""OCPP 2.0.1 transactions (E, F) on the gateway service with `ocpp_version` 2.0.1: the same transaction engine
+as under 1.6, telling a 2.0.1 Central System of each transaction with TransactionEvents. The other services are
+the rig's stand-ins answering the contract exactly as under 1.6: nothing of theirs depends on the version.
+
+The CSMS side is the library's v201 ChargePoint: every message is checked against the 2.0.1 schemas."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ocpp.v201 import call
+
+from services.common.contract import auth, metering, power, smart_charging
+from services.common.contract.auth import AuthorizationStatus, AuthorizeDecision, AuthSource, IdToken, TokenInfo
+from services.common.contract.auth import AuthorizeRequest as AuthRequest
+from services.common.contract.metering import Cause, Measurand, MeterReading, MeterValue, MeterValuesTaken, Sample
+from services.common.contract.power import ConnectorRequest, ConnectorState, EnergizeRequest, RfidSwiped
+from services.common.contract.smart_charging import ChargingLimit
+from tests.csms import CentralSystem
+from tests.gateway_rig import GatewayRig, running_gateway
+
+CARD = IdToken(value="04A2B3C4", type="iso14443")
+
+
+def reading(energy_wh: int, cause: Cause) -> MeterReading:
+    return MeterReading(connector_id=1, energy_wh=energy_wh, meter_value=MeterValue(
+        timestamp=datetime.now(UTC), cause=cause, samples=[Sample(measurand=Measurand.ENERGY_IMPORTED,
+                                                                  value=float(energy_wh))]))
+
+
+def station_answers(register: list[int]) -> Callable[[GatewayRig], None]:
+    """The other services as they answer under either version: auth accepts, smart_charging gives no limit,
+    power energizes and de-energizes, metering reads `register[0]`."""
+    def answers(rig: GatewayRig) -> None:
+        def decide(request: AuthRequest) -> AuthorizeDecision:
+            status = AuthorizationStatus.BLOCKED if request.token.value.startswith("BLOCKED") else \
+                AuthorizationStatus.ACCEPTED
+            return AuthorizeDecision(token=request.token, info=TokenInfo(status=status), source=AuthSource.CSMS)
+
+        def energize(request: EnergizeRequest) -> ConnectorState:
+            rig.hardware(request.connector_id, plugged=True, energized=True, delivering=True)
+            return rig.connectors[request.connector_id]
+
+        def deenergize(request: ConnectorRequest) -> ConnectorState:
+            rig.hardware(request.connector_id, plugged=True, awaiting_unplug=True)
+            return rig.connectors[request.connector_id]
+
+        rig.stand_in("auth").answer(auth.AUTHORIZE, decide)
+        rig.stand_in("smart_charging").answer(smart_charging.BEGIN_SESSION, ChargingLimit(connector_id=1))
+        rig.stand_in("power").answer(power.ENERGIZE, energize)
+        rig.stand_in("power").answer(power.DEENERGIZE, deenergize)
+        rig.stand_in("metering").answer(metering.READ, lambda request: reading(register[0], request.cause))
+
+    return answers
+
+
+def events(rig: GatewayRig) -> list[dict[str, Any]]:
+    return rig.csms.calls("TransactionEvent")
+
+
+async def event(rig: GatewayRig, kind: str, count: int = 1) -> dict[str, Any]:
+    found = await rig.csms.wait("TransactionEvent", count, where=lambda p: p["event_type"] == kind)
+    return found[count - 1]
+
+
+def swipe(rig: GatewayRig, token: IdToken = CARD) -> None:
+    rig.stand_in("power").publish(power.RFID_SWIPED, RfidSwiped(token=token))
+
+
+async def test_e_a_card_session_is_started_updated_and_ended_in_order(tmp_path: Path) -> None:
+    register = [1234]
+    async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=station_answers(register),
+                               ocpp_version="2.0.1") as rig:
+        boot = (await rig.csms.wait("BootNotification"))[0]
+        assert boot["reason"] == "PowerUp" and boot["charging_station"]["vendor_name"] == "chargebus"
+        await rig.csms.wait("StatusNotification", where=lambda p: p["connector_status"] == "Available")
+        rig.plug()
+        swipe(rig)
+        started = await event(rig, "Started")
+        session = started["transaction_info"]["transaction_id"]
+        assert (started["seq_no"], started["trigger_reason"], started["id_token"]) == (
+            0, "Authorized", {"id_token": "04A2B3C4", "type": "ISO14443"})
+        assert started["evse"] == {"id": 1, "connector_id": 1}
+        assert started["meter_value"][0]["sampled_value"][0]["value"] == 1234
+        register[0] = 1500
+        rig.stand_in("metering").publish(metering.METER_VALUES, MeterValuesTaken(
+            connector_id=1, session_id=session, meter_value=reading(1500, Cause.PERIODIC).meter_value),
+            connector_id=1)
+        updated = await event(rig, "Updated")
+        assert (updated["seq_no"], updated["trigger_reason"], updated["transaction_info"]["charging_state"]) == (
+            1, "MeterValuePeriodic", "Charging")
+        register[0] = 1600
+        swipe(rig)  # the same card again: the driver ends it
+        ended = await event(rig, "Ended")
+        assert (ended["seq_no"], ended["trigger_reason"], ended["transaction_info"]["stopped_reason"]) == (
+            2, "StopAuthorized", "Local")
+        assert ended["meter_value"][0]["sampled_value"][0]["value"] == 1600
+        assert {e["transaction_info"]["transaction_id"] for e in events(rig)} == {session}
+        occupied = await rig.csms.wait("StatusNotification", where=lambda p: p["connector_status"] == "Occupied")
+        assert occupied[0]["evse_id"] == 1 and occupied[0]["connector_id"] == 1
+        state = await rig.observer.wait(lambda: (s := rig.observer.get("chargebus/ocpp_gateway/state/transaction/1"))
+                                        and not s.open and s)
+        assert state.session_id is None
+
+
+async def test_f01_f03_a_remote_start_carries_its_id_and_a_remote_stop_names_the_station_s_id(tmp_path: Path
+                                                                                               ) -> None:
+    async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=station_answers([10]),
+                               ocpp_version="2.0.1") as rig:
+        await rig.csms.wait("StatusNotification", where=lambda p: p["connector_status"] == "Available")
+        rig.plug()
+        answer = await rig.csms.call(call.RequestStartTransaction(
+            id_token={"id_token": "APP-7", "type": "Central"}, remote_start_id=42, evse_id=1))
+        assert answer.status == "Accepted"
+        started = await event(rig, "Started")
+        assert (started["trigger_reason"], started["transaction_info"]["remote_start_id"]) == ("RemoteStart", 42)
+        assert started["id_token"] == {"id_token": "APP-7", "type": "Central"}
+        unknown = await rig.csms.call(call.RequestStopTransaction(transaction_id="not-a-transaction"))
+        assert unknown.status == "Rejected"
+        stop = await rig.csms.call(call.RequestStopTransaction(
+            transaction_id=started["transaction_info"]["transaction_id"]))
+        assert stop.status == "Accepted"
+        ended = await event(rig, "Ended")
+        assert (ended["trigger_reason"], ended["transaction_info"]["stopped_reason"]) == ("RemoteStop", "Remote")
+        assert "id_token" not in ended
+
+
+async def test_e_events_made_offline_are_flagged_and_delivered_in_order_after_reconnecting(tmp_path: Path) -> None:
+    register = [100]
+    async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=station_answers(register),
+                               ocpp_version="2.0.1") as rig:
+        await rig.csms.wait("StatusNotification", where=lambda p: p["connector_status"] == "Available")
+        rig.csms.refuse = True
+        await rig.csms.drop()
+        await rig.observer.wait(lambda: (s := rig.observer.get("chargebus/ocpp_gateway/state/connection"))
+                                and not s.connected)
+        rig.plug()
+        swipe(rig)  # auth's stand-in accepts it, as its offline rules would a listed card
+        await rig.observer.wait(lambda: (s := rig.observer.get("chargebus/ocpp_gateway/state/transaction/1"))
+                                and s.open and s.phase == "active")
+        register[0] = 300
+        rig.unplug()
+        await rig.observer.wait(lambda: not rig.observer.get("chargebus/ocpp_gateway/state/transaction/1").open)
+        assert events(rig) == []
+        rig.csms.refuse = False
+        ended = await event(rig, "Ended")
+        wire = events(rig)
+        assert [(e["event_type"], e["seq_no"]) for e in wire] == [("Started", 0), ("Ended", 1)]
+        assert all(e["offline"] is True for e in wire)
+        assert ended["transaction_info"]["stopped_reason"] == "EVDisconnected"
+        assert ended["meter_value"][0]["sampled_value"][0]["value"] == 300
+
+
+async def test_f05_the_fixed_cable_has_no_lock_to_open(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=station_answers([10]),
+                               ocpp_version="2.0.1") as rig:
+        await rig.csms.wait("StatusNotification")
+        assert (await rig.csms.call(call.UnlockConnector(evse_id=1, connector_id=1))).status == "UnlockFailed"
+        assert (await rig.csms.call(call.UnlockConnector(evse_id=9, connector_id=1))).status == "UnknownConnector"
+        rig.plug()
+        swipe(rig)
+        await event(rig, "Started")
+        answer = await rig.csms.call(call.UnlockConnector(evse_id=1, connector_id=1))
+        assert answer.status == "OngoingAuthorizedTransaction"
