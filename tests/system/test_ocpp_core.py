@@ -163,30 +163,6 @@ async def test_tc_011_2_remote_start_connection_timeout(station: Station) -> Non
     assert station.csms.calls("StartTransaction") == []
 
 
-@pytest.mark.parametrize("service", ["power", "auth", "metering", "smart_charging", "ocpp_gateway"])
-async def test_kill_9_of_a_service_mid_charge_the_charge_goes_on(station: Station, service: str) -> None:
-    assert (await station.csms.call(call.ChangeConfiguration(key="MeterValueSampleInterval", value="1"))
-            ).status == "Accepted"
-    await charging(station)
-    await station.csms.wait("MeterValues", 2)
-    pids = station.observer.online(ALL)
-    kill9(pids[service])
-    await station.observer.wait_online((service,), not_pids={service: pids[service]})
-    seen = len(station.csms.calls("MeterValues"))
-    await station.csms.wait("MeterValues", seen + 2)  # meter values resume
-    state = station.observer.get("chargebus/power/state/connector/1")
-    assert state.energized and state.delivering
-    await station.swipe("TAG1")
-    stop = (await station.csms.wait("StopTransaction"))[0]
-    assert stop["reason"] == "Local" and stop["transaction_id"] == 1000
-    assert len(station.csms.calls("StartTransaction")) == 1 and len(station.csms.calls("StopTransaction")) == 1
-    values = [int(float(s["value"])) for mv in station.csms.calls("MeterValues") for v in mv["meter_value"]
-              for s in v["sampled_value"] if s.get("measurand", "Energy.Active.Import.Register") ==
-              "Energy.Active.Import.Register"]
-    assert values == sorted(values), "the energy register went backwards"
-    assert stop["meter_stop"] >= values[-1]
-
-
 async def test_broker_restart_mid_charge_loses_nothing(station: Station) -> None:
     await charging(station)
     table = station.observer.get("chargebus/supervisor/state/processes")
