@@ -114,6 +114,8 @@ class TransactionEngine:
         self._states: dict[int, ConnectorState] = {}  # power's latest facts per connector
         self.operative: Callable[[int], bool] = lambda _c: True  # the availability the gateway owns
         self.on_owned_change: Callable[[int], None] = lambda _c: None  # the status reporter's refresh
+        # a reservation ended (used, cancelled, expired, replaced): the protocol may tell the CSMS
+        self.on_reservation_end: Callable[[int, str], Coroutine[Any, Any, None]] | None = None
         self.recovered = asyncio.Event()
         bus.on(power.RFID_SWIPED, self.on_swipe)
         bus.follow(power.CONNECTOR, self.on_connector)
@@ -196,6 +198,8 @@ class TransactionEngine:
                          action.why)
                 self._publish_reservation(action.connector_id)
                 self.on_owned_change(action.connector_id)
+                if self.on_reservation_end is not None:  # not under the connector's lock: it may call the CSMS
+                    self._spawn(self.on_reservation_end(action.reservation_id, action.why), "reservation-end")
 
     # -- ports.Transactions -----------------------------------------------------------------------
 
@@ -258,6 +262,22 @@ class TransactionEngine:
                                                                           transaction_id))
             except (CsmsUnavailable, CsmsCallError) as exc:
                 log.info("triggered meter values not delivered: %s", exc)
+
+    async def trigger_transaction_event(self, connector_id: int | None) -> bool:
+        """TriggerMessage TransactionEvent (2.0.1): an Updated event now, in order with the others, for the
+        transaction on the connector or on each; False when none runs."""
+        runs = [(c, run) for c in ([connector_id] if connector_id is not None else list(CONNECTORS))
+                if (run := self.sessions.running(c)) is not None]
+        measurands = self.messages.measurands(self.config, at_stop=False) or [Measurand.ENERGY_IMPORTED]
+        for connector, run in runs:
+            reading = await self.peers.read(connector, Cause.REQUESTED, measurands)
+            if reading is not None:
+                self.store.meter(run.session_id, reading.energy_wh, reading.meter_value.timestamp,
+                                 self.messages.meter(run.session_id, connector, reading.meter_value,
+                                                     self._states.get(connector), not self.link.accepted),
+                                 action=self.messages.meter_action)
+        self.sender.kick()
+        return bool(runs)
 
     def reserve(self, booking: Booking) -> ReserveStatus:
         """ReserveNow for a connector (connector 0 is the caller's to refuse)."""

@@ -13,12 +13,13 @@ from typing import Any
 
 from ocpp.v201 import call
 
-from services.common.contract import auth, metering, power, smart_charging
+from services.common.contract import auth, metering, power, smart_charging, supervisor
 from services.common.contract.auth import AuthorizationStatus, AuthorizeDecision, AuthSource, IdToken, TokenInfo
 from services.common.contract.auth import AuthorizeRequest as AuthRequest
 from services.common.contract.metering import Cause, Measurand, MeterReading, MeterValue, MeterValuesTaken, Sample
 from services.common.contract.power import ConnectorRequest, ConnectorState, EnergizeRequest, RfidSwiped
 from services.common.contract.smart_charging import ChargingLimit
+from services.common.contract.supervisor import RestartReply
 from tests.csms import CentralSystem
 from tests.gateway_rig import GatewayRig, running_gateway
 
@@ -165,3 +166,84 @@ async def test_f05_the_fixed_cable_has_no_lock_to_open(tmp_path: Path) -> None:
         await event(rig, "Started")
         answer = await rig.csms.call(call.UnlockConnector(evse_id=1, connector_id=1))
         assert answer.status == "OngoingAuthorizedTransaction"
+
+
+async def test_f06_a_transaction_event_and_meter_values_can_be_triggered(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=station_answers([500]),
+                               ocpp_version="2.0.1") as rig:
+        await rig.csms.wait("StatusNotification")
+        rig.plug()
+        swipe(rig)
+        await event(rig, "Started")
+        answer = await rig.csms.call(call.TriggerMessage(requested_message="TransactionEvent", evse={"id": 1}))
+        assert answer.status == "Accepted"
+        triggered = await event(rig, "Updated")
+        assert (triggered["trigger_reason"], triggered["seq_no"]) == ("Trigger", 1)
+        assert triggered["meter_value"][0]["sampled_value"][0]["context"] == "Trigger"
+        answer = await rig.csms.call(call.TriggerMessage(requested_message="MeterValues", evse={"id": 1}))
+        assert answer.status == "Accepted"
+        values = (await rig.csms.wait("MeterValues"))[0]
+        assert values["evse_id"] == 1 and values["meter_value"][0]["sampled_value"][0]["value"] == 500
+
+
+async def test_h01_h03_a_reservation_is_used_by_its_token_and_one_that_expires_is_told(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=station_answers([10]),
+                               ocpp_version="2.0.1") as rig:
+        await rig.csms.wait("StatusNotification", where=lambda p: p["connector_status"] == "Available")
+        soon = datetime.now(UTC).isoformat()
+        token = {"id_token": CARD.value, "type": "ISO14443"}
+        anywhere = await rig.csms.call(call.ReserveNow(id=4, expiry_date_time=soon, id_token=token))
+        assert anywhere.status == "Rejected"  # ReservationCtrlr.NonEvseSpecific is false
+        later = datetime.fromtimestamp(datetime.now(UTC).timestamp() + 3600, UTC).isoformat()
+        reserved = await rig.csms.call(call.ReserveNow(id=5, expiry_date_time=later, id_token=token, evse_id=1))
+        assert reserved.status == "Accepted"
+        await rig.csms.wait("StatusNotification", where=lambda p: p["connector_status"] == "Reserved")
+        assert (await rig.csms.call(call.CancelReservation(reservation_id=99))).status == "Rejected"
+        rig.plug()
+        swipe(rig)
+        started = await event(rig, "Started")
+        assert started["reservation_id"] == 5
+        swipe(rig)
+        await event(rig, "Ended")
+        rig.unplug()
+        await rig.csms.wait("StatusNotification", 2, where=lambda p: p["connector_status"] == "Available")
+        brief = datetime.fromtimestamp(datetime.now(UTC).timestamp() + 1, UTC).isoformat()
+        assert (await rig.csms.call(call.ReserveNow(id=6, expiry_date_time=brief, id_token=token, evse_id=1))
+                ).status == "Accepted"
+        update = (await rig.csms.wait("ReservationStatusUpdate"))[0]
+        assert update == {"reservation_id": 6, "reservation_update_status": "Expired"}
+
+
+def restarting(rig: GatewayRig) -> None:
+    station_answers([10])(rig)
+    rig.stand_in("supervisor").answer(supervisor.RESTART, RestartReply(restarting=["ocpp_gateway"]))
+
+
+async def test_b11_reset_immediate_ends_the_transaction_then_restarts(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=restarting,
+                               ocpp_version="2.0.1") as rig:
+        await rig.csms.wait("StatusNotification")
+        assert (await rig.csms.call(call.Reset(type="Immediate", evse_id=1))).status == "Rejected"
+        rig.plug()
+        swipe(rig)
+        await event(rig, "Started")
+        assert (await rig.csms.call(call.Reset(type="Immediate"))).status == "Accepted"
+        ended = await event(rig, "Ended")
+        assert (ended["transaction_info"]["stopped_reason"], ended["trigger_reason"]) == ("ImmediateReset",
+                                                                                          "ResetCommand")
+        await rig.observer.wait(lambda: rig.stand_in("supervisor").asked(supervisor.RESTART))
+
+
+async def test_b12_reset_on_idle_waits_for_the_transaction_to_end(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=restarting,
+                               ocpp_version="2.0.1") as rig:
+        await rig.csms.wait("StatusNotification")
+        rig.plug()
+        swipe(rig)
+        await event(rig, "Started")
+        assert (await rig.csms.call(call.Reset(type="OnIdle"))).status == "Scheduled"
+        assert rig.stand_in("supervisor").asked(supervisor.RESTART) == []
+        swipe(rig)  # the driver ends the transaction: the station is idle, the reset goes ahead
+        ended = await event(rig, "Ended")
+        assert ended["transaction_info"]["stopped_reason"] == "Local"
+        await rig.observer.wait(lambda: rig.stand_in("supervisor").asked(supervisor.RESTART))

@@ -17,13 +17,14 @@ from .data_transfer import DataTransferActions
 from .local_list import LocalListActions
 from .provisioning import ProvisioningActions, Spawn
 from .remote_control import RemoteControlActions
+from .reservation import ReservationActions
 from .smart_charging import SmartChargingActions
 from .trigger import TriggerActions
 from .variable_store import VariableStore
 
 
 class ChargePoint201(ProvisioningActions, LocalListActions, TriggerActions, AvailabilityActions, SmartChargingActions,
-                     RemoteControlActions, DataTransferActions):
+                     RemoteControlActions, ReservationActions, DataTransferActions):
     """One instance per WebSocket connection; the parts it uses outlive it."""
 
     def __init__(self, cp_id: str, connection: Any, *, variables: VariableStore, bus: Bus, link: Link,

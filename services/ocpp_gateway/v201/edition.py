@@ -22,7 +22,7 @@ from ..engine import TransactionEngine
 from ..link import Link
 from ..status import StatusReporter
 from ..tx_store import TxStore
-from . import tokens
+from . import reservation, tokens
 from .charge_point import ChargePoint201
 from .connector_status import OCPP201 as NOTIFIER
 from .dialect import OCPP201
@@ -66,6 +66,8 @@ class Edition:
                        "reset": reset, "reset_pending": lambda: self._reset_waits,
                        "schedule_reset": self._schedule_reset, "response_timeout": response_timeout_s}
         transactions.add_end_listener(self._transaction_ended)
+        transactions.on_reservation_end = lambda reservation_id, why: reservation.tell_expired(link, reservation_id,
+                                                                                              why)
 
     def charge_point(self, connection: Any) -> ChargePoint201:
         return ChargePoint201(self.settings.charge_point_id, connection, **self._parts)
