@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .figures import Figure
 
-BENCHES = ("bench_bus", "bench_can", "bench_stack", "bench_ocpp")
+BENCHES = ("bench_bus", "bench_can", "bench_stack", "bench_ocpp", "bench_ocpp201")
 
 
 def _print(figures: list[Figure]) -> None:

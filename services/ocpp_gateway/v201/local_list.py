@@ -3,6 +3,10 @@ sends it in parts (`list_parts`), as under 1.6.
 
 More entries than LocalAuthListCtrlr.ItemsPerMessage in one message is Failed, as is an entry the station
 cannot take (an unknown token type, an idTokenInfo status it does not know); nothing of the update is kept.
+
+A SendLocalList frame is read by `list_frames` (entry by entry, against the 2.0.1 schema) before the library
+sees it: the library's own check of a 9999-entry frame takes 2.7 s. A frame that reader leaves is the library's,
+checked and answered as any call.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import logging
 from typing import Any
 
 from ocpp.exceptions import InternalError
+from ocpp.messages import CallResult
 from ocpp.routing import on
 from ocpp.v201 import ChargePoint, call_result
 from ocpp.v201.enums import Action
@@ -22,7 +27,8 @@ from services.common.contract import auth
 from services.common.contract.auth import UpdateStatus
 from services.common.contract.base import Empty
 
-from .. import list_parts
+from .. import list_frames, list_parts
+from ..list_frames import ListEntry201
 from . import tokens
 from .variable_store import VariableStore
 from .variables import LOCAL_LIST
@@ -34,10 +40,16 @@ STATUSES = {UpdateStatus.ACCEPTED: ListStatus.accepted, UpdateStatus.FAILED: Lis
             UpdateStatus.NOT_SUPPORTED: ListStatus.failed, UpdateStatus.VERSION_MISMATCH: ListStatus.version_mismatch}
 
 
-def _entry(raw: dict[str, Any]) -> dict[str, Any]:
-    """An AuthorizationData entry as auth takes it; ValueError for one the station cannot take."""
-    info = raw.get("id_token_info")
-    return {"token": tokens.token(raw["id_token"]), "info": tokens.info(info) if info else None}
+def _entry(raw: Any) -> dict[str, Any]:
+    """An AuthorizationData entry (as `list_frames` read it, or the library's snake_case dict) as auth takes it;
+    ValueError for one the station cannot take."""
+    if isinstance(raw, ListEntry201):
+        info = None if raw.status is None else {"status": raw.status, "cache_expiry_date_time": raw.expiry} | (
+            {"group_id_token": {"id_token": raw.group, "type": raw.group_type}} if raw.group is not None else {})
+        token = tokens.token({"id_token": raw.token, "type": raw.token_type})
+    else:
+        info, token = raw.get("id_token_info"), tokens.token(raw["id_token"])
+    return {"token": token, "info": tokens.info(info) if info else None}
 
 
 class LocalListActions(ChargePoint):
@@ -54,9 +66,19 @@ class LocalListActions(ChargePoint):
             raise InternalError(description=f"the local list is not reachable: {exc.code}") from None
         return call_result.GetLocalListVersion(version_number=reply.version)
 
+    async def route_message(self, raw_msg: str | bytes) -> None:
+        checked = list_frames.read(raw_msg, "v201")
+        if checked is None:
+            await super().route_message(raw_msg)
+            return
+        payload = checked.payload
+        answer = await self.on_send_local_list(payload["versionNumber"], payload["updateType"],
+                                               payload.get("localAuthorizationList"))
+        await self._send(CallResult(checked.unique_id, {"status": answer.status}).to_json())
+
     @on(Action.send_local_list)
     async def on_send_local_list(self, version_number: int, update_type: str,
-                                 local_authorization_list: list[dict[str, Any]] | None = None
+                                 local_authorization_list: list[Any] | None = None, **_custom: Any
                                  ) -> call_result.SendLocalList:
         entries = local_authorization_list or []
         limit = self.variables.get_int(f"{LOCAL_LIST}.ItemsPerMessage")
