@@ -84,3 +84,13 @@ class StationSide201(_Scripted, ChargePoint):
     async def on_reservation_status(self, **payload: Any) -> call_result.ReservationStatusUpdate:
         self.csms.record("ReservationStatusUpdate", payload)
         return call_result.ReservationStatusUpdate()
+
+    @on(Action.firmware_status_notification)
+    async def on_firmware_status(self, **payload: Any) -> call_result.FirmwareStatusNotification:
+        self.csms.record("FirmwareStatusNotification", payload)
+        return call_result.FirmwareStatusNotification()
+
+    @on(Action.log_status_notification)
+    async def on_log_status(self, **payload: Any) -> call_result.LogStatusNotification:
+        self.csms.record("LogStatusNotification", payload)
+        return call_result.LogStatusNotification()

@@ -16,9 +16,18 @@ import shutil
 import subprocess
 import sys
 import tarfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.x509.oid import NameOID
+
 from services.firmware import keys, wheels
+
+PrivateKey = Ed25519PrivateKey | EllipticCurvePrivateKey
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -103,3 +112,14 @@ def forged_header_archive(path: Path, kind: bytes, size: int) -> Path:
             out.write(zeros)
         out.write(tarfile.TarInfo("manifest.json").tobuf(tarfile.USTAR_FORMAT) + b"\0" * 1024)
     return path
+
+
+def certificate(key: PrivateKey) -> str:
+    """A PEM certificate of `key`'s public key, as a firmware signer holds one (self-signed here)."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "chargebus firmware signing")])
+    now = datetime.now(UTC)
+    built = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+             .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+             .not_valid_after(now + timedelta(days=30))
+             .sign(key, None if isinstance(key, Ed25519PrivateKey) else hashes.SHA256()))
+    return built.public_bytes(serialization.Encoding.PEM).decode()

@@ -61,6 +61,10 @@ class DevChargePoint201(DevLink, ChargePoint):
     def on_notify_event(self, **_payload: Any) -> call_result.NotifyEvent:
         return call_result.NotifyEvent()
 
+    @on(Action.firmware_status_notification)
+    def on_firmware_status(self, **_payload: Any) -> call_result.FirmwareStatusNotification:
+        return call_result.FirmwareStatusNotification()
+
     @on(Action.log_status_notification)
     def on_log_status(self, **_payload: Any) -> call_result.LogStatusNotification:
         return call_result.LogStatusNotification()

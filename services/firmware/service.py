@@ -8,8 +8,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from services.common.bus import BusError
 from services.common.contract import firmware, ocpp_gateway
-from services.common.contract.base import Empty
+from services.common.contract.base import Empty, ErrorCode
 from services.common.contract.common import CONFIG
 from services.common.contract.firmware import DiagnosticsReply, DiagnosticsRequest, JobsStatus, UpdateRequest
 from services.common.contract.hardware import CONNECTORS
@@ -20,7 +21,7 @@ from services.common.lifecycle import Service
 
 from .report import Report
 from .store import JobStore
-from .updater import Updater
+from .updater import Refused, Updater
 from .uploader import Uploader
 
 
@@ -58,7 +59,10 @@ class FirmwareService(Service):
         return self.report.now()
 
     async def on_update(self, request: UpdateRequest, _p: dict[str, str]) -> JobsStatus:
-        self.updater.request(request)
+        try:
+            self.updater.request(request)
+        except Refused as exc:
+            raise BusError(ErrorCode.REJECTED, str(exc)) from None
         return self.report.now()
 
     async def on_diagnostics(self, request: DiagnosticsRequest, _p: dict[str, str]) -> DiagnosticsReply:

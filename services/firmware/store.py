@@ -26,6 +26,7 @@ class UpdateJob:
     switched_at: datetime | None
     requested_at: datetime
     install_starts: int
+    signature: str | None = None  # a detached signature of the whole file (`detached.py`)
 
 
 @dataclass(frozen=True)
@@ -59,22 +60,23 @@ class JobStore:
         with self.engine.connect() as conn:
             row = conn.execute(text(
                 "SELECT location, retrieve_at, retries, retry_interval_s, attempt, phase, version, switched_at, "
-                "requested_at, install_starts FROM update_job WHERE id = 1")).first()
+                "requested_at, install_starts, signature FROM update_job WHERE id = 1")).first()
         if row is None:
             return None
         retrieve_at, requested_at = _time(row[1]), _time(row[8])
         assert retrieve_at is not None and requested_at is not None
         return UpdateJob(row[0], retrieve_at, int(row[2]), int(row[3]), int(row[4]), row[5], row[6], _time(row[7]),
-                         requested_at, int(row[9]))
+                         requested_at, int(row[9]), row[10])
 
-    def new_update(self, location: str, retrieve_at: datetime, retries: int, retry_interval_s: int) -> None:
+    def new_update(self, location: str, retrieve_at: datetime, retries: int, retry_interval_s: int,
+                   signature: str | None = None) -> None:
         with self.engine.begin() as conn:
             conn.execute(text("DELETE FROM update_job"))
             conn.execute(text(
-                "INSERT INTO update_job (id, location, retrieve_at, retries, retry_interval_s, phase, requested_at) "
-                "VALUES (1, :l, :r, :n, :i, 'scheduled', :at)"),
+                "INSERT INTO update_job (id, location, retrieve_at, retries, retry_interval_s, phase, requested_at, "
+                "signature) VALUES (1, :l, :r, :n, :i, 'scheduled', :at, :s)"),
                 {"l": location, "r": _iso(retrieve_at), "n": retries, "i": retry_interval_s,
-                 "at": _iso(datetime.now(UTC))})
+                 "at": _iso(datetime.now(UTC)), "s": signature})
 
     def set_update(self, *, phase: str | None = None, attempt: int | None = None, version: str | None = None,
                    switched_at: datetime | None = None, install_starts: int | None = None) -> None:

@@ -43,6 +43,10 @@ RESUMED = {"downloading": FirmwarePhase.DOWNLOADING, "downloaded": FirmwarePhase
            "installing": FirmwarePhase.INSTALLING, "switching": FirmwarePhase.INSTALLING}
 
 
+class Refused(ValueError):
+    """A request the station cannot take: a signing certificate or a signature it cannot check."""
+
+
 class Updater:
     def __init__(self, bus: Bus, store: JobStore, report: Report, settings: Settings,
                  busy: Callable[[], bool]) -> None:
@@ -63,18 +67,42 @@ class Updater:
     # -- inputs ------------------------------------------------------------------------------------
 
     def request(self, request: UpdateRequest) -> bool:
-        """A new update; False when an install is under way (it is not interrupted)."""
+        """A new update; False when an install is under way (it is not interrupted). Raises Refused for a signing
+        certificate or a signature the station cannot take: nothing of the request is kept."""
+        self._check_signing(request)
         job = self.store.update()
         if job is not None and job.phase in ("installing", "switching"):
             log.warning("firmware update ignored: version %s is being installed", job.version)
             return False
-        self.store.new_update(request.location, request.retrieve_at, request.retries, request.retry_interval_s)
+        self.store.new_update(request.location, request.retrieve_at, request.retries, request.retry_interval_s,
+                              request.signature)
         log.info("firmware update requested location=%s retrieve_at=%s retries=%d interval=%ds",
                  transfer.redact(request.location), request.retrieve_at.isoformat(), request.retries,
                  request.retry_interval_s)
         self.wake.set()
         self.requested.set()
         return True
+
+    def _check_signing(self, request: UpdateRequest) -> None:
+        if request.signing_certificate is None and request.signature is None:
+            return
+        from . import detached, keys  # the signature library only when signatures come (see `_install`)
+
+        if request.signature is None:
+            raise Refused("a signing certificate without a signature")
+        why = detached.signature_refusal(request.signature)
+        if why is None and self.settings.firmware_public_key is None:
+            why = "no trusted key to check it with: set firmware_public_key"
+        if why is None and request.signing_certificate is not None:
+            assert self.settings.firmware_public_key is not None  # checked above
+            try:
+                trusted = keys.load_public(self.settings.firmware_public_key)
+            except keys.KeyFileError as exc:
+                raise Refused(f"the trusted key cannot be read: {exc}") from None
+            why = detached.certificate_refusal(request.signing_certificate, trusted)
+        if why is not None:
+            log.warning("firmware update refused: %s", why)
+            raise Refused(why)
 
     async def on_slots(self, state: SlotState | None, _p: dict[str, str]) -> None:
         if state is not None:
@@ -185,6 +213,8 @@ class Updater:
         return False
 
     async def _install(self, job: UpdateJob, image_path: Path) -> None:
+        if job.signature is not None and not await self._signature_checks_out(job, image_path):
+            return
         starts = job.install_starts + 1
         if starts > MAX_INSTALL_STARTS:
             self._finish(FirmwarePhase.INSTALL_FAILED,
@@ -239,6 +269,26 @@ class Updater:
         log.warning("firmware %s: the station restarts into it", manifest.version)
         await asyncio.sleep(SWITCH_WAIT_S)  # stopped by the supervisor long before
         self._finish(FirmwarePhase.INSTALL_FAILED, "the supervisor accepted the slot but did not restart")
+
+    async def _signature_checks_out(self, job: UpdateJob, image_path: Path) -> bool:
+        """The signature sent with the request, over the downloaded file, before anything of it is installed (and
+        again when an interrupted install resumes: the file on disk is what will be installed)."""
+        from . import detached, keys  # see `_install`
+
+        assert job.signature is not None and self.settings.firmware_public_key is not None  # checked at the request
+        try:
+            key = keys.load_public(self.settings.firmware_public_key)
+            valid = await asyncio.to_thread(detached.verify_file, image_path, job.signature, key)
+        except (keys.KeyFileError, OSError) as exc:
+            self._finish(FirmwarePhase.INVALID_SIGNATURE, f"the signature could not be checked: {exc}")
+            return False
+        if not valid:
+            self._finish(FirmwarePhase.INVALID_SIGNATURE, "the signature sent with the request does not check out "
+                         "over the downloaded file: nothing installed")
+            return False
+        if job.phase != "installing":
+            self.report.notify_firmware(FirmwarePhase.SIGNATURE_VERIFIED)
+        return True
 
     async def _outcome(self, job: UpdateJob) -> None:
         """After the switch (in whichever version runs now): what the supervisor decided."""

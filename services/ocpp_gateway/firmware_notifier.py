@@ -1,5 +1,6 @@
-"""FirmwareStatusNotification and DiagnosticsStatusNotification: the firmware service numbers them; the
-gateway sends each one it has not sent yet, in order, once the CSMS link is Accepted.
+"""The firmware service's job notifications (1.6 FirmwareStatusNotification and DiagnosticsStatusNotification,
+2.0.1 FirmwareStatusNotification and LogStatusNotification): the firmware service numbers them; the gateway
+sends each one it has not sent yet, in order, once the CSMS link is Accepted.
 
 The last number sent is kept in SQLite (`gateway_state`), so a restart of the gateway, or of the whole
 station into a new firmware version, sends neither twice nor never: after a firmware switch the CSMS
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from ocpp.v16 import call
@@ -24,7 +26,10 @@ log = logging.getLogger(__name__)
 FIRMWARE_STATUSES = {FirmwarePhase.IDLE: "Idle", FirmwarePhase.DOWNLOADING: "Downloading",
                      FirmwarePhase.DOWNLOADED: "Downloaded", FirmwarePhase.DOWNLOAD_FAILED: "DownloadFailed",
                      FirmwarePhase.INSTALLING: "Installing", FirmwarePhase.INSTALLED: "Installed",
-                     FirmwarePhase.INSTALL_FAILED: "InstallationFailed"}
+                     FirmwarePhase.INSTALL_FAILED: "InstallationFailed",
+                     # a 1.6 request carries no signature: these are 2.0.1's, said in 1.6 words for completeness
+                     FirmwarePhase.SIGNATURE_VERIFIED: "Downloaded",
+                     FirmwarePhase.INVALID_SIGNATURE: "InstallationFailed"}
 DIAGNOSTICS_STATUSES = {UploadPhase.IDLE: "Idle", UploadPhase.UPLOADING: "Uploading", UploadPhase.UPLOADED: "Uploaded",
                         UploadPhase.UPLOAD_FAILED: "UploadFailed"}
 SENT = "firmware_notifications_sent"  # gateway_state key: the seq of the last notification the CSMS confirmed
@@ -49,10 +54,18 @@ async def deliver(link: CsmsLink, request: Any, what: str, tries: int | None = N
         await asyncio.sleep(RETRY_S)
 
 
+def request_16(note: Notification) -> Any:
+    if note.kind == "diagnostics":
+        return call.DiagnosticsStatusNotification(status=DIAGNOSTICS_STATUSES[UploadPhase(note.status)])
+    return call.FirmwareStatusNotification(status=FIRMWARE_STATUSES[FirmwarePhase(note.status)])
+
+
 class FirmwareNotifier:
-    def __init__(self, store: TxStore, link: CsmsLink) -> None:
+    def __init__(self, store: TxStore, link: CsmsLink, request: Callable[[Notification], Any] = request_16) -> None:
+        """`request`: the notification as the OCPP version in use tells it."""
         self.store = store
         self.link = link
+        self._request = request
         self.pending: list[Notification] = []
         self.changed = asyncio.Event()
 
@@ -73,9 +86,3 @@ class FirmwareNotifier:
                 await deliver(self.link, self._request(note), f"{note.kind} status notification {note.status}")
                 self.store.set_state(SENT, str(note.seq))
                 log.info("%s status notification sent status=%s seq=%d", note.kind, note.status, note.seq)
-
-    @staticmethod
-    def _request(note: Notification) -> Any:
-        if note.kind == "diagnostics":
-            return call.DiagnosticsStatusNotification(status=DIAGNOSTICS_STATUSES[UploadPhase(note.status)])
-        return call.FirmwareStatusNotification(status=FIRMWARE_STATUSES[FirmwarePhase(note.status)])

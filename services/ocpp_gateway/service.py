@@ -106,9 +106,9 @@ class OcppGatewayService(Service):
         self.link.when_accepted(self.transactions.on_accepted)
         self.link.when_booted(self.status.on_boot_accepted)
         self.link.when_reconnected(self.status.on_reconnected)
-        self.notifier = None if self.v201 else FirmwareNotifier(self.store, self.link)
-        if self.notifier is not None:
-            self.bus.follow(firmware.JOBS, self.notifier.on_jobs)
+        self.notifier = FirmwareNotifier(self.store, self.link, **(
+            {"request": self.edition.notification} if self.v201 else {}))
+        self.bus.follow(firmware.JOBS, self.notifier.on_jobs)
         self.bus.handle(ocpp_gateway.CSMS_AUTHORIZE, self.on_authorize)
         self.bus.handle(ocpp_gateway.GET_SESSION, self.on_get_session)
         self.bus.handle(ocpp_gateway.CHANGE_CONFIGURATION, self.on_change_configuration)
@@ -217,8 +217,7 @@ class OcppGatewayService(Service):
             await self.transactions.recovered.wait()
             tg.create_task(self.link.run(), name="csms-link")
             tg.create_task(self.status.run(), name="status")
-            if self.notifier is not None:
-                tg.create_task(self.notifier.run(), name="firmware-notifications")
+            tg.create_task(self.notifier.run(), name="firmware-notifications")
 
     def stopping(self) -> None:
         # an orderly stop: a session found open at the next start was ended by this stop, not by a power cut.

@@ -21,6 +21,8 @@ class FirmwarePhase(StrEnum):
     INSTALLING = "installing"
     INSTALLED = "installed"
     INSTALL_FAILED = "install_failed"
+    SIGNATURE_VERIFIED = "signature_verified"  # the signature sent with the request checked out over the file
+    INVALID_SIGNATURE = "invalid_signature"  # it did not: nothing was installed
 
 
 class UploadPhase(StrEnum):
@@ -44,6 +46,12 @@ class UpdateRequest(Model):
     retrieve_at: datetime = Field(description="Not before this; a time in the past means now.")
     retries: int = Field(0, ge=0, le=100, description="Download attempts after the first.")
     retry_interval_s: int = Field(60, ge=0, le=86400)
+    signing_certificate: str | None = Field(
+        None, max_length=5500, description="PEM X.509 certificate of the key that made `signature`: it must carry "
+        "the station's trusted firmware key (Ed25519), else the request is rejected.")
+    signature: str | None = Field(
+        None, max_length=800, description="Base64 Ed25519 signature of the whole image file by the trusted key, "
+        "checked after the download, before anything is installed (invalid_signature if it does not check out).")
 
 
 class DiagnosticsRequest(Model):
@@ -118,7 +126,8 @@ UPDATE = Topic(
     "chargebus/firmware/cmd/update", Kind.CMD, UpdateRequest, reply=JobsStatus, owner="firmware",
     subscribers=("ocpp_gateway",),
     doc="Install a firmware image: kept on disk and carried out at retrieve_at, never while a session runs (PICS "
-    "AQ-4 No); replaces an update not yet installing.",
+    "AQ-4 No); replaces an update not yet installing. Rejected (`rejected`) for a signing certificate or signature "
+    "the station cannot take.",
     example={"location": "ftp://cs:secret@fw.example.com/chargebus-0.2.0.cbfw", "retrieve_at": "2026-11-26T18:00:00Z",
              "retries": 3, "retry_interval_s": 60},
 )

@@ -14,6 +14,7 @@ from ..status import StatusReporter
 from ..tx_store import TxStore
 from .availability import AvailabilityActions
 from .data_transfer import DataTransferActions
+from .jobs import JobActions
 from .local_list import LocalListActions
 from .provisioning import ProvisioningActions, Spawn
 from .remote_control import RemoteControlActions
@@ -24,7 +25,7 @@ from .variable_store import VariableStore
 
 
 class ChargePoint201(ProvisioningActions, LocalListActions, TriggerActions, AvailabilityActions, SmartChargingActions,
-                     RemoteControlActions, ReservationActions, DataTransferActions):
+                     RemoteControlActions, ReservationActions, JobActions, DataTransferActions):
     """One instance per WebSocket connection; the parts it uses outlive it."""
 
     def __init__(self, cp_id: str, connection: Any, *, variables: VariableStore, bus: Bus, link: Link,

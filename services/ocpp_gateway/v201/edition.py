@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from services.common.bus import Bus
 from services.common.contract.auth import IdToken, TokenInfo
+from services.common.contract.firmware import Notification
 from services.common.contract.hardware import CONNECTORS
 from services.common.contract.ocpp_gateway import KeyChange
 from services.common.settings import Settings
@@ -22,7 +23,7 @@ from ..engine import TransactionEngine
 from ..link import Link
 from ..status import StatusReporter
 from ..tx_store import TxStore
-from . import reservation, tokens
+from . import jobs, reservation, tokens
 from .charge_point import ChargePoint201
 from .connector_status import OCPP201 as NOTIFIER
 from .dialect import OCPP201
@@ -57,6 +58,7 @@ class Edition:
                  response_timeout_s: float) -> None:
         """The parts a connection's charge point works on: they outlive every connection."""
         self.live.status = status
+        self.store = store
         self.link = link
         self.transactions = transactions
         self.reset = reset
@@ -77,6 +79,10 @@ class Edition:
         if not self.variables.has(path):
             return KeyChange.NOT_SUPPORTED
         return KeyChange.ACCEPTED if await self.variables.change(path, value) else KeyChange.REJECTED
+
+    def notification(self, note: Notification) -> Any:
+        """A firmware or log status notification as 2.0.1 tells it."""
+        return jobs.notification(self.store, note)
 
     async def authorize(self, token: IdToken) -> TokenInfo:
         return await tokens.authorize(self.link, token)

@@ -2,10 +2,10 @@
 whatever holds its kind back otherwise (the boot loop's wait while Pending, MinimumStatusDuration).
 
 BootNotification (reason Triggered), Heartbeat, StatusNotification (of one EVSE's connector, or all of them),
-MeterValues (a reading now) and TransactionEvent (an Updated event, triggerReason Trigger, queued in order behind
-the transaction's others; Rejected when no transaction runs there) can be asked for. The others
-(FirmwareStatusNotification, LogStatusNotification, the certificate messages) are NotImplemented: never
-Accepted and then not sent.
+MeterValues (a reading now), TransactionEvent (an Updated event, triggerReason Trigger, queued in order behind
+the transaction's others; Rejected when no transaction runs there), FirmwareStatusNotification and
+LogStatusNotification (where the jobs stand now) can be asked for. The certificate messages are NotImplemented:
+never Accepted and then not sent.
 """
 
 from __future__ import annotations
@@ -19,19 +19,22 @@ from ocpp.v201.enums import Action
 from ocpp.v201.enums import MessageTriggerEnumType as Trigger
 from ocpp.v201.enums import TriggerMessageStatusEnumType as Status
 
+from services.common.bus import Bus, BusError
 from services.common.contract.hardware import CONNECTORS
 
 from ..engine import TransactionEngine
 from ..link import Link
 from ..ports import CsmsCallError, CsmsUnavailable
 from ..status import StatusReporter
+from ..tx_store import TxStore
+from . import jobs
 from .connector_status import connector_of
 from .provisioning import Spawn
 
 log = logging.getLogger(__name__)
 
 SUPPORTED = (Trigger.boot_notification, Trigger.heartbeat, Trigger.status_notification, Trigger.meter_values,
-             Trigger.transaction_event)
+             Trigger.transaction_event, Trigger.firmware_status_notification, Trigger.log_status_notification)
 PER_EVSE = (Trigger.status_notification, Trigger.meter_values, Trigger.transaction_event)
 
 
@@ -39,6 +42,8 @@ class TriggerActions(ChargePoint):
     """Needs `link`, `status`, `transactions` and `spawn` from the class it is mixed into."""
 
     link: Link
+    bus: Bus
+    store: TxStore
     status: StatusReporter
     transactions: TransactionEngine
     spawn: Spawn
@@ -76,7 +81,12 @@ class TriggerActions(ChargePoint):
                 await self.transactions.trigger_meter_values(evse["id"] if evse is not None else None)
             elif message is Trigger.transaction_event:
                 await self.transactions.trigger_transaction_event(evse["id"] if evse is not None else None)
+            elif message in (Trigger.firmware_status_notification, Trigger.log_status_notification):
+                now = await jobs.jobs_now(self.bus)
+                kind, phase = ("firmware", now.firmware) if message is Trigger.firmware_status_notification else (
+                    "diagnostics", now.diagnostics)
+                await self.link.call_triggered(jobs.status_call(self.store, kind, phase))
             else:
                 await self.status.trigger(evse["id"] if evse is not None else None)
-        except (CsmsUnavailable, CsmsCallError) as exc:
+        except (CsmsUnavailable, CsmsCallError, BusError) as exc:
             log.warning("triggered %s not delivered: %s", message, exc)

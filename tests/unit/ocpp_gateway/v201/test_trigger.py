@@ -32,7 +32,8 @@ async def test_tc_f_06_a_triggered_message_follows_its_answer(running: Running) 
         boots, beats = len(csms.boots), csms.heartbeats
         answers = [await station.call(call.TriggerMessage(requested_message=m, evse=e)) for m, e in (
             ("Heartbeat", None), ("BootNotification", None), ("StatusNotification", {"id": 1}),
-            ("StatusNotification", {"id": 2}), ("TransactionEvent", {"id": 1}), ("LogStatusNotification", None))]
+            ("StatusNotification", {"id": 2}), ("TransactionEvent", {"id": 1}),
+            ("SignChargingStationCertificate", None))]
         # no transaction runs: there is no TransactionEvent to send
         assert [a.status for a in answers] == ["Accepted", "Accepted", "Accepted", "Rejected", "Rejected",
                                                "NotImplemented"]
