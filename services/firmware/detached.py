@@ -1,10 +1,11 @@
 """A signature sent beside an image rather than in it, with the certificate of the key that made it.
 
 Every image carries its own signature by the key the station trusts (`image.py`); the one asking for an update
-may also send one for the whole file (a Central System's firmware request can carry both). The station trusts one key, so the certificate
-must carry exactly that key (an Ed25519 key: any other kind, or another key, is refused when the request comes),
-and the signature must be that key's over every byte of the file as downloaded, checked before any of it is
-installed. A request may send a signature without a certificate: it is checked against the same key.
+may also send one for the whole file (a Central System's firmware request can carry both). The station trusts
+one key, so the certificate must carry exactly that key (an Ed25519 key: any other kind, or another key, is
+refused when the request comes), and the signature must be that key's over every byte of the file as
+downloaded, checked before any of it is installed. A request may send a signature without a certificate: it is
+checked against the same key.
 """
 
 from __future__ import annotations

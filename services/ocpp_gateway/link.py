@@ -168,6 +168,10 @@ class Link:
         self._closing: Peer | None = None
         self._warned_plain_key = False
         self._refused_logged = False
+        # a security event on the link (the CSMS refused our credentials, its certificate is not trusted), once
+        # until a connection succeeds: the protocol may keep a security log of them
+        self.security_event: Callable[[str, str], None] = lambda _kind, _info: None
+        self._untrusted_told = False
         config.on_change(dialect.heartbeat, self._interval_changed)
         # the ping interval, new credentials or a higher profile apply to the next connection: reconnect now
         # (security whitepaper §1.3, 2.0.1 A01), but only for a value the connection does not already use
@@ -307,6 +311,9 @@ class Link:
             except ssl.SSLCertVerificationError as exc:
                 log.error("csms certificate not trusted url=%s (csms_ca_bundle=%s): %s",
                           redact_url(self.settings.ocpp_url), self.settings.csms_ca_bundle, exc.verify_message)
+                if not self._untrusted_told:
+                    self._untrusted_told = True
+                    self.security_event("InvalidCsmsCertificate", str(exc.verify_message))
             except ValueError as exc:  # a security profile this URL or these settings cannot meet
                 log.error("csms link not opened: %s", exc)
             except websockets.InvalidStatus as exc:
@@ -327,6 +334,7 @@ class Link:
             log.info("csms link down url=%s: %s", redact_url(self.settings.ocpp_url), exc)
             return
         self._refused_logged = True  # once until a connection succeeds; each retry then logs the short line
+        self.security_event("FailedToAuthenticateAtCsms", f"HTTP {status}")
         log.error("the CSMS refused the credentials (HTTP %d) url=%s charge point id=%s SecurityProfile=%d: set the "
                   "password it expects with %s, or client certificates for profile 3", status,
                   redact_url(self.settings.ocpp_url), self.settings.charge_point_id,
@@ -361,7 +369,7 @@ class Link:
             protocol = self.make_protocol(ws)
             self.protocol, self.ws = protocol, ws
             self.connected = True
-            self._refused_logged = False
+            self._refused_logged = self._untrusted_told = False
             log.info("csms connected url=%s", redact_url(self.settings.ocpp_url))
             self.publish_state()
             reader = asyncio.create_task(protocol.start(), name="ocpp-reader")

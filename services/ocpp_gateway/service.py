@@ -218,6 +218,8 @@ class OcppGatewayService(Service):
             tg.create_task(self.link.run(), name="csms-link")
             tg.create_task(self.status.run(), name="status")
             tg.create_task(self.notifier.run(), name="firmware-notifications")
+            if self.v201:
+                tg.create_task(self.edition.security.run(), name="security-events")
 
     def stopping(self) -> None:
         # an orderly stop: a session found open at the next start was ended by this stop, not by a power cut.

@@ -19,6 +19,7 @@ from .local_list import LocalListActions
 from .provisioning import ProvisioningActions, Spawn
 from .remote_control import RemoteControlActions
 from .reservation import ReservationActions
+from .security_events import SecurityEvents
 from .smart_charging import SmartChargingActions
 from .trigger import TriggerActions
 from .variable_store import VariableStore
@@ -31,7 +32,7 @@ class ChargePoint201(ProvisioningActions, LocalListActions, TriggerActions, Avai
     def __init__(self, cp_id: str, connection: Any, *, variables: VariableStore, bus: Bus, link: Link,
                  status: StatusReporter, availability: Availability, store: TxStore, spawn: Spawn,
                  transactions: TransactionEngine, reset: Callable[[str], Coroutine[Any, Any, None]],
-                 reset_pending: Callable[[], bool], schedule_reset: Callable[[], None],
+                 reset_pending: Callable[[], bool], schedule_reset: Callable[[], None], security: SecurityEvents,
                  response_timeout: float = 30.0) -> None:
         super().__init__(cp_id, connection, variables, spawn, response_timeout=response_timeout)
         self.bus = bus
@@ -43,3 +44,4 @@ class ChargePoint201(ProvisioningActions, LocalListActions, TriggerActions, Avai
         self.reset = reset
         self.reset_pending = reset_pending
         self.schedule_reset = schedule_reset
+        self.security = security

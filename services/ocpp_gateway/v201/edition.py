@@ -11,12 +11,14 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from services.common.boot import current_boot_id
 from services.common.bus import Bus
 from services.common.contract.auth import IdToken, TokenInfo
-from services.common.contract.firmware import Notification
+from services.common.contract.firmware import FirmwarePhase, Notification
 from services.common.contract.hardware import CONNECTORS
 from services.common.contract.ocpp_gateway import KeyChange
 from services.common.settings import Settings
+from services.common.version import VERSION
 
 from ..availability import Availability
 from ..engine import TransactionEngine
@@ -29,13 +31,20 @@ from .connector_status import OCPP201 as NOTIFIER
 from .dialect import OCPP201
 from .live import LiveValues
 from .provisioning import Spawn
+from .security_events import SecurityEvents
 from .tx_messages import OCPP201 as MESSAGES
 from .variable_store import VariableStore
+from .variables import SECURITY
 
 __all__ = ["MESSAGES", "NOTIFIER", "OCPP201", "Edition", "boot_reason"]
 
 # why the station restarted (the gateway's restart reason, `engine.RESTART_REASON`), as a 2.0.1 BootReason
 BOOT_REASONS = {"SoftReset": "RemoteReset", "HardReset": "RemoteReset", "Reboot": "LocalReset"}
+
+
+# firmware notifications that are security events too
+FIRMWARE_EVENTS = {FirmwarePhase.INSTALLED.value: "FirmwareUpdated",
+                   FirmwarePhase.INVALID_SIGNATURE.value: "InvalidFirmwareSignature"}
 
 
 def boot_reason(restart_reason: str | None) -> str:
@@ -47,6 +56,8 @@ class Edition:
                  restart_reason: str | None) -> None:
         self.settings = settings
         self.bus = bus
+        self.engine = engine
+        self.restart_reason = restart_reason
         self.live = LiveValues(bus, settings, operative)
         self.variables = VariableStore(engine, bus, self.live)
         self.boot_reason = boot_reason(restart_reason)
@@ -59,6 +70,10 @@ class Edition:
         """The parts a connection's charge point works on: they outlive every connection."""
         self.live.status = status
         self.store = store
+        self.security = SecurityEvents(self.engine, link)
+        link.security_event = lambda kind, info: self.security.record(kind, info)
+        self.variables.on_change(f"{SECURITY}.BasicAuthPassword", self._password_changed)
+        self._boot_events(store)
         self.link = link
         self.transactions = transactions
         self.reset = reset
@@ -66,7 +81,8 @@ class Edition:
         self._parts = {"variables": self.variables, "bus": self.bus, "link": link, "status": status,
                        "availability": availability, "store": store, "spawn": spawn, "transactions": transactions,
                        "reset": reset, "reset_pending": lambda: self._reset_waits,
-                       "schedule_reset": self._schedule_reset, "response_timeout": response_timeout_s}
+                       "schedule_reset": self._schedule_reset, "security": self.security,
+                       "response_timeout": response_timeout_s}
         transactions.add_end_listener(self._transaction_ended)
         transactions.on_reservation_end = lambda reservation_id, why: reservation.tell_expired(link, reservation_id,
                                                                                               why)
@@ -81,8 +97,22 @@ class Edition:
         return KeyChange.ACCEPTED if await self.variables.change(path, value) else KeyChange.REJECTED
 
     def notification(self, note: Notification) -> Any:
-        """A firmware or log status notification as 2.0.1 tells it."""
+        """A firmware or log status notification as 2.0.1 tells it (and the security event it may be)."""
+        event = FIRMWARE_EVENTS.get(note.status) if note.kind == "firmware" else None
+        if event is not None:
+            self.security.record(event, f"firmware notification {note.seq}: {note.status}", key=f"firmware-{note.seq}")
         return jobs.notification(self.store, note)
+
+    def _boot_events(self, store: TxStore) -> None:
+        """StartupOfTheDevice at a station boot, ResetOrReboot at one the station was asked for: once a boot."""
+        boot = current_boot_id(self.settings.data_dir)
+        if self.boot_reason == "PowerUp":
+            self.security.record("StartupOfTheDevice", f"chargebus {VERSION}", key=f"boot-{boot}")
+        else:
+            self.security.record("ResetOrReboot", f"{self.boot_reason} ({self.restart_reason})", key=f"boot-{boot}")
+
+    async def _password_changed(self, _value: str) -> None:
+        self.security.record("ReconfigurationOfSecurityParameters", "BasicAuthPassword set")
 
     async def authorize(self, token: IdToken) -> TokenInfo:
         return await tokens.authorize(self.link, token)

@@ -42,6 +42,7 @@ from services.common.contract.firmware import (
 )
 
 from ..tx_store import TxStore
+from .security_events import SecurityEvents
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +89,11 @@ def _info(reason: str, why: str) -> dict[str, str]:
 
 
 class JobActions(ChargePoint):
-    """Needs `bus` and `store` from the class it is mixed into."""
+    """Needs `bus`, `store` and `security` from the class it is mixed into."""
 
     bus: Bus
     store: TxStore
+    security: SecurityEvents
 
     @on(Action.update_firmware)
     async def on_update_firmware(self, request_id: int, firmware: dict[str, Any], retries: int | None = None,
@@ -119,6 +121,7 @@ class JobActions(ChargePoint):
         except BusError as exc:
             if exc.code is ErrorCode.REJECTED:
                 log.warning("firmware update request=%d refused: %s", request_id, exc)
+                self.security.record("InvalidFirmwareSigningCertificate", exc.message)
                 return call_result.UpdateFirmware(status=UpdateStatus.invalid_certificate,
                                                   status_info=_info("InvalidCertificate", str(exc)))
             return call_result.UpdateFirmware(status=UpdateStatus.rejected,

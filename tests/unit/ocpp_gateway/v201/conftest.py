@@ -34,6 +34,7 @@ from services.ocpp_gateway.tx_store import TxStore
 from services.ocpp_gateway.v201.charge_point import ChargePoint201
 from services.ocpp_gateway.v201.connector_status import OCPP201 as NOTIFIER
 from services.ocpp_gateway.v201.dialect import OCPP201
+from services.ocpp_gateway.v201.security_events import SecurityEvents
 from services.ocpp_gateway.v201.tx_messages import OCPP201 as MESSAGES
 from services.ocpp_gateway.v201.variable_store import VariableStore
 from services.ocpp_gateway.v201.variables import Var
@@ -166,7 +167,7 @@ async def running_link(settings: Settings, tmp_path: Path, pending_first: bool =
                 lambda ws: ChargePoint201(CP, ws, variables=store, bus=bus, link=link, status=status,
                                           availability=availability, store=transactions, spawn=spawn,
                                           transactions=sessions, reset=reset.run, reset_pending=lambda: False,
-                                          schedule_reset=lambda: None),
+                                          schedule_reset=lambda: None, security=SecurityEvents(engine, link)),
                 outbox_pending=lambda: 0, dialect=OCPP201)
     sessions = TransactionEngine(bus, transactions, store, link, MESSAGES)  # not running: no session starts
     busy: set[int] = set()
