@@ -20,6 +20,7 @@ from tests.conftest import env_for, isolated_settings
 from tests.csms import CentralSystem
 from tests.system.stack import ALL, Observer, Stack
 
+from .bench_ocpp import triggers
 from .figures import Figure, p50_p99
 
 ROUNDS = 1000
@@ -67,18 +68,6 @@ async def _sessions(settings_bus: Bus, csms: CentralSystem) -> list[Figure]:
             *p50_p99("RequestStopTransaction -> TransactionEvent Ended", stop_ms, "cert 4.33 s (1.6)")]
 
 
-async def _triggers(csms: CentralSystem) -> list[Figure]:
-    samples = []
-    for _ in range(30):
-        seen = len(csms.calls("Heartbeat"))
-        await csms.call(call.TriggerMessage(requested_message="Heartbeat"))
-        answered = time.monotonic()
-        await csms.wait("Heartbeat", seen + 1, timeout=10)
-        arrived = next(s.at for s in reversed(csms.seen) if s.action == "Heartbeat")
-        samples.append((arrived - answered) * 1000)
-    return p50_p99("TriggerMessage -> triggered Heartbeat (2.0.1)", samples, "cert 3.56 s avg (1.6)")
-
-
 async def _local_list(csms: CentralSystem) -> list[Figure]:
     """SendLocalList Full with 9999 entries, answered after auth applied it (frames built before the clock)."""
     samples = []
@@ -111,7 +100,7 @@ async def run() -> list[Figure]:
             async with Observer(settings) as observer:
                 await observer.wait_online(ALL, timeout=30)
             figures += await _variables(csms)
-            figures += await _triggers(csms)
+            figures += await triggers(csms, call.TriggerMessage, "TriggerMessage (2.0.1)")
             figures += await _local_list(csms)
             bus = Bus(settings, "cli", client_id="bench-ocpp201", persistent=False, health=False)
             await bus.start(5)

@@ -118,8 +118,8 @@ class OcppGatewayService(Service):
         self._power_online = asyncio.Event()
         self.bus.follow(HEALTH, self._power_seen, service="power")
         self._tg: asyncio.TaskGroup | None = None
-        retries = (lambda: 0) if self.v201 else (lambda: self.config.get_int("ResetRetries"))  # none in 2.0.1
-        reset = Reset(self.bus, retries, self.transactions, self.link, self.status,
+        retries_key = "OCPPCommCtrlr.ResetRetries" if self.v201 else "ResetRetries"
+        reset = Reset(self.bus, lambda: self.config.get_int(retries_key), self.transactions, self.link, self.status,
                       lambda reason: self.store.set_state(RESTART_REASON, reason),
                       self.settings.ocpp_response_timeout_s).run
         if self.v201:

@@ -168,7 +168,8 @@ async def test_f05_the_fixed_cable_has_no_lock_to_open(tmp_path: Path) -> None:
         assert answer.status == "OngoingAuthorizedTransaction"
 
 
-async def test_f06_a_transaction_event_and_meter_values_can_be_triggered(tmp_path: Path) -> None:
+async def test_f06_j01_a_transaction_event_and_meter_values_can_be_triggered_and_clock_values_are_told(
+        tmp_path: Path) -> None:
     async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=station_answers([500]),
                                ocpp_version="2.0.1") as rig:
         await rig.csms.wait("StatusNotification")
@@ -184,6 +185,13 @@ async def test_f06_a_transaction_event_and_meter_values_can_be_triggered(tmp_pat
         assert answer.status == "Accepted"
         values = (await rig.csms.wait("MeterValues"))[0]
         assert values["evse_id"] == 1 and values["meter_value"][0]["sampled_value"][0]["value"] == 500
+        session = triggered["transaction_info"]["transaction_id"]
+        clock = reading(510, Cause.CLOCK).meter_value  # J01: a clock-aligned value during the transaction
+        rig.stand_in("metering").publish(metering.METER_VALUES, MeterValuesTaken(
+            connector_id=1, session_id=session, meter_value=clock), connector_id=1)
+        aligned = await event(rig, "Updated", 2)
+        assert (aligned["trigger_reason"], aligned["seq_no"]) == ("MeterValueClock", 2)
+        assert aligned["meter_value"][0]["sampled_value"][0]["context"] == "Sample.Clock"
 
 
 async def test_h01_h03_a_reservation_is_used_by_its_token_and_one_that_expires_is_told(tmp_path: Path) -> None:

@@ -92,7 +92,7 @@ async def test_offline_and_back_nothing_lost(both: Both) -> None:
     offline_to = datetime.now(UTC).isoformat()
     assert told.ends() == []
     told.csms.refuse = False
-    end = await told.ended(timeout=30)
+    end = await told.ended(timeout=45)  # the link's back-off between attempts grows to 30 s while refused
     assert (end.reason, end.transaction_id) == ("Local", transaction)
     sequence = told.sequence()
     assert told.starts() == 1 and sequence[0].startswith(("Start", "Started")) and sequence[-1].startswith(
