@@ -297,9 +297,10 @@ class TransactionEngine:
         self._do(actions)
         return accepted
 
-    async def stop_all(self, reason: str) -> None:
-        """Stop every session (Reset): returns once each StopTransaction is queued."""
-        actions = self.sessions.stop_all(Reason(reason))
+    async def stop_all(self, reason: str, connector_id: int | None = None) -> None:
+        """Stop every session, or the connector's (Reset): returns once each stop message is queued."""
+        actions = self.sessions.stop_all(Reason(reason)) if connector_id is None else self.sessions.stop(
+            connector_id, Reason(reason))
         await asyncio.gather(*(self._execute(a) for a in actions))
 
     def unconfirmed(self, connector_id: int) -> bool:

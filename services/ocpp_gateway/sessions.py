@@ -347,13 +347,16 @@ class Sessions:
         return True, self._stop(c, Reason.REMOTE)
 
     def stop_all(self, reason: Reason) -> list[Action]:
-        actions: list[Action] = []
-        for c in self.connectors.values():
-            if c.phase is Phase.ACTIVE:
-                actions += self._stop(c, reason)
-            elif c.phase in (Phase.WAITING, Phase.AUTHORIZING):
-                actions += self._give_up(c)
-        return actions
+        return [action for c in self.connectors for action in self.stop(c, reason)]
+
+    def stop(self, connector_id: int, reason: Reason) -> list[Action]:
+        """End what runs on the connector (a reset): its transaction, or the session waiting to start."""
+        c = self.connectors[connector_id]
+        if c.phase is Phase.ACTIVE:
+            return self._stop(c, reason)
+        if c.phase in (Phase.WAITING, Phase.AUTHORIZING):
+            return self._give_up(c)
+        return []
 
     def confirmed(self, session_id: str, transaction_id: int | None, info: TokenInfo | None) -> list[Action]:
         """The CSMS confirmed the start: its id (1.6 only: a 2.0.1 transaction has the station's), and what it

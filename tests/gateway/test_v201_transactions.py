@@ -231,7 +231,7 @@ async def test_b11_reset_immediate_ends_the_transaction_then_restarts(tmp_path: 
     async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=restarting,
                                ocpp_version="2.0.1") as rig:
         await rig.csms.wait("StatusNotification")
-        assert (await rig.csms.call(call.Reset(type="Immediate", evse_id=1))).status == "Rejected"
+        assert (await rig.csms.call(call.Reset(type="Immediate", evse_id=9))).status == "Rejected"
         rig.plug()
         swipe(rig)
         await event(rig, "Started")
@@ -255,3 +255,25 @@ async def test_b12_reset_on_idle_waits_for_the_transaction_to_end(tmp_path: Path
         ended = await event(rig, "Ended")
         assert ended["transaction_info"]["stopped_reason"] == "Local"
         await rig.observer.wait(lambda: rig.stand_in("supervisor").asked(supervisor.RESTART))
+
+
+async def test_b11_a_reset_of_the_evse_ends_its_transaction_and_restarts_power_alone(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=restarting,
+                               ocpp_version="2.0.1") as rig:
+        await rig.csms.wait("StatusNotification")
+        rig.plug()
+        swipe(rig)
+        await event(rig, "Started")
+        assert (await rig.csms.call(call.Reset(type="OnIdle", evse_id=1))).status == "Scheduled"
+        swipe(rig)
+        await event(rig, "Ended")
+        await rig.observer.wait(lambda: rig.stand_in("supervisor").asked(supervisor.RESTART))
+        swipe(rig)
+        await event(rig, "Started", 2)
+        assert (await rig.csms.call(call.Reset(type="Immediate", evse_id=1))).status == "Accepted"
+        ended = await event(rig, "Ended", 2)
+        assert ended["transaction_info"]["stopped_reason"] == "ImmediateReset"
+        await rig.observer.wait(lambda: len(rig.stand_in("supervisor").asked(supervisor.RESTART)) == 2)
+        assert [(r.service, r.reason) for r in rig.stand_in("supervisor").asked(supervisor.RESTART)] == [
+            ("power", "OCPP Reset of EVSE 1")] * 2
+        assert len(rig.csms.calls("BootNotification")) == 1  # the station did not boot again

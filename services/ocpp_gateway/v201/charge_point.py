@@ -32,7 +32,8 @@ class ChargePoint201(ProvisioningActions, LocalListActions, TriggerActions, Avai
     def __init__(self, cp_id: str, connection: Any, *, variables: VariableStore, bus: Bus, link: Link,
                  status: StatusReporter, availability: Availability, store: TxStore, spawn: Spawn,
                  transactions: TransactionEngine, reset: Callable[[str], Coroutine[Any, Any, None]],
-                 reset_pending: Callable[[], bool], schedule_reset: Callable[[], None], security: SecurityEvents,
+                 reset_evse: Callable[[int], Coroutine[Any, Any, None]], reset_pending: Callable[[], bool],
+                 schedule_reset: Callable[[int], None], security: SecurityEvents,
                  response_timeout: float = 30.0) -> None:
         super().__init__(cp_id, connection, variables, spawn, response_timeout=response_timeout)
         self.bus = bus
@@ -42,6 +43,7 @@ class ChargePoint201(ProvisioningActions, LocalListActions, TriggerActions, Avai
         self.store = store
         self.transactions = transactions
         self.reset = reset
+        self.reset_evse = reset_evse
         self.reset_pending = reset_pending
         self.schedule_reset = schedule_reset
         self.security = security

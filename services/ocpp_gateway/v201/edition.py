@@ -6,17 +6,20 @@ dialect, transaction messages and status notifications, and makes the charge poi
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from sqlalchemy import Engine
 
 from services.common.boot import current_boot_id
-from services.common.bus import Bus
+from services.common.bus import Bus, BusError
+from services.common.contract import supervisor
 from services.common.contract.auth import IdToken, TokenInfo
 from services.common.contract.firmware import FirmwarePhase, Notification
 from services.common.contract.hardware import CONNECTORS
 from services.common.contract.ocpp_gateway import KeyChange
+from services.common.contract.supervisor import RestartRequest
 from services.common.settings import Settings
 from services.common.version import VERSION
 
@@ -35,6 +38,8 @@ from .security_events import SecurityEvents
 from .tx_messages import OCPP201 as MESSAGES
 from .variable_store import VariableStore
 from .variables import SECURITY
+
+log = logging.getLogger(__name__)
 
 __all__ = ["MESSAGES", "NOTIFIER", "OCPP201", "Edition", "boot_reason"]
 
@@ -62,7 +67,7 @@ class Edition:
         self.variables = VariableStore(engine, bus, self.live)
         self.boot_reason = boot_reason(restart_reason)
         self._parts: dict[str, Any] = {}
-        self._reset_waits = False
+        self._reset_waits: set[int] = set()  # Reset OnIdle scheduled: the station (0) or EVSEs
 
     def assemble(self, *, link: Link, status: StatusReporter, availability: Availability, store: TxStore,
                  transactions: TransactionEngine, reset: Callable[[str], Coroutine[Any, Any, None]], spawn: Spawn,
@@ -80,8 +85,8 @@ class Edition:
         self.spawn = spawn
         self._parts = {"variables": self.variables, "bus": self.bus, "link": link, "status": status,
                        "availability": availability, "store": store, "spawn": spawn, "transactions": transactions,
-                       "reset": reset, "reset_pending": lambda: self._reset_waits,
-                       "schedule_reset": self._schedule_reset, "security": self.security,
+                       "reset": reset, "reset_evse": self.reset_evse, "reset_pending": lambda: bool(self._reset_waits),
+                       "schedule_reset": self._reset_waits.add, "security": self.security,
                        "response_timeout": response_timeout_s}
         transactions.add_end_listener(self._transaction_ended)
         transactions.on_reservation_end = lambda reservation_id, why: reservation.tell_expired(link, reservation_id,
@@ -117,10 +122,21 @@ class Edition:
     async def authorize(self, token: IdToken) -> TokenInfo:
         return await tokens.authorize(self.link, token)
 
-    def _schedule_reset(self) -> None:
-        self._reset_waits = True
+    async def reset_evse(self, connector: int) -> None:
+        """Reset of one EVSE (B11, B12): its transaction ends (ImmediateReset), then `power`, which drives the EVSE's
+        hardware, restarts alone; the station does not boot again."""
+        await self.transactions.stop_all("SoftReset", connector)
+        try:
+            await self.bus.request(supervisor.RESTART, RestartRequest(service="power",
+                                                                      reason=f"OCPP Reset of EVSE {connector}"))
+        except BusError as exc:
+            log.error("reset of EVSE %d: the supervisor did not restart power: %s", connector, exc)
 
-    async def _transaction_ended(self, _connector: int) -> None:
-        if self._reset_waits and not any(self.transactions.sessions.busy(c) for c in CONNECTORS):
-            self._reset_waits = False
+    async def _transaction_ended(self, connector: int) -> None:
+        busy = self.transactions.sessions.busy
+        if 0 in self._reset_waits and not any(busy(c) for c in CONNECTORS):
+            self._reset_waits.clear()
             self.spawn(self.reset("Soft"), "reset-on-idle")
+        elif connector in self._reset_waits and not busy(connector):
+            self._reset_waits.discard(connector)
+            self.spawn(self.reset_evse(connector), f"reset-evse-{connector}-on-idle")

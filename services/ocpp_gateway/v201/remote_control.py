@@ -9,7 +9,8 @@ Reset, on the transaction engine and the restart the 1.6 calls use (`engine.py`,
   OngoingAuthorizedTransaction while a transaction runs, UnknownConnector for one the station has not).
 - Reset Immediate stops every transaction (stoppedReason ImmediateReset) and restarts the station; OnIdle does
   the same at once when nothing runs, else it is Scheduled and done when the last transaction has ended. A
-  reset of one EVSE is Rejected: the station restarts as a whole.
+  reset of one EVSE stops its transaction the same way and restarts `power`, which drives the EVSE's hardware:
+  the station does not boot again.
 """
 
 from __future__ import annotations
@@ -51,10 +52,11 @@ class RemoteControlActions(ChargePoint):
     bus: Bus
     transactions: TransactionEngine
     reset: Callable[[str], Coroutine[Any, Any, None]]
-    reset_pending: Callable[[], bool]  # a Reset OnIdle waits for the transactions to end
-    schedule_reset: Callable[[], None]
+    reset_evse: Callable[[int], Coroutine[Any, Any, None]]
+    reset_pending: Callable[[], bool]  # a reset is scheduled (OnIdle) or under way
+    schedule_reset: Callable[[int], None]  # a Reset OnIdle of the station (0) or an EVSE, after its transaction
     spawn: Spawn
-    resetting = False  # a Reset was accepted: it runs once its answer is out
+    resetting: int | None = None  # a Reset was accepted, of the station (0) or an EVSE: it runs once the answer is out
 
     @on(Action.request_start_transaction)
     async def on_request_start(self, id_token: dict[str, Any], remote_start_id: int, evse_id: int | None = None,
@@ -114,22 +116,25 @@ class RemoteControlActions(ChargePoint):
 
     @on(Action.reset)
     def on_reset(self, type: str, evse_id: int | None = None, **_custom: Any) -> call_result.Reset:
-        if evse_id is not None:
-            return call_result.Reset(status=ResetStatus.rejected,
-                                     status_info=_info("UnsupportedRequest", "the station resets as a whole"))
-        busy = any(self.transactions.sessions.busy(c) for c in CONNECTORS)
-        if type == ResetKind.on_idle and busy:
-            self.schedule_reset()
-            log.warning("reset OnIdle scheduled: after the running transactions")
-            return call_result.Reset(status=ResetStatus.scheduled)
+        target = 0 if evse_id is None else evse_id
+        if target != 0 and target not in CONNECTORS:
+            return call_result.Reset(status=ResetStatus.rejected, status_info=_info("UnknownEvse", f"EVSE {evse_id}"))
         if self.reset_pending():
             return call_result.Reset(status=ResetStatus.rejected,
                                      status_info=_info("UnsupportedRequest", "a reset is already under way"))
-        self.resetting = True
+        busy = any(self.transactions.sessions.busy(c) for c in (CONNECTORS if target == 0 else (target,)))
+        if type == ResetKind.on_idle and busy:
+            self.schedule_reset(target)
+            log.warning("reset OnIdle of %s scheduled: after its transaction", f"EVSE {target}" if target else
+                        "the station")
+            return call_result.Reset(status=ResetStatus.scheduled)
+        self.resetting = target
         return call_result.Reset(status=ResetStatus.accepted)
 
     @after(Action.reset)
     def after_reset(self, **_payload: Any) -> None:
-        if self.resetting:  # the Reset answer has gone out; every Ended event is delivered before the restart
-            self.resetting = False
+        target, self.resetting = self.resetting, None
+        if target == 0:  # the station: every Ended event delivered before the restart
             self.spawn(self.reset(ResetType.soft), "reset")
+        elif target is not None:
+            self.spawn(self.reset_evse(target), f"reset-evse-{target}")

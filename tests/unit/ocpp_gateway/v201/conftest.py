@@ -166,7 +166,8 @@ async def running_link(settings: Settings, tmp_path: Path, pending_first: bool =
     link = Link(station, bus, store, RegistrationMemory(transactions, "boot-1"),
                 lambda ws: ChargePoint201(CP, ws, variables=store, bus=bus, link=link, status=status,
                                           availability=availability, store=transactions, spawn=spawn,
-                                          transactions=sessions, reset=reset.run, reset_pending=lambda: False,
+                                          transactions=sessions, reset=reset.run, reset_evse=reset_evse,
+                                          reset_pending=lambda: False,
                                           schedule_reset=lambda: None, security=SecurityEvents(engine, link)),
                 outbox_pending=lambda: 0, dialect=OCPP201)
     sessions = TransactionEngine(bus, transactions, store, link, MESSAGES)  # not running: no session starts
@@ -182,6 +183,9 @@ async def running_link(settings: Settings, tmp_path: Path, pending_first: bool =
                             owned=lambda c: Owned(operative=availability.effective(c)), hold=lambda _c: False,
                             minimum_s=lambda: 0, notifier=NOTIFIER)
     reset = Reset(bus, lambda: 0, sessions, link, status, lambda _reason: None, 5.0)
+
+    async def reset_evse(connector: int) -> None:
+        await sessions.stop_all("SoftReset", connector)
     ready = Running(csms, link, store, bus, engine, station, status, availability, busy, transactions)
     await bus.start(5)
     subprotocols: Any = ["ocpp2.0.1"]
