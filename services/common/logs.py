@@ -122,6 +122,11 @@ _JSON_STAMP = '{"ts": "'
 _STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) ")
 
 
+# how a log record says it is a security event (`log.warning(SECURITY_EVENT + " type=%s ...", ...)`): the
+# security log is the records that say so (`firmware/diagnostics.py` uploads them alone when asked)
+SECURITY_EVENT = "security event"
+
+
 def record_time(line: str) -> datetime | None:
     """The UTC time a log record starts with, or None for a continuation line (a traceback)."""
     if line.startswith(_JSON_STAMP):  # the JSON format: its "ts" comes first

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from services.common.durable import replaced
-from services.common.logs import record_time, within
+from services.common.logs import SECURITY_EVENT, record_time, within
 
 # RotatingFileHandler's current file and its backups (x.log, x.log.1, ...), stderr logs included
 _LOG_FILE = re.compile(r".+\.log(?:\.(\d+))?")
@@ -56,11 +56,11 @@ class Window:
         return (self.start is None or self.start <= t) and (self.stop is None or t <= self.stop)
 
 
-def archive_name(charge_point_id: str, now: datetime) -> str:
+def archive_name(charge_point_id: str, now: datetime, kind: str = "diagnostics") -> str:
     """e.g. 'diagnostics-CB0000001-20261126T173311Z.tar.gz' (only [A-Za-z0-9._-] kept from the id)."""
     # the name ends up in an FTP/HTTP path on the CSMS side: no separators, no spaces
     safe = _SAFE_ID.sub("", charge_point_id) or "station"
-    return f"diagnostics-{safe}-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}.tar.gz"
+    return f"{kind}-{safe}-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}.tar.gz"
 
 
 def filter_log(lines: Iterable[str], window: Window) -> Iterator[str]:
@@ -108,8 +108,10 @@ def _add_json(tar: tarfile.TarFile, name: str, value: Any, now: datetime) -> Non
 class _Logs:
     """Adds the filtered logs to the archive, within one byte budget for all of them."""
 
-    def __init__(self, tar: tarfile.TarFile, window: Window, budget: int, spool_dir: Path, now: datetime) -> None:
+    def __init__(self, tar: tarfile.TarFile, window: Window, budget: int, spool_dir: Path, now: datetime,
+                 security_only: bool = False) -> None:
         self.tar, self.window, self.budget, self.spool_dir, self.now = tar, window, budget, spool_dir, now
+        self.security_only = security_only
         self.records: dict[str, int] = {}
         self.unreadable: dict[str, str] = {}
         self.truncated = False
@@ -125,6 +127,8 @@ class _Logs:
         size = records = 0
         with raw, tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES, dir=str(self.spool_dir)) as spool:
             for line in filter_log(_lines(raw), self.window):
+                if self.security_only and (record_time(line) is None or SECURITY_EVENT not in line):
+                    continue
                 data = line.encode("utf-8")
                 if size + len(data) > self.budget:
                     self.truncated = True
@@ -142,29 +146,32 @@ class _Logs:
 
 def collect(data_dir: Path, out_dir: Path, *, charge_point_id: str, version: str, config: Mapping[str, str],
             secrets: Collection[str], health: Mapping[str, Any], window: Window, now: datetime,
-            max_log_bytes: int = 50_000_000) -> Path:
+            max_log_bytes: int = 50_000_000, security_only: bool = False) -> Path:
     """Write out_dir/archive_name(...) atomically (temp file in out_dir, fsync, rename) and return its path.
 
     Members: logs/<file> (filtered by the window, files with nothing in it left out, at most max_log_bytes
     of log content in all), config.json (keys without secrets, compared case-insensitively, and the names
-    left out), version.txt, health.json, summary.json. Any failure leaves no file behind and raises."""
+    left out), version.txt, health.json, summary.json. Any failure leaves no file behind and raises.
+    `security_only`: the security log, the records that are security events, with version.txt and
+    summary.json alone beside them."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    final = out_dir / archive_name(charge_point_id, now)
+    final = out_dir / archive_name(charge_point_id, now, "securitylog" if security_only else "diagnostics")
     hidden = {name.lower() for name in secrets}
     # 0644: mkstemp's 0600 would keep an uploader running as another user out; the gzip header has no file
     # name and `now` as its time: the same inputs give the same bytes
     with replaced(final, 0o644, dir_sync_may_fail=True) as raw, \
             gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=int(now.timestamp())) as packed, \
             tarfile.open(fileobj=packed, mode="w") as tar:
-        logs = _Logs(tar, window, max_log_bytes, out_dir, now)
+        logs = _Logs(tar, window, max_log_bytes, out_dir, now, security_only)
         for path in _log_files(data_dir):
             logs.add(path)
-        _add_json(tar, "config.json", {
-            "keys": {key: config[key] for key in config if key.lower() not in hidden},
-            "left_out": sorted(key for key in config if key.lower() in hidden),
-        }, now)
+        if not security_only:
+            _add_json(tar, "config.json", {
+                "keys": {key: config[key] for key in config if key.lower() not in hidden},
+                "left_out": sorted(key for key in config if key.lower() in hidden),
+            }, now)
+            _add_json(tar, "health.json", health, now)
         _add_bytes(tar, "version.txt", f"{version}\n".encode(), now)
-        _add_json(tar, "health.json", health, now)
         _add_json(tar, "summary.json", {
             "charge_point_id": charge_point_id,
             "version": version,

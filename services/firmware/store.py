@@ -40,6 +40,7 @@ class DiagnosticsJob:
     phase: str
     file_name: str
     requested_at: datetime
+    security_only: bool = False
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -95,23 +96,23 @@ class JobStore:
         with self.engine.connect() as conn:
             row = conn.execute(text(
                 "SELECT location, start_at, stop_at, retries, retry_interval_s, attempt, phase, file_name, "
-                "requested_at FROM diagnostics_job WHERE id = 1")).first()
+                "requested_at, security_only FROM diagnostics_job WHERE id = 1")).first()
         if row is None:
             return None
         requested_at = _time(row[8])
         assert requested_at is not None
         return DiagnosticsJob(row[0], _time(row[1]), _time(row[2]), int(row[3]), int(row[4]), int(row[5]), row[6],
-                              row[7], requested_at)
+                              row[7], requested_at, bool(row[9]))
 
     def new_diagnostics(self, location: str, start: datetime | None, stop: datetime | None, retries: int,
-                        retry_interval_s: int, file_name: str) -> None:
+                        retry_interval_s: int, file_name: str, security_only: bool = False) -> None:
         with self.engine.begin() as conn:
             conn.execute(text("DELETE FROM diagnostics_job"))
             conn.execute(text(
                 "INSERT INTO diagnostics_job (id, location, start_at, stop_at, retries, retry_interval_s, phase, "
-                "file_name, requested_at) VALUES (1, :l, :s, :e, :n, :i, 'collecting', :f, :at)"),
+                "file_name, requested_at, security_only) VALUES (1, :l, :s, :e, :n, :i, 'collecting', :f, :at, :o)"),
                 {"l": location, "s": _iso(start), "e": _iso(stop), "n": retries, "i": retry_interval_s,
-                 "f": file_name, "at": _iso(datetime.now(UTC))})
+                 "f": file_name, "at": _iso(datetime.now(UTC)), "o": int(security_only)})
 
     def set_diagnostics(self, *, phase: str | None = None, attempt: int | None = None) -> None:
         given = {k: v for k, v in {"phase": phase, "attempt": attempt}.items() if v is not None}

@@ -54,9 +54,10 @@ class Uploader:
             self.health.pop(topic, None)
 
     def request(self, request: DiagnosticsRequest) -> str:
-        name = diagnostics.archive_name(self.settings.charge_point_id, datetime.now(UTC))
+        name = diagnostics.archive_name(self.settings.charge_point_id, datetime.now(UTC),
+                                        "securitylog" if request.security_only else "diagnostics")
         self.store.new_diagnostics(request.location, request.start, request.stop, request.retries,
-                                   request.retry_interval_s, name)
+                                   request.retry_interval_s, name, request.security_only)
         log.info("diagnostics requested file=%s location=%s", name, transfer.redact(request.location))
         self.wake.set()
         return name
@@ -91,7 +92,7 @@ class Uploader:
             diagnostics.collect, self.settings.data_dir, self.folder, charge_point_id=self.settings.charge_point_id,
             version=VERSION, config=dict(self.config), secrets=[key for key in self.config if is_secret_name(key)],
             health=dict(self.health),
-            window=window, now=job.requested_at)
+            window=window, now=job.requested_at, security_only=job.security_only)
         self.store.set_diagnostics(phase="uploading")
         self.report.notify_diagnostics(UploadPhase.UPLOADING)
         attempts = 1 + job.retries

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import os
+import tarfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,19 +75,29 @@ async def test_l01_a_signed_update_is_checked_before_anything_is_installed(tmp_p
         assert notifications(station)[-1] == ("Idle", None)
 
 
-async def test_n01_get_log_uploads_the_diagnostics_archive_and_refuses_a_security_log(
+async def test_n01_get_log_uploads_the_diagnostics_archive_and_the_security_log(
         tmp_path: Path, ftp: tuple[str, Path]) -> None:
     url, root = ftp
     (root / "uploads").mkdir()
     csms = CentralSystem(version="2.0.1")
     async with running_station(tmp_path, csms=csms, CHARGEBUS_OCPP_VERSION="2.0.1") as station:
-        await csms.wait("BootNotification")
-        refused = await csms.call(call.GetLog(log_type="SecurityLog", request_id=3,
-                                              log={"remote_location": f"{url}/uploads/"}))
-        assert refused.status == "Rejected"
+        await csms.wait("SecurityEventNotification")  # StartupOfTheDevice: in the security log
         answer = await csms.call(call.GetLog(log_type="DiagnosticsLog", request_id=4,
                                              log={"remote_location": f"{url}/uploads/"}, retries=1, retry_interval=1))
         assert answer.status == "Accepted" and answer.filename.startswith("diagnostics-CB0000001-")
         await csms.wait("LogStatusNotification", where=lambda p: p["status"] == "Uploaded")
         assert notifications(station, "LogStatusNotification") == [("Uploading", 4), ("Uploaded", 4)]
-        assert (root / "uploads" / answer.filename).stat().st_size > 0
+        with tarfile.open(root / "uploads" / answer.filename) as archive:
+            assert "config.json" in archive.getnames()
+        security = await csms.call(call.GetLog(log_type="SecurityLog", request_id=5,
+                                               log={"remote_location": f"{url}/uploads/"}))
+        assert security.status == "Accepted" and security.filename.startswith("securitylog-CB0000001-")
+        await csms.wait("LogStatusNotification", 2, where=lambda p: p["status"] == "Uploaded")
+        assert notifications(station, "LogStatusNotification")[2:] == [("Uploading", 5), ("Uploaded", 5)]
+        with tarfile.open(root / "uploads" / security.filename) as archive:
+            names = archive.getnames()
+            lines = [line for n in names if n.startswith("logs/")
+                     for line in archive.extractfile(n).read().decode().splitlines()]  # type: ignore[union-attr]
+        assert "config.json" not in names and "health.json" not in names
+        assert lines and all("security event type=" in line for line in lines)
+        assert any("type=StartupOfTheDevice" in line for line in lines)

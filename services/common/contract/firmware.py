@@ -62,6 +62,8 @@ class DiagnosticsRequest(Model):
     stop: datetime | None = Field(None, description="Only log records until then.")
     retries: int = Field(0, ge=0, le=100)
     retry_interval_s: int = Field(60, ge=0, le=86400)
+    security_only: bool = Field(False, description="Only the security log: the log records that are security "
+                                "events (no configuration, health or other records).")
 
 
 class DiagnosticsReply(Model):

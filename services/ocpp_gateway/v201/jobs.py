@@ -7,8 +7,8 @@
   out over the downloaded file ends the job InvalidSignature, before anything is installed.
 - An update replacing one that has not begun installing is AcceptedCanceled; one that comes while an install is
   under way is Rejected (an install is never interrupted).
-- GetLog DiagnosticsLog uploads the same archive as 1.6 GetDiagnostics. SecurityLog is Rejected: the station
-  keeps no log of security events apart from its own log, which the diagnostics archive carries.
+- GetLog DiagnosticsLog uploads the same archive as 1.6 GetDiagnostics; SecurityLog an archive of the security
+  events alone (the log records `security_events.py` writes), within the same time window.
 - The notifications carry the requestId of the request they report (kept in the gateway's SQLite file across a
   restart); an Idle one carries none.
 """
@@ -134,9 +134,6 @@ class JobActions(ChargePoint):
     @on(Action.get_log)
     async def on_get_log(self, log_type: str, request_id: int, log: dict[str, Any], retries: int | None = None,
                          retry_interval: int | None = None, **_custom: Any) -> call_result.GetLog:
-        if log_type != LogType.diagnostics_log:
-            return call_result.GetLog(status=LogStatus.rejected, status_info=_info(
-                "UnsupportedLog", "no security log apart from the station's log (GetLog DiagnosticsLog has it)"))
         try:
             before = await jobs_now(self.bus)
             oldest, latest = log.get("oldest_timestamp"), log.get("latest_timestamp")
@@ -144,7 +141,8 @@ class JobActions(ChargePoint):
                 location=log["remote_location"], retries=max(0, min(retries or 0, 100)),
                 retry_interval_s=60 if retry_interval is None else max(0, min(retry_interval, 86400)),
                 start=datetime.fromisoformat(oldest) if oldest else None,
-                stop=datetime.fromisoformat(latest) if latest else None), timeout=HANDOVER_TIMEOUT_S)
+                stop=datetime.fromisoformat(latest) if latest else None,
+                security_only=log_type == LogType.security_log), timeout=HANDOVER_TIMEOUT_S)
         except (ValueError, ValidationError) as exc:
             return call_result.GetLog(status=LogStatus.rejected, status_info=_info("InvalidValue", str(exc)))
         except BusError as exc:

@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from ocpp.v201 import call
 from sqlalchemy import Engine, text
 
+from services.common.logs import SECURITY_EVENT
+
 from ..firmware_notifier import deliver
 from ..link import Link
 
@@ -43,7 +45,7 @@ class SecurityEvents:
             conn.execute(text("DELETE FROM security_events WHERE sent = 1 AND seq <= (SELECT MAX(seq) FROM "
                               "security_events) - :n"), {"n": LOG_SIZE})
         if added:
-            log.warning("security event type=%s info=%s", kind, tech_info or "")
+            log.warning("%s type=%s info=%s", SECURITY_EVENT, kind, tech_info or "")
             self._recorded.set()
 
     def unsent(self) -> list[tuple[int, str, str, str | None]]:

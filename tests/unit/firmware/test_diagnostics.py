@@ -420,3 +420,21 @@ def test_filter_log_keeps_exactly_the_records_in_the_window(records: list[tuple[
         if (start is None or start <= offset) and (stop is None or offset <= stop):
             expected += record
     assert list(filter_log(lines, window)) == expected
+
+
+def test_the_security_log_is_the_security_events_within_the_window_and_nothing_else(tmp_path: Path) -> None:
+    logs = tmp_path / "data" / "logs"
+    logs.mkdir(parents=True)
+    (logs / "ocpp_gateway.log").write_text(
+        rec(START - MS, "security event type=StartupOfTheDevice info=before the window")
+        + rec(START, "security event type=StartupOfTheDevice info=chargebus 0.2.0")
+        + rec(START + MS, "boot registration=Accepted", *TRACEBACK)
+        + rec(STOP, "security event type=FailedToAuthenticateAtCsms info=HTTP 401"))
+    (logs / "power.log").write_text(rec(START, "connector=1 plugged=True"))
+    archive = build(tmp_path / "data", tmp_path / "out", Window(START, STOP), security_only=True)
+    assert archive.name == ARCHIVE.replace("diagnostics-", "securitylog-")
+    files = read(archive)
+    assert sorted(files) == ["logs/ocpp_gateway.log", "summary.json", "version.txt"]  # no config, no health
+    assert logs_of(files)["ocpp_gateway.log"] == (
+        rec(START, "security event type=StartupOfTheDevice info=chargebus 0.2.0")
+        + rec(STOP, "security event type=FailedToAuthenticateAtCsms info=HTTP 401"))
