@@ -552,8 +552,10 @@ class TransactionEngine:
                     action=self.messages.start_action)
                 self._resume(tx)
             elif energized:
+                self._tell_start(tx, state)
                 self._resume(tx)
             else:
+                self._tell_start(tx, state)
                 reason = Reason(intended) if intended in set(Reason) else Reason.POWER_LOSS
                 log.warning("transaction closed at start session=%s reason=%s meter=%d at=%s", tx.session_id, reason,
                             tx.last_meter_wh, tx.last_meter_at)
@@ -571,6 +573,17 @@ class TransactionEngine:
             self._publish(connector)
         for connector in ended:  # e.g. a Scheduled availability change waited for this transaction
             await self._transaction_ended(connector)
+
+    def _tell_start(self, tx: Tx, state: ConnectorState | None) -> None:
+        """A session begun under the other OCPP version (`ocpp_version` changed while it ran): the CSMS now spoken
+        to has not heard of its start, which goes first, marked offline; the messages queued in the other
+        version's form are set aside by the outbox (kept, logged)."""
+        if self.messages.told(self.store, tx.session_id):
+            return
+        log.warning("session=%s began under the other OCPP version: its start is told now", tx.session_id)
+        self.store.enqueue(tx.session_id, self.messages.start_action, self.messages.start(StartFacts(
+            tx.session_id, tx.connector_id, tx.id_tag, tx.meter_start, tx.started_at, state, tx.reservation_id,
+            offline=True)))
 
     def _resume(self, tx: Tx) -> None:
         log.info("transaction resumed session=%s connector=%d (power kept delivering)", tx.session_id,

@@ -18,7 +18,7 @@ from .keys import MEASURANDS, measurands_of
 from .ports import ConfigReader
 from .sessions import Rules
 from .tx_messages import Answer, StartFacts, StopFacts
-from .tx_store import OutboxMessage
+from .tx_store import OutboxMessage, TxStore
 
 SENDABLE = ("StartTransaction", "MeterValues", "StopTransaction")
 
@@ -120,6 +120,9 @@ class Ocpp16Messages:
                      authorize_remote_tx_requests=config.get_bool("AuthorizeRemoteTxRequests"),
                      stop_transaction_on_invalid_id=config.get_bool("StopTransactionOnInvalidId"),
                      max_energy_on_invalid_id_wh=config.get_int("MaxEnergyOnInvalidId"))
+
+    def told(self, store: TxStore, session_id: str) -> bool:
+        return store.transaction_id(session_id) is not None or store.queued(session_id, self.start_action)
 
     def key(self, token: IdToken) -> str | None:
         return tokens.id_tag(token)

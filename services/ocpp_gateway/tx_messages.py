@@ -22,7 +22,7 @@ from services.common.contract.power import ConnectorState
 
 from .ports import ConfigReader
 from .sessions import Reason, Rules
-from .tx_store import OutboxMessage, Payload
+from .tx_store import OutboxMessage, Payload, TxStore
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,10 @@ class TxMessages(Protocol):
     interval_key: str
 
     def rules(self, config: ConfigReader) -> Rules: ...
+
+    def told(self, store: TxStore, session_id: str) -> bool:
+        """Has this version's start of the session been queued (or confirmed)?"""
+        ...
 
     def key(self, token: IdToken) -> str | None:
         """The session machine's key of a token; None for one this version cannot carry."""

@@ -208,6 +208,26 @@ class TxStore:
 
     # -- the outbox -------------------------------------------------------------------------------
 
+    def enqueue(self, session_id: str, action: str, payload: Payload) -> None:
+        """Queue one message of an open session (its start, told late: `engine._tell_start`)."""
+        with self.engine.begin() as conn:
+            self._enqueue(conn, session_id, action, payload)
+        self._moved(1)
+
+    def events(self, session_id: str) -> int:
+        """How many numbered (2.0.1) events of the session were queued."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(text("SELECT events FROM transactions WHERE session_id = :s"),
+                                    {"s": session_id}).scalar() or 0)
+
+    def queued(self, session_id: str, action: str) -> bool:
+        """Was a message of this action queued for the session (waiting, or set aside)?"""
+        with self.engine.connect() as conn:
+            return conn.execute(text(
+                "SELECT 1 FROM outbox WHERE session_id = :s AND action = :a UNION ALL "
+                "SELECT 1 FROM outbox_set_aside WHERE session_id = :s AND action = :a LIMIT 1"),
+                {"s": session_id, "a": action}).first() is not None
+
     @staticmethod
     def _enqueue(conn: Any, session_id: str, action: str, payload: Payload) -> None:
         if callable(payload):

@@ -277,3 +277,24 @@ async def test_b11_a_reset_of_the_evse_ends_its_transaction_and_restarts_power_a
         assert [(r.service, r.reason) for r in rig.stand_in("supervisor").asked(supervisor.RESTART)] == [
             ("power", "OCPP Reset of EVSE 1")] * 2
         assert len(rig.csms.calls("BootNotification")) == 1  # the station did not boot again
+
+
+async def test_a_session_begun_under_1_6_is_told_whole_to_the_2_0_1_csms_after_the_switch(tmp_path: Path) -> None:
+    """`ocpp_version` changed while a transaction was open: the new CSMS hears of its start first (offline), then
+    of its end; nothing of it is told in the other version's words."""
+    async with running_gateway(tmp_path, answers=station_answers([100])) as rig:
+        await rig.status("Available")
+        rig.plug()
+        swipe(rig)
+        await rig.csms.wait("StartTransaction")
+    # the gateway stopped with the session open; it starts again speaking 2.0.1, the output off meanwhile
+    csms = CentralSystem(version="2.0.1")
+    async with running_gateway(tmp_path, csms=csms, answers=station_answers([150]), ocpp_version="2.0.1") as rig:
+        ended = await event(rig, "Ended")
+        started = events(rig)[0]
+        assert (started["event_type"], started["seq_no"], started["offline"]) == ("Started", 0, True)
+        assert started["id_token"] == {"id_token": CARD.value, "type": "ISO14443"}
+        assert started["meter_value"][0]["sampled_value"][0]["value"] == 100
+        assert (ended["seq_no"], ended["transaction_info"]["stopped_reason"]) == (1, "Reboot")
+        assert started["transaction_info"]["transaction_id"] == ended["transaction_info"]["transaction_id"]
+        assert [e["event_type"] for e in events(rig)] == ["Started", "Ended"]

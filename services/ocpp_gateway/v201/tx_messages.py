@@ -26,7 +26,7 @@ from ..messages import Unsendable, schema_error
 from ..ports import ConfigReader
 from ..sessions import Rules
 from ..tx_messages import Answer, StartFacts, StopFacts
-from ..tx_store import OutboxMessage, Payload
+from ..tx_store import OutboxMessage, Payload, TxStore
 from . import tokens
 from .transaction_events import StartedBy, ended, meter_value, started, updated
 from .variables import AUTH, OCPP_COMM, SAMPLED, TX
@@ -60,6 +60,9 @@ class Ocpp201Messages:
                      authorize_remote_tx_requests=config.get_bool(f"{AUTH}.AuthorizeRemoteStart"),
                      stop_transaction_on_invalid_id=config.get_bool(f"{TX}.StopTxOnInvalidId"),
                      max_energy_on_invalid_id_wh=config.get_int(f"{TX}.MaxEnergyOnInvalidId"))
+
+    def told(self, store: TxStore, session_id: str) -> bool:
+        return store.events(session_id) > 0
 
     def key(self, token: IdToken) -> str | None:
         return key(token)
