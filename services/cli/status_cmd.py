@@ -191,7 +191,8 @@ def _connection(value: ConnectionState | None) -> str:
     if value is None:
         return "CSMS: not published (is ocpp_gateway running?)"
     link = "connected" if value.connected else "disconnected"
-    return (f"CSMS: {link} registration={value.registration} {value.url} for {_uptime(value.since)} "
+    return (f"CSMS: {link} {value.subprotocol} registration={value.registration} {value.url} "
+            f"for {_uptime(value.since)} "
             f"outbox_pending={value.outbox_pending}")
 
 

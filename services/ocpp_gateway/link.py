@@ -291,7 +291,7 @@ class Link:
         self._published_pending = self.outbox_pending()
         self.bus.publish(CONNECTION, ConnectionState(
             connected=self.connected, registration=self.registration, url=redact_url(self.settings.ocpp_url),
-            since=self._since, outbox_pending=self._published_pending))
+            since=self._since, outbox_pending=self._published_pending, subprotocol=self.dialect.subprotocol))
 
     def outbox_changed(self) -> None:
         """A message was queued or left the outbox: the retained figure follows (`chargebus status`, the page)."""

@@ -77,6 +77,8 @@ async def test_e_a_card_session_is_started_updated_and_ended_in_order(tmp_path: 
                                ocpp_version="2.0.1") as rig:
         boot = (await rig.csms.wait("BootNotification"))[0]
         assert boot["reason"] == "PowerUp" and boot["charging_station"]["vendor_name"] == "chargebus"
+        link = await rig.observer.wait(lambda: rig.observer.get("chargebus/ocpp_gateway/state/connection"))
+        assert link.subprotocol == "ocpp2.0.1"  # what `chargebus status` shows a technician
         await rig.csms.wait("StatusNotification", where=lambda p: p["connector_status"] == "Available")
         rig.plug()
         swipe(rig)

@@ -27,6 +27,8 @@ class ConnectionState(Model):
     url: str
     since: datetime
     outbox_pending: int = Field(ge=0, description="Transaction messages not yet confirmed by the CSMS.")
+    subprotocol: str = Field("ocpp1.6", max_length=20, description="The OCPP-J version the gateway speaks "
+                             "(ocpp1.6 or ocpp2.0.1: the setting ocpp_version).")
 
 
 class SessionPhase(StrEnum):
