@@ -73,30 +73,35 @@ def limit_malloc_arenas() -> None:
     libc.mallopt(M_ARENA_MAX, 2)
 
 
-def preload() -> None:
-    """Import what the children share, then freeze it for them.
+# what the gateway imports only for one OCPP version (the 1.6 side is in PRELOAD: the default)
+PRELOAD_FOR_VERSION = {"2.0.1": ("ocpp.v201", "services.ocpp_gateway.v201.edition")}
+
+
+def preload(extra: tuple[str, ...] = ()) -> None:
+    """Import what the children share (PRELOAD, and `extra`), then freeze it for them.
 
     The collector stays off from here until each child starts (the recipe of the `gc` documentation for
     fork without exec): a collection now would free objects among the shared ones, and every child's first
     allocations would fill those holes, copying each page they sit in."""
     gc.disable()
     limit_malloc_arenas()
-    for name in PRELOAD:
+    names = (*PRELOAD, *extra)
+    for name in names:
         try:
             importlib.import_module(name)
         except ImportError as exc:  # a service that cannot import will say so itself when it starts
             print(f"launcher: preload of {name} failed: {exc}", file=sys.stderr)
-    warm_up()
+    warm_up(names)
     gc.freeze()  # objects imported so far are never touched by the collector: their pages stay shared
 
 
-def warm_up() -> None:
+def warm_up(names: tuple[str, ...] = PRELOAD) -> None:
     """Build what the libraries build lazily on first use, once, before the forks share it: a forked child
     that builds it itself writes into pages it shares with every other child, and each gets its own copy.
 
     Each preloaded module that knows what to build declares it as a module-level `warm_up()`; the launcher
     knows none of it. A warm-up that fails costs memory, not function: it is reported and the next one runs."""
-    for name in PRELOAD:
+    for name in names:
         hook = getattr(sys.modules.get(name), "warm_up", None)
         if callable(hook):
             try:
@@ -230,10 +235,10 @@ def _run(control: socket.socket) -> None:
     launcher.serve()
 
 
-def fork_launcher() -> tuple[int, socket.socket]:
+def fork_launcher(ocpp_version: str = "1.6") -> tuple[int, socket.socket]:
     """From `chargebus run` before it starts any thread: preload, then fork the launcher from this very process,
     so the supervisor shares every preloaded page with the launcher and the services. Returns (pid, socket)."""
-    preload()
+    preload(PRELOAD_FOR_VERSION.get(ocpp_version, ()))
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     parent = os.getpid()
     pid = os.fork()
@@ -260,7 +265,9 @@ def main() -> None:
     not fork itself)."""
     die_with_parent(int(os.environ["CHARGEBUS_SUPERVISOR_PID"]))
     control = socket.socket(fileno=int(os.environ.pop("CHARGEBUS_LAUNCHER_FD")))
-    preload()
+    from services.common.settings import load_settings  # preloaded anyway
+
+    preload(PRELOAD_FOR_VERSION.get(load_settings().ocpp_version, ()))
     _run(control)
 
 

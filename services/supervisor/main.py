@@ -54,7 +54,7 @@ def run(settings: Settings) -> int:
     if separate:
         separation.prepare_data_dir(settings)
     # before any thread exists (asyncio, paho): the one safe moment to fork
-    launcher = fork_launcher()
+    launcher = fork_launcher(settings.ocpp_version)
     gc.enable()  # off since the preload, so that the launcher's children share its pages (see `launcher.preload`)
     try:
         slot = asyncio.run(supervise(settings, launcher, boot, separate))

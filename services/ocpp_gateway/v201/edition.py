@@ -6,10 +6,13 @@ dialect, transaction messages and status notifications, and makes the charge poi
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from ocpp.messages import MessageType, get_validator
+from ocpp.v201.enums import Action
 from sqlalchemy import Engine
 
 from services.common.boot import current_boot_id
@@ -23,6 +26,7 @@ from services.common.contract.supervisor import RestartRequest
 from services.common.settings import Settings
 from services.common.version import VERSION
 
+from .. import list_frames
 from ..availability import Availability
 from ..engine import TransactionEngine
 from ..link import Link
@@ -50,6 +54,16 @@ BOOT_REASONS = {"SoftReset": "RemoteReset", "HardReset": "RemoteReset", "Reboot"
 # firmware notifications that are security events too
 FIRMWARE_EVENTS = {FirmwarePhase.INSTALLED.value: "FirmwareUpdated",
                    FirmwarePhase.INVALID_SIGNATURE.value: "InvalidFirmwareSignature"}
+
+
+def warm_up() -> None:
+    """Build the library's 2.0.1 validators and the local list's schemas once, in the launcher before it forks
+    (a 2.0.1 station's launcher preloads this module)."""
+    for action in Action:
+        for kind in (MessageType.Call, MessageType.CallResult):
+            with contextlib.suppress(OSError, ValueError):  # an action without a schema of this kind
+                get_validator(kind, action.value, "2.0.1")
+    list_frames.compiled_schema(list_frames.ACTION, result=False, version="v201")
 
 
 def boot_reason(restart_reason: str | None) -> str:

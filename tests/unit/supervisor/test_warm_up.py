@@ -23,7 +23,6 @@ def test_each_declared_warm_up_runs_once_and_a_failure_is_reported(monkeypatch: 
         if hook is not None:
             module.warm_up = hook  # type: ignore[attr-defined]
         monkeypatch.setitem(sys.modules, name, module)
-    monkeypatch.setattr(launcher, "PRELOAD", (*modules, "warm.not_imported"))
-    launcher.warm_up()
+    launcher.warm_up((*modules, "warm.not_imported"))
     assert ran == ["fine"]
     assert "warm-up of warm.broken failed: RuntimeError('no schema here')" in capsys.readouterr().err
