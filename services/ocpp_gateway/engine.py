@@ -469,12 +469,12 @@ class TransactionEngine:
             self._abandon(tx)
             return
         del self._starting[connector]
+        await self.sender.kick_first()
         log.info("transaction started session=%s connector=%d id_token=%s meter_start=%d", tx.session_id, connector,
                  action.id_tag, meter_start)
         self._do(self.sessions.started(connector, Running(tx.session_id, action.id_tag, action.parent_id_tag,
                                                           meter_start)))
         self._publish(connector)
-        self.sender.kick()
 
     def _abandon(self, tx: Tx) -> None:
         self._starting.pop(tx.connector_id, None)

@@ -59,6 +59,13 @@ class OutboxSender:
         """Something was queued: look at the queue now rather than at the next poll."""
         self._wake.set()
 
+    async def kick_first(self) -> None:
+        """Something was queued that should reach the CSMS before the caller goes on: the sender takes the loop's
+        next turn, in which it reads the queue and writes the message to the socket (nothing on that way waits).
+        The start of a transaction goes out before its new state wakes every service that follows it."""
+        self.kick()
+        await asyncio.sleep(0)
+
     async def hold(self, timeout: float) -> None:
         """Send nothing more; returns once the call on the wire, if any, has its answer (or after `timeout`)."""
         self._held = True
