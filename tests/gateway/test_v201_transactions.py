@@ -14,10 +14,17 @@ from typing import Any
 from ocpp.v201 import call
 
 from services.common.contract import auth, metering, power, smart_charging, supervisor
-from services.common.contract.auth import AuthorizationStatus, AuthorizeDecision, AuthSource, IdToken, TokenInfo
+from services.common.contract.auth import (
+    AuthorizationStatus,
+    AuthorizeDecision,
+    AuthSource,
+    IdToken,
+    LocalListState,
+    TokenInfo,
+)
 from services.common.contract.auth import AuthorizeRequest as AuthRequest
 from services.common.contract.metering import Cause, Measurand, MeterReading, MeterValue, MeterValuesTaken, Sample
-from services.common.contract.power import ConnectorRequest, ConnectorState, EnergizeRequest, RfidSwiped
+from services.common.contract.power import ConnectorRequest, ConnectorState, EnergizeRequest, Measurement, RfidSwiped
 from services.common.contract.smart_charging import ChargingLimit
 from services.common.contract.supervisor import RestartReply
 from tests.csms import CentralSystem
@@ -300,3 +307,31 @@ async def test_a_session_begun_under_1_6_is_told_whole_to_the_2_0_1_csms_after_t
         assert (ended["seq_no"], ended["transaction_info"]["stopped_reason"]) == (1, "Reboot")
         assert started["transaction_info"]["transaction_id"] == ended["transaction_info"]["transaction_id"]
         assert [e["event_type"] for e in events(rig)] == ["Started", "Ended"]
+
+
+async def test_b06_live_variables_are_what_the_station_knows_now(tmp_path: Path) -> None:
+    """The device model's live values come from where they are kept: the statuses the gateway works out, auth's
+    list size, power's measurement, the station's settings; none is stored."""
+    async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=station_answers([10]),
+                               ocpp_version="2.0.1") as rig:
+        await rig.csms.wait("StatusNotification", where=lambda p: p["connector_status"] == "Available")
+        rig.stand_in("auth").publish(auth.LOCAL_LIST, LocalListState(version=4, size=3))
+        rig.stand_in("power").publish(power.MEASUREMENT, Measurement(
+            connector_id=1, timestamp=datetime.now(UTC), boot_id="b1", sequence=1, voltage_v=400, current_a=50,
+            power_w=20000.0, energy_wh=1, temperature_c=30, ev_request_a=50, offered_current_a=50,
+            offered_power_w=20000), connector_id=1)
+        rig.plug()
+        swipe(rig)
+        await event(rig, "Started")
+        wanted = [("ChargingStation", None, "AvailabilityState"), ("EVSE", 1, "AvailabilityState"),
+                  ("EVSE", 1, "Power"), ("LocalAuthListCtrlr", None, "Entries"), ("SecurityCtrlr", None, "Identity"),
+                  ("SecurityCtrlr", None, "SecurityProfile")]
+
+        async def values() -> list[str]:
+            result = await rig.csms.call(call.GetVariables(get_variable_data=[
+                {"component": {"name": c} | ({"evse": {"id": e}} if e else {}), "variable": {"name": v}}
+                for c, e, v in wanted]))
+            return [r.get("attribute_value") for r in result.get_variable_result]
+
+        await rig.observer.wait(lambda: rig.observer.get("chargebus/auth/state/local_list"))
+        assert await values() == ["Available", "Occupied", "20000.0", "3", "CB0000001", "1"]
