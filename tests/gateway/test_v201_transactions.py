@@ -25,7 +25,13 @@ from services.common.contract.auth import (
 from services.common.contract.auth import AuthorizeRequest as AuthRequest
 from services.common.contract.metering import Cause, Measurand, MeterReading, MeterValue, MeterValuesTaken, Sample
 from services.common.contract.power import ConnectorRequest, ConnectorState, EnergizeRequest, Measurement, RfidSwiped
-from services.common.contract.smart_charging import ChargingLimit
+from services.common.contract.smart_charging import (
+    ChargingLimit,
+    InstalledProfile,
+    InstalledProfiles,
+    SetProfileReply,
+    SetProfileRequest,
+)
 from services.common.contract.supervisor import RestartReply
 from tests.csms import CentralSystem
 from tests.gateway_rig import GatewayRig, running_gateway
@@ -311,8 +317,22 @@ async def test_a_session_begun_under_1_6_is_told_whole_to_the_2_0_1_csms_after_t
 
 async def test_b06_live_variables_are_what_the_station_knows_now(tmp_path: Path) -> None:
     """The device model's live values come from where they are kept: the statuses the gateway works out, auth's
-    list size, power's measurement, the station's settings; none is stored."""
-    async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=station_answers([10]),
+    list size, power's measurement, smart_charging's profiles, the station's settings; none is stored."""
+    installed: list[InstalledProfile] = []
+
+    def answers(rig: GatewayRig) -> None:
+        station_answers([10])(rig)
+
+        def set_profile(request: SetProfileRequest) -> SetProfileReply:
+            installed.append(InstalledProfile(connector_id=request.connector_id, profile=request.profile,
+                                              session_id=None))
+            return SetProfileReply(status="accepted")
+
+        rig.stand_in("smart_charging").answer(smart_charging.SET_PROFILE, set_profile)
+        rig.stand_in("smart_charging").answer(smart_charging.LIST_PROFILES,
+                                              lambda _r: InstalledProfiles(profiles=installed))
+
+    async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=answers,
                                ocpp_version="2.0.1") as rig:
         await rig.csms.wait("StatusNotification", where=lambda p: p["connector_status"] == "Available")
         rig.stand_in("auth").publish(auth.LOCAL_LIST, LocalListState(version=4, size=3))
@@ -335,3 +355,14 @@ async def test_b06_live_variables_are_what_the_station_knows_now(tmp_path: Path)
 
         await rig.observer.wait(lambda: rig.observer.get("chargebus/auth/state/local_list"))
         assert await values() == ["Available", "Occupied", "20000.0", "3", "CB0000001", "1"]
+        entries = {"component": {"name": "SmartChargingCtrlr"},
+                   "variable": {"name": "Entries", "instance": "ChargingProfiles"}}
+        counted = await rig.csms.call(call.GetVariables(get_variable_data=[entries]))
+        assert counted.get_variable_result[0]["attribute_value"] == "0"
+        cap = {"id": 3, "stack_level": 0, "charging_profile_purpose": "ChargingStationMaxProfile",
+               "charging_profile_kind": "Absolute", "charging_schedule": [{
+                   "id": 1, "charging_rate_unit": "A", "start_schedule": datetime.now(UTC).isoformat(),
+                   "charging_schedule_period": [{"start_period": 0, "limit": 100.0}]}]}
+        assert (await rig.csms.call(call.SetChargingProfile(evse_id=0, charging_profile=cap))).status == "Accepted"
+        counted = await rig.csms.call(call.GetVariables(get_variable_data=[entries]))
+        assert counted.get_variable_result[0]["attribute_value"] == "1"

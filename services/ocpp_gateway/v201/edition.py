@@ -78,7 +78,7 @@ class Edition:
         self.engine = engine
         self.restart_reason = restart_reason
         self.live = LiveValues(bus, settings, operative)
-        self.variables = VariableStore(engine, bus, self.live)
+        self.variables = VariableStore(engine, bus, self.live, refresh=self.live.refresh)
         self.boot_reason = boot_reason(restart_reason)
         self._parts: dict[str, Any] = {}
         self._reset_waits: set[int] = set()  # Reset OnIdle scheduled: the station (0) or EVSEs
@@ -92,7 +92,7 @@ class Edition:
         self.security = SecurityEvents(self.engine, link)
         link.security_event = lambda kind, info: self.security.record(kind, info)
         self.variables.on_change(f"{SECURITY}.BasicAuthPassword", self._password_changed)
-        self._boot_events(store)
+        self._boot_events()
         self.link = link
         self.transactions = transactions
         self.reset = reset
@@ -122,7 +122,7 @@ class Edition:
             self.security.record(event, f"firmware notification {note.seq}: {note.status}", key=f"firmware-{note.seq}")
         return jobs.notification(self.store, note)
 
-    def _boot_events(self, store: TxStore) -> None:
+    def _boot_events(self) -> None:
         """StartupOfTheDevice at a station boot, ResetOrReboot at one the station was asked for: once a boot."""
         boot = current_boot_id(self.settings.data_dir)
         if self.boot_reason == "PowerUp":

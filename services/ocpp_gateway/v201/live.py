@@ -1,22 +1,27 @@
 """The device model's live variables (`Var.live`): what the station knows now, answered from where it is kept.
 
 The availability and the connector statuses are the gateway's own; the local list's size is auth's and an
-EVSE's power is power's, from their retained states; the security profile follows the station's settings.
+EVSE's power is power's, from their retained states; the number of charging profiles is smart_charging's,
+asked before it is read; the security profile follows the station's settings.
 None of them is stored in the device model: a stored copy would be stale the moment it was read.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from services.common.bus import Bus
-from services.common.contract import auth, power
+from services.common.bus import Bus, BusError
+from services.common.contract import auth, power, smart_charging
 from services.common.contract.auth import LocalListState
+from services.common.contract.base import Empty
 from services.common.contract.hardware import CONNECTORS
 from services.common.contract.power import Measurement
+from services.common.contract.smart_charging import InstalledProfiles
 from services.common.settings import Settings
 
+from ..limits import REQUEST_TIMEOUT_S
 from ..status import StatusReporter
 from .connector_status import connector_status
 from .variables import Var
@@ -30,6 +35,9 @@ def security_profile(settings: Settings) -> int:
     return 3 if settings.csms_client_cert is not None and settings.csms_client_key is not None else 2
 
 
+log = logging.getLogger(__name__)
+
+
 class LiveValues:
     """`__call__(var)` is the device model's `live`; the parts it reads are set once the gateway has them."""
 
@@ -38,7 +46,8 @@ class LiveValues:
         self.profile = security_profile(settings)
         self.operative = operative
         self.status: StatusReporter | None = None
-        self.charging_profiles = 0  # installed profiles, as the last GetChargingProfiles or Set/Clear counted them
+        self.charging_profiles = 0  # smart_charging's installed profiles, as last counted (`refresh`)
+        self._bus = bus
         self._list_size = 0
         self._power_w: dict[int, float] = {}
         bus.follow(auth.LOCAL_LIST, self._on_list)
@@ -50,6 +59,20 @@ class LiveValues:
     async def _on_measurement(self, measured: Measurement | None, _p: dict[str, str]) -> None:
         if measured is not None:
             self._power_w[measured.connector_id] = measured.power_w
+
+    async def refresh(self, components: set[str] | None) -> None:
+        """Before the values of these components (None: all) are read: count what is counted elsewhere. The number
+        of charging profiles is smart_charging's, asked now (it changes with every profile set, cleared, or
+        ended with its transaction); when it does not answer, the last count stands."""
+        if components is not None and "smartchargingctrlr" not in components:
+            return
+        try:
+            installed: InstalledProfiles = await self._bus.request(smart_charging.LIST_PROFILES, Empty(),
+                                                                   timeout=REQUEST_TIMEOUT_S)
+        except BusError as exc:
+            log.warning("charging profiles not counted: %s", exc)
+            return
+        self.charging_profiles = len(installed.profiles)
 
     def __call__(self, var: Var) -> str:
         name, component = var.name, var.component

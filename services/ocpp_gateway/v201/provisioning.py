@@ -56,6 +56,7 @@ class ProvisioningActions(ChargePoint):
     @on(Action.get_variables)
     async def on_get_variables(self, get_variable_data: list[dict[str, Any]]) -> call_result.GetVariables:
         self._within(len(get_variable_data), "GetVariables")
+        await self.variables.refresh_live(get_variable_data)
         return call_result.GetVariables(get_variable_result=self.variables.get_variables(get_variable_data))
 
     @on(Action.set_variables)
@@ -69,6 +70,7 @@ class ProvisioningActions(ChargePoint):
 
     @on(Action.get_base_report)
     async def on_get_base_report(self, request_id: int, report_base: str) -> call_result.GetBaseReport:
+        await self.variables.refresh_live(None)
         report = self.variables.report(ReportBase(report_base))
         if not report:
             return call_result.GetBaseReport(status=ReportStatus.empty_result_set)

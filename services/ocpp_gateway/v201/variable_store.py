@@ -30,7 +30,10 @@ class VariableStore:
     """Also the link's configuration (`link.LinkConfig`), a variable named by its path."""
 
     def __init__(self, engine: Engine, bus: Bus, live: Callable[[Var], str],
-                 variables: Sequence[Var] = VARIABLES) -> None:
+                 variables: Sequence[Var] = VARIABLES,
+                 refresh: Callable[[set[str] | None], Awaitable[None]] | None = None) -> None:
+        """`refresh(components)`: before live values of these components (lower case; None: all) are read."""
+        self._refresh = refresh
         self._engine = engine
         self._bus = bus
         with engine.connect() as conn:
@@ -81,6 +84,12 @@ class VariableStore:
             self._publish(var, self.model.value(var))
         for setting, value in capacities(self.model.variables).items():
             self._bus.publish(SETTING, SettingValue(name=setting, value=value), name=setting.value)
+
+    async def refresh_live(self, requests: Sequence[Request] | None) -> None:
+        """Before a GetVariables of `requests` or a report (None) is answered: live values counted elsewhere."""
+        if self._refresh is not None:
+            await self._refresh(None if requests is None else {
+                str(r.get("component", {}).get("name", "")).lower() for r in requests})
 
     def get_variables(self, requests: Sequence[Request]) -> list[dict[str, Any]]:
         return [self.model.get(r) for r in requests]
