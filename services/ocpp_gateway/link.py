@@ -172,6 +172,7 @@ class Link:
         # until a connection succeeds: the protocol may keep a security log of them
         self.security_event: Callable[[str, str], None] = lambda _kind, _info: None
         self._untrusted_told = False
+        self.down_at: float | None = None  # when the last connection that was up went down (monotonic)
         config.on_change(dialect.heartbeat, self._interval_changed)
         # the ping interval, new credentials or a higher profile apply to the next connection: reconnect now
         # (security whitepaper §1.3, 2.0.1 A01), but only for a value the connection does not already use
@@ -342,6 +343,8 @@ class Link:
 
     def _down(self) -> None:
         was = self.connected
+        if was:
+            self.down_at = time.monotonic()
         self.connected = False
         self.protocol, self.ws = None, None
         self._accepted.clear()

@@ -167,6 +167,10 @@ class StatusReporter:
 
     async def on_boot_accepted(self) -> None:
         """A new boot: the CSMS gets every connector again."""
+        self.resend_all()
+
+    def resend_all(self) -> None:
+        """The CSMS gets every connector's status again, as if it had none."""
         self.sent.clear()
         self._changed.set()
 

@@ -366,3 +366,22 @@ async def test_b06_live_variables_are_what_the_station_knows_now(tmp_path: Path)
         assert (await rig.csms.call(call.SetChargingProfile(evse_id=0, charging_profile=cap))).status == "Accepted"
         counted = await rig.csms.call(call.GetVariables(get_variable_data=[entries]))
         assert counted.get_variable_result[0]["attribute_value"] == "1"
+
+
+async def test_g_back_after_longer_offline_than_the_threshold_every_status_goes_out_again(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=station_answers([10]),
+                               ocpp_version="2.0.1") as rig:
+        def available() -> list[dict[str, Any]]:
+            return [p for p in rig.csms.calls("StatusNotification") if p["connector_status"] == "Available"]
+
+        await rig.csms.wait("StatusNotification", where=lambda p: p["connector_status"] == "Available")
+        threshold = {"attribute_value": "0", "component": {"name": "OCPPCommCtrlr"},
+                     "variable": {"name": "OfflineThreshold"}}
+        result = await rig.csms.call(call.SetVariables(set_variable_data=[threshold]))
+        assert result.set_variable_result[0]["attribute_status"] == "Accepted"
+        connections = rig.csms.connections
+        await rig.csms.drop()
+        await rig.observer.wait(lambda: rig.csms.connections > connections, what="the reconnect")
+        await rig.csms.wait("StatusNotification", 2, where=lambda p: p["connector_status"] == "Available")
+        assert len(rig.csms.calls("BootNotification")) == 1  # a reconnect, not a boot: nothing had changed
+        assert [(p["evse_id"], p["connector_id"]) for p in available()] == [(1, 1), (1, 1)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -41,12 +42,13 @@ from .provisioning import Spawn
 from .security_events import SecurityEvents
 from .tx_messages import OCPP201 as MESSAGES
 from .variable_store import VariableStore
-from .variables import SECURITY
+from .variables import OCPP_COMM, SECURITY
 
 log = logging.getLogger(__name__)
 
 __all__ = ["MESSAGES", "NOTIFIER", "OCPP201", "Edition", "boot_reason"]
 
+OFFLINE_THRESHOLD = f"{OCPP_COMM}.OfflineThreshold"
 # why the station restarted (the gateway's restart reason, `engine.RESTART_REASON`), as a 2.0.1 BootReason
 BOOT_REASONS = {"SoftReset": "RemoteReset", "HardReset": "RemoteReset", "Reboot": "LocalReset"}
 
@@ -88,6 +90,7 @@ class Edition:
                  response_timeout_s: float) -> None:
         """The parts a connection's charge point works on: they outlive every connection."""
         self.live.status = status
+        self.status = status
         self.store = store
         self.security = SecurityEvents(self.engine, link)
         link.security_event = lambda kind, info: self.security.record(kind, info)
@@ -103,6 +106,7 @@ class Edition:
                        "schedule_reset": self._reset_waits.add, "security": self.security,
                        "response_timeout": response_timeout_s}
         transactions.add_end_listener(self._transaction_ended)
+        link.when_reconnected(self._reconnected)
         transactions.on_reservation_end = lambda reservation_id, why: reservation.tell_expired(link, reservation_id,
                                                                                               why)
 
@@ -129,6 +133,13 @@ class Edition:
             self.security.record("StartupOfTheDevice", f"chargebus {VERSION}", key=f"boot-{boot}")
         else:
             self.security.record("ResetOrReboot", f"{self.boot_reason} ({self.restart_reason})", key=f"boot-{boot}")
+
+    async def _reconnected(self) -> None:
+        """Back after longer offline than OCPPCommCtrlr.OfflineThreshold: every connector's status goes out again,
+        not only those that changed (as the spec recommends; a shorter outage sends the changes alone)."""
+        down_at = self.link.down_at
+        if down_at is not None and time.monotonic() - down_at > self.variables.get_int(OFFLINE_THRESHOLD):
+            self.status.resend_all()
 
     async def _password_changed(self, _value: str) -> None:
         self.security.record("ReconfigurationOfSecurityParameters", "BasicAuthPassword set")
