@@ -13,7 +13,7 @@ from typing import Any
 
 from ocpp.v201 import call
 
-from services.common.contract import auth, metering, power, smart_charging, supervisor
+from services.common.contract import auth, firmware, metering, power, smart_charging, supervisor
 from services.common.contract.auth import (
     AuthorizationStatus,
     AuthorizeDecision,
@@ -385,3 +385,31 @@ async def test_g_back_after_longer_offline_than_the_threshold_every_status_goes_
         await rig.csms.wait("StatusNotification", 2, where=lambda p: p["connector_status"] == "Available")
         assert len(rig.csms.calls("BootNotification")) == 1  # a reconnect, not a boot: nothing had changed
         assert [(p["evse_id"], p["connector_id"]) for p in available()] == [(1, 1), (1, 1)]
+
+
+async def test_l01_an_install_date_ahead_is_refused_not_ignored(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), ocpp_version="2.0.1") as rig:
+        await rig.csms.wait("BootNotification")
+        later = datetime.fromtimestamp(datetime.now(UTC).timestamp() + 3600, UTC).isoformat()
+        answer = await rig.csms.call(call.UpdateFirmware(request_id=1, firmware={
+            "location": "ftp://fw.example.com/image.cbfw", "retrieve_date_time": datetime.now(UTC).isoformat(),
+            "install_date_time": later}))
+        assert answer.status == "Rejected" and answer.status_info["reason_code"] == "UnsupportedParam"
+        assert rig.stand_in("firmware").asked(firmware.UPDATE) == []
+
+
+async def test_b12_a_scheduled_reset_survives_a_restart_of_the_gateway(tmp_path: Path) -> None:
+    """Reset OnIdle was answered Scheduled; the gateway restarted before the transaction ended (here it ended
+    meanwhile: the output was off when it came back). The reset still happens."""
+    async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=restarting,
+                               ocpp_version="2.0.1") as rig:
+        await rig.csms.wait("StatusNotification")
+        rig.plug()
+        swipe(rig)
+        await event(rig, "Started")
+        assert (await rig.csms.call(call.Reset(type="OnIdle"))).status == "Scheduled"
+        assert rig.stand_in("supervisor").asked(supervisor.RESTART) == []
+    async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=restarting,
+                               ocpp_version="2.0.1") as rig:
+        await rig.observer.wait(lambda: rig.stand_in("supervisor").asked(supervisor.RESTART))
+        assert [r.service for r in rig.stand_in("supervisor").asked(supervisor.RESTART)] == [None]

@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 __all__ = ["MESSAGES", "NOTIFIER", "OCPP201", "Edition", "boot_reason"]
 
 OFFLINE_THRESHOLD = f"{OCPP_COMM}.OfflineThreshold"
+RESETS_WAITING = "resets_on_idle"  # gateway_state key: the targets of a Reset OnIdle answered Scheduled (0: all)
 # why the station restarted (the gateway's restart reason, `engine.RESTART_REASON`), as a 2.0.1 BootReason
 BOOT_REASONS = {"SoftReset": "RemoteReset", "HardReset": "RemoteReset", "Reboot": "LocalReset"}
 
@@ -103,10 +104,14 @@ class Edition:
         self._parts = {"variables": self.variables, "bus": self.bus, "link": link, "status": status,
                        "availability": availability, "store": store, "spawn": spawn, "transactions": transactions,
                        "reset": reset, "reset_evse": self.reset_evse, "reset_pending": lambda: bool(self._reset_waits),
-                       "schedule_reset": self._reset_waits.add, "security": self.security,
+                       "schedule_reset": self._schedule_reset, "security": self.security,
                        "response_timeout": response_timeout_s}
         transactions.add_end_listener(self._transaction_ended)
         link.when_reconnected(self._reconnected)
+        # a Reset OnIdle the CSMS was answered Scheduled for survives a restart of the gateway
+        kept = store.state(RESETS_WAITING) or ""
+        self._reset_waits.update(int(t) for t in kept.split(",") if t.isdigit())
+        link.when_accepted(self._resets_now_idle)
         transactions.on_reservation_end = lambda reservation_id, why: reservation.tell_expired(link, reservation_id,
                                                                                               why)
 
@@ -157,11 +162,29 @@ class Edition:
         except BusError as exc:
             log.error("reset of EVSE %d: the supervisor did not restart power: %s", connector, exc)
 
+    def _schedule_reset(self, target: int) -> None:
+        self._reset_waits.add(target)
+        self._keep_resets()
+
+    def _keep_resets(self) -> None:
+        self.store.set_state(RESETS_WAITING, ",".join(str(t) for t in sorted(self._reset_waits)) or None)
+
     async def _transaction_ended(self, connector: int) -> None:
+        self._reset_if_idle((connector,))
+
+    async def _resets_now_idle(self) -> None:
+        """After a restart of the gateway: a reset it had scheduled whose transaction has ended meanwhile."""
+        self._reset_if_idle(CONNECTORS)
+
+    def _reset_if_idle(self, connectors: tuple[int, ...]) -> None:
         busy = self.transactions.sessions.busy
         if 0 in self._reset_waits and not any(busy(c) for c in CONNECTORS):
             self._reset_waits.clear()
+            self._keep_resets()
             self.spawn(self.reset("Soft"), "reset-on-idle")
-        elif connector in self._reset_waits and not busy(connector):
-            self._reset_waits.discard(connector)
-            self.spawn(self.reset_evse(connector), f"reset-evse-{connector}-on-idle")
+            return
+        for connector in connectors:
+            if connector in self._reset_waits and not busy(connector):
+                self._reset_waits.discard(connector)
+                self._keep_resets()
+                self.spawn(self.reset_evse(connector), f"reset-evse-{connector}-on-idle")

@@ -6,7 +6,8 @@
   not carry the station's trusted firmware key is answered InvalidCertificate, and a signature that does not check
   out over the downloaded file ends the job InvalidSignature, before anything is installed.
 - An update replacing one that has not begun installing is AcceptedCanceled; one that comes while an install is
-  under way is Rejected (an install is never interrupted).
+  under way is Rejected (an install is never interrupted), and so is one whose installDateTime lies ahead: the
+  station installs as soon as the image is downloaded and no transaction runs (retrieveDateTime schedules it).
 - GetLog DiagnosticsLog uploads the same archive as 1.6 GetDiagnostics; SecurityLog an archive of the security
   events alone (the log records `security_events.py` writes), within the same time window.
 - The notifications carry the requestId of the request they report (kept in the gateway's SQLite file across a
@@ -16,7 +17,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ocpp.routing import on
@@ -47,6 +48,7 @@ from .security_events import SecurityEvents
 log = logging.getLogger(__name__)
 
 HANDOVER_TIMEOUT_S = 5.0
+INSTALL_SLACK = timedelta(minutes=1)  # an installDateTime of "now" from a CSMS whose clock runs a little ahead
 FIRMWARE_REQUEST, LOG_REQUEST = "firmware_request_id", "log_request_id"  # gateway_state keys
 FIRMWARE = {FirmwarePhase.IDLE: Firmware.idle, FirmwarePhase.DOWNLOADING: Firmware.downloading,
             FirmwarePhase.DOWNLOADED: Firmware.downloaded, FirmwarePhase.DOWNLOAD_FAILED: Firmware.download_failed,
@@ -84,6 +86,15 @@ async def jobs_now(bus: Bus) -> JobsStatus:
     return status
 
 
+def _later_than_now(moment: str) -> bool:
+    """An installDateTime the station would have to wait for (one that is no date is the schema's to refuse)."""
+    try:
+        at = datetime.fromisoformat(moment)
+    except ValueError:
+        return False
+    return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)) > datetime.now(UTC) + INSTALL_SLACK
+
+
 def _info(reason: str, why: str) -> dict[str, str]:
     return {"reason_code": reason, "additional_info": why[:512]}
 
@@ -98,6 +109,11 @@ class JobActions(ChargePoint):
     @on(Action.update_firmware)
     async def on_update_firmware(self, request_id: int, firmware: dict[str, Any], retries: int | None = None,
                                  retry_interval: int | None = None, **_custom: Any) -> call_result.UpdateFirmware:
+        install_at = firmware.get("install_date_time")
+        if install_at is not None and _later_than_now(install_at):
+            return call_result.UpdateFirmware(status=UpdateStatus.rejected, status_info=_info(
+                "UnsupportedParam", "the station installs once the image is downloaded and no transaction "
+                "runs: set retrieveDateTime instead"))
         try:
             before = await jobs_now(self.bus)
         except BusError as exc:
