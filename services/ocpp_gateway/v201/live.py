@@ -43,6 +43,7 @@ class LiveValues:
 
     def __init__(self, bus: Bus, settings: Settings, operative: Callable[[int], bool]) -> None:
         self.identity = settings.charge_point_id
+        self.message_timeout_s = settings.ocpp_response_timeout_s
         self.profile = security_profile(settings)
         self.operative = operative
         self.status: StatusReporter | None = None
@@ -84,6 +85,8 @@ class LiveValues:
             return str(self.profile)
         if name == "Identity":
             return self.identity
+        if name == "MessageTimeout":
+            return str(round(self.message_timeout_s))
         if name == "CertificateEntries":
             return "0"  # no certificate is installed through OCPP: the CA bundle is the station's file
         if name == "DateTime":

@@ -82,7 +82,7 @@ VARIABLES: tuple[Var, ...] = (
     # how the station talks to its CSMS
     _int(OCPP_COMM, "HeartbeatInterval", 300, RW, unit="s", min_limit=1, max_limit=65535),
     _int(OCPP_COMM, "WebSocketPingInterval", 300, RW, unit="s", min_limit=0, max_limit=86400),
-    _int(OCPP_COMM, "MessageTimeout", 30, instance="Default", unit="s"),
+    _int(OCPP_COMM, "MessageTimeout", 30, instance="Default", unit="s", live=True),  # ocpp_response_timeout_s
     _int(OCPP_COMM, "MessageAttempts", 3, RW, instance="TransactionEvent", min_limit=1, max_limit=100),
     _int(OCPP_COMM, "MessageAttemptInterval", 60, RW, instance="TransactionEvent", unit="s", min_limit=1,
          max_limit=86400),
