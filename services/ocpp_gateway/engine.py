@@ -341,14 +341,26 @@ class TransactionEngine:
         self.on_owned_change(connector)
 
     def _connector_changed(self, state: ConnectorState) -> list[Action]:
-        self._states[state.connector_id] = state
+        before, self._states[state.connector_id] = self._states.get(state.connector_id), state
         connector, seen = state.connector_id, connector_input(state, self.owned(state.connector_id))
         if self.sessions.ends(connector, seen) or (state.energized and not self.sessions.busy(connector)):
             # a retained copy may be stale (a broker that crashed restores what it last saved):
             # before ending a charge, or cutting an output, ask power what is true now
             self._spawn(self._confirm_state(connector), f"confirm-{connector}")
             return []
+        self._tell_charging(connector, before, state)
         return self.sessions.connector(connector, seen, time.monotonic())
+
+    def _tell_charging(self, connector: int, before: ConnectorState | None, state: ConnectorState) -> None:
+        """What the EV and the station do during a transaction changed (charging, suspended by either side): the
+        version's message for it, if it has one, queued in order with the transaction's others."""
+        c = self.sessions.get(connector)
+        if c.phase is not Phase.ACTIVE or c.running is None:
+            return
+        payload = self.messages.charging_changed(c.running.session_id, before, state, not self.link.accepted)
+        if payload is not None:
+            self.store.enqueue(c.running.session_id, self.messages.meter_action, payload)
+            self.sender.kick()
 
     async def _confirm_state(self, connector: int) -> None:
         try:

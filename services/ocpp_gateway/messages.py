@@ -146,6 +146,10 @@ class Ocpp16Messages:
               offline: bool) -> dict[str, Any]:
         return {"connector_id": connector_id, "meter_value": [meter_value_payload(value)]}
 
+    def charging_changed(self, session_id: str, before: ConnectorState | None, now: ConnectorState, offline: bool
+                         ) -> None:
+        return None  # 1.6 tells it with the connector's StatusNotification (Charging, SuspendedEV, SuspendedEVSE)
+
     def sampled(self, value: MeterValue) -> dict[str, Any]:
         return meter_value_payload(value)
 

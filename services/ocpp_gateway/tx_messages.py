@@ -114,6 +114,11 @@ class TxMessages(Protocol):
     def meter(self, session_id: str, connector_id: int, value: MeterValue, state: ConnectorState | None,
               offline: bool) -> Payload: ...
 
+    def charging_changed(self, session_id: str, before: ConnectorState | None, now: ConnectorState, offline: bool
+                         ) -> Payload | None:
+        """The message for a change of power's facts during a transaction (None: this version tells none)."""
+        ...
+
     def sampled(self, value: MeterValue) -> dict[str, Any]:
         """A reading kept during a transaction, for the message that ends it."""
         ...

@@ -413,3 +413,26 @@ async def test_b12_a_scheduled_reset_survives_a_restart_of_the_gateway(tmp_path:
                                ocpp_version="2.0.1") as rig:
         await rig.observer.wait(lambda: rig.stand_in("supervisor").asked(supervisor.RESTART))
         assert [r.service for r in rig.stand_in("supervisor").asked(supervisor.RESTART)] == [None]
+
+
+async def test_e_a_change_of_charging_state_is_an_updated_event(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=station_answers([10]),
+                               ocpp_version="2.0.1") as rig:
+        await rig.csms.wait("StatusNotification")
+        rig.plug()
+        swipe(rig)
+        await event(rig, "Started")
+        await rig.observer.wait(lambda: (s := rig.observer.get("chargebus/ocpp_gateway/state/transaction/1"))
+                                and s.phase == "active")
+        rig.hardware(1, plugged=True, energized=True, delivering=False)  # the EV stops taking current
+        suspended = await event(rig, "Updated")
+        rig.hardware(1, plugged=True, energized=True, delivering=False, held_back=True, limit_a=0)
+        held = await event(rig, "Updated", 2)
+        rig.hardware(1, plugged=True, energized=True, delivering=False, held_back=True, limit_a=0, setpoint_a=0)
+        rig.hardware(1, plugged=True, energized=True, delivering=True)
+        resumed = await event(rig, "Updated", 3)
+        assert [(e["trigger_reason"], e["transaction_info"]["charging_state"], e["seq_no"])
+                for e in (suspended, held, resumed)] == [("ChargingStateChanged", "SuspendedEV", 1),
+                                                         ("ChargingStateChanged", "SuspendedEVSE", 2),
+                                                         ("ChargingStateChanged", "Charging", 3)]
+        assert len([e for e in events(rig) if e["event_type"] == "Updated"]) == 3  # the repeated facts told nothing

@@ -28,7 +28,7 @@ from ..sessions import Rules
 from ..tx_messages import Answer, StartFacts, StopFacts
 from ..tx_store import OutboxMessage, Payload, TxStore
 from . import tokens
-from .transaction_events import StartedBy, ended, meter_value, started, updated
+from .transaction_events import StartedBy, charging_state, ended, meter_value, started, updated
 from .variables import AUTH, OCPP_COMM, SAMPLED, TX
 
 EVENT = "TransactionEvent"
@@ -94,6 +94,13 @@ class Ocpp201Messages:
               offline: bool) -> Payload:
         trigger = TRIGGERS.get(value.cause, Trigger.trigger)
         return lambda seq_no: updated(session_id, seq_no, value.timestamp, trigger, state, value, offline)
+
+    def charging_changed(self, session_id: str, before: ConnectorState | None, now: ConnectorState, offline: bool
+                         ) -> Payload | None:
+        if before is None or charging_state(before) == charging_state(now):
+            return None  # no change, or nothing to compare with (the first facts after a restart of the gateway)
+        at = now.since
+        return lambda seq_no: updated(session_id, seq_no, at, Trigger.charging_state_changed, now, None, offline)
 
     def sampled(self, value: MeterValue) -> dict[str, Any]:
         return meter_value(value)
