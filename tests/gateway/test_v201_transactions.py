@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ocpp.v16.enums import AuthorizationStatus as CsmsStatus
 from ocpp.v201 import call
 
 from services.common.contract import auth, firmware, metering, power, smart_charging, supervisor
@@ -436,3 +437,17 @@ async def test_e_a_change_of_charging_state_is_an_updated_event(tmp_path: Path) 
                                                          ("ChargingStateChanged", "SuspendedEVSE", 2),
                                                          ("ChargingStateChanged", "Charging", 3)]
         assert len([e for e in events(rig) if e["event_type"] == "Updated"]) == 3  # the repeated facts told nothing
+
+
+async def test_e_a_token_the_csms_refuses_in_its_answer_to_started_ends_the_transaction(tmp_path: Path) -> None:
+    """Authorized locally (auth's list or cache), refused by the CSMS when it hears of the transaction:
+    TxCtrlr.StopTxOnInvalidId (true) ends it, stoppedReason DeAuthorized."""
+    csms = CentralSystem(version="2.0.1")
+    csms.tags[CARD.value] = CsmsStatus.blocked  # as the CSMS answers it: in TransactionEvent's answer
+    async with running_gateway(tmp_path, csms=csms, answers=station_answers([10]), ocpp_version="2.0.1") as rig:
+        await rig.csms.wait("StatusNotification")
+        rig.plug()
+        swipe(rig)
+        ended = await event(rig, "Ended")
+        assert (ended["trigger_reason"], ended["transaction_info"]["stopped_reason"]) == ("Deauthorized",
+                                                                                          "DeAuthorized")
