@@ -6,7 +6,8 @@ The CSMS side is the library's v201 ChargePoint: every message is checked agains
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,22 @@ def swipe(rig: GatewayRig, token: IdToken = CARD) -> None:
     rig.stand_in("power").publish(power.RFID_SWIPED, RfidSwiped(token=token))
 
 
+@asynccontextmanager
+async def gateway_201(tmp_path: Path, answers: Callable[[GatewayRig], None] | None = None) -> AsyncIterator[GatewayRig]:
+    """The gateway rig speaking 2.0.1 to a 2.0.1 CSMS, once it has told the connector Available."""
+    async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=answers or station_answers([10]),
+                               ocpp_version="2.0.1") as rig:
+        await rig.csms.wait("StatusNotification", where=lambda p: p["connector_status"] == "Available")
+        yield rig
+
+
+async def start_charging(rig: GatewayRig) -> dict[str, Any]:
+    """The EV plugged in, the card swiped: the Started event."""
+    rig.plug()
+    swipe(rig)
+    return await event(rig, "Started")
+
+
 async def test_e_a_card_session_is_started_updated_and_ended_in_order(tmp_path: Path) -> None:
     register = [1234]
     async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=station_answers(register),
@@ -94,9 +111,7 @@ async def test_e_a_card_session_is_started_updated_and_ended_in_order(tmp_path: 
         link = await rig.observer.wait(lambda: rig.observer.get("chargebus/ocpp_gateway/state/connection"))
         assert link.subprotocol == "ocpp2.0.1"  # what `chargebus status` shows a technician
         await rig.csms.wait("StatusNotification", where=lambda p: p["connector_status"] == "Available")
-        rig.plug()
-        swipe(rig)
-        started = await event(rig, "Started")
+        started = await start_charging(rig)
         session = started["transaction_info"]["transaction_id"]
         assert (started["seq_no"], started["trigger_reason"], started["id_token"]) == (
             0, "Authorized", {"id_token": "04A2B3C4", "type": "ISO14443"})
@@ -125,9 +140,7 @@ async def test_e_a_card_session_is_started_updated_and_ended_in_order(tmp_path: 
 
 async def test_f01_f03_a_remote_start_carries_its_id_and_a_remote_stop_names_the_station_s_id(tmp_path: Path
                                                                                                ) -> None:
-    async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=station_answers([10]),
-                               ocpp_version="2.0.1") as rig:
-        await rig.csms.wait("StatusNotification", where=lambda p: p["connector_status"] == "Available")
+    async with gateway_201(tmp_path, station_answers([10])) as rig:
         rig.plug()
         answer = await rig.csms.call(call.RequestStartTransaction(
             id_token={"id_token": "APP-7", "type": "Central"}, remote_start_id=42, evse_id=1))
@@ -147,9 +160,7 @@ async def test_f01_f03_a_remote_start_carries_its_id_and_a_remote_stop_names_the
 
 async def test_e_events_made_offline_are_flagged_and_delivered_in_order_after_reconnecting(tmp_path: Path) -> None:
     register = [100]
-    async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=station_answers(register),
-                               ocpp_version="2.0.1") as rig:
-        await rig.csms.wait("StatusNotification", where=lambda p: p["connector_status"] == "Available")
+    async with gateway_201(tmp_path, station_answers(register)) as rig:
         rig.csms.refuse = True
         await rig.csms.drop()
         await rig.observer.wait(lambda: (s := rig.observer.get("chargebus/ocpp_gateway/state/connection"))
@@ -172,26 +183,18 @@ async def test_e_events_made_offline_are_flagged_and_delivered_in_order_after_re
 
 
 async def test_f05_the_fixed_cable_has_no_lock_to_open(tmp_path: Path) -> None:
-    async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=station_answers([10]),
-                               ocpp_version="2.0.1") as rig:
-        await rig.csms.wait("StatusNotification")
+    async with gateway_201(tmp_path, station_answers([10])) as rig:
         assert (await rig.csms.call(call.UnlockConnector(evse_id=1, connector_id=1))).status == "UnlockFailed"
         assert (await rig.csms.call(call.UnlockConnector(evse_id=9, connector_id=1))).status == "UnknownConnector"
-        rig.plug()
-        swipe(rig)
-        await event(rig, "Started")
+        await start_charging(rig)
         answer = await rig.csms.call(call.UnlockConnector(evse_id=1, connector_id=1))
         assert answer.status == "OngoingAuthorizedTransaction"
 
 
 async def test_f06_j01_a_transaction_event_and_meter_values_can_be_triggered_and_clock_values_are_told(
         tmp_path: Path) -> None:
-    async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=station_answers([500]),
-                               ocpp_version="2.0.1") as rig:
-        await rig.csms.wait("StatusNotification")
-        rig.plug()
-        swipe(rig)
-        await event(rig, "Started")
+    async with gateway_201(tmp_path, station_answers([500])) as rig:
+        await start_charging(rig)
         answer = await rig.csms.call(call.TriggerMessage(requested_message="TransactionEvent", evse={"id": 1}))
         assert answer.status == "Accepted"
         triggered = await event(rig, "Updated")
@@ -211,9 +214,7 @@ async def test_f06_j01_a_transaction_event_and_meter_values_can_be_triggered_and
 
 
 async def test_h01_h03_a_reservation_is_used_by_its_token_and_one_that_expires_is_told(tmp_path: Path) -> None:
-    async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=station_answers([10]),
-                               ocpp_version="2.0.1") as rig:
-        await rig.csms.wait("StatusNotification", where=lambda p: p["connector_status"] == "Available")
+    async with gateway_201(tmp_path, station_answers([10])) as rig:
         soon = datetime.now(UTC).isoformat()
         token = {"id_token": CARD.value, "type": "ISO14443"}
         anywhere = await rig.csms.call(call.ReserveNow(id=4, expiry_date_time=soon, id_token=token))
@@ -223,9 +224,7 @@ async def test_h01_h03_a_reservation_is_used_by_its_token_and_one_that_expires_i
         assert reserved.status == "Accepted"
         await rig.csms.wait("StatusNotification", where=lambda p: p["connector_status"] == "Reserved")
         assert (await rig.csms.call(call.CancelReservation(reservation_id=99))).status == "Rejected"
-        rig.plug()
-        swipe(rig)
-        started = await event(rig, "Started")
+        started = await start_charging(rig)
         assert started["reservation_id"] == 5
         swipe(rig)
         await event(rig, "Ended")
@@ -244,13 +243,9 @@ def restarting(rig: GatewayRig) -> None:
 
 
 async def test_b11_reset_immediate_ends_the_transaction_then_restarts(tmp_path: Path) -> None:
-    async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=restarting,
-                               ocpp_version="2.0.1") as rig:
-        await rig.csms.wait("StatusNotification")
+    async with gateway_201(tmp_path, restarting) as rig:
         assert (await rig.csms.call(call.Reset(type="Immediate", evse_id=9))).status == "Rejected"
-        rig.plug()
-        swipe(rig)
-        await event(rig, "Started")
+        await start_charging(rig)
         assert (await rig.csms.call(call.Reset(type="Immediate"))).status == "Accepted"
         ended = await event(rig, "Ended")
         assert (ended["transaction_info"]["stopped_reason"], ended["trigger_reason"]) == ("ImmediateReset",
@@ -259,12 +254,8 @@ async def test_b11_reset_immediate_ends_the_transaction_then_restarts(tmp_path: 
 
 
 async def test_b12_reset_on_idle_waits_for_the_transaction_to_end(tmp_path: Path) -> None:
-    async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=restarting,
-                               ocpp_version="2.0.1") as rig:
-        await rig.csms.wait("StatusNotification")
-        rig.plug()
-        swipe(rig)
-        await event(rig, "Started")
+    async with gateway_201(tmp_path, restarting) as rig:
+        await start_charging(rig)
         assert (await rig.csms.call(call.Reset(type="OnIdle"))).status == "Scheduled"
         assert rig.stand_in("supervisor").asked(supervisor.RESTART) == []
         swipe(rig)  # the driver ends the transaction: the station is idle, the reset goes ahead
@@ -274,12 +265,8 @@ async def test_b12_reset_on_idle_waits_for_the_transaction_to_end(tmp_path: Path
 
 
 async def test_b11_a_reset_of_the_evse_ends_its_transaction_and_restarts_power_alone(tmp_path: Path) -> None:
-    async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=restarting,
-                               ocpp_version="2.0.1") as rig:
-        await rig.csms.wait("StatusNotification")
-        rig.plug()
-        swipe(rig)
-        await event(rig, "Started")
+    async with gateway_201(tmp_path, restarting) as rig:
+        await start_charging(rig)
         assert (await rig.csms.call(call.Reset(type="OnIdle", evse_id=1))).status == "Scheduled"
         swipe(rig)
         await event(rig, "Ended")
@@ -333,17 +320,13 @@ async def test_b06_live_variables_are_what_the_station_knows_now(tmp_path: Path)
         rig.stand_in("smart_charging").answer(smart_charging.LIST_PROFILES,
                                               lambda _r: InstalledProfiles(profiles=installed))
 
-    async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=answers,
-                               ocpp_version="2.0.1") as rig:
-        await rig.csms.wait("StatusNotification", where=lambda p: p["connector_status"] == "Available")
+    async with gateway_201(tmp_path, answers) as rig:
         rig.stand_in("auth").publish(auth.LOCAL_LIST, LocalListState(version=4, size=3))
         rig.stand_in("power").publish(power.MEASUREMENT, Measurement(
             connector_id=1, timestamp=datetime.now(UTC), boot_id="b1", sequence=1, voltage_v=400, current_a=50,
             power_w=20000.0, energy_wh=1, temperature_c=30, ev_request_a=50, offered_current_a=50,
             offered_power_w=20000), connector_id=1)
-        rig.plug()
-        swipe(rig)
-        await event(rig, "Started")
+        await start_charging(rig)
         wanted = [("ChargingStation", None, "AvailabilityState"), ("EVSE", 1, "AvailabilityState"),
                   ("EVSE", 1, "Power"), ("LocalAuthListCtrlr", None, "Entries"), ("SecurityCtrlr", None, "Identity"),
                   ("SecurityCtrlr", None, "SecurityProfile")]
@@ -402,12 +385,8 @@ async def test_l01_an_install_date_ahead_is_refused_not_ignored(tmp_path: Path) 
 async def test_b12_a_scheduled_reset_survives_a_restart_of_the_gateway(tmp_path: Path) -> None:
     """Reset OnIdle was answered Scheduled; the gateway restarted before the transaction ended (here it ended
     meanwhile: the output was off when it came back). The reset still happens."""
-    async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=restarting,
-                               ocpp_version="2.0.1") as rig:
-        await rig.csms.wait("StatusNotification")
-        rig.plug()
-        swipe(rig)
-        await event(rig, "Started")
+    async with gateway_201(tmp_path, restarting) as rig:
+        await start_charging(rig)
         assert (await rig.csms.call(call.Reset(type="OnIdle"))).status == "Scheduled"
         assert rig.stand_in("supervisor").asked(supervisor.RESTART) == []
     async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=restarting,
@@ -417,12 +396,8 @@ async def test_b12_a_scheduled_reset_survives_a_restart_of_the_gateway(tmp_path:
 
 
 async def test_e_a_change_of_charging_state_is_an_updated_event(tmp_path: Path) -> None:
-    async with running_gateway(tmp_path, csms=CentralSystem(version="2.0.1"), answers=station_answers([10]),
-                               ocpp_version="2.0.1") as rig:
-        await rig.csms.wait("StatusNotification")
-        rig.plug()
-        swipe(rig)
-        await event(rig, "Started")
+    async with gateway_201(tmp_path, station_answers([10])) as rig:
+        await start_charging(rig)
         await rig.observer.wait(lambda: (s := rig.observer.get("chargebus/ocpp_gateway/state/transaction/1"))
                                 and s.phase == "active")
         rig.hardware(1, plugged=True, energized=True, delivering=False)  # the EV stops taking current
