@@ -76,8 +76,7 @@ class OcppGatewayService(Service):
             from .v201 import edition as v201
 
             self.edition = v201.Edition(self.engine, self.bus, self.settings,
-                                        operative=lambda c: self.availability.effective(c),
-                                        restart_reason=self.store.state(RESTART_REASON))
+                                        operative=lambda c: self.availability.effective(c), store=self.store)
             self.config: Any = self.edition.variables
             self.link = Link(self.settings, self.bus, self.config, registration, self.edition.charge_point,
                              outbox_pending=self.store.pending, dialect=v201.OCPP201,

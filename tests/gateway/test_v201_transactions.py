@@ -15,6 +15,7 @@ from typing import Any
 from ocpp.v16.enums import AuthorizationStatus as CsmsStatus
 from ocpp.v201 import call
 
+from services.common.boot import next_boot
 from services.common.contract import auth, firmware, metering, power, smart_charging, supervisor
 from services.common.contract.auth import (
     AuthorizationStatus,
@@ -25,6 +26,7 @@ from services.common.contract.auth import (
     TokenInfo,
 )
 from services.common.contract.auth import AuthorizeRequest as AuthRequest
+from services.common.contract.firmware import FirmwarePhase, JobsState, JobsStatus, Notification, UploadPhase
 from services.common.contract.metering import Cause, Measurand, MeterReading, MeterValue, MeterValuesTaken, Sample
 from services.common.contract.power import ConnectorRequest, ConnectorState, EnergizeRequest, Measurement, RfidSwiped
 from services.common.contract.smart_charging import (
@@ -35,6 +37,7 @@ from services.common.contract.smart_charging import (
     SetProfileRequest,
 )
 from services.common.contract.supervisor import RestartReply
+from services.ocpp_gateway.v201.edition import boot_reason
 from tests.csms import CentralSystem
 from tests.gateway_rig import GatewayRig, running_gateway
 
@@ -426,3 +429,32 @@ async def test_e_a_token_the_csms_refuses_in_its_answer_to_started_ends_the_tran
         ended = await event(rig, "Ended")
         assert (ended["trigger_reason"], ended["transaction_info"]["stopped_reason"]) == ("Deauthorized",
                                                                                           "DeAuthorized")
+
+
+async def test_b01_l01_the_boot_after_an_install_says_firmware_update(tmp_path: Path) -> None:
+    """The gateway told Installing, then the station restarted into the new version: its BootNotification says
+    why (FirmwareUpdate), and the next one, after Installed, says PowerUp again."""
+    installing = JobsState(now=JobsStatus(firmware=FirmwarePhase.INSTALLING, diagnostics=UploadPhase.IDLE),
+                           notifications=[Notification(seq=1, kind="firmware", status="installing")])
+    async with gateway_201(tmp_path) as rig:
+        rig.stand_in("firmware").publish(firmware.JOBS, installing)
+        await rig.csms.wait("FirmwareStatusNotification", where=lambda p: p["status"] == "Installing")
+    next_boot(rig.settings.data_dir)  # the supervisor starts the new version: a new boot of the station
+    installed = installing.model_copy(update={"notifications": [
+        *installing.notifications, Notification(seq=2, kind="firmware", status="installed")]})
+    csms = CentralSystem(version="2.0.1")
+    async with running_gateway(tmp_path, csms=csms, ocpp_version="2.0.1") as rig:
+        assert (await csms.wait("BootNotification"))[0]["reason"] == "FirmwareUpdate"
+        rig.stand_in("firmware").publish(firmware.JOBS, installed)
+        await csms.wait("FirmwareStatusNotification", where=lambda p: p["status"] == "Installed")
+        await csms.wait("SecurityEventNotification", where=lambda p: p["type"] == "FirmwareUpdated")
+    next_boot(rig.settings.data_dir)
+    csms = CentralSystem(version="2.0.1")
+    async with running_gateway(tmp_path, csms=csms, ocpp_version="2.0.1"):
+        assert (await csms.wait("BootNotification"))[0]["reason"] == "PowerUp"
+
+
+def test_b01_the_reason_of_a_boot() -> None:
+    assert [boot_reason(r, i) for r, i in ((None, False), ("SoftReset", False), ("HardReset", True),
+                                           ("Reboot", False), (None, True))] == [
+        "PowerUp", "RemoteReset", "RemoteReset", "LocalReset", "FirmwareUpdate"]

@@ -29,7 +29,7 @@ from services.common.version import VERSION
 
 from .. import list_frames
 from ..availability import Availability
-from ..engine import TransactionEngine
+from ..engine import RESTART_REASON, TransactionEngine
 from ..link import Link
 from ..status import StatusReporter
 from ..tx_store import TxStore
@@ -69,20 +69,24 @@ def warm_up() -> None:
     list_frames.compiled_schema(list_frames.ACTION, result=False, version="v201")
 
 
-def boot_reason(restart_reason: str | None) -> str:
-    return BOOT_REASONS.get(restart_reason or "", "PowerUp")
+def boot_reason(restart_reason: str | None, firmware_installing: bool = False) -> str:
+    """Why this boot: a restart the station was asked for, the switch into a new firmware, else a power-up."""
+    if restart_reason in BOOT_REASONS:
+        return BOOT_REASONS[restart_reason]
+    return "FirmwareUpdate" if firmware_installing else "PowerUp"
 
 
 class Edition:
     def __init__(self, engine: Engine, bus: Bus, settings: Settings, operative: Callable[[int], bool],
-                 restart_reason: str | None) -> None:
+                 store: TxStore) -> None:
         self.settings = settings
         self.bus = bus
         self.engine = engine
-        self.restart_reason = restart_reason
+        self.store = store
+        self.restart_reason = store.state(RESTART_REASON)
         self.live = LiveValues(bus, settings, operative)
         self.variables = VariableStore(engine, bus, self.live, refresh=self.live.refresh)
-        self.boot_reason = boot_reason(restart_reason)
+        self.boot_reason = boot_reason(self.restart_reason, store.state(jobs.INSTALLING) is not None)
         self._parts: dict[str, Any] = {}
         self._reset_waits: set[int] = set()  # Reset OnIdle scheduled: the station (0) or EVSEs
 
@@ -92,7 +96,6 @@ class Edition:
         """The parts a connection's charge point works on: they outlive every connection."""
         self.live.status = status
         self.status = status
-        self.store = store
         self.security = SecurityEvents(self.engine, link)
         link.security_event = lambda kind, info: self.security.record(kind, info)
         self.variables.on_change(f"{SECURITY}.BasicAuthPassword", self._password_changed)
@@ -126,6 +129,8 @@ class Edition:
 
     def notification(self, note: Notification) -> Any:
         """A firmware or log status notification as 2.0.1 tells it (and the security event it may be)."""
+        if note.kind == "firmware":  # an install the station restarts from: its next boot is a FirmwareUpdate one
+            self.store.set_state(jobs.INSTALLING, "1" if note.status == FirmwarePhase.INSTALLING else None)
         event = FIRMWARE_EVENTS.get(note.status) if note.kind == "firmware" else None
         if event is not None:
             self.security.record(event, f"firmware notification {note.seq}: {note.status}", key=f"firmware-{note.seq}")

@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 HANDOVER_TIMEOUT_S = 5.0
 INSTALL_SLACK = timedelta(minutes=1)  # an installDateTime of "now" from a CSMS whose clock runs a little ahead
 FIRMWARE_REQUEST, LOG_REQUEST = "firmware_request_id", "log_request_id"  # gateway_state keys
+INSTALLING = "firmware_installing"  # gateway_state key: Installing was the last firmware status told
 FIRMWARE = {FirmwarePhase.IDLE: Firmware.idle, FirmwarePhase.DOWNLOADING: Firmware.downloading,
             FirmwarePhase.DOWNLOADED: Firmware.downloaded, FirmwarePhase.DOWNLOAD_FAILED: Firmware.download_failed,
             FirmwarePhase.INSTALLING: Firmware.installing, FirmwarePhase.INSTALLED: Firmware.installed,
