@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from services.common import failpoints
 from services.common.bus import Bus, BusError
 from services.common.contract import ErrorCode, metering, ocpp_gateway, power
-from services.common.contract.auth import IdToken, TokenInfo
+from services.common.contract.auth import TokenInfo
 from services.common.contract.hardware import CONNECTORS, Condition
 from services.common.contract.metering import (
     Cause,
@@ -217,10 +217,6 @@ class TransactionEngine:
         known = connector_id in self.sessions.connectors
         return published.session_view(connector_id, self.sessions.running(connector_id) if known else None,
                                       self._starting.get(connector_id))
-
-    def token(self, key: str) -> IdToken:
-        """The token behind one of the session machine's keys."""
-        return self.messages.token(key)
 
     def add_end_listener(self, callback: Callable[[int], Awaitable[None]]) -> None:
         self._end_listeners.append(callback)
