@@ -458,3 +458,20 @@ def test_b01_the_reason_of_a_boot() -> None:
     assert [boot_reason(r, i) for r, i in ((None, False), ("SoftReset", False), ("HardReset", True),
                                            ("Reboot", False), (None, True))] == [
         "PowerUp", "RemoteReset", "RemoteReset", "LocalReset", "FirmwareUpdate"]
+
+
+async def test_h01_an_expiry_without_an_offset_is_utc_as_everywhere_in_the_station(tmp_path: Path) -> None:
+    """A CSMS that leaves the offset out means UTC (the 1.6 side reads dates so too): the reservation holds, and
+    the gateway's clock of reservations keeps running."""
+    async with gateway_201(tmp_path) as rig:
+        naive = datetime.fromtimestamp(datetime.now(UTC).timestamp() + 3600, UTC).replace(tzinfo=None).isoformat()
+        token = {"id_token": CARD.value, "type": "ISO14443"}
+        reserved = await rig.csms.call(call.ReserveNow(id=8, expiry_date_time=naive, id_token=token, evse_id=1))
+        assert reserved.status == "Accepted"
+        await rig.csms.wait("StatusNotification", where=lambda p: p["connector_status"] == "Reserved")
+        state = await rig.observer.wait(lambda: (s := rig.observer.get("chargebus/ocpp_gateway/state/reservation/1"))
+                                        and s.reservation and s)
+        assert state.reservation.expires_at == datetime.fromisoformat(naive).replace(tzinfo=UTC)
+        await rig.logged("reserved connector=1 reservation=8")
+        assert (await rig.csms.call(call.CancelReservation(reservation_id=8))).status == "Accepted"
+        await rig.csms.wait("StatusNotification", 2, where=lambda p: p["connector_status"] == "Available")

@@ -11,7 +11,6 @@ refused before these handlers (protocol.FORMAT_CHECKED).
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from ocpp.exceptions import InternalError
 from ocpp.routing import after, on
@@ -23,6 +22,7 @@ from services.common.bus import BusError
 from services.common.contract import firmware
 from services.common.contract.firmware import DiagnosticsRequest, UpdateRequest
 
+from .. import request_values as values
 from ..firmware_notifier import deliver
 from .base import Actions
 
@@ -30,21 +30,8 @@ log = logging.getLogger(__name__)
 
 HANDOVER_TIMEOUT_S = 5.0
 # the firmware service's limits (contract.firmware UpdateRequest, DiagnosticsRequest)
-MAX_RETRIES = 100
-MAX_RETRY_INTERVAL_S = 86400
 MAX_LOCATION = 512
 DOWNLOAD_FAILED_TRIES = 5  # a CSMS that still refuses it after that will not take it
-DEFAULT_RETRY_INTERVAL_S = 60
-
-
-def _retries(retries: int | None) -> int:
-    return max(0, min(retries or 0, MAX_RETRIES))  # the schema allows any integer, even a negative one
-
-
-def _retry_interval(retry_interval: int | None) -> int:
-    if retry_interval is None:
-        return DEFAULT_RETRY_INTERVAL_S
-    return max(0, min(retry_interval, MAX_RETRY_INTERVAL_S))
 
 
 class FirmwareActions(Actions):
@@ -56,8 +43,9 @@ class FirmwareActions(Actions):
                         len(location), MAX_LOCATION)
             return call_result.UpdateFirmware()
         try:
-            request = UpdateRequest(location=location, retrieve_at=_utc(retrieve_date), retries=_retries(retries),
-                                    retry_interval_s=_retry_interval(retry_interval))
+            request = UpdateRequest(location=location, retrieve_at=values.utc(retrieve_date),
+                                    retries=values.retries(retries),
+                                    retry_interval_s=values.retry_interval(retry_interval))
             await self.station.bus.request(firmware.UPDATE, request, timeout=HANDOVER_TIMEOUT_S)
         except (ValueError, ValidationError) as exc:
             raise InternalError(description=f"the update cannot be taken: {exc}"[:255]) from None
@@ -87,18 +75,13 @@ class FirmwareActions(Actions):
             return call_result.GetDiagnostics()
         try:
             request = DiagnosticsRequest(
-                location=location, retries=_retries(retries), retry_interval_s=_retry_interval(retry_interval),
-                start=_utc(start_time) if start_time else None,
-                stop=_utc(stop_time) if stop_time else None)
+                location=location, retries=values.retries(retries),
+                retry_interval_s=values.retry_interval(retry_interval),
+                start=values.utc(start_time) if start_time else None,
+                stop=values.utc(stop_time) if stop_time else None)
             reply = await self.station.bus.request(firmware.GET_DIAGNOSTICS, request, timeout=HANDOVER_TIMEOUT_S)
         except (ValueError, ValidationError) as exc:
             raise InternalError(description=f"the request cannot be taken: {exc}"[:255]) from None
         except BusError as exc:
             raise InternalError(description=f"the firmware service is not reachable: {exc.code}") from None
         return call_result.GetDiagnostics(file_name=reply.file_name)
-
-
-def _utc(text: str) -> datetime:
-    """An OCPP dateTime; one without a time zone is UTC (as everywhere in this station)."""
-    moment = datetime.fromisoformat(text)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

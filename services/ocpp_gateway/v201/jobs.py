@@ -42,6 +42,7 @@ from services.common.contract.firmware import (
     UploadPhase,
 )
 
+from .. import request_values as values
 from ..tx_store import TxStore
 from .security_events import SecurityEvents
 
@@ -90,10 +91,9 @@ async def jobs_now(bus: Bus) -> JobsStatus:
 def _later_than_now(moment: str) -> bool:
     """An installDateTime the station would have to wait for (one that is no date is the schema's to refuse)."""
     try:
-        at = datetime.fromisoformat(moment)
+        return values.utc(moment) > datetime.now(UTC) + INSTALL_SLACK
     except ValueError:
         return False
-    return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)) > datetime.now(UTC) + INSTALL_SLACK
 
 
 def _info(reason: str, why: str) -> dict[str, str]:
@@ -125,10 +125,9 @@ class JobActions(ChargePoint):
                                               status_info=_info("InstallUnderWay", "an install is never interrupted"))
         try:
             request = UpdateRequest(location=firmware["location"],
-                                    retrieve_at=datetime.fromisoformat(firmware["retrieve_date_time"]),
-                                    retries=max(0, min(retries or 0, 100)),
-                                    retry_interval_s=60 if retry_interval is None else max(0, min(retry_interval,
-                                                                                                  86400)),
+                                    retrieve_at=values.utc(firmware["retrieve_date_time"]),
+                                    retries=values.retries(retries),
+                                    retry_interval_s=values.retry_interval(retry_interval),
                                     signing_certificate=firmware.get("signing_certificate"),
                                     signature=firmware.get("signature"))
             await self.bus.request(jobs.UPDATE, request, timeout=HANDOVER_TIMEOUT_S)
@@ -155,10 +154,9 @@ class JobActions(ChargePoint):
             before = await jobs_now(self.bus)
             oldest, latest = log.get("oldest_timestamp"), log.get("latest_timestamp")
             reply = await self.bus.request(jobs.GET_DIAGNOSTICS, DiagnosticsRequest(
-                location=log["remote_location"], retries=max(0, min(retries or 0, 100)),
-                retry_interval_s=60 if retry_interval is None else max(0, min(retry_interval, 86400)),
-                start=datetime.fromisoformat(oldest) if oldest else None,
-                stop=datetime.fromisoformat(latest) if latest else None,
+                location=log["remote_location"], retries=values.retries(retries),
+                retry_interval_s=values.retry_interval(retry_interval),
+                start=values.utc(oldest) if oldest else None, stop=values.utc(latest) if latest else None,
                 security_only=log_type == LogType.security_log), timeout=HANDOVER_TIMEOUT_S)
         except (ValueError, ValidationError) as exc:
             return call_result.GetLog(status=LogStatus.rejected, status_info=_info("InvalidValue", str(exc)))

@@ -10,7 +10,6 @@ A reservation names its EVSE: ReservationCtrlr.NonEvseSpecific is false, as the 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 from ocpp.routing import on
@@ -25,6 +24,7 @@ from services.common.contract.hardware import CONNECTORS
 from ..engine import TransactionEngine
 from ..link import Link
 from ..ports import CsmsCallError, CsmsUnavailable
+from ..request_values import utc
 from ..sessions import Booking
 from . import tokens
 from .tx_messages import key
@@ -57,7 +57,7 @@ class ReservationActions(ChargePoint):
         try:
             token = tokens.token(id_token)
             group = tokens.token(group_id_token) if group_id_token is not None else None
-            expiry = datetime.fromisoformat(expiry_date_time)
+            expiry = utc(expiry_date_time)
         except ValueError as exc:
             return _refused("InvalidValue", str(exc))
         status = self.transactions.reserve(Booking(id, evse_id, key(token), key(group) if group else None, expiry))
