@@ -125,10 +125,11 @@ class OcppGatewayService(Service):
             self.edition.assemble(link=self.link, status=self.status, availability=self.availability,
                                   store=self.store, transactions=self.transactions, reset=reset, spawn=self._spawn,
                                   response_timeout_s=self.settings.ocpp_response_timeout_s)
-        self.station = Station(bus=self.bus, config=self.config, transactions=self.transactions,
-                               availability=self.availability, registration=lambda: self.link.registration,
-                               reset=reset, spawn=self._spawn, link=self.link, status=self.status,
-                               response_timeout_s=self.settings.ocpp_response_timeout_s)
+        else:  # what the 1.6 actions work on
+            self.station = Station(bus=self.bus, config=self.config, transactions=self.transactions,
+                                   availability=self.availability, registration=lambda: self.link.registration,
+                                   reset=reset, spawn=self._spawn, link=self.link, status=self.status,
+                                   response_timeout_s=self.settings.ocpp_response_timeout_s)
 
     def _protocol(self, connection: Any) -> ChargePoint:
         return ChargePoint(self.settings.charge_point_id, connection, self.station)
