@@ -127,6 +127,10 @@ class Settings(BaseSettings):
     dev_csms_port: int = Field(
         9000, ge=1, le=65535, description="Loopback port of the development CSMS (`chargebus csms`) that `chargebus "
         "run` starts on the bench (with_sim) while csms_url is the built-in default; the gateway then connects to it.")
+    page_merging: bool = Field(
+        True, description="Offer the memory the services share to the kernel's same-page merging (KSM): about 45 MB "
+        "less for the station while ksmd runs (/sys/kernel/mm/ksm/run = 1, set by the systemd unit). Off where "
+        "another trust domain on the same machine also uses KSM (docs/station.md, \"Memory\").")
     watchdog_s: float = Field(
         5.0, ge=1, le=600,
         description="A service whose event loop has not reported for this long is blocked: the supervisor restarts it.",

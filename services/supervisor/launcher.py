@@ -33,6 +33,8 @@ import sys
 import traceback
 from typing import Any
 
+from . import page_merging
+
 PR_SET_PDEATHSIG = 1
 M_ARENA_MAX = -8
 CHILD_UMASK = 0o027
@@ -77,8 +79,9 @@ def limit_malloc_arenas() -> None:
 PRELOAD_FOR_VERSION = {"2.0.1": ("ocpp.v201", "services.ocpp_gateway.v201.edition")}
 
 
-def preload(extra: tuple[str, ...] = ()) -> None:
-    """Import what the children share (PRELOAD, and `extra`), then freeze it for them.
+def preload(extra: tuple[str, ...] = (), merge_pages: bool = False) -> None:
+    """Import what the children share (PRELOAD, and `extra`), then freeze it for them, and with `merge_pages`
+    offer it to the kernel's same-page merging (`page_merging.py`).
 
     The collector stays off from here until each child starts (the recipe of the `gc` documentation for
     fork without exec): a collection now would free objects among the shared ones, and every child's first
@@ -93,6 +96,11 @@ def preload(extra: tuple[str, ...] = ()) -> None:
             print(f"launcher: preload of {name} failed: {exc}", file=sys.stderr)
     warm_up(names)
     gc.freeze()  # objects imported so far are never touched by the collector: their pages stay shared
+    if merge_pages:
+        try:
+            page_merging.mark_mergeable()
+        except OSError as exc:  # a kernel without KSM: the station runs as without the setting
+            print(f"launcher: memory not offered for page merging: {exc}", file=sys.stderr)
 
 
 def warm_up(names: tuple[str, ...] = PRELOAD) -> None:
@@ -235,10 +243,10 @@ def _run(control: socket.socket) -> None:
     launcher.serve()
 
 
-def fork_launcher(ocpp_version: str = "1.6") -> tuple[int, socket.socket]:
+def fork_launcher(ocpp_version: str = "1.6", merge_pages: bool = False) -> tuple[int, socket.socket]:
     """From `chargebus run` before it starts any thread: preload, then fork the launcher from this very process,
     so the supervisor shares every preloaded page with the launcher and the services. Returns (pid, socket)."""
-    preload(PRELOAD_FOR_VERSION.get(ocpp_version, ()))
+    preload(PRELOAD_FOR_VERSION.get(ocpp_version, ()), merge_pages)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     parent = os.getpid()
     pid = os.fork()
@@ -267,7 +275,8 @@ def main() -> None:
     control = socket.socket(fileno=int(os.environ.pop("CHARGEBUS_LAUNCHER_FD")))
     from services.common.settings import load_settings  # preloaded anyway
 
-    preload(PRELOAD_FOR_VERSION.get(load_settings().ocpp_version, ()))
+    settings = load_settings()
+    preload(PRELOAD_FOR_VERSION.get(settings.ocpp_version, ()), settings.page_merging)
     _run(control)
 
 

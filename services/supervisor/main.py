@@ -14,7 +14,7 @@ import setproctitle
 from services.common.logs import setup_logging
 from services.common.settings import Settings
 
-from . import data_snapshot, separation, slots
+from . import data_snapshot, page_merging, separation, slots
 from .launcher import fork_launcher
 from .supervisor import supervise
 
@@ -54,8 +54,10 @@ def run(settings: Settings) -> int:
     if separate:
         separation.prepare_data_dir(settings)
     # before any thread exists (asyncio, paho): the one safe moment to fork
-    launcher = fork_launcher(settings.ocpp_version)
+    launcher = fork_launcher(settings.ocpp_version, settings.page_merging)
     gc.enable()  # off since the preload, so that the launcher's children share its pages (see `launcher.preload`)
+    if settings.page_merging:
+        log.info("page merging: %s", page_merging.ksmd_state())
     try:
         slot = asyncio.run(supervise(settings, launcher, boot, separate))
     finally:

@@ -7,7 +7,10 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from services.supervisor.launcher_client import LauncherClient
+from services.supervisor.page_merging import KSM_RUN
 
 
 async def test_a_child_that_exits_at_once_is_seen_exited() -> None:
@@ -35,19 +38,34 @@ async def test_a_child_that_exits_at_once_is_seen_exited() -> None:
 async def test_a_service_starts_with_the_collector_on_and_the_preloaded_objects_frozen(tmp_path: Path) -> None:
     # the launcher keeps the collector off after its preload (a collection would free holes among the shared pages
     # that every child then fills and copies); each child must turn it back on, or its cycles would never be freed
+    enabled, frozen = (await _run_probe("tests.unit.supervisor.gc_probe", tmp_path)).split()
+    assert enabled == "True" and int(frozen) > 10_000
+
+
+async def _run_probe(module: str, tmp_path: Path) -> str:
     client = LauncherClient(on_output=lambda _line: None)
     await client.ensure()
-    report = tmp_path / "gc.txt"
-    out = os.open(report, os.O_WRONLY | os.O_CREAT, 0o644)
+    report = tmp_path / "probe.txt"
+    out = os.open(report, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        child = await client.spawn("probe", {"module": "tests.unit.supervisor.gc_probe"}, {},
-                                   {"stdout": out, "stderr": out})
+        child = await client.spawn("probe", {"module": module}, {}, {"stdout": out, "stderr": out})
     finally:
         os.close(out)
     try:
         async with asyncio.timeout(10):
-            assert await child.wait() == 0
+            assert await child.wait() == 0, report.read_text()
     finally:
         await client.stop(5)
-    enabled, frozen = report.read_text().split()
-    assert enabled == "True" and int(frozen) > 10_000
+    return report.read_text()
+
+
+@pytest.mark.parametrize("merging", [True, False])
+async def test_a_service_inherits_the_preloaded_memory_offered_to_page_merging_as_the_setting_says(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, merging: bool) -> None:
+    monkeypatch.setenv("CHARGEBUS_PAGE_MERGING", str(merging).lower())
+    offered, total = (int(n) for n in (await _run_probe("tests.unit.supervisor.merge_probe", tmp_path)).split())
+    assert total > 20 * 1024 * 1024  # the preloaded image, in the child as in the launcher
+    if merging and KSM_RUN.parent.is_dir():
+        assert offered > 0.9 * total  # what the child allocates after the fork is its own: not offered
+    else:  # off, or a kernel without KSM: the launcher said so and the station runs as before
+        assert offered == 0
