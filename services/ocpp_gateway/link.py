@@ -79,6 +79,7 @@ class Peer(Protocol):
     async def start(self) -> None: ...
     async def call(self, payload: Any, suppress: bool = ..., unique_id: Any = ...) -> Any: ...
     async def close(self) -> None: ...
+    def hold_calls_until(self, ready: asyncio.Event) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,10 @@ class Link:
         self._since = datetime.now(UTC)
         self._published_pending: int | None = None
         self._accepted = asyncio.Event()
+        # set by the gateway once its sessions are recovered. Until then the link connects and boots (the CSMS
+        # hears of the station without waiting for it), but what the CSMS asks, and what follows its acceptance
+        # (the accepted state, its callbacks: status, outbox), wait: they need the sessions
+        self.ready = asyncio.Event()
         self._on_accepted: list[Callable[[], Awaitable[None]]] = []
         self._on_booted: list[Callable[[], Awaitable[None]]] = []
         self._on_reconnected: list[Callable[[], Awaitable[None]]] = []
@@ -370,6 +375,7 @@ class Link:
             if ws.subprotocol != dialect.subprotocol:
                 log.warning("csms did not agree on subprotocol %s (got %r)", dialect.subprotocol, ws.subprotocol)
             protocol = self.make_protocol(ws)
+            protocol.hold_calls_until(self.ready)
             self.protocol, self.ws = protocol, ws
             self.connected = True
             self._refused_logged = self._untrusted_told = False
@@ -392,9 +398,11 @@ class Link:
             self.registration = Registration.ACCEPTED
             self.publish_state()
             log.info("reconnected: registration of this boot still Accepted, no BootNotification")
+            await self.ready.wait()
             await self._accepted_now(self._on_reconnected)
         else:
             await self._boot(protocol)
+            await self.ready.wait()
             await self._accepted_now(self._on_booted)
         await self._heartbeat(protocol)
 

@@ -217,6 +217,7 @@ class StationProtocol(ChargePoint):
         super().__init__(cp_id, connection, **kwargs)
         self.socket = connection  # the WebSocket, read by `start` (the library's own reference is private)
         self._calls: set[asyncio.Task[None]] = set()
+        self._held_until: asyncio.Event | None = None
         self._raw: dict[str, RawHandler] = {}
         for name in dir(type(self)):
             action = getattr(getattr(type(self), name), "_raw_action", None)
@@ -235,6 +236,10 @@ class StationProtocol(ChargePoint):
     async def close(self) -> None:
         """The connection is gone: calls still being answered are cancelled."""
         await cancel_and_wait(*self._calls)
+
+    def hold_calls_until(self, ready: asyncio.Event) -> None:
+        """The CSMS's calls are answered once `ready` is set, in the order they came (`Link.ready`)."""
+        self._held_until = ready
 
     def answering(self) -> bool:
         """False while the CSMS has Rejected our BootNotification: its calls are not answered (OCPP 1.6 §4.2)."""
@@ -274,6 +279,8 @@ class StationProtocol(ChargePoint):
             self._response_queue.put_nowait(msg)
 
     async def _answer(self, msg: Call) -> None:
+        if self._held_until is not None:
+            await self._held_until.wait()  # an Event wakes its waiters in the order they came
         _after_answer.set([])  # this call's own task: what its handler asks for lands here
         with log_context(ocpp_message_id=msg.unique_id, ocpp_action=msg.action):
             await self._answer_in_context(msg)

@@ -207,15 +207,16 @@ class OcppGatewayService(Service):
 
     async def run(self) -> None:
         await self.bus.wait_connected()
-        # online means subscribed: a command sent (recovering a session) before power subscribed would be lost
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(POWER_WAIT_S):
-                await self._power_online.wait()
         async with asyncio.TaskGroup() as tg:
             self._tg = tg
+            tg.create_task(self.link.run(), name="csms-link")  # it boots meanwhile; the rest waits (`Link.ready`)
+            # online means subscribed: a command sent (recovering a session) before power subscribed would be lost
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(POWER_WAIT_S):
+                    await self._power_online.wait()
             tg.create_task(self.transactions.run(), name="transactions")
             await self.transactions.recovered.wait()
-            tg.create_task(self.link.run(), name="csms-link")
+            self.link.ready.set()
             tg.create_task(self.status.run(), name="status")
             tg.create_task(self.notifier.run(), name="firmware-notifications")
             if self.v201:

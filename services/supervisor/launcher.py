@@ -8,7 +8,9 @@ threads (paho), never forks: a `preexec_fn` in a threaded process can deadlock t
 Protocol on the SOCK_SEQPACKET socket the supervisor hands over (`CHARGEBUS_LAUNCHER_FD`):
 - the supervisor sends `{"op": "spawn", "id", "name", "module" | "argv", "env", "fds": [names]}` with
   the file descriptors (stdout, stderr, and a watchdog pipe for services) attached (SCM_RIGHTS), and
-  `"uid", "gid"` when the child is to run as that user (the launcher runs as root then; `separation.py`);
+  `"uid", "gid"` when the child is to run as that user (the launcher runs as root then; `separation.py`),
+  `"nice"` for a service that gives way to the others (`children.NICENESS`), and `"preload_after": true` for
+  the first service: the launcher imports `PRELOAD_LATE` once it is forked;
 - the launcher answers `{"id", "pid"}` (or `{"id", "error"}`) and later `{"exit": pid, "code"}`.
 Every child dies with the launcher (PR_SET_PDEATHSIG), the launcher dies with the supervisor, and all
 of them keep SIGINT blocked: on Ctrl-C the supervisor stops the services first and the broker last. The
@@ -33,20 +35,25 @@ import sys
 import traceback
 from typing import Any
 
-from . import page_merging
+from . import page_merging, shared_heap
 
 PR_SET_PDEATHSIG = 1
 M_ARENA_MAX = -8
 CHILD_UMASK = 0o027
 WATCHDOG_FD = 3  # where a service finds its watchdog pipe (CHARGEBUS_WATCHDOG_FD names it)
 PRELOAD = (
-    # what most services import anyway: imported once here, shared by every fork
+    # what most services import anyway: imported once here, shared by every fork; and the gateway's own (the
+    # first service to start: the CSMS waits for it)
     "pydantic", "pydantic_settings", "paho.mqtt.client", "sqlalchemy", "setproctitle", "jsonschema",
-    "services.common.bus", "services.common.lifecycle", "services.common.db", "services.common.settings_view",
-    "services.common.contract", "can", "cantools",
-    "ocpp.v16", "websockets.asyncio.client", "services.ocpp_gateway.service",
-    "services.power.service", "services.sim.service", "services.auth.service", "services.metering.service",
-    "services.smart_charging.service", "services.firmware.service", "services.api.service",
+    "services.common.settings", "services.common.bus", "services.common.lifecycle", "services.common.db",
+    "services.common.settings_view",
+    "services.common.contract", "ocpp.v16", "websockets.asyncio.client", "services.ocpp_gateway.service",
+    "can", "cantools", "services.power.service", "services.sim.service", "services.auth.service",
+    "services.metering.service", "services.smart_charging.service", "services.firmware.service",
+)
+# what the other services import besides: once the first service is forked, which does not wait for it
+PRELOAD_LATE = (
+    "services.api.service",
 )
 
 
@@ -79,22 +86,23 @@ def limit_malloc_arenas() -> None:
 PRELOAD_FOR_VERSION = {"2.0.1": ("ocpp.v201", "services.ocpp_gateway.v201.edition")}
 
 
-def preload(extra: tuple[str, ...] = (), merge_pages: bool = False) -> None:
-    """Import what the children share (PRELOAD, and `extra`), then freeze it for them, and with `merge_pages`
-    offer it to the kernel's same-page merging (`page_merging.py`).
+def preload(names: tuple[str, ...] = (*PRELOAD, *PRELOAD_LATE), merge_pages: bool = False) -> None:
+    """Import what the children share (`names`), then freeze it for them, and with `merge_pages` offer it to
+    the kernel's same-page merging (`page_merging.py`).
 
     The collector stays off from here until each child starts (the recipe of the `gc` documentation for
     fork without exec): a collection now would free objects among the shared ones, and every child's first
     allocations would fill those holes, copying each page they sit in."""
     gc.disable()
     limit_malloc_arenas()
-    names = (*PRELOAD, *extra)
     for name in names:
         try:
             importlib.import_module(name)
         except ImportError as exc:  # a service that cannot import will say so itself when it starts
             print(f"launcher: preload of {name} failed: {exc}", file=sys.stderr)
     warm_up(names)
+    shared_heap.tag_classes()
+    shared_heap.take_heap_holes()
     gc.freeze()  # objects imported so far are never touched by the collector: their pages stay shared
     if merge_pages:
         try:
@@ -103,7 +111,7 @@ def preload(extra: tuple[str, ...] = (), merge_pages: bool = False) -> None:
             print(f"launcher: memory not offered for page merging: {exc}", file=sys.stderr)
 
 
-def warm_up(names: tuple[str, ...] = PRELOAD) -> None:
+def warm_up(names: tuple[str, ...] = (*PRELOAD, *PRELOAD_LATE)) -> None:
     """Build what the libraries build lazily on first use, once, before the forks share it: a forked child
     that builds it itself writes into pages it shares with every other child, and each gets its own copy.
 
@@ -119,8 +127,10 @@ def warm_up(names: tuple[str, ...] = PRELOAD) -> None:
 
 
 class Launcher:
-    def __init__(self, control: socket.socket) -> None:
+    def __init__(self, control: socket.socket, late: tuple[str, ...] = (), merge_pages: bool = False) -> None:
+        """`late`: imported once the first service is forked (`PRELOAD_LATE`), when not already."""
         self.control = control
+        self.late, self.merge_pages = late, merge_pages
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_w, False)
         os.set_blocking(self.wake_r, False)
@@ -161,6 +171,9 @@ class Launcher:
         finally:
             for fd in fds:
                 os.close(fd)
+        if self.late and request.get("preload_after"):  # the next spawn requests wait in the socket meanwhile
+            late, self.late = self.late, ()
+            preload(late, self.merge_pages)
         return True
 
     def _spawn(self, request: dict[str, Any], fds: list[int]) -> int:
@@ -213,6 +226,7 @@ class Launcher:
             os.environ["CHARGEBUS_WATCHDOG_FD"] = str(WATCHDOG_FD)
             keep = WATCHDOG_FD + 1
         os.closerange(keep, 1 << 16)
+        os.nice(int(request.get("nice", 0)))
         os.environ.update(request.get("env", {}))
         gc.enable()  # off in the launcher since the preload (see `preload`)
 
@@ -227,12 +241,12 @@ class Launcher:
             self._send({"exit": pid, "code": os.waitstatus_to_exitcode(status)})
 
 
-def _run(control: socket.socket) -> None:
+def _run(control: socket.socket, late: tuple[str, ...] = (), merge_pages: bool = False) -> None:
     # A stop of the whole process group (systemd's KillMode=control-group, `kill -- -PGID`) reaches the launcher
     # with the rest: dying then would SIGKILL every child (their death signal) in the middle of its orderly
     # stop. The launcher leaves when the supervisor, done stopping them, closes the control socket.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    launcher = Launcher(control)
+    launcher = Launcher(control, late, merge_pages)
     try:
         import setproctitle
 
@@ -245,8 +259,11 @@ def _run(control: socket.socket) -> None:
 
 def fork_launcher(ocpp_version: str = "1.6", merge_pages: bool = False) -> tuple[int, socket.socket]:
     """From `chargebus run` before it starts any thread: preload, then fork the launcher from this very process,
-    so the supervisor shares every preloaded page with the launcher and the services. Returns (pid, socket)."""
-    preload(PRELOAD_FOR_VERSION.get(ocpp_version, ()), merge_pages)
+    so the supervisor shares every preloaded page with the launcher and the services. Returns (pid, socket).
+
+    What only the services after the first need (`PRELOAD_LATE`) the launcher imports after forking the first:
+    the supervisor has no use for it, and the gateway's start does not wait for it."""
+    preload((*PRELOAD, *PRELOAD_FOR_VERSION.get(ocpp_version, ())), merge_pages)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     parent = os.getpid()
     pid = os.fork()
@@ -258,7 +275,7 @@ def fork_launcher(ocpp_version: str = "1.6", merge_pages: bool = False) -> tuple
             keep = sorted({0, 1, 2, theirs.fileno()})
             for low, high in zip(keep, [*keep[1:], 1 << 16], strict=True):  # the supervisor's files are not ours
                 os.closerange(low + 1, high)
-            _run(theirs)
+            _run(theirs, PRELOAD_LATE, merge_pages)
         except BaseException:
             traceback.print_exc()
             code = 1
@@ -276,7 +293,7 @@ def main() -> None:
     from services.common.settings import load_settings  # preloaded anyway
 
     settings = load_settings()
-    preload(PRELOAD_FOR_VERSION.get(settings.ocpp_version, ()), settings.page_merging)
+    preload((*PRELOAD, *PRELOAD_FOR_VERSION.get(settings.ocpp_version, ()), *PRELOAD_LATE), settings.page_merging)
     _run(control)
 
 

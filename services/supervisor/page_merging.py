@@ -4,7 +4,7 @@ Why: every service is forked from the launcher's pre-imported image and shares i
 CPython writes to an object's reference count whenever code uses it, so each service soon has its own copy of
 about a quarter of that image (9 to 15 MB a process), and a third of those copies end up byte for byte what
 they were: the count went up and back down. KSM finds such identical pages and shares them again; `make bench`
-measures about 45 MB less for the station (185 to 140 MB).
+measures about 45 MB less for the station (191 to 147 MB).
 
 Only the anonymous memory of the image is offered (`madvise(MADV_MERGEABLE)`, before the first fork; every
 child inherits the mark), and the kernel merges only while its `ksmd` thread runs (`/sys/kernel/mm/ksm/run`

@@ -82,9 +82,11 @@ class Supervisor:
             return identity(settings, name) if separate else None
 
         # the broker stays root: it reads the hashed passwords, root's alone, at start
-        self.children = {n: Child(n, service_target(n), self.logs, width, self._changed, self.launcher,
-                                  env=self._child_env, watchdog=True, policy=policy, mask_tags=mask_tags,
-                                  user=user(n))
+        # the first service (the gateway: the CSMS waits for it) starts before the launcher imports what only
+        # the others need (`launcher.PRELOAD_LATE`)
+        self.children = {n: Child(n, service_target(n) | ({"preload_after": True} if n == names[0] else {}),
+                                  self.logs, width, self._changed, self.launcher, env=self._child_env,
+                                  watchdog=True, policy=policy, mask_tags=mask_tags, user=user(n))
                          for n in names}
         # not a station service (no bus, no watchdog pipe): it stands for the remote Central System
         self.dev_csms = Child(DEV_CSMS, {"module": "services.csms"}, self.logs, width, self._changed, self.launcher,

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ocpp.v16 import call
 
+from services.common.contract.common import HEALTH, Health, HealthState
+from services.ocpp_gateway.service import POWER_WAIT_S
 from tests.gateway_rig import GatewayRig, running_gateway
 
 KEY = "0123456789abcdefABCD"
@@ -61,3 +64,28 @@ async def test_link_item_12_an_unchanged_ping_interval_or_key_does_not_reconnect
     # two heartbeats a second apart: a reconnect for the keys above would have closed the link by then
     await gateway.csms.wait("Heartbeat", heartbeats + 2)
     assert gateway.csms.connections == 2
+
+
+async def test_the_boot_does_not_wait_for_power_but_the_csms_calls_wait_for_the_recovered_sessions(
+        tmp_path: Path) -> None:
+    # The gateway recovers its sessions once power is online (it may have to tell power something); the CSMS
+    # hears the BootNotification meanwhile (start to BootNotification within a second), and what it asks then
+    # is answered once the sessions are known, in the order asked.
+    def power_not_yet_online(rig: GatewayRig) -> None:
+        power = rig.stand_in("power")
+
+        async def connect_only() -> None:
+            await power.bus.start(10)
+
+        power.start = connect_only  # type: ignore[method-assign]
+
+    async with running_gateway(tmp_path, answers=power_not_yet_online, log_level="DEBUG") as gateway:
+        await gateway.csms.wait("BootNotification", timeout=POWER_WAIT_S - 1)
+        asking = asyncio.create_task(gateway.csms.call(call.GetConfiguration(key=["HeartbeatInterval"])))
+        await gateway.logged('"GetConfiguration"')  # the frame is with the station
+        assert not asking.done() and not gateway.csms.calls("StatusNotification")
+        gateway.stand_in("power").publish(HEALTH, Health(state=HealthState.ONLINE, version="stand-in", pid=1,
+                                                         since=datetime.now(UTC)), service="power")
+        keys = await asking
+        assert keys.configuration_key[0]["key"] == "HeartbeatInterval"
+        await gateway.status("Available")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
+
+from ocpp.messages import Call, unpack
 
 from services.common.bus import Bus
 
@@ -47,3 +50,23 @@ class ChargePoint201(ProvisioningActions, LocalListActions, TriggerActions, Avai
         self.reset_pending = reset_pending
         self.schedule_reset = schedule_reset
         self.security = security
+        self._held_until: asyncio.Event | None = None
+
+    def hold_calls_until(self, ready: asyncio.Event) -> None:
+        """The CSMS's calls are answered once `ready` is set (`Link.ready`)."""
+        self._held_until = ready
+
+    async def route_message(self, raw_msg: str | bytes) -> None:
+        # the library answers each call before it reads the next frame: a call held here holds those after it,
+        # which keeps their order (the answers to our own calls are not held back by anything)
+        held = self._held_until
+        if held is not None and not held.is_set() and _is_call(raw_msg):
+            await held.wait()
+        await super().route_message(raw_msg)
+
+
+def _is_call(raw_msg: str | bytes) -> bool:
+    try:
+        return isinstance(unpack(raw_msg), Call)
+    except Exception:  # not a frame at all: the library answers it as such
+        return False

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -69,3 +71,14 @@ async def test_a_service_inherits_the_preloaded_memory_offered_to_page_merging_a
         assert offered > 0.9 * total  # what the child allocates after the fork is its own: not offered
     else:  # off, or a kernel without KSM: the launcher said so and the station runs as before
         assert offered == 0
+
+
+def test_the_first_service_is_forked_before_the_late_preload_and_each_service_at_its_niceness() -> None:
+    # the gateway starts first and the CSMS waits for its BootNotification: the web framework only the api uses
+    # is imported by the launcher after forking it, and a service that gives way to the others runs niced
+    run = subprocess.run([sys.executable, "-m", "tests.unit.supervisor.staged_launcher"], capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    first, second = run.stdout.split("\n")[:2]
+    assert first == "0 False"
+    assert second == "5 True"

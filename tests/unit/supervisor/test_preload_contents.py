@@ -14,7 +14,7 @@ import services.cli.main as cli
 cli.build_parser()
 import services.supervisor.main
 from services.supervisor import launcher
-for name in launcher.PRELOAD:
+for name in (*launcher.PRELOAD, *launcher.PRELOAD_LATE):
     importlib.import_module(name)
 print(json.dumps(sorted(sys.modules)))
 """

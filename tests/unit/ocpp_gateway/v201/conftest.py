@@ -190,6 +190,7 @@ async def running_link(settings: Settings, tmp_path: Path, pending_first: bool =
     await bus.start(5)
     subprotocols: Any = ["ocpp2.0.1"]
     async with websockets.serve(accept, "127.0.0.1", port, subprotocols=subprotocols):
+        link.ready.set()  # no sessions to recover here (the gateway service sets it once it has recovered them)
         running = asyncio.create_task(link.run())
         try:
             yield ready
