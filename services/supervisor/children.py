@@ -281,7 +281,8 @@ def _line_log(name: str, path: Path) -> logging.Logger:
 # The scheduler's niceness of each service: the gateway (what the CSMS waits for) and power (the hardware) keep
 # the default; the others give way to them when both cores are busy, and take what is left otherwise. On the
 # bench the gateway's slowest answers to the CSMS come a quarter sooner (`make bench`, the configuration p99).
-NICENESS = {"auth": 5, "metering": 5, "smart_charging": 5, "firmware": 10, "api": 10, "sim": 10}
+# The simulator stands for hardware, which takes none of the station's CPU: it gives way too.
+NICENESS = {"auth": 5, "metering": 5, "smart_charging": 5, "sim": 5, "firmware": 10, "api": 10}
 
 
 def service_target(name: str) -> dict[str, Any]:

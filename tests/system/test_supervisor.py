@@ -19,7 +19,7 @@ from services.common.contract.common import Health, HealthState
 from services.common.contract.ocpp_gateway import ChangeConfigurationRequest
 from services.common.contract.supervisor import PROCESSES, RESTART, ProcessState, ProcessTable, RestartRequest
 from services.common.settings import Settings
-from services.supervisor.children import Child
+from services.supervisor.children import NICENESS, Child
 from services.supervisor.launcher_client import LauncherClient
 from tests.conftest import env_for, isolated_settings
 from tests.system.stack import ALL, Observer, Stack, kill9
@@ -62,6 +62,11 @@ async def test_every_service_online_then_killed_child_restarts_and_sigterm_stops
         pids = await observer.wait_online(ALL, timeout=30)
         assert pids["supervisor"] == stack.pgid
         assert all(alive(pid) and os.getpgid(pid) == stack.pgid for pid in pids.values())
+        # the gateway and power never wait for the CPU of the others
+        base = os.getpriority(os.PRIO_PROCESS, stack.pgid)
+        assert {name: os.getpriority(os.PRIO_PROCESS, pid) - base for name, pid in pids.items()} == {
+            name: NICENESS.get(name, 0) for name in pids}
+        assert NICENESS.get("ocpp_gateway", 0) == NICENESS.get("power", 0) == 0
 
         kill9(pids["power"])
         after = await observer.wait_online(("power",), timeout=10, not_pids={"power": pids["power"]})
