@@ -290,5 +290,7 @@ def load_settings(**overrides: object) -> Settings:
 def warm_up() -> None:
     """Read the settings once in the launcher before it forks: the type checks pydantic-settings makes of every
     field fill the interpreter's subclass caches (`abc`), which every service would otherwise fill for itself,
-    each writing its own copy of the pages they sit in (about 2 MB a process)."""
+    each writing its own copy of the pages they sit in (about 2 MB a process). After the imports, not before:
+    the `chargebus run` process read its settings before the preload, but every class an import registers
+    with an ABC empties those caches again."""
     load_settings()

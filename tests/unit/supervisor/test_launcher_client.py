@@ -13,6 +13,7 @@ import pytest
 
 from services.supervisor.launcher_client import LauncherClient
 from services.supervisor.page_merging import KSM_RUN
+from tests.unit.supervisor.staged_launcher import spawn_probe
 
 
 async def test_a_child_that_exits_at_once_is_seen_exited() -> None:
@@ -47,18 +48,10 @@ async def test_a_service_starts_with_the_collector_on_and_the_preloaded_objects_
 async def _run_probe(module: str, tmp_path: Path) -> str:
     client = LauncherClient(on_output=lambda _line: None)
     await client.ensure()
-    report = tmp_path / "probe.txt"
-    out = os.open(report, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        child = await client.spawn("probe", {"module": module}, {}, {"stdout": out, "stderr": out})
-    finally:
-        os.close(out)
-    try:
-        async with asyncio.timeout(10):
-            assert await child.wait() == 0, report.read_text()
+        return await spawn_probe(client, module, tmp_path / "probe.txt")
     finally:
         await client.stop(5)
-    return report.read_text()
 
 
 @pytest.mark.parametrize("merging", [True, False])
