@@ -20,6 +20,7 @@ the owner's account may write), and a command is answered only under the owner's
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
@@ -52,6 +53,8 @@ SESSION_EXPIRY_S = 24 * 3600
 DEFAULT_TIMEOUT_S = 5.0
 AFTER_REPLY_WAIT_S = 2.0  # the broker's PUBACK for a reply; a broker that is gone does not hold the action up
 STOPPED_WAIT_S = 2.0  # the broker's PUBACK for the `stopped` health on stop
+RETAINED_SETTLE_S = 0.3  # `retained()`: nothing more came for this long, the broker has sent what it keeps
+RETAINED_TIMEOUT_S = 5.0
 
 # the actions a command handler asked to run once its reply is with the broker (None: not in a handler)
 _after_reply: ContextVar[list[Callable[[], object]] | None] = ContextVar("after_reply", default=None)
@@ -186,13 +189,63 @@ class Bus:
         one (`chargebus/#`) is for the accounts that show the whole bus to a person (`access.WATCHERS`), and only
         delivers what they may read. `payload` is None when a retained message was cleared.
         """
+        self._may_watch(topic_filter)
+        self._watches.append((topic_filter, handler))
+
+    def _may_watch(self, topic_filter: str) -> None:
         narrow = next((t for t in contract.TOPICS if topic_filter == t.filter or t.match(topic_filter) is not None),
                       None)
         if narrow is not None:
             self._require(access.declared_reader(self.name, narrow), narrow, "is not a declared subscriber of")
         else:
             self._require(self.name in access.WATCHERS, topic_filter, "may not watch the wide filter")
-        self._watches.append((topic_filter, handler))
+
+    async def retained(self, *topic_filters: str, settle_s: float = RETAINED_SETTLE_S,
+                       timeout: float = RETAINED_TIMEOUT_S) -> dict[str, BaseModel]:
+        """The retained messages under `topic_filters` now, by topic: subscribed for the moment it takes to read
+        them, never followed. For a picture taken rarely (a diagnostics archive): watching the same filters would
+        cost a decoded message for every state change of the station, all the time.
+
+        The broker sends what it keeps right after it acknowledges the subscription; the picture is complete once
+        nothing came for `settle_s` (what changes meanwhile is taken too), or at `timeout` on a busy bus.
+        """
+        for topic_filter in topic_filters:
+            self._may_watch(topic_filter)
+        found: dict[str, BaseModel] = {}
+        heard = asyncio.Event()
+
+        async def keep(topic: str, _declared: Topic, payload: BaseModel | None, _p: Params) -> None:
+            if payload is None:
+                found.pop(topic, None)
+            else:
+                found[topic] = payload
+            heard.set()
+
+        taken = [(topic_filter, keep) for topic_filter in topic_filters]
+        self._watches.extend(taken)
+        try:
+            self._client.subscribe([(topic_filter, 1) for topic_filter in topic_filters])
+            if self._driver is not None:
+                self._driver.flush()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    while True:
+                        heard.clear()
+                        try:
+                            async with asyncio.timeout(settle_s):
+                                await heard.wait()
+                        except TimeoutError:
+                            break
+        finally:
+            for entry in taken:
+                self._watches.remove(entry)
+            kept = {sub.topic.filter for sub in self._subs} | {f for f, _ in self._watches}
+            gone = [topic_filter for topic_filter in topic_filters if topic_filter not in kept]
+            if gone:
+                self._client.unsubscribe(gone)
+                if self._driver is not None:
+                    self._driver.flush()
+        return found
 
     # -- life cycle -----------------------------------------------------------------------------
 

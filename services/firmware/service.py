@@ -11,7 +11,6 @@ from pathlib import Path
 from services.common.bus import BusError
 from services.common.contract import firmware, ocpp_gateway
 from services.common.contract.base import Empty, ErrorCode
-from services.common.contract.common import CONFIG
 from services.common.contract.firmware import DiagnosticsReply, DiagnosticsRequest, JobsStatus, UpdateRequest
 from services.common.contract.hardware import CONNECTORS
 from services.common.contract.ocpp_gateway import TransactionState
@@ -40,9 +39,6 @@ class FirmwareService(Service):
         self.bus.handle(firmware.GET_DIAGNOSTICS, self.on_diagnostics)
         self.bus.follow(ocpp_gateway.TRANSACTION, self.on_transaction)
         self.bus.follow(SLOTS, self.updater.on_slots)
-        self.bus.follow(CONFIG, self.uploader.on_config)
-        self.bus.watch("chargebus/+/health", self.uploader.on_state)
-        self.bus.watch("chargebus/+/state/#", self.uploader.on_state)
         self.bus.when_connected(self.report.publish)
 
     def busy(self) -> bool:
@@ -51,8 +47,9 @@ class FirmwareService(Service):
 
     async def on_transaction(self, state: TransactionState | None, _p: dict[str, str]) -> None:
         if state is not None:
+            busy = self.busy()
             self.transactions[state.connector_id] = state.open
-            if not self.busy():
+            if busy and not self.busy():  # the last session ended: a waiting update may go on
                 self.updater.wake.set()
 
     async def on_status(self, _request: Empty, _p: dict[str, str]) -> JobsStatus:

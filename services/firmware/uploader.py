@@ -13,11 +13,8 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel
-
 from services.common.bus import Bus
-from services.common.contract import Topic
-from services.common.contract.common import ConfigValue
+from services.common.contract.common import CONFIG, ConfigValue
 from services.common.contract.firmware import DiagnosticsRequest, UploadPhase
 from services.common.lifecycle import cancel_and_wait
 from services.common.redact import is_secret_name
@@ -39,19 +36,14 @@ class Uploader:
         self.settings = settings
         self.folder = settings.data_dir / "firmware" / "diagnostics"
         self.wake = asyncio.Event()
-        self.config: dict[str, str] = {}
-        self.health: dict[str, Any] = {}
 
-    async def on_config(self, value: ConfigValue | None, _p: dict[str, str]) -> None:
-        if value is not None:
-            self.config[value.key] = value.value
-
-    async def on_state(self, topic: str, _d: Topic, value: BaseModel | None, _p: dict[str, str]) -> None:
-        """Every retained state and health message: the snapshot that goes into the archive."""
-        if isinstance(value, BaseModel):
-            self.health[topic] = value.model_dump(mode="json")
-        else:
-            self.health.pop(topic, None)
+    async def station_picture(self) -> tuple[dict[str, str], dict[str, Any]]:
+        """The configuration keys, and every retained state and health message, as the broker keeps them now."""
+        kept = await self.bus.retained(CONFIG.filter, "chargebus/+/health", "chargebus/+/state/#")
+        config = {value.key: value.value for value in kept.values() if isinstance(value, ConfigValue)}
+        health = {topic: value.model_dump(mode="json") for topic, value in kept.items()
+                  if not isinstance(value, ConfigValue)}
+        return config, health
 
     def request(self, request: DiagnosticsRequest) -> str:
         name = diagnostics.archive_name(self.settings.charge_point_id, datetime.now(UTC),
@@ -88,10 +80,10 @@ class Uploader:
             if old.name != job.file_name:
                 old.unlink(missing_ok=True)
         window = diagnostics.Window(job.start, job.stop)
+        config, health = await self.station_picture()
         archive = await asyncio.to_thread(
             diagnostics.collect, self.settings.data_dir, self.folder, charge_point_id=self.settings.charge_point_id,
-            version=VERSION, config=dict(self.config), secrets=[key for key in self.config if is_secret_name(key)],
-            health=dict(self.health),
+            version=VERSION, config=config, secrets=[key for key in config if is_secret_name(key)], health=health,
             window=window, now=job.requested_at, security_only=job.security_only)
         self.store.set_diagnostics(phase="uploading")
         self.report.notify_diagnostics(UploadPhase.UPLOADING)

@@ -43,7 +43,7 @@ from services.common.contract.power import (
     RfidSwiped,
     SuspendRequest,
 )
-from services.common.contract.smart_charging import LimitProfile, SessionRef
+from services.common.contract.smart_charging import ChargingLimit, LimitProfile, SessionRef
 
 from . import published
 from .connector_status import Owned, usable, work_out
@@ -423,40 +423,46 @@ class TransactionEngine:
     async def _start(self, action: Start) -> None:
         connector = action.connector_id
         self.on_owned_change(connector)  # being started: Preparing now, if it was Finishing
-        # the meter is read while the session is recorded and smart charging sets its limit: all three come before
-        # the output is energized. Until the reading is in, the row holds the last register known (a recovery
-        # that finds the output energized starts from it).
-        reading = asyncio.create_task(self._meter_start(connector), name=f"meter-start-{connector}")
-        try:
-            await self._start_reading(action, reading)
-        finally:
-            reading.cancel()  # a start given up before the reading came
-
-    async def _start_reading(self, action: Start, reading: asyncio.Task[int]) -> None:
-        connector = action.connector_id
+        # the meter is read and smart charging puts the session's limit in force while the session is written: all
+        # three come before the output is energized. Until the reading is in, the row holds the last register known
+        # (a recovery that finds the output energized starts from it).
         at = _now()
         known = self._register_fallback(connector, None)
         tx = Tx(session_id=uuid.uuid4().hex[:16], connector_id=connector, id_tag=action.id_tag, started_at=at,
                 meter_start=known, transaction_id=None, phase=STARTING, last_meter_wh=known, last_meter_at=at,
                 parent_id_tag=action.parent_id_tag, reservation_id=action.reservation_id)
+        remote = action.profile if isinstance(action.profile, RemoteStart) else None
+        profile = remote.profile if remote is not None and isinstance(remote.profile, LimitProfile) else None
+        reading = asyncio.create_task(self._meter_start(connector), name=f"meter-start-{connector}")
+        limit = asyncio.create_task(self.peers.begin_session(connector, SessionRef(
+            session_id=tx.session_id, started_at=at), profile), name=f"begin-session-{connector}")
         try:
+            await asyncio.sleep(0)  # both requests are on their way before the write blocks the loop
+            await self._start_reading(action, tx, remote, limit, reading)
+        finally:
+            limit.cancel()  # a start given up before the answers came
+            reading.cancel()
+
+    async def _start_reading(self, action: Start, tx: Tx, remote: RemoteStart | None,
+                             limit: asyncio.Task[ChargingLimit | None], reading: asyncio.Task[int]) -> None:
+        connector = action.connector_id
+        try:
+            await failpoints.hit("ocpp_gateway.session_write")
             self.store.begin(tx)
         except SQLAlchemyError as exc:
             log.error("start refused: the session cannot be recorded (%s)", exc)
             self._do(self.sessions.start_failed(connector))
+            self._publish(connector)  # smart charging heard of the session: it ends unrecorded
             return
         self._starting[connector] = tx
         self._publish(connector)
-        remote = action.profile if isinstance(action.profile, RemoteStart) else None
-        profile = remote.profile if remote is not None and isinstance(remote.profile, LimitProfile) else None
-        if await self.peers.begin_session(connector, SessionRef(session_id=tx.session_id, started_at=at),
-                                          profile) is None:
+        if await limit is None:
             self._abandon(tx)
             return
         meter_start = await reading
         try:
-            await self.bus.request(power.ENERGIZE, EnergizeRequest(connector_id=connector, session_id=tx.session_id),
-                                   timeout=ENERGIZE_TIMEOUT_S)
+            energized = await self.bus.request(power.ENERGIZE, EnergizeRequest(
+                connector_id=connector, session_id=tx.session_id), timeout=ENERGIZE_TIMEOUT_S)
         except BusError as exc:
             log.warning("start refused by power id_token=%s: %s", action.id_tag, exc)
             if exc.code is ErrorCode.TIMEOUT:
@@ -467,9 +473,8 @@ class TransactionEngine:
         try:
             await failpoints.hit("ocpp_gateway.after_energize")
             self.store.commit_start(tx.session_id, started, meter_start, self.messages.start(StartFacts(
-                tx.session_id, connector, action.id_tag, meter_start, started, self._states.get(connector),
-                action.reservation_id, remote.remote_start_id if remote is not None else None, action.cable_last,
-                not self.link.accepted)),
+                tx.session_id, connector, action.id_tag, meter_start, started, energized, action.reservation_id,
+                remote.remote_start_id if remote is not None else None, action.cable_last, not self.link.accepted)),
                 action=self.messages.start_action)
         except SQLAlchemyError as exc:
             log.critical("session=%s cannot be recorded after energize (%s): de-energizing", tx.session_id, exc)

@@ -1,7 +1,7 @@
 """One handler per command of `contract.power`, and the smart charging limit input.
 
-Each command changes the controller, then `apply()` sends the module command frame at once and
-publishes the new connector state; the reply is that state.
+Each command changes the controller, then `answer()` sends the module command frame at once; the reply is the
+new connector state, and everyone else reads it (and the measurement) once the reply has left.
 """
 
 from __future__ import annotations
@@ -31,12 +31,14 @@ READY_TIMEOUT_S = 3.0
 
 
 class Handlers:
-    def __init__(self, controller: Controller, apply: Callable[[], ConnectorState], ready: asyncio.Event,
+    def __init__(self, controller: Controller, apply: Callable[[], ConnectorState],
+                 answer: Callable[[], ConnectorState], ready: asyncio.Event,
                  open_session: Callable[[int], Awaitable[str | None]],
                  keep_cap: Callable[[int, float | None], None]) -> None:
         self._ctl = controller
         self._keep_cap = keep_cap  # on disk before the cap is applied and answered
-        self._apply = apply
+        self._apply = apply  # outside a command: the frame now, the state published
+        self._answer = answer  # in a command: the frame now, the state published after the reply
         self._ready = ready
         self._open_session = open_session  # the gateway's persisted session on a connector, asked now
         self.availability_known = asyncio.Event()  # the gateway's retained intent has been read
@@ -71,7 +73,7 @@ class Handlers:
             log.info("energize rejected connector=%d reason=%s", req.connector_id, exc)
             raise BusError(ErrorCode.REJECTED, str(exc)) from None
         log.info("energized connector=%d session=%s", req.connector_id, req.session_id)
-        return self._apply()
+        return self._answer()
 
     async def on_suspend(self, req: SuspendRequest, _p: dict[str, str]) -> ConnectorState:
         await self._begin(req.connector_id)
@@ -79,13 +81,13 @@ class Handlers:
             raise BusError(ErrorCode.REJECTED, "no session is energized")
         self._ctl.suspend(req.suspended)
         log.info("suspended=%s connector=%d", req.suspended, req.connector_id)
-        return self._apply()
+        return self._answer()
 
     async def on_deenergize(self, req: ConnectorRequest, _p: dict[str, str]) -> ConnectorState:
         await self._begin(req.connector_id)
         self._ctl.deenergize(time.monotonic())
         log.info("deenergized connector=%d", req.connector_id)
-        return self._apply()
+        return self._answer()
 
     async def on_set_limit(self, req: SetLimitRequest, _p: dict[str, str]) -> ConnectorState:
         await self._begin(req.connector_id)
@@ -95,7 +97,7 @@ class Handlers:
             raise BusError(ErrorCode.INTERNAL, f"the cap cannot be kept on disk: {exc}") from None
         self._ctl.set_cap(req.current_a)
         log.info("maintenance cap connector=%d current_a=%s", req.connector_id, req.current_a)
-        return self._apply()
+        return self._answer()
 
     async def on_availability(self, intent: AvailabilityIntent | None, _p: dict[str, str]) -> None:
         """The gateway's retained intent: at start (before the module state is adopted, so no new charge can
@@ -111,7 +113,7 @@ class Handlers:
 
     async def on_get_state(self, req: ConnectorRequest, _p: dict[str, str]) -> ConnectorState:
         await self._begin(req.connector_id)
-        return self._apply()
+        return self._answer()
 
     async def on_limit(self, payload: ChargingLimit | None, params: dict[str, str]) -> None:
         """The smart charging limit; a cleared retained limit means no profile is in force."""

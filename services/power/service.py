@@ -61,7 +61,7 @@ class PowerService(Service):
         self.caps_path = self.settings.data_dir / "power_caps.json"
         self.caps = caps.load(self.caps_path)
         self.ctl.set_cap(self.caps.cap(self.ctl.connector_id), fail_closed=self.caps.unreadable)
-        h = handlers.Handlers(self.ctl, self.apply, self.ready, self.open_session, self.keep_cap)
+        h = handlers.Handlers(self.ctl, self.apply, self.answer, self.ready, self.open_session, self.keep_cap)
         self.availability_known = h.availability_known
         self.bus.handle(power.ENERGIZE, h.on_energize)
         self.bus.handle(power.SUSPEND, h.on_suspend)
@@ -224,11 +224,24 @@ class PowerService(Service):
         self.driver.send(self.codec.encode_command(self.ctl.command(now, self._alive)))
 
     def apply(self) -> ConnectorState:
-        """After a command: the module hears it now, not at the next cycle; the new state is published."""
+        """After a change: the module hears it now, not at the next cycle; the new state is published."""
         now = time.monotonic()
         self.send_command(now)
         self.publish_measurement(now, force=False)
         return self.publish_state(now)
+
+    def answer(self) -> ConnectorState:
+        """In a command's handler: the module hears it now, and the reply (the new state) goes out before the state
+        and the measurement are published to every follower; the caller, a start or a stop, is waiting on it."""
+        now = time.monotonic()
+        self.send_command(now)
+        self.bus.after_reply(self._publish_now)
+        return self.ctl.snapshot(now, datetime.now(UTC))
+
+    def _publish_now(self) -> None:
+        now = time.monotonic()
+        self.publish_measurement(now, force=False)
+        self.publish_state(now)
 
     def publish_state(self, now: float) -> ConnectorState:
         state = self.ctl.snapshot(now, datetime.now(UTC))

@@ -48,11 +48,11 @@ PRELOAD = (
     "services.common.settings", "services.common.bus", "services.common.lifecycle", "services.common.db",
     "services.common.settings_view",
     "services.common.contract", "ocpp.v16", "websockets.asyncio.client", "services.ocpp_gateway.service",
-    "can", "cantools", "services.power.service", "services.sim.service", "services.auth.service",
-    "services.metering.service", "services.smart_charging.service", "services.firmware.service",
 )
 # what the other services import besides: once the first service is forked, which does not wait for it
 PRELOAD_LATE = (
+    "can", "cantools", "services.power.service", "services.sim.service", "services.auth.service",
+    "services.metering.service", "services.smart_charging.service", "services.firmware.service",
     "services.api.service",
 )
 

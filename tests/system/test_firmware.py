@@ -195,7 +195,13 @@ async def test_diagnostics_are_collected_within_the_window_and_uploaded(tmp_path
             config = json.loads(archive.extractfile("config.json").read())  # type: ignore[union-attr]
             logs = {n: archive.extractfile(n).read().decode() for n in names if n.startswith("logs/")}  # type: ignore[union-attr]
             version = archive.extractfile("version.txt").read().decode().strip()  # type: ignore[union-attr]
+            health = json.loads(archive.extractfile("health.json").read())  # type: ignore[union-attr]
         assert version == "0.1.0" and "config.json" in names and "health.json" in names
+        # the station as the broker kept it when the archive was made: every service's health and its states
+        assert {f"chargebus/{name}/health" for name in ("ocpp_gateway", "power", "auth", "metering", "firmware")
+                } <= set(health)
+        assert health["chargebus/power/state/connector/1"]["connector_id"] == 1
+        assert health["chargebus/ocpp_gateway/state/connection"]["registration"] == "Accepted"
         keys = config.get("keys", config)
         assert "HeartbeatInterval" in json.dumps(keys) and "AuthorizationKey" not in json.dumps(keys)
         gateway = next(text for n, text in logs.items() if "ocpp_gateway" in n)

@@ -86,6 +86,24 @@ async def test_energize_charges_and_the_current_follows_every_limit(stack: Runni
     await rec.status("Available")
 
 
+async def test_the_caller_has_its_answer_before_the_followers_hear_of_the_new_state(stack: Running,
+                                                                                  observer: Observer) -> None:
+    """A start waits on energize's reply, which is the new state: it leaves first, and the state and measurement
+    everyone follows come after it (they had cost the gateway's start a millisecond and a half)."""
+    bus, rec = observer
+    await bus.request(sim.PLUG, PlugRequest())
+    await rec.status("Preparing")
+    state = await bus.request(power.ENERGIZE, EnergizeRequest(session_id="test-session"))
+    assert state.energized and state.delivering
+    followed = [p for _t, p in rec.seen if isinstance(p, ConnectorState) and p.energized]
+    assert followed == []  # not yet: the reply came first
+    published = await rec.status("Charging")
+    assert published.energized and published.since == state.since  # the same state, published after the reply
+    off = await bus.request(power.DEENERGIZE, ConnectorRequest())
+    assert not off.energized and rec.said(rec.connector() or off)[0] == "Charging"  # the stop is answered first too
+    await rec.until(lambda: (c := rec.connector()) is not None and not c.energized, "the de-energized state")
+
+
 async def test_energy_counter_rises_while_charging(stack: Running, observer: Observer) -> None:
     bus, rec = observer
     await _plug_and_energize(bus, rec)

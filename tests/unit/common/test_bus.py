@@ -211,3 +211,35 @@ async def test_after_reply_runs_once_an_answer_is_out_and_never_after_a_refusal(
         await client.stop()
         if not stopped:
             await server.stop()
+
+
+async def test_retained_reads_what_the_broker_keeps_once_and_leaves_the_filters(settings: Settings) -> None:
+    """A picture taken rarely (the diagnostics archive): the retained states under a wide filter, by topic, a
+    cleared one left out; the filter is given up afterwards, and a second picture shows what changed."""
+    from services.common.bus import UndeclaredTopic
+    from services.common.contract.power import CONNECTOR
+
+    owner = Bus(settings, "power")
+    reader = Bus(settings, "firmware", persistent=False, health=False)
+    await owner.start(5)
+    await reader.start(5)
+    try:
+        owner.publish(CONNECTOR, _state(), connector_id=1)
+        owner.publish(CONNECTOR, _state(), connector_id=2)
+        owner.clear(CONNECTOR, connector_id=2)
+        owner.publish(RFID_SWIPED, RfidSwiped.model_validate(RFID_SWIPED.example))  # an event: nothing is kept
+        watches = list(reader._watches)
+        picture = await reader.retained("chargebus/+/state/#", settle_s=0.2)
+        assert {t: type(p) for t, p in picture.items() if t.startswith("chargebus/power/")} == {
+            "chargebus/power/state/connector/1": ConnectorState}
+        assert reader._watches == watches  # nothing more is delivered to this client for the picture's filter
+        owner.publish(CONNECTOR, _state().model_copy(update={"delivering": False}), connector_id=1)
+        again = await reader.retained("chargebus/+/state/#", settle_s=0.2)
+        changed = again["chargebus/power/state/connector/1"]
+        assert isinstance(changed, ConnectorState) and not changed.delivering
+        metering = Bus(settings, "metering", persistent=False, health=False)
+        with pytest.raises(UndeclaredTopic, match="may not watch the wide filter"):
+            await metering.retained("chargebus/+/state/#")  # only the accounts that show the whole bus
+    finally:
+        await reader.stop()
+        await owner.stop()
