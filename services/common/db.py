@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.exc import DatabaseError, DBAPIError, OperationalError
 
 log = logging.getLogger(__name__)
 
@@ -72,25 +75,48 @@ def _engine(path: Path) -> Engine:
     return engine
 
 
-def write_now(engine: Engine, sql: str, params: tuple[object, ...]) -> None:
-    """One statement in a transaction of its own (BEGIN IMMEDIATE ... COMMIT: on disk before it returns, as
-    every commit is), straight through the pooled DBAPI connection.
-
-    For the writes an answer waits on (a key the Central System changes): SQLAlchemy's per-transaction
-    machinery costs as much again as the write itself."""
+@contextmanager
+def writing(engine: Engine) -> Iterator[sqlite3.Connection]:
+    """One transaction (BEGIN IMMEDIATE ... COMMIT: on disk before it returns, as every commit is) straight on the
+    pooled DBAPI connection, for the writes an answer or a start waits on: SQLAlchemy's per-transaction machinery
+    costs as much again as the write itself. Errors come as SQLAlchemy's (`SQLAlchemyError`), as from the rest."""
     pooled = engine.raw_connection()
     try:
         conn = pooled.driver_connection
-        assert conn is not None
-        conn.execute("BEGIN IMMEDIATE")
+        assert isinstance(conn, sqlite3.Connection)
         try:
-            conn.execute(sql, params)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
     finally:
         pooled.close()  # back to the pool, which rolls back whatever a failed COMMIT left open
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[sqlite3.Connection]:
+    """The pooled DBAPI connection for reads on the same paths (each statement its own snapshot)."""
+    pooled = engine.raw_connection()
+    try:
+        conn = pooled.driver_connection
+        assert isinstance(conn, sqlite3.Connection)
+        try:
+            yield conn
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
+    finally:
+        pooled.close()
+
+
+def write_now(engine: Engine, sql: str, params: tuple[object, ...]) -> None:
+    """One statement in a transaction of its own (a key the Central System changes)."""
+    with writing(engine) as conn:
+        conn.execute(sql, params)
 
 
 def migration_files(folder: Path) -> list[tuple[int, Path]]:

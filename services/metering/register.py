@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, text
 
+from services.common.db import writing
+
 PAST_BOOTS_KEPT = 20
 
 
@@ -69,21 +71,22 @@ class Register:
             return pos.energy_wh
         energy = advance(pos.energy_wh, pos.last_counter_wh, counter_wh)
         new_boot = pos.boot_id is not None and boot_id != pos.boot_id
-        with self.engine.begin() as conn:
-            if new_boot:
-                conn.execute(text("INSERT OR IGNORE INTO past_boots (connector_id, boot_id, seen_at) VALUES "
-                                  "(:c, :b, :t)"), {"c": connector_id, "b": pos.boot_id,
-                                                    "t": datetime.now(UTC).isoformat()})
-                conn.execute(text("DELETE FROM past_boots WHERE connector_id = :c AND boot_id NOT IN (SELECT boot_id "
-                                  "FROM past_boots WHERE connector_id = :c ORDER BY seen_at DESC LIMIT :n)"),
-                             {"c": connector_id, "n": PAST_BOOTS_KEPT})
-            if new_boot or energy != pos.energy_wh or counter_wh != pos.last_counter_wh or pos.boot_id is None:
-                conn.execute(text(
+        if new_boot or energy != pos.energy_wh or counter_wh != pos.last_counter_wh or pos.boot_id is None:
+            # once a second while charging: straight through the DBAPI (SQLAlchemy's machinery would double it)
+            with writing(self.engine) as conn:
+                if new_boot:
+                    conn.execute("INSERT OR IGNORE INTO past_boots (connector_id, boot_id, seen_at) VALUES "
+                                 "(:c, :b, :t)", {"c": connector_id, "b": pos.boot_id,
+                                                  "t": datetime.now(UTC).isoformat()})
+                    conn.execute("DELETE FROM past_boots WHERE connector_id = :c AND boot_id NOT IN (SELECT boot_id "
+                                 "FROM past_boots WHERE connector_id = :c ORDER BY seen_at DESC LIMIT :n)",
+                                 {"c": connector_id, "n": PAST_BOOTS_KEPT})
+                conn.execute(
                     "INSERT INTO register (connector_id, energy_wh, last_counter_wh, updated_at, boot_id, "
                     "last_sequence) VALUES (:c, :e, :l, :t, :b, :s) ON CONFLICT (connector_id) DO UPDATE SET "
                     "energy_wh = excluded.energy_wh, last_counter_wh = excluded.last_counter_wh, "
                     "updated_at = excluded.updated_at, boot_id = excluded.boot_id, "
-                    "last_sequence = excluded.last_sequence"),
+                    "last_sequence = excluded.last_sequence",
                     {"c": connector_id, "e": energy, "l": counter_wh, "t": datetime.now(UTC).isoformat(),
                      "b": boot_id, "s": sequence})
         if new_boot and pos.boot_id is not None:

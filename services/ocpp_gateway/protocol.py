@@ -284,8 +284,8 @@ class StationProtocol(ChargePoint):
         _after_answer.set([])  # this call's own task: what its handler asks for lands here
         with log_context(ocpp_message_id=msg.unique_id, ocpp_action=msg.action):
             await self._answer_in_context(msg)
-        for action in _after_answer.get() or []:
-            action()
+            for action in _after_answer.get() or []:  # logged as part of the call they follow
+                action()
 
     async def _answer_in_context(self, msg: Call) -> None:
         try:

@@ -45,6 +45,7 @@ from services.common.contract import auth, ocpp_gateway, power
 from services.common.contract.auth import ListConflict
 from services.common.contract.ocpp_gateway import ConnectorReport
 from services.common.contract.power import ConnectorState
+from services.common.db import write_now
 
 from .connector_status import SESSION_STATUSES, Owned, Value, work_out
 from .link import Link
@@ -119,12 +120,10 @@ class StatusReporter:
             return {c: (s, e, v) for c, s, e, v in rows.tuples()}
 
     def _save_sent(self, connector: int, value: Value) -> None:
-        with self._engine.begin() as conn:
-            conn.execute(text("INSERT INTO status_sent (connector_id, status, error_code, vendor_error_code) "
-                              "VALUES (:c, :s, :e, :v) ON CONFLICT (connector_id) DO UPDATE SET "
-                              "status = excluded.status, error_code = excluded.error_code, "
-                              "vendor_error_code = excluded.vendor_error_code"),
-                         {"c": connector, "s": value[0], "e": value[1], "v": value[2]})
+        write_now(self._engine, "INSERT INTO status_sent (connector_id, status, error_code, vendor_error_code) "
+                  "VALUES (?, ?, ?, ?) ON CONFLICT (connector_id) DO UPDATE SET status = excluded.status, "
+                  "error_code = excluded.error_code, vendor_error_code = excluded.vendor_error_code",
+                  (connector, value[0], value[1], value[2]))
 
     def _set(self, connector: int, value: Value, at: datetime) -> None:
         old = self.current.get(connector)

@@ -19,12 +19,15 @@ reuses nor skips a number.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
+
+from services.common.db import reading, writing
 
 STARTING, ACTIVE, STOPPED = "starting", "active", "stopped"
 # a queued message's payload, or what builds it from the transaction's next event number (2.0.1 seqNo)
@@ -80,6 +83,12 @@ class StoredReservation:
     expiry: datetime
 
 
+def _value(cursor: sqlite3.Cursor) -> Any:
+    """The first column of the first row, or None when there is no row."""
+    row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
 def _message(row: Any) -> OutboxMessage:
     try:
         payload = json.loads(row[3])
@@ -99,29 +108,29 @@ class TxStore:
 
     def unfinished(self) -> list[Tx]:
         """Sessions not stopped: `starting` (energize asked, not confirmed) and `active`."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(text(f"SELECT {_TX_COLUMNS} FROM transactions WHERE phase != 'stopped' "
-                                     "ORDER BY started_at")).all()
+        with reading(self.engine) as conn:
+            rows = conn.execute(f"SELECT {_TX_COLUMNS} FROM transactions WHERE phase != 'stopped' "
+                                "ORDER BY started_at").fetchall()
         return [_tx(r) for r in rows]
 
     def get(self, session_id: str) -> Tx | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(text(f"SELECT {_TX_COLUMNS} FROM transactions WHERE session_id = :s"),
-                               {"s": session_id}).first()
+        with reading(self.engine) as conn:
+            row = conn.execute(f"SELECT {_TX_COLUMNS} FROM transactions WHERE session_id = :s",
+                               {"s": session_id}).fetchone()
         return _tx(row) if row else None
 
     def open_session(self, connector_id: int) -> Tx | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(text(f"SELECT {_TX_COLUMNS} FROM transactions WHERE connector_id = :c AND "
-                                    "phase != 'stopped'"), {"c": connector_id}).first()
+        with reading(self.engine) as conn:
+            row = conn.execute(f"SELECT {_TX_COLUMNS} FROM transactions WHERE connector_id = :c AND "
+                               "phase != 'stopped'", {"c": connector_id}).fetchone()
         return _tx(row) if row else None
 
     def begin(self, tx: Tx) -> None:
         """The session exists (phase starting) before power is asked to energize for it."""
-        with self.engine.begin() as conn:
-            conn.execute(text(f"INSERT INTO transactions ({_TX_COLUMNS}) VALUES (:session_id, :connector_id, "
-                              ":id_tag, :started_at, :meter_start, NULL, 'starting', :meter_start, :started_at, "
-                              ":parent, 0, NULL, :reservation)"),
+        with writing(self.engine) as conn:
+            conn.execute(f"INSERT INTO transactions ({_TX_COLUMNS}) VALUES (:session_id, :connector_id, "
+                         ":id_tag, :started_at, :meter_start, NULL, 'starting', :meter_start, :started_at, "
+                         ":parent, 0, NULL, :reservation)",
                          {"session_id": tx.session_id, "connector_id": tx.connector_id, "id_tag": tx.id_tag,
                           "started_at": tx.started_at.isoformat(), "meter_start": tx.meter_start,
                           "parent": tx.parent_id_tag, "reservation": tx.reservation_id})
@@ -129,30 +138,30 @@ class TxStore:
     def commit_start(self, session_id: str, started_at: datetime, meter_start: int, start_payload: Payload,
                      action: str = "StartTransaction") -> None:
         """Power energized: the session is active from `meter_start` and its StartTransaction is queued, together."""
-        with self.engine.begin() as conn:
-            conn.execute(text("UPDATE transactions SET phase = 'active', started_at = :t, last_meter_at = :t, "
-                              "meter_start = :m, last_meter_wh = :m WHERE session_id = :s AND phase = 'starting'"),
+        with writing(self.engine) as conn:
+            conn.execute("UPDATE transactions SET phase = 'active', started_at = :t, last_meter_at = :t, "
+                         "meter_start = :m, last_meter_wh = :m WHERE session_id = :s AND phase = 'starting'",
                          {"s": session_id, "t": started_at.isoformat(), "m": meter_start})
             self._enqueue(conn, session_id, action, start_payload)
         self._moved(1)
 
     def discard(self, session_id: str) -> None:
         """A start that never energized: no trace for the CSMS."""
-        with self.engine.begin() as conn:
-            conn.execute(text("DELETE FROM transactions WHERE session_id = :s AND phase = 'starting'"),
+        with writing(self.engine) as conn:
+            conn.execute("DELETE FROM transactions WHERE session_id = :s AND phase = 'starting'",
                          {"s": session_id})
 
     def stop(self, session_id: str, reason: str, stopped_at: datetime, meter_stop: int, stop_payload: Payload,
              action: str = "StopTransaction") -> bool:
         """Close the session and queue its StopTransaction; False when it was closed already."""
-        with self.engine.begin() as conn:
-            changed = conn.execute(text(
+        with writing(self.engine) as conn:
+            changed = conn.execute(
                 "UPDATE transactions SET phase = 'stopped', stop_reason = :r, stopped_at = :t, meter_stop = :m, "
-                "last_meter_wh = :m, last_meter_at = :t WHERE session_id = :s AND phase = 'active'"),
+                "last_meter_wh = :m, last_meter_at = :t WHERE session_id = :s AND phase = 'active'",
                 {"r": reason, "t": stopped_at.isoformat(), "m": meter_stop, "s": session_id}).rowcount
             if changed:
                 self._enqueue(conn, session_id, action, stop_payload)
-                conn.execute(text("DELETE FROM transaction_data WHERE session_id = :s"), {"s": session_id})
+                conn.execute("DELETE FROM transaction_data WHERE session_id = :s", {"s": session_id})
         if changed:
             self._moved(1)
         return bool(changed)
@@ -163,9 +172,9 @@ class TxStore:
 
         Only for an active session: nothing of a session is ever queued behind its StopTransaction.
         """
-        with self.engine.begin() as conn:
-            active = conn.execute(text("UPDATE transactions SET last_meter_wh = MAX(last_meter_wh, :m), "
-                                       "last_meter_at = :t WHERE session_id = :s AND phase = 'active'"),
+        with writing(self.engine) as conn:
+            active = conn.execute("UPDATE transactions SET last_meter_wh = MAX(last_meter_wh, :m), "
+                                  "last_meter_at = :t WHERE session_id = :s AND phase = 'active'",
                                   {"m": energy_wh, "t": at.isoformat(), "s": session_id}).rowcount
             if active and meter_values is not None:
                 self._enqueue(conn, session_id, action, meter_values)
@@ -174,105 +183,105 @@ class TxStore:
         return bool(active)
 
     def suspend(self, session_id: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(text("UPDATE transactions SET suspended = 1, stop_at_wh = NULL WHERE session_id = :s"),
+        with writing(self.engine) as conn:
+            conn.execute("UPDATE transactions SET suspended = 1, stop_at_wh = NULL WHERE session_id = :s",
                          {"s": session_id})
 
     def set_budget(self, session_id: str, stop_at_wh: int | None) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(text("UPDATE transactions SET stop_at_wh = :w WHERE session_id = :s"),
+        with writing(self.engine) as conn:
+            conn.execute("UPDATE transactions SET stop_at_wh = :w WHERE session_id = :s",
                          {"w": stop_at_wh, "s": session_id})
 
     def set_parent(self, session_id: str, parent_id_tag: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(text("UPDATE transactions SET parent_id_tag = :p WHERE session_id = :s"),
+        with writing(self.engine) as conn:
+            conn.execute("UPDATE transactions SET parent_id_tag = :p WHERE session_id = :s",
                          {"p": parent_id_tag, "s": session_id})
 
     def last_register_wh(self) -> int | None:
         """The highest meter value any session recorded: the register can only have grown since."""
-        with self.engine.connect() as conn:
-            value = conn.execute(text("SELECT MAX(last_meter_wh) FROM transactions")).scalar()
+        with reading(self.engine) as conn:
+            value = _value(conn.execute("SELECT MAX(last_meter_wh) FROM transactions"))
         return int(value) if value is not None else None
 
     def add_transaction_data(self, session_id: str, meter_value: dict[str, Any]) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(text("INSERT INTO transaction_data (session_id, meter_value) SELECT :s, :v WHERE EXISTS "
-                              "(SELECT 1 FROM transactions WHERE session_id = :s AND phase = 'active')"),
+        with writing(self.engine) as conn:
+            conn.execute("INSERT INTO transaction_data (session_id, meter_value) SELECT :s, :v WHERE EXISTS "
+                         "(SELECT 1 FROM transactions WHERE session_id = :s AND phase = 'active')",
                          {"s": session_id, "v": json.dumps(meter_value)})
 
     def transaction_data(self, session_id: str) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(text("SELECT meter_value FROM transaction_data WHERE session_id = :s ORDER BY seq"),
-                                {"s": session_id}).scalars().all()
-        return [json.loads(r) for r in rows]
+        with reading(self.engine) as conn:
+            rows = conn.execute("SELECT meter_value FROM transaction_data WHERE session_id = :s ORDER BY seq",
+                                {"s": session_id}).fetchall()
+        return [json.loads(r[0]) for r in rows]
 
     # -- the outbox -------------------------------------------------------------------------------
 
     def enqueue(self, session_id: str, action: str, payload: Payload) -> None:
         """Queue one message of an open session (its start, told late: `engine._tell_start`)."""
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             self._enqueue(conn, session_id, action, payload)
         self._moved(1)
 
     def events(self, session_id: str) -> int:
         """How many numbered (2.0.1) events of the session were queued."""
-        with self.engine.connect() as conn:
-            return int(conn.execute(text("SELECT events FROM transactions WHERE session_id = :s"),
-                                    {"s": session_id}).scalar() or 0)
+        with reading(self.engine) as conn:
+            return int(_value(conn.execute("SELECT events FROM transactions WHERE session_id = :s",
+                                           {"s": session_id})) or 0)
 
     def queued(self, session_id: str, action: str) -> bool:
         """Was a message of this action queued for the session (waiting, or set aside)?"""
-        with self.engine.connect() as conn:
-            return conn.execute(text(
+        with reading(self.engine) as conn:
+            return conn.execute(
                 "SELECT 1 FROM outbox WHERE session_id = :s AND action = :a UNION ALL "
-                "SELECT 1 FROM outbox_set_aside WHERE session_id = :s AND action = :a LIMIT 1"),
-                {"s": session_id, "a": action}).first() is not None
+                "SELECT 1 FROM outbox_set_aside WHERE session_id = :s AND action = :a LIMIT 1",
+                {"s": session_id, "a": action}).fetchone() is not None
 
     @staticmethod
     def _enqueue(conn: Any, session_id: str, action: str, payload: Payload) -> None:
         if callable(payload):
-            seq_no = conn.execute(text("UPDATE transactions SET events = events + 1 WHERE session_id = :s "
-                                       "RETURNING events - 1"), {"s": session_id}).scalar_one()
+            seq_no = conn.execute("UPDATE transactions SET events = events + 1 WHERE session_id = :s "
+                                  "RETURNING events - 1", {"s": session_id}).fetchall()[0][0]
             payload = payload(int(seq_no))
-        conn.execute(text("INSERT INTO outbox (session_id, action, payload) VALUES (:s, :a, :p)"),
+        conn.execute("INSERT INTO outbox (session_id, action, payload) VALUES (:s, :a, :p)",
                      {"s": session_id, "a": action, "p": json.dumps(payload)})
 
     def head(self, limit: int = 1, after: int = 0) -> list[OutboxMessage]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(text("SELECT seq, session_id, action, payload, attempts FROM outbox WHERE seq > :a "
-                                     "ORDER BY seq LIMIT :n"), {"n": limit, "a": after}).all()
+        with reading(self.engine) as conn:
+            rows = conn.execute("SELECT seq, session_id, action, payload, attempts FROM outbox WHERE seq > :a "
+                                "ORDER BY seq LIMIT :n", {"n": limit, "a": after}).fetchall()
         return [_message(r) for r in rows]
 
     def confirm_start(self, seq: int, session_id: str, transaction_id: int | None) -> None:
         """The CSMS confirmed the start: its message leaves the queue (with the id a 1.6 CSMS gave it)."""
-        with self.engine.begin() as conn:
-            conn.execute(text("UPDATE transactions SET transaction_id = :t WHERE session_id = :s"),
+        with writing(self.engine) as conn:
+            conn.execute("UPDATE transactions SET transaction_id = :t WHERE session_id = :s",
                          {"t": transaction_id, "s": session_id})
-            gone = conn.execute(text("DELETE FROM outbox WHERE seq = :q"), {"q": seq}).rowcount
+            gone = conn.execute("DELETE FROM outbox WHERE seq = :q", {"q": seq}).rowcount
         self._moved(-gone)
 
     def done(self, *seqs: int) -> None:
         if not seqs:
             return
-        with self.engine.begin() as conn:
-            conn.execute(text("DELETE FROM outbox WHERE seq = :q"), [{"q": q} for q in seqs])
+        with writing(self.engine) as conn:
+            conn.executemany("DELETE FROM outbox WHERE seq = :q", [{"q": q} for q in seqs])
         self._moved(None)  # a batch: counted again when next read
 
     def failed(self, seq: int) -> int:
         """Count one more CALLERROR for this message; returns the count."""
-        with self.engine.begin() as conn:
-            conn.execute(text("UPDATE outbox SET attempts = attempts + 1 WHERE seq = :q"), {"q": seq})
-            return int(conn.execute(text("SELECT attempts FROM outbox WHERE seq = :q"), {"q": seq}).scalar_one())
+        with writing(self.engine) as conn:
+            conn.execute("UPDATE outbox SET attempts = attempts + 1 WHERE seq = :q", {"q": seq})
+            return int(conn.execute("SELECT attempts FROM outbox WHERE seq = :q", {"q": seq}).fetchone()[0])
 
     def set_aside(self, reason: str, *, seq: int | None = None, session_id: str | None = None) -> int:
         """Move one message (or every queued message of a session) out of the queue; returns how many."""
         params: dict[str, object] = {"q": seq} if seq is not None else {"s": session_id}
         where = "seq = :q" if seq is not None else "session_id = :s"
-        with self.engine.begin() as conn:
-            conn.execute(text("INSERT INTO outbox_set_aside (seq, session_id, action, payload, attempts, reason, "
-                              f"set_aside_at) SELECT seq, session_id, action, payload, attempts, :r, :t FROM outbox "
-                              f"WHERE {where}"), {**params, "r": reason[:500], "t": datetime.now(UTC).isoformat()})
-            count = int(conn.execute(text(f"DELETE FROM outbox WHERE {where}"), params).rowcount)
+        with writing(self.engine) as conn:
+            conn.execute("INSERT INTO outbox_set_aside (seq, session_id, action, payload, attempts, reason, "
+                         f"set_aside_at) SELECT seq, session_id, action, payload, attempts, :r, :t FROM outbox "
+                         f"WHERE {where}", {**params, "r": reason[:500], "t": datetime.now(UTC).isoformat()})
+            count = int(conn.execute(f"DELETE FROM outbox WHERE {where}", params).rowcount)
         self._moved(-count)
         return count
 
@@ -280,8 +289,8 @@ class TxStore:
         """How many messages wait in the outbox. Kept as they come and go: counting the rows of a long queue on
         every message cost a tenth of the replay rate."""
         if self._pending is None:
-            with self.engine.connect() as conn:
-                self._pending = int(conn.execute(text("SELECT COUNT(*) FROM outbox")).scalar_one())
+            with reading(self.engine) as conn:
+                self._pending = int(conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
         return self._pending
 
     def _moved(self, change: int | None) -> None:
@@ -297,52 +306,52 @@ class TxStore:
         """A start of this connector not yet confirmed (starting, or its start message queued), or a stop
         message still queued: the CSMS must learn of the transaction before its statuses. `actions`: the
         start and stop messages' outbox names."""
-        with self.engine.connect() as conn:
-            row = conn.execute(text(
+        with reading(self.engine) as conn:
+            row = conn.execute(
                 "SELECT 1 FROM transactions t WHERE t.connector_id = :c AND (t.phase = 'starting' OR EXISTS "
-                "(SELECT 1 FROM outbox o WHERE o.session_id = t.session_id AND o.action IN (:a, :b))) LIMIT 1"),
-                {"c": connector_id, "a": actions[0], "b": actions[1]}).first()
+                "(SELECT 1 FROM outbox o WHERE o.session_id = t.session_id AND o.action IN (:a, :b))) LIMIT 1",
+                {"c": connector_id, "a": actions[0], "b": actions[1]}).fetchone()
         return row is not None
 
     def transaction_id(self, session_id: str) -> int | None:
-        with self.engine.connect() as conn:
-            value = conn.execute(text("SELECT transaction_id FROM transactions WHERE session_id = :s"),
-                                 {"s": session_id}).scalar()
+        with reading(self.engine) as conn:
+            value = _value(conn.execute("SELECT transaction_id FROM transactions WHERE session_id = :s",
+                                        {"s": session_id}))
         return int(value) if value is not None else None
 
     # -- reservations -----------------------------------------------------------------------------
 
     def reservations(self) -> list[StoredReservation]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(text("SELECT reservation_id, connector_id, id_tag, parent_id_tag, expiry_date FROM "
-                                     "reservations ORDER BY connector_id")).all()
+        with reading(self.engine) as conn:
+            rows = conn.execute("SELECT reservation_id, connector_id, id_tag, parent_id_tag, expiry_date FROM "
+                                "reservations ORDER BY connector_id").fetchall()
         return [StoredReservation(r[0], r[1], r[2], r[3], datetime.fromisoformat(r[4])) for r in rows]
 
     def save_reservation(self, r: StoredReservation) -> None:
         """Keep a reservation (one per connector; the same id replaces its old one wherever it was)."""
-        with self.engine.begin() as conn:
-            conn.execute(text("DELETE FROM reservations WHERE reservation_id = :i OR connector_id = :c"),
+        with writing(self.engine) as conn:
+            conn.execute("DELETE FROM reservations WHERE reservation_id = :i OR connector_id = :c",
                          {"i": r.reservation_id, "c": r.connector_id})
-            conn.execute(text("INSERT INTO reservations (reservation_id, connector_id, id_tag, parent_id_tag, "
-                              "expiry_date) VALUES (:i, :c, :t, :p, :e)"),
+            conn.execute("INSERT INTO reservations (reservation_id, connector_id, id_tag, parent_id_tag, "
+                         "expiry_date) VALUES (:i, :c, :t, :p, :e)",
                          {"i": r.reservation_id, "c": r.connector_id, "t": r.id_tag, "p": r.parent_id_tag,
                           "e": r.expiry.isoformat()})
 
     def delete_reservation(self, reservation_id: int) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(text("DELETE FROM reservations WHERE reservation_id = :i"), {"i": reservation_id})
+        with writing(self.engine) as conn:
+            conn.execute("DELETE FROM reservations WHERE reservation_id = :i", {"i": reservation_id})
 
     # -- what the gateway remembers across restarts -----------------------------------------------
 
     def state(self, key: str) -> str | None:
-        with self.engine.connect() as conn:
-            value = conn.execute(text("SELECT value FROM gateway_state WHERE key = :k"), {"k": key}).scalar()
+        with reading(self.engine) as conn:
+            value = _value(conn.execute("SELECT value FROM gateway_state WHERE key = :k", {"k": key}))
         return str(value) if value is not None else None
 
     def set_state(self, key: str, value: str | None) -> None:
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             if value is None:
-                conn.execute(text("DELETE FROM gateway_state WHERE key = :k"), {"k": key})
+                conn.execute("DELETE FROM gateway_state WHERE key = :k", {"k": key})
             else:
-                conn.execute(text("INSERT INTO gateway_state (key, value) VALUES (:k, :v) ON CONFLICT (key) "
-                                  "DO UPDATE SET value = excluded.value"), {"k": key, "v": value})
+                conn.execute("INSERT INTO gateway_state (key, value) VALUES (:k, :v) ON CONFLICT (key) "
+                             "DO UPDATE SET value = excluded.value", {"k": key, "v": value})

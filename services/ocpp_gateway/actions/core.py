@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ocpp.routing import after, on
+from ocpp.routing import on
 from ocpp.v16 import call_result
 from ocpp.v16.datatypes import KeyValue
 from ocpp.v16.enums import (
@@ -56,11 +56,10 @@ class CoreActions(Actions):
     @on(Action.change_configuration)
     async def on_change_configuration(self, key: str, value: str) -> call_result.ChangeConfiguration:
         status = await self.station.config.change(key, value, announce_later=True)
+        # published and logged once the answer is out (the library's after-hook would cost a second look at
+        # the handler's signature on every change)
+        after_answer(self.station.config.announce)
         return call_result.ChangeConfiguration(status=status.value)
-
-    @after(Action.change_configuration)
-    def after_change_configuration(self, key: str, value: str) -> None:
-        self.station.config.announce()  # sync on purpose: the library never awaits an async after-hook
 
     @on(Action.change_availability)
     async def on_change_availability(self, connector_id: int, type: str) -> call_result.ChangeAvailability:

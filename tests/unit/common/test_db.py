@@ -61,13 +61,15 @@ def test_a_write_now_is_committed_and_a_failed_one_leaves_nothing_open(tmp_path:
     and one that fails neither half-applies nor leaves the pooled connection inside a transaction."""
     import sqlite3
 
+    from sqlalchemy.exc import IntegrityError
+
     from services.common.db import write_now
 
     folder = _write(tmp_path / "m", {"001_kv.sql": "CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT NOT NULL);"})
     engine = open_engine(tmp_path / "db.sqlite", folder)
     upsert = "INSERT INTO kv (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v"
     write_now(engine, upsert, ("a", "1"))
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):  # as SQLAlchemy's, the error every store's caller handles
         write_now(engine, upsert, ("a", None))
     write_now(engine, upsert, ("b", "2"))  # the connection is usable again: no transaction was left open
     reader = sqlite3.connect(tmp_path / "db.sqlite")
