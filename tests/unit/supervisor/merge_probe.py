@@ -1,5 +1,6 @@
 """Run by the launcher as a child in a test: prints how many bytes of its anonymous memory (the heap and the
-anonymous mappings it inherited) are offered to the kernel's same-page merging, and how many there are."""
+anonymous mappings it inherited) are offered to the kernel's same-page merging, how many there are, and whether
+what it allocates from now on is offered too (`yes`, `no`, or `unknown` on a kernel that does not say)."""
 
 from pathlib import Path
 
@@ -18,4 +19,10 @@ if __name__ == "__main__":
             total += start[1] - start[0]
             if " mg" in line:
                 offered += start[1] - start[0]
-    print(offered, total)
+    stat = Path("/proc/self/ksm_stat")
+    later = "unknown"
+    if stat.exists():
+        for line in stat.read_text().splitlines():
+            if line.startswith("ksm_merge_any:"):
+                later = line.split(":", 1)[1].strip()
+    print(offered, total, later)
