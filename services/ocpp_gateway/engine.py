@@ -438,12 +438,12 @@ class TransactionEngine:
             session_id=tx.session_id, started_at=at), profile), name=f"begin-session-{connector}")
         try:
             await asyncio.sleep(0)  # both requests are on their way before the write blocks the loop
-            await self._start_reading(action, tx, remote, limit, reading)
+            await self._record_and_energize(action, tx, remote, limit, reading)
         finally:
             limit.cancel()  # a start given up before the answers came
             reading.cancel()
 
-    async def _start_reading(self, action: Start, tx: Tx, remote: RemoteStart | None,
+    async def _record_and_energize(self, action: Start, tx: Tx, remote: RemoteStart | None,
                              limit: asyncio.Task[ChargingLimit | None], reading: asyncio.Task[int]) -> None:
         connector = action.connector_id
         try:
