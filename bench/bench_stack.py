@@ -136,8 +136,8 @@ def ksmd_cpu_s() -> float:
     return 0.0
 
 
-def station_pss_mb(pgid: int) -> float:
-    return sum(m.pss_kb for m in group_memory(pgid)) / 1024
+def _pss_mb(memory: list[Memory]) -> float:
+    return sum(m.pss_kb for m in memory) / 1024
 
 
 def ksm_full_scans() -> int:
@@ -155,7 +155,7 @@ async def _merged(pgid: int) -> tuple[list[Memory], float]:
     after at least three passes: KSM merges a page in the pass after the one that first saw it unchanged, and a
     criterion by time (less than 0.5 MB in 10 s) stopped while the last pass was still merging, 2.5 MB early."""
     started = time.perf_counter()
-    passes = [(ksm_full_scans(), station_pss_mb(pgid))]
+    passes = [(ksm_full_scans(), group_memory(pgid))]
     while time.perf_counter() - started < MERGE_WAIT_S:
         await asyncio.sleep(5)
         scans = ksm_full_scans()
@@ -163,9 +163,9 @@ async def _merged(pgid: int) -> tuple[list[Memory], float]:
             if time.perf_counter() - started > NO_PASS_S and len(passes) == 1:
                 break  # ksmd does not run here: nothing will be merged
             continue
-        passes.append((scans, station_pss_mb(pgid)))
-        if scans - passes[0][0] >= 3 and passes[-2][1] - passes[-1][1] < 0.5:
-            break
+        passes.append((scans, group_memory(pgid)))
+        if scans - passes[0][0] >= 3 and _pss_mb(passes[-2][1]) - _pss_mb(passes[-1][1]) < 0.5:
+            return passes[-1][1], time.perf_counter() - started
     return group_memory(pgid), time.perf_counter() - started
 
 
@@ -212,13 +212,13 @@ async def run() -> list[Figure]:
             old_writes = await _old_setting_writes(broker_dir(settings) / "mosquitto.db", Path(tmp))
     finally:
         await csms.stop()
-    merged_mb = sum(m.pss_kb for m in memory) / 1024
+    merged_mb = _pss_mb(memory)
     figures = [
         Figure(f"chargebus run -> all {len(STATION)} services online", online_s, "s", "goal <= 10 s",
                "the station without the simulator"),
         Figure("station memory, PSS sum (every process)", merged_mb, "MB", "goal <= 150 MB (issue 17)",
                f"{len(memory)} processes, page merging on: {ksm_note}"),
-        Figure("  the same, page merging off", sum(m.pss_kb for m in unmerged) / 1024, "MB", "",
+        Figure("  the same, page merging off", _pss_mb(unmerged), "MB", "",
                "CHARGEBUS_PAGE_MERGING=false"),
         Figure("  time for merging to settle", merge_s + IDLE_S + SETTLE_S, "s", "", "after every service is online"),
         Figure("  ksmd CPU", ksmd_share, "%", "", "of one core, while the station idles"),

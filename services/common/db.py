@@ -76,31 +76,10 @@ def _engine(path: Path) -> Engine:
 
 
 @contextmanager
-def writing(engine: Engine) -> Iterator[sqlite3.Connection]:
-    """One transaction (BEGIN IMMEDIATE ... COMMIT: on disk before it returns, as every commit is) straight on the
-    pooled DBAPI connection, for the writes an answer or a start waits on: SQLAlchemy's per-transaction machinery
-    costs as much again as the write itself. Errors come as SQLAlchemy's (`SQLAlchemyError`), as from the rest."""
-    pooled = engine.raw_connection()
-    try:
-        conn = pooled.driver_connection
-        assert isinstance(conn, sqlite3.Connection)
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
-    finally:
-        pooled.close()  # back to the pool, which rolls back whatever a failed COMMIT left open
-
-
-@contextmanager
 def reading(engine: Engine) -> Iterator[sqlite3.Connection]:
-    """The pooled DBAPI connection for reads on the same paths (each statement its own snapshot)."""
+    """The pooled DBAPI connection, for the reads and writes an answer or a start waits on: SQLAlchemy's
+    per-transaction machinery costs as much again as the statement itself. Each statement outside `writing` is its
+    own snapshot; errors come as SQLAlchemy's (`SQLAlchemyError`), as from the rest."""
     pooled = engine.raw_connection()
     try:
         conn = pooled.driver_connection
@@ -110,7 +89,21 @@ def reading(engine: Engine) -> Iterator[sqlite3.Connection]:
         except sqlite3.Error as exc:
             raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
     finally:
-        pooled.close()
+        pooled.close()  # back to the pool, which rolls back whatever a failed COMMIT left open
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[sqlite3.Connection]:
+    """One transaction on the pooled DBAPI connection (`reading`): BEGIN IMMEDIATE ... COMMIT, on disk before it
+    returns, as every commit is."""
+    with reading(engine) as conn:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
 
 def write_now(engine: Engine, sql: str, params: tuple[object, ...]) -> None:

@@ -128,7 +128,7 @@ class Settings(BaseSettings):
         9000, ge=1, le=65535, description="Loopback port of the development CSMS (`chargebus csms`) that `chargebus "
         "run` starts on the bench (with_sim) while csms_url is the built-in default; the gateway then connects to it.")
     page_merging: bool = Field(
-        True, description="Offer the memory the services share to the kernel's same-page merging (KSM): about 45 MB "
+        True, description="Offer the station's memory to the kernel's same-page merging (KSM): about 50 MB "
         "less for the station while ksmd runs (/sys/kernel/mm/ksm/run = 1, set by the systemd unit). Off where "
         "another trust domain on the same machine also uses KSM (docs/station.md, \"Memory\").")
     watchdog_s: float = Field(

@@ -227,21 +227,19 @@ class PowerService(Service):
         """After a change: the module hears it now, not at the next cycle; the new state is published."""
         now = time.monotonic()
         self.send_command(now)
-        self.publish_measurement(now, force=False)
-        return self.publish_state(now)
+        return self._publish(now)
 
     def answer(self) -> ConnectorState:
         """In a command's handler: the module hears it now, and the reply (the new state) goes out before the state
         and the measurement are published to every follower; the caller, a start or a stop, is waiting on it."""
         now = time.monotonic()
         self.send_command(now)
-        self.bus.after_reply(self._publish_now)
+        self.bus.after_reply(lambda: self._publish(time.monotonic()))
         return self.ctl.snapshot(now, datetime.now(UTC))
 
-    def _publish_now(self) -> None:
-        now = time.monotonic()
+    def _publish(self, now: float) -> ConnectorState:
         self.publish_measurement(now, force=False)
-        self.publish_state(now)
+        return self.publish_state(now)
 
     def publish_state(self, now: float) -> ConnectorState:
         state = self.ctl.snapshot(now, datetime.now(UTC))

@@ -40,21 +40,19 @@ def _anonymous_writable(maps: str) -> list[tuple[int, int]]:
     return found
 
 
-def mark_mergeable() -> tuple[int, bool]:
+def mark_mergeable() -> None:
     """Offer this process's anonymous memory to KSM, and what it and its children allocate later where the kernel
-    can (Linux 6.4+); returns the bytes offered now and whether later allocations are offered too.
+    can (Linux 6.4+; an older one refuses the prctl, and the image alone is offered).
 
     Raises OSError when the kernel has no KSM (EINVAL) or refuses: the station then runs as without it."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-    offered = 0
     for start, end in _anonymous_writable(Path("/proc/self/maps").read_text()):
         if libc.madvise(start, end - start, MADV_MERGEABLE) != 0:
             errno = ctypes.get_errno()
             raise OSError(errno, f"madvise(MADV_MERGEABLE): {os.strerror(errno)}")
-        offered += end - start
     libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
-    return offered, libc.prctl(PR_SET_MEMORY_MERGE, 1, 0, 0, 0) == 0  # an older kernel: EINVAL, the image only
+    libc.prctl(PR_SET_MEMORY_MERGE, 1, 0, 0, 0)
 
 
 def ksmd_state(run_file: Path = KSM_RUN) -> str:
